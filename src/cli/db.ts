@@ -1,0 +1,65 @@
+/**
+ * `npm run db:migrate`                 apply pending migrations (like `prisma migrate deploy`)
+ * `npm run db:migration:new -- <name>` write the next migration from schema.prisma
+ * `npm run db:drift`                   exit 2 when the live database differs from schema.prisma
+ * Runs with `node --experimental-wasm-modules`: no native Prisma engine is needed.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { applyMigrations, createMigration, liveDriftSql } from '../core/db/migrate.js';
+
+function findPrismaDir(): string {
+  // Works from src/cli (tsx) and from dist/src/cli (release build): walk up to the folder holding prisma/.
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(path.join(dir, 'prisma', 'schema.prisma'))) return path.join(dir, 'prisma');
+    dir = path.dirname(dir);
+  }
+  throw new Error('cannot find prisma/schema.prisma above ' + fileURLToPath(import.meta.url));
+}
+
+async function main(): Promise<number> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/dapanda';
+  const opts = { databaseUrl, prismaDir: findPrismaDir() };
+  const where = new URL(databaseUrl);
+  where.password = where.password ? '***' : '';
+  switch (cmd) {
+    case 'migrate': {
+      const applied = await applyMigrations(opts);
+      console.log(applied.length ? `applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}` : `${where} is up to date`);
+      return 0;
+    }
+    case 'new': {
+      const name = rest.join('_');
+      if (!name) {
+        console.error('usage: npm run db:migration:new -- <name>');
+        return 1;
+      }
+      const folder = await createMigration(opts, name);
+      console.log(folder ? `wrote prisma/migrations/${folder}/migration.sql` : 'schema.prisma matches the migrations: nothing to write');
+      return 0;
+    }
+    case 'drift': {
+      const sql = await liveDriftSql(opts);
+      if (!sql) {
+        console.log(`${where} matches schema.prisma`);
+        return 0;
+      }
+      console.log(`${where} differs from schema.prisma; SQL to reconcile:\n${sql}`);
+      return 2;
+    }
+    default:
+      console.error('usage: db.ts migrate | new <name> | drift');
+      return 1;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`db: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,162 @@
+/**
+ * Prisma's own schema engine (compiled to wasm, from npm) driven through the pg driver adapter,
+ * so migrations apply and generate with no native engine download: our CI machines and the
+ * air-gapped on-prem sites cannot fetch one.
+ *
+ * One fix makes the engine's introspection work: PostgreSQL's catalog returns columns of the
+ * internal one-byte type `"char"` (oid 18, e.g. pg_class.relkind) and a few other catalog types
+ * that @prisma/adapter-pg 7.10 has no mapping for ("Column type 'char' could not be
+ * deserialized"). Their text form is exactly what the engine expects, so our pg Client reports
+ * them as `text`. With that, diffing against a live database and against a shadow database
+ * built from the migrations both work, which is what `prisma migrate dev` does.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { parse } from 'pg-connection-string';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+
+const TEXT_OID = 25;
+/** Catalog types the adapter cannot map but whose text form is all the engine reads. */
+export const CATALOG_TEXT_OIDS = new Set([
+  18, // "char"
+  22, // int2vector
+  24, // regproc
+  30, // oidvector
+  194, // pg_node_tree
+  1033, // aclitem
+  2205, // regclass
+  2206, // regtype
+]);
+
+interface FieldLike { dataTypeID: number }
+function patchFields(result: unknown): void {
+  const list = Array.isArray(result) ? result : [result];
+  for (const r of list) {
+    const fields = (r as { fields?: FieldLike[] } | undefined)?.fields;
+    if (!fields) continue;
+    for (const f of fields) if (CATALOG_TEXT_OIDS.has(f.dataTypeID)) f.dataTypeID = TEXT_OID;
+  }
+}
+
+/** A pg Client whose results report catalog-only types as text (see the file comment). */
+export class CatalogTextClient extends pg.Client {
+  // pg's query() has many overloads (promise and callback forms); wrap both without changing them.
+  override query(...args: unknown[]): any {
+    const cbIndex = args.findIndex((a) => typeof a === 'function');
+    if (cbIndex >= 0) {
+      const cb = args[cbIndex] as (err: Error | null, res?: unknown) => void;
+      args[cbIndex] = (err: Error | null, res?: unknown) => {
+        if (!err) patchFields(res);
+        cb(err, res);
+      };
+      return (super.query as (...a: unknown[]) => unknown)(...args);
+    }
+    const ret = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (ret && typeof (ret as Promise<unknown>).then === 'function') {
+      return (ret as Promise<unknown>).then((res) => {
+        patchFields(res);
+        return res;
+      });
+    }
+    return ret; // a Submittable (cursor/stream) is returned as is
+  }
+}
+
+export function toClientConfig(databaseUrl: string): pg.ClientConfig {
+  const c = parse(databaseUrl);
+  return {
+    host: c.host ?? undefined,
+    port: c.port ? Number(c.port) : undefined,
+    user: c.user ?? undefined,
+    password: c.password ?? undefined,
+    database: c.database ?? undefined,
+    ssl: c.ssl as pg.ClientConfig['ssl'],
+  };
+}
+
+/**
+ * The adapter's own connectToShadowDb drops the shadow database while its pool still holds a
+ * connection ("is being accessed by other users"), leaving a database behind on every run.
+ * This one closes the shadow pool first and drops with FORCE.
+ */
+function withShadowDb(config: pg.PoolConfig) {
+  const base = new PrismaPg(config);
+  return {
+    provider: base.provider,
+    adapterName: base.adapterName,
+    connect: () => base.connect(),
+    async connectToShadowDb() {
+      const main = await base.connect();
+      const database = `prisma_shadow_${randomUUID().replaceAll('-', '')}`;
+      await main.executeScript(`CREATE DATABASE "${database}"`);
+      const shadow = await new PrismaPg({ ...config, database }).connect();
+      const disposeShadow = shadow.dispose.bind(shadow);
+      shadow.dispose = async () => {
+        await disposeShadow();
+        await main.executeScript(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+        await main.dispose();
+      };
+      return shadow;
+    },
+  };
+}
+
+export type Engine = Awaited<ReturnType<typeof import('@prisma/schema-engine-wasm').SchemaEngine.new>>;
+export type MigrationList = Parameters<Engine['applyMigrations']>[0]['migrationsList'];
+
+export const NO_FILTERS = { externalTables: [] as string[], externalEnums: [] as string[] };
+
+export async function openEngine(opts: {
+  databaseUrl: string;
+  schemaPath: string;
+  log?: (line: string) => void;
+}): Promise<{ engine: Engine; schema: string; close: () => void }> {
+  // The wasm module imports its .wasm file as an ES module: Node 20 needs --experimental-wasm-modules.
+  const { SchemaEngine } = await import('@prisma/schema-engine-wasm');
+  const schema = await readFile(opts.schemaPath, 'utf8');
+  // Explicit fields, not `connectionString`: the adapter makes its shadow database by copying
+  // this config with another `database`, and a connection string would silently win over it,
+  // replaying migrations on the real database instead.
+  const pool = { ...toClientConfig(opts.databaseUrl), Client: CatalogTextClient } as pg.PoolConfig;
+  const factory = bindMigrationAwareSqlAdapterFactory(withShadowDb(pool));
+  const log = opts.log ?? (() => {});
+  const engine = await SchemaEngine.new(
+    { datamodels: [[path.basename(opts.schemaPath), schema]] },
+    (line: string) => log(line),
+    factory,
+  );
+  return { engine, schema, close: () => engine.free() };
+}
+
+/** Reads prisma/migrations the way `prisma migrate` does: one folder each, holding migration.sql. */
+export async function loadMigrations(migrationsDir: string): Promise<MigrationList> {
+  const lockPath = path.join(migrationsDir, 'migration_lock.toml');
+  const names = existsSync(migrationsDir)
+    ? (await readdir(migrationsDir, { withFileTypes: true }))
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
+    : [];
+  const migrationDirectories = [];
+  for (const name of names) {
+    const file = path.join(migrationsDir, name, 'migration.sql');
+    const content = existsSync(file)
+      ? { tag: 'ok' as const, value: await readFile(file, 'utf8') }
+      : { tag: 'error' as const, value: `missing ${file}` };
+    // `path` must be the bare folder name: the engine records it as the migration's name.
+    migrationDirectories.push({ path: name, migrationFile: { path: 'migration.sql', content } });
+  }
+  return {
+    baseDir: migrationsDir,
+    lockfile: {
+      path: 'migration_lock.toml',
+      content: existsSync(lockPath) ? await readFile(lockPath, 'utf8') : null,
+    },
+    shadowDbInitScript: '',
+    migrationDirectories,
+  };
+}
