@@ -86,7 +86,7 @@ export function toClientConfig(databaseUrl: string): pg.ClientConfig {
 function withShadowDb(config: pg.PoolConfig) {
   const base = new PrismaPg(config);
   return {
-    provider: base.provider,
+    provider: base.provider as 'postgres',
     adapterName: base.adapterName,
     connect: () => base.connect(),
     async connectToShadowDb() {

@@ -1,0 +1,123 @@
+/**
+ * buildApp(config): a configured Fastify instance that does not listen. Core plugins first
+ * (infrastructure, security, views), then each business module as an encapsulated plugin.
+ * Used by server.ts, worker.ts and the tests.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Config } from './config.js';
+import { dbPlugin } from './core/db/index.js';
+import { redisPlugin } from './core/redis.js';
+import { queuesPlugin } from './core/queues.js';
+import { eventsPlugin } from './core/events.js';
+import { i18nPlugin } from './core/i18n.js';
+import { viewsPlugin } from './core/views.js';
+import { securityPlugin } from './core/security.js';
+import { authPlugin } from './core/auth.js';
+import { errorsPlugin, sendError } from './core/errors.js';
+import { metricsPlugin } from './core/metrics.js';
+import { opsModule, type OpsState } from './modules/ops/index.js';
+import { accountsModule } from './modules/accounts/index.js';
+import { catalogModule } from './modules/catalog/index.js';
+
+/** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
+export function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(path.join(dir, 'views')) && existsSync(path.join(dir, 'public'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error('cannot find the views/ and public/ folders');
+}
+
+export interface BuildOptions {
+  /** Overrides Fastify's logger (tests pass false or a level). */
+  logger?: FastifyServerOptions['logger'];
+  /** Start BullMQ workers in this process (defaults from config.role). */
+  runWorkers?: boolean;
+}
+
+export type App = FastifyInstance;
+
+export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
+  const app = Fastify({
+    logger: opts.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.cookie', 'req.headers.authorization', 'req.body.password', 'req.body._csrf'],
+    },
+    trustProxy: config.trustProxy,
+    genReqId: (req) => (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || crypto.randomUUID(),
+    requestIdHeader: false,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  const root = projectRoot();
+  const production = config.env === 'production';
+  const state: OpsState = { draining: false };
+  app.decorate('opsState', state);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  await app.register(errorsPlugin);
+  await app.register(metricsPlugin);
+  await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
+  await app.register(redisPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });
+  await app.register(queuesPlugin, {
+    redisUrl: config.redisUrl,
+    prefix: config.redisPrefix,
+    runWorkers: opts.runWorkers ?? config.role !== 'web',
+  });
+  await app.register(eventsPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });
+  await app.register(securityPlugin, {
+    redis: app.redis,
+    prefix: config.redisPrefix,
+    sessionSecret: config.sessionSecret,
+    production,
+  });
+  await app.register(i18nPlugin);
+  await app.register(authPlugin);
+  await app.register(viewsPlugin, {
+    root,
+    production,
+    locals: (req, reply) => {
+      const flash = req.session?.flash;
+      if (flash) delete req.session.flash;
+      return {
+        __t: req.t,
+        lang: req.lang,
+        user: req.user,
+        csrfToken: req.session ? reply.generateCsrf() : '',
+        currentPath: req.url.split('?')[0],
+        flash: flash ? { kind: flash.kind, message: req.t(flash.key, flash.params) } : null,
+        publicUrl: config.publicUrl,
+      };
+    },
+  });
+  await app.register(fastifyStatic, {
+    root: path.join(root, 'public'),
+    prefix: '/static/',
+    maxAge: production ? '7d' : 0,
+    immutable: production,
+  });
+
+  await app.register(opsModule, { state });
+  await app.register(accountsModule, { keyPrefix: config.redisPrefix });
+  await app.register(catalogModule);
+
+  // URL probing is slowed down: unknown paths share a tight per-IP budget.
+  app.setNotFoundHandler({ preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }) }, async (req, reply) =>
+    sendError(req, reply, { status: 404, code: 'NOT_FOUND', key: 'errors.notFoundBody', params: {} }),
+  );
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    opsState: OpsState;
+  }
+}

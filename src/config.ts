@@ -1,0 +1,104 @@
+/**
+ * One typed, validated config object from the environment. A missing or malformed value stops
+ * the process at start with one line naming the variable. Dev defaults apply only when
+ * NODE_ENV is not `production`.
+ */
+import { randomBytes } from 'node:crypto';
+
+export type Role = 'all' | 'web' | 'worker';
+
+export interface Config {
+  env: 'production' | 'development' | 'test';
+  databaseUrl: string;
+  redisUrl: string;
+  /** Prefix of every Redis key and BullMQ queue: lets test runs and stacks share one Redis. */
+  redisPrefix: string;
+  port: number;
+  host: string;
+  metricsPort: number;
+  sessionSecret: string;
+  role: Role;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  publicUrl: string;
+  storageDir: string;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`config: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  if (!['production', 'development', 'test'].includes(nodeEnv)) {
+    throw new ConfigError('NODE_ENV', `must be production, development or test (got "${nodeEnv}")`);
+  }
+  const prod = nodeEnv === 'production';
+
+  const str = (name: string, devDefault?: string): string => {
+    const v = env[name];
+    if (v !== undefined && v !== '') return v;
+    if (!prod && devDefault !== undefined) return devDefault;
+    throw new ConfigError(name, prod && devDefault !== undefined ? 'is required in production' : 'is required');
+  };
+  const url = (name: string, protocols: string[], devDefault: string): string => {
+    const v = str(name, devDefault);
+    let parsed: URL;
+    try {
+      parsed = new URL(v);
+    } catch {
+      throw new ConfigError(name, `is not a valid URL (expected ${protocols[0]}//...)`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `must start with ${protocols.join(' or ')}// (got ${parsed.protocol}//)`);
+    }
+    return v;
+  };
+  const port = (name: string, def: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < 0 || n > 65535) throw new ConfigError(name, `must be a port number 0-65535 (got "${raw}")`);
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], def: T): T => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${raw}")`);
+    }
+    return raw as T;
+  };
+
+  const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
+  if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters');
+
+  const port_ = port('PORT', 3000);
+  const publicUrl = url('PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port_}`);
+  const prefix = env.REDIS_PREFIX ?? 'dapanda';
+  if (!/^[A-Za-z0-9_.-]{1,40}$/.test(prefix)) throw new ConfigError('REDIS_PREFIX', 'must be 1-40 letters, digits, _ . -');
+
+  return {
+    env: nodeEnv as Config['env'],
+    databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:'], 'postgresql://postgres@127.0.0.1:5432/dapanda'),
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+    redisPrefix: prefix,
+    port: port_,
+    host: env.HOST || (prod ? '0.0.0.0' : '127.0.0.1'),
+    metricsPort: port('METRICS_PORT', 9464),
+    sessionSecret,
+    role: oneOf('ROLE', ['all', 'web', 'worker'] as const, 'all'),
+    logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, prod ? 'info' : 'info'),
+    publicUrl: publicUrl.replace(/\/$/, ''),
+    storageDir: str('STORAGE_DIR', '.data/storage'),
+    trustProxy: oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
+  };
+}

@@ -1,0 +1,52 @@
+/** Who is logged in (`req.user`, from the server-side session) and the guard for pages that need it. */
+import fp from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export interface CurrentUser {
+  id: number;
+  nickname: string;
+  role: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: CurrentUser | null;
+  }
+}
+
+export const authPlugin = fp(
+  async (app) => {
+    app.decorateRequest('user', null);
+    app.addHook('preHandler', async (req) => {
+      req.user = req.session?.user ?? null;
+    });
+  },
+  { name: 'core-auth' },
+);
+
+/** preHandler: pages redirect to the login form (and back after); htmx and JSON get 401. */
+export async function requireUser(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (req.user) return;
+  const next = encodeURIComponent(req.url);
+  if (req.headers['hx-request']) {
+    reply.header('HX-Redirect', `/login?next=${next}`).code(401).send();
+    return;
+  }
+  const accept = req.headers.accept ?? '';
+  if (accept.includes('application/json') && !accept.includes('text/html')) {
+    reply.code(401).send({ error: { code: 'LOGIN_REQUIRED', message: req.t('accounts.errors.loginRequired') } });
+    return;
+  }
+  reply.redirect(`/login?next=${next}`, 303);
+}
+
+/** A same-site path to go to after login; anything else (absolute URLs, //host) falls back to `/`. */
+export function safeNext(next: unknown): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  return next;
+}
+
+/** Sets a one-shot message shown on the next page. */
+export function flash(req: FastifyRequest, kind: 'info' | 'error', key: string, params?: Record<string, unknown>): void {
+  req.session.flash = { kind, key, params };
+}

@@ -1,0 +1,53 @@
+/**
+ * i18n with i18next: Korean by default, English second. The language comes from `?lang=`
+ * (then remembered in the `lang` cookie), else the cookie, else Korean.
+ */
+import fp from 'fastify-plugin';
+import i18next, { type TFunction } from 'i18next';
+import { ko } from '../locales/ko.js';
+import { en } from '../locales/en.js';
+
+export const LANGS = ['ko', 'en'] as const;
+export type Lang = (typeof LANGS)[number];
+export const DEFAULT_LANG: Lang = 'ko';
+
+export const i18n = i18next.createInstance();
+await i18n.init({
+  resources: { ko: { translation: ko }, en: { translation: en } },
+  lng: DEFAULT_LANG,
+  fallbackLng: DEFAULT_LANG,
+  supportedLngs: [...LANGS],
+  interpolation: { escapeValue: false }, // Handlebars escapes on output
+  initAsync: false,
+  showSupportNotice: false,
+} as Parameters<typeof i18n.init>[0]);
+
+export const isLang = (v: unknown): v is Lang => typeof v === 'string' && (LANGS as readonly string[]).includes(v);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    lang: Lang;
+    t: TFunction;
+  }
+}
+
+export const i18nPlugin = fp(
+  async (app) => {
+    app.decorateRequest('lang', DEFAULT_LANG);
+    app.decorateRequest('t', null as unknown as TFunction);
+    app.addHook('onRequest', async (req, reply) => {
+      const q = (req.query as Record<string, unknown> | undefined)?.lang;
+      const cookie = req.cookies?.lang;
+      let lang: Lang = DEFAULT_LANG;
+      if (isLang(q)) {
+        lang = q;
+        if (q !== cookie) reply.setCookie('lang', q, { path: '/', maxAge: 365 * 24 * 3600, sameSite: 'lax', httpOnly: false });
+      } else if (isLang(cookie)) {
+        lang = cookie;
+      }
+      req.lang = lang;
+      req.t = i18n.getFixedT(lang);
+    });
+  },
+  { name: 'core-i18n', dependencies: ['@fastify/cookie'] },
+);

@@ -1,0 +1,134 @@
+/**
+ * Request-level protection: cookies, form bodies, server-side sessions in Redis, CSRF tokens on
+ * every state-changing request, security headers with a CSP htmx works under, rate limits
+ * (shared across instances through Redis) and load shedding before the event loop drowns.
+ */
+import fp from 'fastify-plugin';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifySession from '@fastify/session';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyUnderPressure from '@fastify/under-pressure';
+import type { Redis } from 'ioredis';
+import type { FastifyRequest, Session } from 'fastify';
+import { AppError } from './errors.js';
+
+export const SESSION_TTL_SECONDS = 14 * 24 * 3600;
+
+/** Minimal @fastify/session store on ioredis: one JSON value per session id with a TTL. */
+export function redisSessionStore(redis: Redis, prefix: string) {
+  const key = (sid: string) => `${prefix}:sess:${sid}`;
+  const unavailable = () => new AppError(503, 'errors.unavailable', {}, 'SESSION_STORE_DOWN');
+  return {
+    set(sid: string, session: unknown, cb: (err?: unknown) => void) {
+      const s = session as { cookie?: { originalMaxAge?: number | null } };
+      const ttl = Math.ceil((s.cookie?.originalMaxAge ?? SESSION_TTL_SECONDS * 1000) / 1000);
+      redis.set(key(sid), JSON.stringify(session), 'EX', Math.max(ttl, 1)).then(() => cb(), () => cb(unavailable()));
+    },
+    get(sid: string, cb: (err: unknown, session?: Session | null) => void) {
+      redis.get(key(sid)).then(
+        (raw) => cb(null, raw ? (JSON.parse(raw) as Session) : null),
+        () => cb(unavailable()),
+      );
+    },
+    destroy(sid: string, cb: (err?: unknown) => void) {
+      redis.del(key(sid)).then(() => cb(), () => cb(unavailable()));
+    },
+  };
+}
+
+declare module 'fastify' {
+  interface Session {
+    userId?: number;
+    user?: { id: number; nickname: string; role: string };
+    flash?: { kind: 'info' | 'error'; key: string; params?: Record<string, unknown> };
+  }
+}
+
+export interface SecurityOptions {
+  redis: Redis;
+  prefix: string;
+  sessionSecret: string;
+  production: boolean;
+  rateLimitMax?: number;
+}
+
+export const securityPlugin = fp<SecurityOptions>(
+  async (app, opts) => {
+    await app.register(fastifyCookie);
+    await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
+    await app.register(fastifySession, {
+      secret: opts.sessionSecret,
+      cookieName: 'sid',
+      saveUninitialized: false,
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: opts.production ? 'auto' : false,
+        maxAge: SESSION_TTL_SECONDS * 1000,
+        path: '/',
+      },
+      store: redisSessionStore(opts.redis, opts.prefix),
+    });
+    await app.register(fastifyCsrf, {
+      sessionPlugin: '@fastify/session',
+      // htmx sends the token as a header (hx-headers on <body>); plain forms as the hidden _csrf field.
+      getToken: (req: FastifyRequest) =>
+        (req.body as Record<string, string> | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string | undefined),
+    });
+    // Every state-changing request needs a valid token, whichever module's route it is.
+    app.addHook('preHandler', async (req, reply) => {
+      if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+      if ((req.routeOptions.config as { csrf?: boolean } | undefined)?.csrf === false) return;
+      await new Promise<void>((resolve, reject) => {
+        app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve()));
+      });
+    });
+
+    await app.register(fastifyHelmet, {
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          // htmx runs from our own file with eval off (htmx-config meta), so no 'unsafe-*' is needed.
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:', 'blob:'],
+          connectSrc: ["'self'", 'ws:', 'wss:'],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          ...(opts.production ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      hsts: opts.production ? { maxAge: 15552000, includeSubDomains: true } : false,
+      crossOriginEmbedderPolicy: false,
+    });
+
+    await app.register(fastifyRateLimit, {
+      global: true,
+      max: opts.rateLimitMax ?? 600,
+      timeWindow: '1 minute',
+      redis: opts.redis,
+      nameSpace: `${opts.prefix}:rl:`,
+      skipOnError: true, // Redis down must not turn into every request refused
+      allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+    });
+
+    await app.register(fastifyUnderPressure, {
+      maxEventLoopDelay: 1000,
+      maxEventLoopUtilization: 0.98,
+      retryAfter: 10,
+      exposeStatusRoute: false,
+      pressureHandler: (req, reply) => {
+        reply.header('Retry-After', '10');
+        throw new AppError(503, 'errors.unavailable', {}, 'OVERLOADED');
+      },
+    });
+  },
+  { name: 'core-security', dependencies: [] },
+);

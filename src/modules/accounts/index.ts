@@ -1,0 +1,35 @@
+/**
+ * accounts: users, sessions, profiles and roles. Other modules use `findUser` and
+ * `publicProfiles` for names and join dates; nobody else reads the users table.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { accountsRoutes } from './routes.js';
+import * as svc from './service.js';
+
+export type { PublicUser } from './service.js';
+
+export const accountsModule: FastifyPluginAsync<{ keyPrefix: string }> = async (app, opts) => {
+  await accountsRoutes(app, { db: app.db, redis: app.redis, prefix: opts.keyPrefix });
+};
+
+export interface AccountsApi {
+  findUser(id: number): Promise<svc.PublicUser | null>;
+  publicProfiles(ids: number[]): ReturnType<typeof svc.publicProfiles>;
+}
+
+export function accountsApi(db: svc.AccountsDeps['db']): AccountsApi {
+  return {
+    findUser: (id) => svc.findUser({ db }, id),
+    publicProfiles: (ids) => svc.publicProfiles({ db }, ids),
+  };
+}
+
+/** For seeds and tests: create a user with a hashed password, bypassing the form. */
+export async function createUserDirect(db: svc.AccountsDeps['db'], u: { email: string; nickname: string; password: string; role?: 'USER' | 'ADMIN' }) {
+  const passwordHash = await svc.hashPassword(u.password, svc.ARGON_OPTIONS);
+  return db.user.upsert({
+    where: { email: u.email },
+    update: {},
+    create: { email: u.email, nickname: u.nickname, passwordHash, role: u.role ?? 'USER' },
+  });
+}

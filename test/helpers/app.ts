@@ -1,0 +1,88 @@
+/** Builds the real app (real PostgreSQL, Redis, BullMQ) for a test, and a cookie-keeping client over inject(). */
+import type { Test } from 'tap';
+import { buildApp, type App } from '../../src/app.js';
+import { testConfig } from './env.js';
+import type { Config } from '../../src/config.js';
+
+export async function startApp(
+  t: Test,
+  overrides: Record<string, string> = {},
+  beforeReady?: (app: App) => void,
+): Promise<{ app: App; config: Config }> {
+  const config = await testConfig(overrides);
+  const app = await buildApp(config, { logger: false });
+  beforeReady?.(app);
+  await app.ready();
+  t.teardown(async () => {
+    const keys = await app.redis.keys(`${config.redisPrefix}:*`).catch(() => [] as string[]);
+    if (keys.length) await app.redis.del(...keys).catch(() => {});
+    await app.close();
+  });
+  return { app, config };
+}
+
+export interface Res {
+  statusCode: number;
+  body: string;
+  headers: Record<string, string | string[] | number | undefined>;
+  json<T = any>(): T;
+}
+
+/** A browser-like client: keeps cookies, reads the CSRF token from the last page. */
+export class Client {
+  cookies = new Map<string, string>();
+  csrf = '';
+  constructor(
+    readonly app: App,
+    readonly ip = '127.0.0.1',
+  ) {}
+
+  private cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  private absorb(res: Res) {
+    const set = res.headers['set-cookie'];
+    for (const c of Array.isArray(set) ? set : set ? [String(set)] : []) {
+      const [pair] = c.split(';');
+      const i = pair.indexOf('=');
+      const name = pair.slice(0, i);
+      const value = pair.slice(i + 1);
+      if (/Expires=Thu, 01 Jan 1970/.test(c) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    const m = /name="_csrf" value="([^"]+)"/.exec(res.body) ?? /"x-csrf-token": "([^"]+)"/.exec(res.body);
+    if (m) this.csrf = m[1];
+  }
+
+  async get(url: string, headers: Record<string, string> = {}): Promise<Res> {
+    const res = (await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), ...headers }, remoteAddress: this.ip })) as unknown as Res;
+    this.absorb(res);
+    return res;
+  }
+
+  /** Posts a form; includes the CSRF token unless `_csrf: null` is given. */
+  async post(url: string, form: Record<string, string | null>, headers: Record<string, string> = {}): Promise<Res> {
+    const fields = { _csrf: this.csrf, ...form };
+    const body = new URLSearchParams(Object.entries(fields).filter(([, v]) => v !== null) as [string, string][]).toString();
+    const res = (await this.app.inject({
+      method: 'POST',
+      url,
+      payload: body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: this.cookieHeader(), ...headers },
+      remoteAddress: this.ip,
+    })) as unknown as Res;
+    this.absorb(res);
+    return res;
+  }
+
+  async signup(u: { email: string; nickname: string; password: string }): Promise<Res> {
+    await this.get('/signup');
+    return this.post('/signup', u);
+  }
+
+  async login(email: string, password: string): Promise<Res> {
+    await this.get('/login');
+    return this.post('/login', { email, password });
+  }
+}

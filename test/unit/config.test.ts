@@ -1,0 +1,50 @@
+import t from 'tap';
+import { loadConfig, ConfigError } from '../../src/config.js';
+
+const prodBase = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgresql://app@db:5432/dapanda',
+  REDIS_URL: 'redis://cache:6379',
+  SESSION_SECRET: 'x'.repeat(40),
+  PUBLIC_URL: 'https://dapanda.example',
+  STORAGE_DIR: '/srv/photos',
+};
+
+t.test('development gets defaults for everything', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.port, 3000);
+  t.equal(c.role, 'all');
+  t.equal(c.host, '127.0.0.1');
+  t.match(c.databaseUrl, /^postgresql:\/\//);
+  t.ok(c.sessionSecret.length >= 32);
+});
+
+t.test('production requires each secret and URL, naming the variable', async (t) => {
+  t.equal(loadConfig(prodBase).host, '0.0.0.0');
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'SESSION_SECRET', 'PUBLIC_URL', 'STORAGE_DIR']) {
+    const env = { ...prodBase, [name]: undefined };
+    t.throws(() => loadConfig(env), new ConfigError(name, 'is required in production'), `${name} missing`);
+  }
+});
+
+t.test('malformed values fail with one clear line', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'abc' }, /^config: PORT must be a port number/],
+    [{ PORT: '70000' }, /^config: PORT must be a port number/],
+    [{ ROLE: 'boss' }, /^config: ROLE must be one of all, web, worker/],
+    [{ DATABASE_URL: 'mysql://x/y' }, /^config: DATABASE_URL must start with postgresql:/],
+    [{ DATABASE_URL: 'not a url' }, /^config: DATABASE_URL is not a valid URL/],
+    [{ REDIS_URL: 'http://x' }, /^config: REDIS_URL must start with redis:/],
+    [{ SESSION_SECRET: 'short' }, /^config: SESSION_SECRET must be at least 32/],
+    [{ LOG_LEVEL: 'loud' }, /^config: LOG_LEVEL must be one of/],
+    [{ NODE_ENV: 'staging' }, /^config: NODE_ENV must be/],
+  ];
+  for (const [env, re] of cases) {
+    t.throws(() => loadConfig(env), re, JSON.stringify(env));
+    try {
+      loadConfig(env);
+    } catch (e) {
+      t.notMatch((e as Error).message, /\n/, 'one line');
+    }
+  }
+});
