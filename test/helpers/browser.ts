@@ -1,0 +1,37 @@
+/**
+ * Real-browser tests: Debian's Chromium driven by playwright-core, against the real app
+ * listening on a loopback port. Screenshots go to test/artifacts/ (git-ignored).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { chromium, type Browser } from 'playwright-core';
+import { startApp } from './app.js';
+import { ROOT } from './env.js';
+import type { App } from '../../src/app.js';
+
+export const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export async function launchBrowser(t: Test): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(() => browser.close());
+  return browser;
+}
+
+/** The real app listening on 127.0.0.1:<random port>; returns its base URL. */
+export async function startServer(t: Test, overrides: Record<string, string> = {}): Promise<{ app: App; baseUrl: string }> {
+  const { app } = await startApp(t, overrides);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  if (!addr || typeof addr === 'string') throw new Error('no address');
+  return { app, baseUrl: `http://127.0.0.1:${addr.port}` };
+}
+
+export function screenshotPath(name: string): string {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, `${name}.png`);
+}
