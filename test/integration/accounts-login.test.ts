@@ -1,8 +1,9 @@
 import t from 'tap';
 import { startApp, Client } from '../helpers/app.js';
 import { uniq } from '../helpers/env.js';
+import type { App } from '../../src/app.js';
 
-async function member(app: Parameters<typeof Client.prototype.constructor>[0]) {
+async function member(app: App) {
   const u = uniq();
   const creds = { email: `m${u}@example.com`, nickname: `m${u}`, password: 'a good long password' };
   const c = new Client(app);

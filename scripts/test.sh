@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `npm test`: typecheck, lint, module boundaries, then every node-tap suite against real
+# PostgreSQL and Redis (a fresh database per run, created and migrated here; a Redis key
+# prefix per test file) and real Chromium. Prints "N passed, N failed" at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TEST_PG_BASE=${TEST_PG_BASE:-postgresql://postgres@127.0.0.1:5432}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+export TEST_RUN_ID=${TEST_RUN_ID:-$(date +%s)$$}
+export NODE_ENV=test
+start=$(date +%s)
+
+bash scripts/deps.sh
+echo "[test] typecheck"; npx tsc --noEmit -p tsconfig.json
+echo "[test] lint";      npx eslint .
+echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.cjs
+DATABASE_URL="$TEST_PG_BASE/postgres" bash scripts/services.sh
+
+db="dapanda_test_${TEST_RUN_ID}"
+export DATABASE_URL="$TEST_PG_BASE/$db" TEST_DB_MIGRATED=1
+# shellcheck disable=SC2317,SC2016 # called by the EXIT trap; the JS is single-quoted on purpose
+cleanup() {
+  node -e '
+    const pg = require("pg");
+    const c = new pg.Client({ connectionString: process.env.TEST_PG_BASE + "/postgres" });
+    c.connect().then(() => c.query(`DROP DATABASE IF EXISTS "${process.argv[1]}" WITH (FORCE)`)).finally(() => c.end());
+  ' "$db" || true
+  redis-cli -u "$REDIS_URL" --scan --pattern "t${TEST_RUN_ID}_*" 2>/dev/null | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+echo "[test] database $db"
+node --experimental-wasm-modules --no-warnings=ExperimentalWarning --import tsx src/cli/db.ts migrate
+
+suites=(test/unit test/integration test/e2e)
+[ -d test/ops ] && suites+=(test/ops)
+files=()
+for s in "${suites[@]}"; do while IFS= read -r f; do files+=("$f"); done < <(find "$s" -name '*.test.ts' -o -name '*.test.mjs' | sort); done
+if [ "$#" -gt 0 ]; then files=("$@"); fi
+echo "[test] ${#files[@]} test files"
+log=$(mktemp)
+set +e
+npx tap --reporter=terse "${files[@]}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+summary=$(grep -aoE '# \{ total: [0-9]+, pass: [0-9]+(, fail: [0-9]+)?' "$log" | tail -n1)
+total=$(sed -E 's/.*total: ([0-9]+).*/\1/' <<<"$summary")
+pass=$(sed -E 's/.*pass: ([0-9]+).*/\1/' <<<"$summary")
+fail=$(( ${total:-0} - ${pass:-0} ))
+rm -f "$log"
+echo "[test] ${#files[@]} files in $(( $(date +%s) - start )) s"
+echo "${pass:-0} passed, ${fail} failed"
+if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then echo "[test] tap exited $status"; fi
+exit "$status"

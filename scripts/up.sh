@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `npm run up`: from a fresh clone to DAPANDA running with demo data on http://localhost:3000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then echo "DAPANDA needs Node 20 or newer (found $(node -v))"; exit 1; fi
+export NODE_ENV=${NODE_ENV:-development}
+export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/dapanda}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+export PORT=${PORT:-3000}
+export STORAGE_DIR=${STORAGE_DIR:-$(pwd)/.data/storage}
+export METRICS_PORT=${METRICS_PORT:-9464}
+if [ -z "${SESSION_SECRET:-}" ]; then
+  # A stable dev secret, so sessions survive restarts of `npm run up`.
+  mkdir -p .data
+  [ -f .data/session-secret ] || node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))' > .data/session-secret
+  SESSION_SECRET=$(cat .data/session-secret); export SESSION_SECRET
+fi
+bash scripts/deps.sh
+bash scripts/services.sh
+npm run -s db:migrate
+npm run -s db:seed
+echo
+echo "  DAPANDA → http://localhost:${PORT}   (demo login: demo@dapanda.kr / dapanda-demo-1234)"
+echo
+exec node --experimental-wasm-modules --no-warnings=ExperimentalWarning --import tsx src/server.ts

@@ -1,0 +1,57 @@
+/** SIGTERM drains: /readyz turns 503 at once, a request in flight still completes, then the process exits 0. */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { ROOT, REDIS_URL, testDatabaseUrl } from '../helpers/env.js';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+t.test('graceful shutdown on SIGTERM', async (t) => {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--experimental-wasm-modules', '--no-warnings', '--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      DATABASE_URL: await testDatabaseUrl(),
+      REDIS_URL,
+      REDIS_PREFIX: `tshutdown${port}`,
+      LOG_LEVEL: 'info',
+      DRAIN_DELAY_MS: '1500',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100 && !out.includes('DAPANDA listening'); i++) await new Promise((r) => setTimeout(r, 100));
+  t.match(out, 'DAPANDA listening', 'server started');
+  t.equal((await fetch(`${base}/readyz`)).status, 200);
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  t.match(metrics, 'http_request_duration_seconds', 'metrics on their own port');
+  t.match(metrics, 'process_resident_memory_bytes');
+
+  child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  const during = await fetch(`${base}/readyz`);
+  t.equal(during.status, 503, 'not ready while draining');
+  t.match((await during.json()).reason, /draining/);
+  t.equal((await fetch(`${base}/`)).status, 200, 'still serving requests while the load balancer notices');
+  t.equal(await exited, 0, 'exits cleanly');
+  t.match(out, /shutting down: draining/);
+});
