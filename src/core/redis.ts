@@ -32,6 +32,19 @@ export const redisPlugin = fp<{ redisUrl: string; prefix: string }>(
   async (app, opts) => {
     const redis = createRedis(opts.redisUrl);
     redis.on('error', (err) => app.log.debug({ err: err.message }, 'redis connection error'));
+    // Start with a live connection when Redis is there (commands fail fast rather than queue);
+    // when it is not, start anyway: /readyz says so and the client keeps reconnecting.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        app.log.warn('redis not reachable at start; continuing, /readyz reports it');
+        resolve();
+      }, 3000);
+      timer.unref();
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     app.decorate('redis', redis);
     app.decorate('rkey', (...parts: (string | number)[]) => [opts.prefix, ...parts].join(':'));
     app.addHook('onClose', async () => {

@@ -20,21 +20,21 @@ export const SESSION_TTL_SECONDS = 14 * 24 * 3600;
 /** Minimal @fastify/session store on ioredis: one JSON value per session id with a TTL. */
 export function redisSessionStore(redis: Redis, prefix: string) {
   const key = (sid: string) => `${prefix}:sess:${sid}`;
-  const unavailable = () => new AppError(503, 'errors.unavailable', {}, 'SESSION_STORE_DOWN');
+  const unavailable = (cause: unknown) => Object.assign(new AppError(503, 'errors.unavailable', {}, 'SESSION_STORE_DOWN'), { cause });
   return {
     set(sid: string, session: unknown, cb: (err?: unknown) => void) {
       const s = session as { cookie?: { originalMaxAge?: number | null } };
       const ttl = Math.ceil((s.cookie?.originalMaxAge ?? SESSION_TTL_SECONDS * 1000) / 1000);
-      redis.set(key(sid), JSON.stringify(session), 'EX', Math.max(ttl, 1)).then(() => cb(), () => cb(unavailable()));
+      redis.set(key(sid), JSON.stringify(session), 'EX', Math.max(ttl, 1)).then(() => cb(), (e) => cb(unavailable(e)));
     },
     get(sid: string, cb: (err: unknown, session?: Session | null) => void) {
       redis.get(key(sid)).then(
         (raw) => cb(null, raw ? (JSON.parse(raw) as Session) : null),
-        () => cb(unavailable()),
+        (e) => cb(unavailable(e)),
       );
     },
     destroy(sid: string, cb: (err?: unknown) => void) {
-      redis.del(key(sid)).then(() => cb(), () => cb(unavailable()));
+      redis.del(key(sid)).then(() => cb(), (e) => cb(unavailable(e)));
     },
   };
 }
@@ -120,11 +120,13 @@ export const securityPlugin = fp<SecurityOptions>(
     });
 
     await app.register(fastifyUnderPressure, {
+      // Shed load only when the event loop is really late; a busy-but-healthy loop (high
+      // utilisation) keeps serving.
       maxEventLoopDelay: 1000,
-      maxEventLoopUtilization: 0.98,
       retryAfter: 10,
       exposeStatusRoute: false,
-      pressureHandler: (req, reply) => {
+      pressureHandler: (req, reply, type, value) => {
+        req.log.warn({ type, value }, 'under pressure: shedding request');
         reply.header('Retry-After', '10');
         throw new AppError(503, 'errors.unavailable', {}, 'OVERLOADED');
       },
