@@ -20,6 +20,7 @@ import { securityPlugin } from './core/security.js';
 import { authPlugin } from './core/auth.js';
 import { errorsPlugin, sendError } from './core/errors.js';
 import { metricsPlugin } from './core/metrics.js';
+import { realtimePlugin } from './core/realtime.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
@@ -98,6 +99,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       };
     },
   });
+  await app.register(realtimePlugin, { publicUrl: config.publicUrl });
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
     prefix: '/static/',

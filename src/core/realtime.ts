@@ -1,0 +1,143 @@
+/**
+ * Live updates: one WebSocket per tab at `/ws?topics=a,b` (htmx's ws extension connects and
+ * swaps what arrives: HTML with hx-swap-oob). A module registers a topic family (e.g.
+ * `auction`) with a renderer for the current state, sent on every (re)connect so a dropped
+ * socket re-syncs; it pushes changes with `publish(topic, render)`, which renders once per
+ * distinct connection context it is given (language, user) and sends to every socket on this
+ * instance. Other instances do the same when the domain event reaches them over Redis pub/sub.
+ */
+import fp from 'fastify-plugin';
+import fastifyWebsocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
+import type { TFunction } from 'i18next';
+import { prom, registry } from './metrics.js';
+import type { Lang } from './i18n.js';
+
+export interface ConnContext {
+  lang: Lang;
+  userId: number | null;
+  t: TFunction;
+}
+
+export type TopicRenderer = (id: string, ctx: ConnContext) => Promise<string | null>;
+
+export interface Realtime {
+  /** `family` is the part before the colon in a topic (`auction:42` -> `auction`). */
+  registerTopic(family: string, snapshot: TopicRenderer): void;
+  /**
+   * Sends `render(ctx)` to every socket subscribed to `topic` on this instance. `key(ctx)`
+   * groups sockets that get the same HTML (default: language), so the HTML is rendered once
+   * per group, not once per socket. Returns how many sockets were sent to.
+   */
+  publish(topic: string, render: (ctx: ConnContext) => string | null, key?: (ctx: ConnContext) => string): number;
+  connections(): number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    realtime: Realtime;
+  }
+}
+
+const wsGauge = new prom.Gauge({ name: 'dapanda_ws_connections', help: 'Open WebSocket connections', registers: [registry] });
+const TOPIC_RE = /^[a-z]+:[A-Za-z0-9_-]{1,64}$/;
+const MAX_TOPICS = 20;
+
+export const realtimePlugin = fp<{ publicUrl: string }>(
+  async (app, opts) => {
+    await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
+    const families = new Map<string, TopicRenderer>();
+    const byTopic = new Map<string, Set<WebSocket>>();
+    const ctxOf = new WeakMap<WebSocket, ConnContext>();
+    let open = 0;
+    const allowedOrigins = new Set([new URL(opts.publicUrl).origin]);
+
+    const realtime: Realtime = {
+      registerTopic(family, snapshot) {
+        families.set(family, snapshot);
+      },
+      publish(topic, render, key = (c) => c.lang) {
+        const sockets = byTopic.get(topic);
+        if (!sockets?.size) return 0;
+        const cache = new Map<string, string | null>();
+        let sent = 0;
+        for (const ws of sockets) {
+          const ctx = ctxOf.get(ws);
+          if (!ctx || ws.readyState !== ws.OPEN) continue;
+          const k = key(ctx);
+          let html = cache.get(k);
+          if (html === undefined) {
+            html = render(ctx);
+            cache.set(k, html);
+          }
+          if (html) {
+            ws.send(html);
+            sent++;
+          }
+        }
+        return sent;
+      },
+      connections: () => open,
+    };
+    app.decorate('realtime', realtime);
+
+    app.get<{ Querystring: { topics?: string } }>(
+      '/ws',
+      {
+        websocket: true,
+        config: { rateLimit: { max: 60, timeWindow: '1 minute' } },
+        schema: { querystring: { type: 'object', properties: { topics: { type: 'string', maxLength: 1000 } } } },
+      },
+      async (socket, req) => {
+        // Cross-site WebSocket hijacking: browsers always send Origin; refuse other sites.
+        const origin = req.headers.origin;
+        const host = req.headers.host;
+        const sameHost = origin && host && new URL(origin).host === host;
+        if (origin && !sameHost && !allowedOrigins.has(origin)) {
+          socket.close(1008, 'origin not allowed');
+          return;
+        }
+        const topics = [...new Set((req.query.topics ?? '').split(',').filter((x) => TOPIC_RE.test(x)))].slice(0, MAX_TOPICS);
+        const ctx: ConnContext = { lang: req.lang, userId: req.user?.id ?? null, t: req.t };
+        ctxOf.set(socket, ctx);
+        wsGauge.inc();
+        open++;
+        for (const topic of topics) {
+          let set = byTopic.get(topic);
+          if (!set) byTopic.set(topic, (set = new Set()));
+          set.add(socket);
+        }
+        socket.on('close', () => {
+          wsGauge.dec();
+          open--;
+          for (const topic of topics) {
+            const set = byTopic.get(topic);
+            set?.delete(socket);
+            if (set && !set.size) byTopic.delete(topic);
+          }
+        });
+        socket.on('message', () => {
+          /* the client only listens; htmx's ws extension may send form data, which we ignore */
+        });
+        // (Re)connect: send the current state of every topic so a dropped socket re-syncs.
+        for (const topic of topics) {
+          const [family, id] = topic.split(':');
+          const snapshot = families.get(family);
+          if (!snapshot) continue;
+          try {
+            const html = await snapshot(id, ctx);
+            if (html && socket.readyState === socket.OPEN) socket.send(html);
+          } catch (err) {
+            req.log.warn({ err, topic }, 'realtime snapshot failed');
+          }
+        }
+      },
+    );
+
+    app.addHook('preClose', async () => {
+      // Tell clients to reconnect elsewhere (the load balancer sends them to another instance).
+      for (const set of byTopic.values()) for (const ws of set) ws.close(1012, 'server restarting');
+    });
+  },
+  { name: 'core-realtime', dependencies: ['core-i18n', 'core-auth'] },
+);
