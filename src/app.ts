@@ -21,6 +21,7 @@ import { authPlugin } from './core/auth.js';
 import { errorsPlugin, sendError } from './core/errors.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
+import { slotsPlugin } from './core/slots.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
@@ -100,6 +101,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     },
   });
   await app.register(realtimePlugin, { publicUrl: config.publicUrl });
+  await app.register(slotsPlugin);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
     prefix: '/static/',

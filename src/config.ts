@@ -22,6 +22,11 @@ export interface Config {
   publicUrl: string;
   storageDir: string;
   trustProxy: boolean;
+  bidding: {
+    /** "<limit>:<step>,...,*:<step>" minimum increments by price band, in won. */
+    increments: string;
+    softCloseSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -78,6 +83,20 @@ export function loadConfig(env: Env = process.env): Config {
     return raw as T;
   };
 
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
+    return n;
+  };
+  const increments = (raw: string | undefined): string => {
+    const spec = raw || '10000:500,100000:1000,1000000:5000,*:10000';
+    const ok = /^(\d+:\d+,)*\*:\d+$/.test(spec.replace(/\s/g, ''));
+    if (!ok) throw new ConfigError('BID_INCREMENTS', `must look like 10000:500,100000:1000,*:10000 (got "${raw}")`);
+    return spec.replace(/\s/g, '');
+  };
+
   const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
   if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters');
 
@@ -100,5 +119,9 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl.replace(/\/$/, ''),
     storageDir: str('STORAGE_DIR', '.data/storage'),
     trustProxy: oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
+    bidding: {
+      increments: increments(env.BID_INCREMENTS),
+      softCloseSeconds: int('SOFT_CLOSE_SECONDS', 180, 0, 3600),
+    },
   };
 }

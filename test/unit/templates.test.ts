@@ -27,7 +27,8 @@ t.test('no {{{triple}}} outside the layout body slot', async (t) => {
 
 t.test('no inline scripts or styles (the CSP forbids them)', async (t) => {
   for (const f of templates) {
-    const src = readFileSync(f, 'utf8');
+    // Handlebars expressions may carry hash arguments like style="datetime": not HTML.
+    const src = readFileSync(f, 'utf8').replace(/\{\{[^}]*\}\}/g, '');
     t.notMatch(src, /<script(?![^>]*\bsrc=)[^>]*>/, `${path.relative(ROOT, f)}: inline <script>`);
     t.notMatch(src, /\sstyle="/, `${path.relative(ROOT, f)}: style attribute`);
     t.notMatch(src, /\son[a-z]+="/, `${path.relative(ROOT, f)}: inline event handler`);

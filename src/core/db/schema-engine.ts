@@ -108,6 +108,10 @@ function withShadowDb(config: pg.PoolConfig) {
 export type Engine = Awaited<ReturnType<typeof import('@prisma/schema-engine-wasm').SchemaEngine.new>>;
 export type MigrationList = Parameters<Engine['applyMigrations']>[0]['migrationsList'];
 
+let lastPanic = '';
+/** The message of the engine's last panic, for error reports. */
+export const lastEnginePanic = () => lastPanic;
+
 export const NO_FILTERS = { externalTables: [] as string[], externalEnums: [] as string[] };
 
 export async function openEngine(opts: {
@@ -117,6 +121,14 @@ export async function openEngine(opts: {
 }): Promise<{ engine: Engine; schema: string; close: () => void }> {
   // The wasm module imports its .wasm file as an ES module: Node 20 needs --experimental-wasm-modules.
   const { SchemaEngine } = await import('@prisma/schema-engine-wasm');
+  // The engine reports a Rust panic's message through this global before it throws; without
+  // it the panic surfaces as an unrelated TypeError (Prisma's CLI installs the same registry).
+  const g = globalThis as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(m: string): void } };
+  g.PRISMA_WASM_PANIC_REGISTRY ??= {
+    set_message: (m: string) => {
+      lastPanic = m;
+    },
+  };
   const schema = await readFile(opts.schemaPath, 'utf8');
   // Explicit fields, not `connectionString`: the adapter makes its shadow database by copying
   // this config with another `database`, and a connection string would silently win over it,

@@ -1,0 +1,75 @@
+/**
+ * bidding: auctions (SCHEDULED -> LIVE -> ENDED / CANCELLED), bids and proxy maxima, buy-now,
+ * soft close, the watchlist, and the live bid panel. Emits `bid.placed`, `auction.started`,
+ * `auction.closed` (plain data; `auction.closed` names the wallet hold that pays for a win).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { accountsApi } from '../accounts/index.js';
+import { parseBands } from './engine.js';
+import type { BiddingSettings, BiddingDeps } from './service.js';
+import type { CatalogPort, WalletPort } from './ports.js';
+import { auctionTimers } from './jobs.js';
+import { biddingRoutes } from './routes.js';
+import { panelModel, type PanelDeps } from './panel.js';
+import { pushAuction } from './live.js';
+import { openAuction, cancelAuction } from './lifecycle.js';
+
+export type { WalletPort, CatalogPort, ListingForAuction, AuctionStateForCatalog } from './ports.js';
+export { InsufficientPoints } from './ports.js';
+export type { ClosedAuction } from './lifecycle.js';
+export type { BidPlacedEvent } from './live.js';
+export { placeBid } from './service.js';
+export { maskNickname } from './queries.js';
+
+export interface BiddingOptions {
+  wallet: WalletPort;
+  catalog: CatalogPort;
+  increments: string;
+  softCloseSeconds: number;
+}
+
+export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opts) => {
+  const settings: BiddingSettings = { bands: parseBands(opts.increments), softCloseMs: opts.softCloseSeconds * 1000, maxBid: 1_000_000_000 };
+  const base: BiddingDeps = { db: app.db, wallet: opts.wallet, catalog: opts.catalog, settings };
+  const timers = auctionTimers(app, base);
+  const deps: PanelDeps = { ...base, accounts: accountsApi(app.db), timers };
+
+  await biddingRoutes(app, deps);
+
+  app.realtime.registerTopic('auction', async (id, ctx) => {
+    const model = await panelModel(deps, Number(id), ctx.userId);
+    if (!model) return null;
+    const data = { ...model, oob: true };
+    return ['bidding/live', 'bidding/status', 'bidding/chart'].map((p) => app.renderPartial(p, data, ctx.t, ctx.lang)).join('');
+  });
+
+  // Only the instance where a listing event happened acts on it (the steps are idempotent anyway).
+  app.events.on('listing.created', async (p, meta) => {
+    if (!meta.local) return;
+    const l = await opts.catalog.getListing(Number(p.listingId));
+    if (l && (await openAuction(base, l))) await timers.schedule(l.id, l.startsAt, l.endsAt);
+  });
+  app.events.on('listing.cancelled', async (p, meta) => {
+    if (meta.local) await cancelAuction(base, Number(p.listingId));
+  });
+  // Every instance pushes to its own watchers.
+  app.events.on('bid.placed', async (p) => {
+    await pushAuction(app, deps, Number(p.auctionId), { leaderId: p.leaderId as number | null, outbidUserId: p.outbidUserId as number | null, sellerId: Number(p.sellerId) }, { extended: Boolean(p.extended), newRows: Number(p.newRows) || 1 });
+  });
+  app.events.on('auction.closed', async (p) => {
+    await pushAuction(app, deps, Number(p.auctionId), { leaderId: (p.winnerId as number | null) ?? null, outbidUserId: null, sellerId: Number(p.sellerId) });
+  });
+  app.events.on('auction.started', async (p) => {
+    const a = await app.db.auction.findUnique({ where: { id: Number(p.auctionId) }, select: { sellerId: true, leaderId: true } });
+    if (a) await pushAuction(app, deps, Number(p.auctionId), { leaderId: a.leaderId, outbidUserId: null, sellerId: a.sellerId });
+  });
+
+  // The item page (catalog) shows this module's bid area through a slot.
+  app.slots.provide('item.bidArea', async (listingId, req) => {
+    const model = await panelModel(deps, listingId, req.user?.id ?? null);
+    return model ? { partial: 'bidding/auction', data: model } : null;
+  });
+};
+
+/** Opens auctions for listings directly (seeds and tests); the running app does it from `listing.created`. */
+export { openAuction };

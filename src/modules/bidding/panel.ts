@@ -1,0 +1,28 @@
+/** The bid panel's view model for one viewer: shared by the page, the htmx fragments and the socket snapshot. */
+import { randomUUID } from 'node:crypto';
+import type { AccountsApi } from '../accounts/index.js';
+import type { BiddingDeps } from './service.js';
+import type { AuctionTimers } from './jobs.js';
+import * as q from './queries.js';
+
+export interface PanelDeps extends BiddingDeps {
+  accounts: AccountsApi;
+  timers: AuctionTimers;
+}
+
+/** Everything the bid panel partials need for one viewer. */
+export async function panelModel(deps: PanelDeps, id: number, viewerId: number | null) {
+  const a = await q.loadSnapshot(deps.db, id, deps.settings.bands);
+  if (!a) return null;
+  const [info, rows, series] = await Promise.all([q.viewerInfo(deps.db, id, viewerId), q.history(deps.db, deps.accounts, id, viewerId), q.priceSeries(deps.db, id)]);
+  const startPrice = series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice;
+  return {
+    a,
+    rows,
+    chart: q.chartPoints(series, startPrice),
+    extended: false,
+    requestKey: randomUUID(),
+    viewer: { loggedIn: viewerId !== null, status: q.viewerStatus(a, viewerId, info.hasBid), myMax: info.myMax, watching: info.watching },
+  };
+}
+

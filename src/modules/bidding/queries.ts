@@ -1,0 +1,131 @@
+/** Read models for pages and live pushes: an auction's panel, its history and price series, "my bids", the watchlist. */
+import type { Db } from '../../core/db/index.js';
+import type { AccountsApi } from '../accounts/index.js';
+import { snapshotOf, type AuctionSnapshot } from './service.js';
+import type { IncrementBands } from './engine.js';
+
+export type ViewerStatus = 'leading' | 'outbid' | 'won' | 'lost' | 'seller' | 'none';
+
+export interface HistoryRow {
+  id: string;
+  bidder: string;
+  amount: number;
+  kind: 'MANUAL' | 'PROXY' | 'BUY_NOW';
+  at: Date;
+  mine: boolean;
+}
+
+/** "dapanda" -> "d***a": enough to tell bidders apart, not enough to find them. */
+export function maskNickname(nick: string): string {
+  const chars = [...nick];
+  if (chars.length <= 1) return `${chars[0] ?? '?'}***`;
+  return `${chars[0]}***${chars[chars.length - 1]}`;
+}
+
+export async function loadSnapshot(db: Db, id: number, bands: IncrementBands): Promise<AuctionSnapshot | null> {
+  const a = await db.auction.findUnique({ where: { id } });
+  if (!a) return null;
+  return snapshotOf(
+    {
+      id: a.id,
+      seller_id: a.sellerId,
+      status: a.status,
+      outcome: a.outcome,
+      current_price: a.currentPrice,
+      bid_count: a.bidCount,
+      leader_id: a.leaderId,
+      starts_at: a.startsAt,
+      ends_at: a.endsAt,
+      buy_now_price: a.buyNowPrice,
+      reserve_price: a.reservePrice,
+      leader_max: a.leaderMax,
+      start_price: a.startPrice,
+      winner_id: a.winnerId,
+    },
+    bands,
+  );
+}
+
+export function viewerStatus(s: AuctionSnapshot, viewerId: number | null, hasBid: boolean): ViewerStatus {
+  if (viewerId === null) return 'none';
+  if (viewerId === s.sellerId) return 'seller';
+  if (s.status === 'ENDED') return s.winnerId === viewerId ? 'won' : hasBid ? 'lost' : 'none';
+  if (s.leaderId === viewerId) return 'leading';
+  return hasBid ? 'outbid' : 'none';
+}
+
+export async function viewerInfo(db: Db, auctionId: number, viewerId: number | null): Promise<{ hasBid: boolean; myMax: number | null; watching: boolean }> {
+  if (viewerId === null) return { hasBid: false, myMax: null, watching: false };
+  const [proxy, watch] = await Promise.all([
+    db.proxyBid.findUnique({ where: { auctionId_bidderId: { auctionId, bidderId: viewerId } }, select: { maxAmount: true } }),
+    db.watch.findUnique({ where: { userId_auctionId: { userId: viewerId, auctionId } }, select: { userId: true } }),
+  ]);
+  return { hasBid: !!proxy, myMax: proxy?.maxAmount ?? null, watching: !!watch };
+}
+
+export async function history(db: Db, accounts: AccountsApi, auctionId: number, viewerId: number | null, limit = 30): Promise<HistoryRow[]> {
+  const bids = await db.bid.findMany({ where: { auctionId }, orderBy: { id: 'desc' }, take: limit });
+  const names = await accounts.publicProfiles(bids.map((b) => b.bidderId));
+  return bids.map((b) => ({
+    id: String(b.id),
+    bidder: maskNickname(names.get(b.bidderId)?.nickname ?? '?'),
+    amount: b.amount,
+    kind: b.kind,
+    at: b.createdAt,
+    mine: viewerId === b.bidderId,
+  }));
+}
+
+/** The visible price after each bid, oldest first (the chart). */
+export async function priceSeries(db: Db, auctionId: number, limit = 200): Promise<{ at: Date; price: number }[]> {
+  const rows = await db.bid.findMany({ where: { auctionId }, orderBy: { id: 'desc' }, take: limit, select: { createdAt: true, amount: true } });
+  return rows.reverse().map((r) => ({ at: r.createdAt, price: r.amount }));
+}
+
+/** A small server-rendered SVG polyline of the price over time: no chart library, works without JS. */
+export function chartPoints(series: { at: Date; price: number }[], startPrice: number, width = 320, height = 120): { points: string; min: number; max: number } | null {
+  if (series.length < 1) return null;
+  const pts = [{ at: series[0].at, price: startPrice }, ...series];
+  const t0 = pts[0].at.getTime();
+  const t1 = Math.max(pts[pts.length - 1].at.getTime(), t0 + 1);
+  const min = Math.min(...pts.map((p) => p.price));
+  const max = Math.max(...pts.map((p) => p.price), min + 1);
+  const x = (t: number) => ((t - t0) / (t1 - t0)) * (width - 8) + 4;
+  const y = (p: number) => height - 4 - ((p - min) / (max - min)) * (height - 8);
+  // A step line: the price holds until the next bid.
+  const out: string[] = [];
+  pts.forEach((p, i) => {
+    if (i > 0) out.push(`${x(p.at.getTime()).toFixed(1)},${y(pts[i - 1].price).toFixed(1)}`);
+    out.push(`${x(p.at.getTime()).toFixed(1)},${y(p.price).toFixed(1)}`);
+  });
+  return { points: out.join(' '), min, max };
+}
+
+export interface MyBidRow {
+  auctionId: number;
+  myMax: number;
+  currentPrice: number;
+  status: ViewerStatus;
+  endsAt: Date;
+  auctionStatus: string;
+}
+
+export async function myBids(db: Db, userId: number, filter: 'all' | 'leading' | 'outbid' | 'won' | 'lost' = 'all', take = 50): Promise<MyBidRow[]> {
+  const rows = await db.proxyBid.findMany({
+    where: { bidderId: userId },
+    orderBy: { updatedAt: 'desc' },
+    take: 500,
+    include: { auction: true },
+  });
+  const out = rows.map((r) => {
+    const a = r.auction;
+    const status: ViewerStatus = a.status === 'ENDED' ? (a.winnerId === userId ? 'won' : 'lost') : a.status === 'CANCELLED' ? 'lost' : a.leaderId === userId ? 'leading' : 'outbid';
+    return { auctionId: a.id, myMax: r.maxAmount, currentPrice: a.currentPrice, status, endsAt: a.endsAt, auctionStatus: a.status };
+  });
+  return (filter === 'all' ? out : out.filter((r) => r.status === filter)).slice(0, take);
+}
+
+export async function watchlist(db: Db, userId: number, take = 100): Promise<{ auctionId: number; currentPrice: number; endsAt: Date; status: string; bidCount: number }[]> {
+  const rows = await db.watch.findMany({ where: { userId }, orderBy: { createdAt: 'desc' }, take, include: { auction: true } });
+  return rows.map((w) => ({ auctionId: w.auctionId, currentPrice: w.auction.currentPrice, endsAt: w.auction.endsAt, status: w.auction.status, bidCount: w.auction.bidCount }));
+}
