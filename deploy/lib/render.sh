@@ -123,3 +123,13 @@ EOF
 }
 EOF
 }
+
+# make_selfsigned_cert CERT KEY DOMAIN [IP]: a self-signed certificate for the load balancer
+# (replace with a real one by pointing DAPANDA_TLS_CERT/KEY at it).
+make_selfsigned_cert() {
+  local san="DNS:$3"
+  if [[ -n ${4:-} ]]; then san+=",IP:$4"; fi
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 825 -subj "/CN=$3" \
+    -addext "subjectAltName=$san" -keyout "$2" -out "$1" 2>/dev/null
+  chmod 0600 "$2"
+}

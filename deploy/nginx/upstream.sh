@@ -57,6 +57,9 @@ apply() {
     die "nginx -t failed; upstream.conf restored"
   fi
   rm -f "$backup"
+  # Workers of the current generation finish their in-flight requests after the reload and then
+  # exit: remember them so wait-drained knows when the drained server has no request left.
+  if [[ -f $NGINX_PID ]]; then pgrep -P "$(cat "$NGINX_PID")" >"$NGINX_CONF_DIR/.draining-pids" || true; fi
   # shellcheck disable=SC2086
   $NGINX_RELOAD_CMD
   log "reloaded nginx"
@@ -64,16 +67,23 @@ apply() {
 
 known() { grep -qxF "$1" "$NODES" || die "unknown app server $1 (not in $NODES)"; }
 
-# Old-generation workers show "nginx: worker process is shutting down" until their last request ends.
+# Wait until the workers that existed before the last reload have exited: nginx lets each finish
+# its in-flight requests (bounded by worker_shutdown_timeout) before it exits.
 wait_drained() {
-  local timeout=${1:-35} waited=0 master
-  master=$(cat "$NGINX_PID")
-  while pgrep -P "$master" -f 'shutting down' >/dev/null; do
-    ((waited < timeout * 10)) || die "old nginx workers still busy after ${timeout}s"
+  local timeout=${1:-35} waited=0 pid busy
+  [[ -f $NGINX_CONF_DIR/.draining-pids ]] || { log "nothing to drain"; return 0; }
+  while :; do
+    busy=0
+    while read -r pid; do
+      if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then busy=$((busy + 1)); fi
+    done <"$NGINX_CONF_DIR/.draining-pids"
+    ((busy == 0)) && break
+    ((waited < timeout * 10)) || die "$busy old nginx worker(s) still busy after ${timeout}s"
     sleep 0.1
     waited=$((waited + 1))
   done
-  log "no in-flight requests left on old workers ($((waited / 10)).$((waited % 10))s)"
+  rm -f "$NGINX_CONF_DIR/.draining-pids"
+  log "old workers finished their in-flight requests ($((waited / 10)).$((waited % 10))s)"
 }
 
 cmd=${1:-}
