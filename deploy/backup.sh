@@ -22,7 +22,7 @@ if [[ -r $env_file ]]; then
   set +a
 fi
 # shellcheck source=deploy/lib/backup.sh
-. "$(dirname "$0")/lib/backup.sh"
+. "$(dirname "$(readlink -f "$0")")/lib/backup.sh"
 
 BACKUP_DB=${BACKUP_DB:-dapanda}
 BACKUP_STORAGE_DIR=${BACKUP_STORAGE_DIR:-/srv/dapanda/photos}

@@ -11,7 +11,7 @@
 set -euo pipefail
 BACKUP_TOOL=restore
 # shellcheck source=deploy/lib/backup.sh
-. "$(dirname "$0")/lib/backup.sh"
+. "$(dirname "$(readlink -f "$0")")/lib/backup.sh"
 
 force=no owner_opt=() db="" photos="" owner=""
 while (($#)); do

@@ -47,7 +47,15 @@ provision_init() {
   require_root
   load_env "$env_file"
   DAPANDA_SECRETS_FILE=${DAPANDA_SECRETS_FILE:-/etc/dapanda/secrets.env}
-  if [[ -r $DAPANDA_SECRETS_FILE ]]; then load_env "$DAPANDA_SECRETS_FILE"; fi
+  # Generated secrets fill only what the env file leaves empty: an explicit value always wins.
+  local key value
+  if [[ -r $DAPANDA_SECRETS_FILE ]]; then
+    while IFS='=' read -r key value; do
+      [[ $key =~ ^DAPANDA_[A-Z0-9_]+$ && -z ${!key:-} ]] || continue
+      printf -v "$key" '%s' "$value"
+      export "${key?}"
+    done <"$DAPANDA_SECRETS_FILE"
+  fi
   DAPANDA_REPO=${DAPANDA_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
   export DAPANDA_REPO
   log "provisioning role '$DAPANDA_ROLE' from $env_file (systemd $(systemd_running && echo running || echo offline))"
