@@ -80,7 +80,7 @@ ask "$(checksum_sql "${tables[@]}")"
 } >"$work/manifest.tsv"
 ask "COMMIT;"
 printf '\\q\n' >&"$psql_in"
-wait "$PSQL_PID" 2>/dev/null || true
+if [[ -n ${PSQL_PID:-} ]]; then wait "$PSQL_PID" 2>/dev/null || true; fi # unset once the coproc has exited
 
 blog "photos from $BACKUP_STORAGE_DIR"
 photo_sums "$BACKUP_STORAGE_DIR" >"$work/photos.sha256"
