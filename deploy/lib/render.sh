@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# Renderers for configuration shared by the provision scripts and the network-namespace rehearsal
+# (test/ops/rehearsal), so the rehearsal runs exactly what a VM gets. Each prints to stdout and
+# reads the DAPANDA_* variables documented in deploy/env/example.env.
+
+_app_addrs() { local n; for n in $DAPANDA_APP_NODES; do printf '%s\n' "${n#*=}"; done; }
+_nft_set() { local IFS=,; printf '{ %s }' "$*"; }
+
+# The application's environment (/etc/dapanda/dapanda.env, 0640 root:dapanda). ROLE and
+# METRICS_PORT are set by each unit, so they are absent here (EnvironmentFile= would override them).
+render_app_env() {
+  cat <<EOF
+# Managed by deploy/provision/app.sh: local edits are overwritten.
+NODE_ENV=production
+HOST=0.0.0.0
+PORT=${DAPANDA_APP_PORT}
+PUBLIC_URL=https://${DAPANDA_DOMAIN}
+TRUST_PROXY=true
+LOG_LEVEL=${DAPANDA_LOG_LEVEL:-info}
+STORAGE_DIR=${DAPANDA_STORAGE_DIR}
+DATABASE_URL=postgresql://dapanda_app:${DAPANDA_DB_APP_PASSWORD}@${DAPANDA_DATA_ADDR}:5432/${DAPANDA_DB_NAME}
+REDIS_URL=redis://:${DAPANDA_REDIS_PASSWORD}@${DAPANDA_DATA_ADDR}:6379
+SESSION_SECRET=${DAPANDA_SESSION_SECRET}
+EOF
+}
+
+# Only dapanda-node (root) reads this: the app process never sees the migrator's password.
+render_migrate_env() {
+  cat <<EOF
+# Managed by deploy/provision/app.sh: local edits are overwritten.
+MIGRATE_DATABASE_URL=postgresql://dapanda_migrator:${DAPANDA_DB_MIGRATOR_PASSWORD}@${DAPANDA_DATA_ADDR}:5432/${DAPANDA_DB_NAME}
+EOF
+}
+
+render_pg_hba() {
+  local a
+  cat <<EOF
+# Managed by deploy/provision/data.sh: local edits are overwritten.
+# TYPE  DATABASE  USER  ADDRESS  METHOD
+local   all       postgres                 peer
+local   all       prometheus               peer
+EOF
+  for a in $(_app_addrs); do
+    printf 'host    %s  dapanda_app,dapanda_migrator  %s/32  scram-sha-256\n' "$DAPANDA_DB_NAME" "$a"
+  done
+  cat <<EOF
+host    all       all   0.0.0.0/0   reject
+host    all       all   ::/0        reject
+EOF
+}
+
+render_pg_conf() {
+  cat <<EOF
+# Managed by deploy/provision/data.sh (conf.d drop-in): local edits are overwritten.
+listen_addresses = 'localhost,${DAPANDA_DATA_ADDR}'
+password_encryption = 'scram-sha-256'
+max_connections = ${DAPANDA_PG_MAX_CONNECTIONS:-200}
+shared_buffers = '${DAPANDA_PG_SHARED_BUFFERS:-256MB}'
+log_min_duration_statement = 500
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+}
+
+# Included from Debian's /etc/redis/redis.conf (last setting wins in redis).
+render_redis_conf() {
+  cat <<EOF
+# Managed by deploy/provision/data.sh: local edits are overwritten.
+bind 127.0.0.1 ${DAPANDA_DATA_ADDR}
+protected-mode yes
+port 6379
+requirepass ${DAPANDA_REDIS_PASSWORD}
+appendonly yes
+appendfsync everysec
+# BullMQ needs keys never evicted.
+maxmemory-policy noeviction
+maxmemory ${DAPANDA_REDIS_MAXMEMORY:-512mb}
+rename-command FLUSHALL ""
+rename-command FLUSHDB ""
+rename-command DEBUG ""
+EOF
+}
+
+# render_nft ROLE: the whole host firewall of one role. Only table inet dapanda is replaced,
+# other tables (e.g. a hypervisor's) are left alone.
+render_nft() {
+  local role=$1 apps
+  # shellcheck disable=SC2046
+  apps=$(_nft_set $(_app_addrs))
+  cat <<EOF
+#!/usr/sbin/nft -f
+# Managed by deploy/provision/common.sh (role $role): local edits are overwritten.
+table inet dapanda
+delete table inet dapanda
+table inet dapanda {
+  chain input {
+    type filter hook input priority 0; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    iif lo accept
+    meta l4proto { icmp, ipv6-icmp } accept
+    tcp dport 22 ip saddr ${DAPANDA_SSH_CIDR:-0.0.0.0/0} accept
+    tcp dport 9100 ip saddr ${DAPANDA_MON_ADDR} accept
+EOF
+  case $role in
+    lb)
+      printf '    tcp dport { 80, 443 } accept\n' ;;
+    app)
+      printf '    tcp dport %s ip saddr %s accept\n' "$DAPANDA_APP_PORT" "$DAPANDA_LB_ADDR"
+      printf '    tcp dport { 9464, 9465 } ip saddr %s accept\n' "$DAPANDA_MON_ADDR" ;;
+    data)
+      printf '    tcp dport { 5432, 6379 } ip saddr %s accept\n' "$apps"
+      printf '    tcp dport { 111, 2049 } ip saddr %s accept\n' "$apps"
+      printf '    udp dport 111 ip saddr %s accept\n' "$apps"
+      printf '    tcp dport { 9187, 9121 } ip saddr %s accept\n' "$DAPANDA_MON_ADDR" ;;
+    mon)
+      printf '    tcp dport { 9090, 3000 } ip saddr %s accept\n' "${DAPANDA_ADMIN_CIDR:-0.0.0.0/0}"
+      printf '    tcp dport { 3100, 19532 } ip saddr %s accept\n' "${DAPANDA_NODES_CIDR}" ;;
+    *) printf 'unknown role %s\n' "$role" >&2; return 1 ;;
+  esac
+  cat <<EOF
+    counter comment "dropped"
+  }
+}
+EOF
+}
+
+# make_selfsigned_cert CERT KEY DOMAIN [IP]: a self-signed certificate for the load balancer
+# (replace with a real one by pointing DAPANDA_TLS_CERT/KEY at it).
+make_selfsigned_cert() {
+  local san="DNS:$3"
+  if [[ -n ${4:-} ]]; then san+=",IP:$4"; fi
+  openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 825 -subj "/CN=$3" \
+    -addext "subjectAltName=$san" -keyout "$2" -out "$1" 2>/dev/null
+  chmod 0600 "$2"
+}

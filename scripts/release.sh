@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Build the one release artifact that runs on a VM, an EC2 instance or a laptop:
+#   release/dapanda-<version>-<gitsha>.tar.gz (+ .sha256)
+# holding dist/, views/, public/, prisma/ (schema + migrations), package.json, package-lock.json,
+# production node_modules and a VERSION file. Needs the npm registry (or a warm npm cache) only.
+#
+#   npm run release                       # from a clean checkout
+#   RELEASE_PROJECT_DIR=dir scripts/release.sh   # package another project dir (the ops test fixture)
+#   RELEASE_SKIP_CI=1                     # reuse the installed node_modules instead of `npm ci`
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "$0")" && pwd)
+project=$(cd "${RELEASE_PROJECT_DIR:-$script_dir/..}" && pwd)
+out_dir=${RELEASE_OUT_DIR:-$project/release}
+cd "$project"
+
+log() { printf '[release] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[[ -f package.json && -f package-lock.json ]] || die "$project has no package.json + package-lock.json"
+version=$(node -p 'require("./package.json").version')
+if [[ -n ${RELEASE_GIT_SHA:-} ]]; then
+  sha=$RELEASE_GIT_SHA
+elif git rev-parse --git-dir >/dev/null 2>&1; then
+  sha=$(git rev-parse --short=12 HEAD)
+  # A release must be reproducible from its sha: mark builds of uncommitted trees.
+  if [[ -n $(git status --porcelain --untracked-files=no) ]]; then sha="$sha-dirty"; fi
+else
+  die "not a git checkout; set RELEASE_GIT_SHA"
+fi
+id="dapanda-$version-$sha"
+started=$SECONDS
+
+if [[ -z ${RELEASE_SKIP_CI:-} ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+log "npm run build"
+npm run --silent build >&2
+[[ -f dist/src/server.js ]] || die "build produced no dist/src/server.js"
+[[ -f dist/src/cli/db.js ]] || die "build produced no dist/src/cli/db.js"
+
+stage_root=$(mktemp -d)
+trap 'rm -rf "$stage_root"' EXIT
+stage=$stage_root/$id
+mkdir -p "$stage"
+cp -a dist package.json package-lock.json "$stage/"
+for d in views public prisma; do
+  if [[ -d $d ]]; then cp -a "$d" "$stage/"; else log "note: no $d/ in $project"; fi
+done
+# Generated sources are compiled into dist; only schema and migrations are shipped from prisma/.
+if [[ -d $stage/prisma ]]; then
+  find "$stage/prisma" -type f ! -name 'schema.prisma' ! -name 'migration.sql' ! -name 'migration_lock.toml' \
+    ! -name 'seed.js' -delete
+fi
+
+log "npm ci --omit=dev (staging)"
+(cd "$stage" && npm ci --omit=dev --no-audit --no-fund --loglevel=error --prefer-offline >&2)
+
+cat >"$stage/VERSION" <<EOF
+version=$version
+git_sha=$sha
+build_time=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+node=$(node -v)
+EOF
+
+mkdir -p "$out_dir"
+tarball=$out_dir/$id.tar.gz
+tar -C "$stage_root" --owner=0 --group=0 --numeric-owner -czf "$tarball.partial" "$id"
+mv -f "$tarball.partial" "$tarball"
+(cd "$out_dir" && sha256sum "$id.tar.gz" >"$id.tar.gz.sha256")
+size=$(du -h "$tarball" | cut -f1)
+log "built in $((SECONDS - started))s"
+printf '%s\t%s\n' "$tarball" "$size"
