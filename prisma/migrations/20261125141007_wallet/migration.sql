@@ -197,8 +197,14 @@ ALTER TABLE "ledger_entries" ADD CONSTRAINT "ledger_entries_account_id_fkey" FOR
 -- These are triggers, not CHECK or CONSTRAINT TRIGGER objects: the wasm schema engine's
 -- introspection (db:drift) panics on any CHECK/trigger constraint read through the pg adapter.
 
+-- The cached balance only ever moves through a posting (the trigger below, one level deep),
+-- so it always equals the sum of the account's postings.
 CREATE FUNCTION wallet_account_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  IF (TG_OP = 'INSERT' AND NEW."balance" <> 0)
+     OR (TG_OP = 'UPDATE' AND NEW."balance" <> OLD."balance" AND pg_trigger_depth() < 2) THEN
+    RAISE EXCEPTION 'wallet account % balance moves only with ledger postings', NEW."key" USING ERRCODE = '42501';
+  END IF;
   IF NEW."balance" < 0 AND NEW."kind" NOT IN ('EXTERNAL_TOPUPS', 'EXTERNAL_PAYOUTS') THEN
     RAISE EXCEPTION 'wallet account % would go negative (%)', NEW."key", NEW."balance"
       USING ERRCODE = '23514', CONSTRAINT = 'wallet_accounts_non_negative';
