@@ -22,6 +22,8 @@ export interface Config {
   publicUrl: string;
   storageDir: string;
   trustProxy: boolean;
+  /** Won charged per withdrawal request (wallet). */
+  walletWithdrawalFee: number;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +80,11 @@ export function loadConfig(env: Env = process.env): Config {
     return raw as T;
   };
 
+  const withdrawalFeeRaw = env.WALLET_WITHDRAWAL_FEE ?? '';
+  if (withdrawalFeeRaw !== '' && (!/^\d{1,6}$/.test(withdrawalFeeRaw) || Number(withdrawalFeeRaw) > 100000)) {
+    throw new ConfigError('WALLET_WITHDRAWAL_FEE', `must be whole won from 0 to 100000 (got "${withdrawalFeeRaw}")`);
+  }
+
   const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
   if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters');
 
@@ -100,5 +107,6 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl.replace(/\/$/, ''),
     storageDir: str('STORAGE_DIR', '.data/storage'),
     trustProxy: oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
+    walletWithdrawalFee: withdrawalFeeRaw === '' ? 500 : Number(withdrawalFeeRaw),
   };
 }
