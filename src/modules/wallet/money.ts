@@ -23,8 +23,8 @@ export function parseWon(raw: unknown, limits: { min: number; max: number }): Pa
   if (/[1-9]/.test(frac)) return { ok: false, key: 'wallet.errors.amountNotInteger' };
   const n = Number(s.split('.')[0] || '0');
   if (n <= 0) return { ok: false, key: 'wallet.errors.amountPositive' };
-  if (!Number.isSafeInteger(n) || n > limits.max) return { ok: false, key: 'wallet.errors.amountMax', params: { max: limits.max } };
-  if (n < limits.min) return { ok: false, key: 'wallet.errors.amountMin', params: { min: limits.min } };
+  if (!Number.isSafeInteger(n) || n > limits.max) return { ok: false, key: 'wallet.errors.amountMax', params: { max: limits.max.toLocaleString('en-US') } };
+  if (n < limits.min) return { ok: false, key: 'wallet.errors.amountMin', params: { min: limits.min.toLocaleString('en-US') } };
   return { ok: true, value: n };
 }
 
