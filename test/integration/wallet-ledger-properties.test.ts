@@ -13,7 +13,7 @@ import { walletApi } from '../../src/modules/wallet/index.js';
 import { topUp } from '../../src/modules/wallet/service.js';
 import { AppError } from '../../src/core/errors.js';
 
-const RUNS = Number(process.env.WALLET_PROPERTY_RUNS ?? 1000);
+const RUNS = Number(process.env.WALLET_PROPERTY_RUNS ?? 2000);
 const USERS = 5;
 const WORKERS = 4;
 const REFS = 2;

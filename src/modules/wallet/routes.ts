@@ -68,7 +68,7 @@ export async function walletRoutes(app: FastifyInstance, deps: svc.WalletDeps) {
 
   const topupPage = (req: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>) => {
     const full = { testCards: TEST_CARDS.map((c) => ({ ...c, label: req.t(`wallet.testCards.${c.outcome}`) })), min: TOPUP_MIN, max: TOPUP_MAX, errors: {}, values: {}, ...data };
-    if (req.headers['hx-request'] && reply.statusCode === 422) return reply.fragment('wallet/topup-form', full);
+    if (req.headers['hx-request'] && reply.statusCode >= 400) return reply.fragment('wallet/topup-form', full);
     return reply.page('wallet/topup', full, { title: req.t('wallet.topupTitle') });
   };
 
