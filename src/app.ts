@@ -25,6 +25,7 @@ import { slotsPlugin } from './core/slots.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
+import { walletModule } from './modules/wallet/index.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
 export function projectRoot(): string {
@@ -112,6 +113,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(opsModule, { state });
   await app.register(accountsModule, { keyPrefix: config.redisPrefix });
   await app.register(catalogModule);
+  await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.
   app.setNotFoundHandler({ preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }) }, async (req, reply) =>

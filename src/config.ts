@@ -27,6 +27,8 @@ export interface Config {
     increments: string;
     softCloseSeconds: number;
   };
+  /** Won charged per withdrawal request (wallet). */
+  walletWithdrawalFee: number;
 }
 
 export class ConfigError extends Error {
@@ -123,5 +125,6 @@ export function loadConfig(env: Env = process.env): Config {
       increments: increments(env.BID_INCREMENTS),
       softCloseSeconds: int('SOFT_CLOSE_SECONDS', 180, 0, 3600),
     },
+    walletWithdrawalFee: int('WALLET_WITHDRAWAL_FEE', 500, 0, 100_000),
   };
 }

@@ -79,6 +79,27 @@ export function toClientConfig(databaseUrl: string): pg.ClientConfig {
 }
 
 /**
+ * The adapter's executeScript splits a migration on every `;`, which cuts dollar-quoted
+ * function bodies (triggers, plpgsql) in half. Prisma's native engine sends the script as one
+ * simple query; this does the same, keeping the adapter's error mapping.
+ */
+function wholeScripts<T>(conn: T): T {
+  const c = conn as unknown as {
+    client: { query(sql: string): Promise<unknown> };
+    onError(e: unknown): never;
+    executeScript(script: string): Promise<void>;
+  };
+  c.executeScript = async (script: string) => {
+    try {
+      await c.client.query(script);
+    } catch (e) {
+      c.onError(e);
+    }
+  };
+  return conn;
+}
+
+/**
  * The adapter's own connectToShadowDb drops the shadow database while its pool still holds a
  * connection ("is being accessed by other users"), leaving a database behind on every run.
  * This one closes the shadow pool first and drops with FORCE.
@@ -88,12 +109,12 @@ function withShadowDb(config: pg.PoolConfig) {
   return {
     provider: base.provider as 'postgres',
     adapterName: base.adapterName,
-    connect: () => base.connect(),
+    connect: async () => wholeScripts(await base.connect()),
     async connectToShadowDb() {
       const main = await base.connect();
       const database = `prisma_shadow_${randomUUID().replaceAll('-', '')}`;
       await main.executeScript(`CREATE DATABASE "${database}"`);
-      const shadow = await new PrismaPg({ ...config, database }).connect();
+      const shadow = wholeScripts(await new PrismaPg({ ...config, database }).connect());
       const disposeShadow = shadow.dispose.bind(shadow);
       shadow.dispose = async () => {
         await disposeShadow();
