@@ -107,7 +107,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(opsModule, { state });
   await app.register(accountsModule, { keyPrefix: config.redisPrefix });
-  await app.register(catalogModule);
+  await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl });
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.
   app.setNotFoundHandler({ preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }) }, async (req, reply) =>
