@@ -121,7 +121,7 @@ async function main() {
       const currentPrice = startPrice + bidCount * Math.max(1000, Math.round(startPrice * 0.03 / 1000) * 1000);
       const photoCount = 1 + Math.floor(rand() * 3);
       const desc = [`${tpl.title} 입니다.`, ...Array.from({ length: 3 }, () => PHRASES[Math.floor(rand() * PHRASES.length)])].join('\n');
-      const written = [];
+      const written: { p: ProcessedPhoto; keys: Awaited<ReturnType<typeof writeFiles>> }[] = [];
       for (let k = 0; k < photoCount; k++) written.push({ p: pool[(n * 3 + k) % pool.length], keys: await writeFiles(storage, pool[(n * 3 + k) % pool.length]) });
       await db.$transaction(async (tx) => {
         const l = await tx.listing.create({
