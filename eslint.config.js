@@ -1,6 +1,7 @@
 // ESLint (flat config): typescript-eslint's recommended rules, no type-aware rules (tsc runs separately).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'src/generated/', 'public/vendor/', '.data/', 'release/', 'pulumi/node_modules/', 'pulumi/bin/', 'test/artifacts/'] },
@@ -21,6 +22,10 @@ export default tseslint.config(
   },
   {
     files: ['public/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', htmx: 'readonly', XMLHttpRequest: 'readonly', FormData: 'readonly', URL: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', WebSocket: 'readonly', location: 'readonly', Date: 'readonly', Intl: 'readonly', requestAnimationFrame: 'readonly', navigator: 'readonly', localStorage: 'readonly', CustomEvent: 'readonly', DataTransfer: 'readonly', Image: 'readonly', File: 'readonly', Blob: 'readonly', fetch: 'readonly' } },
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser, htmx: 'readonly' } },
+  },
+  {
+    files: ['**/*.mjs', 'test/ops/**/*.js', 'scripts/**/*.js'],
+    languageOptions: { globals: { ...globals.node } },
   },
 );

@@ -26,6 +26,8 @@ import { opsModule, type OpsState } from './modules/ops/index.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
+import { biddingModule } from './modules/bidding/index.js';
+import { walletPort, catalogPort } from './wiring.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
 export function projectRoot(): string {
@@ -112,8 +114,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(opsModule, { state });
   await app.register(accountsModule, { keyPrefix: config.redisPrefix });
-  await app.register(catalogModule);
+  await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });
+  await app.register(biddingModule, {
+    wallet: walletPort(app.db),
+    catalog: catalogPort(app.db),
+    increments: config.bidding.increments,
+    softCloseSeconds: config.bidding.softCloseSeconds,
+  });
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.
   app.setNotFoundHandler({ preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }) }, async (req, reply) =>

@@ -24,20 +24,22 @@ export const authPlugin = fp(
   { name: 'core-auth' },
 );
 
-/** preHandler: pages redirect to the login form (and back after); htmx and JSON get 401. */
-export async function requireUser(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+/**
+ * preHandler: pages redirect to the login form (and back after); htmx and JSON get 401.
+ * Returns the reply when it answered: an async hook that sends without returning it lets
+ * Fastify run the handler too (it did, with req.user null, once the session had to be saved).
+ */
+export async function requireUser(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
   if (req.user) return;
   const next = encodeURIComponent(req.url);
   if (req.headers['hx-request']) {
-    reply.header('HX-Redirect', `/login?next=${next}`).code(401).send();
-    return;
+    return reply.header('HX-Redirect', `/login?next=${next}`).code(401).send();
   }
   const accept = req.headers.accept ?? '';
   if (accept.includes('application/json') && !accept.includes('text/html')) {
-    reply.code(401).send({ error: { code: 'LOGIN_REQUIRED', message: req.t('accounts.errors.loginRequired') } });
-    return;
+    return reply.code(401).send({ error: { code: 'LOGIN_REQUIRED', message: req.t('accounts.errors.loginRequired') } });
   }
-  reply.redirect(`/login?next=${next}`, 303);
+  return reply.redirect(`/login?next=${next}`, 303);
 }
 
 /** A same-site path to go to after login; anything else (absolute URLs, //host) falls back to `/`. */

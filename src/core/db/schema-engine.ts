@@ -100,6 +100,26 @@ function wholeScripts<T>(conn: T): T {
 }
 
 /**
+ * The engine reads pg_constraint.contype (a `"char"`, reported as text above) as a one-character
+ * value: as text it panics on any table with a CHECK constraint ("constraint_type ... as char
+ * failed"). The adapter's result marks that column as a character column again.
+ */
+const CHARACTER_COLUMN_TYPE = 6; // ColumnTypeEnum.Character in @prisma/driver-adapter-utils
+const CHAR_COLUMNS = new Set(['constraint_type']);
+type Queryable = Awaited<ReturnType<PrismaPg['connect']>>;
+function withCharColumns<T extends Pick<Queryable, 'queryRaw'>>(adapter: T): T {
+  const queryRaw = adapter.queryRaw.bind(adapter);
+  adapter.queryRaw = async (...args: Parameters<Queryable['queryRaw']>) => {
+    const res = await queryRaw(...args);
+    res.columnNames.forEach((name, i) => {
+      if (CHAR_COLUMNS.has(name)) (res.columnTypes as number[])[i] = CHARACTER_COLUMN_TYPE;
+    });
+    return res;
+  };
+  return adapter;
+}
+
+/**
  * The adapter's own connectToShadowDb drops the shadow database while its pool still holds a
  * connection ("is being accessed by other users"), leaving a database behind on every run.
  * This one closes the shadow pool first and drops with FORCE.
@@ -109,12 +129,12 @@ function withShadowDb(config: pg.PoolConfig) {
   return {
     provider: base.provider as 'postgres',
     adapterName: base.adapterName,
-    connect: async () => wholeScripts(await base.connect()),
+    connect: async () => withCharColumns(wholeScripts(await base.connect())),
     async connectToShadowDb() {
       const main = await base.connect();
       const database = `prisma_shadow_${randomUUID().replaceAll('-', '')}`;
       await main.executeScript(`CREATE DATABASE "${database}"`);
-      const shadow = wholeScripts(await new PrismaPg({ ...config, database }).connect());
+      const shadow = withCharColumns(wholeScripts(await new PrismaPg({ ...config, database }).connect()));
       const disposeShadow = shadow.dispose.bind(shadow);
       shadow.dispose = async () => {
         await disposeShadow();

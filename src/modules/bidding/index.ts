@@ -12,7 +12,7 @@ import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
 import { panelModel, type PanelDeps } from './panel.js';
 import { pushAuction } from './live.js';
-import { openAuction, cancelAuction } from './lifecycle.js';
+import { openAuction, cancelAuction, syncAuction } from './lifecycle.js';
 
 export type { WalletPort, CatalogPort, ListingForAuction, AuctionStateForCatalog } from './ports.js';
 export { InsufficientPoints } from './ports.js';
@@ -48,6 +48,11 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
     if (!meta.local) return;
     const l = await opts.catalog.getListing(Number(p.listingId));
     if (l && (await openAuction(base, l))) await timers.schedule(l.id, l.startsAt, l.endsAt);
+  });
+  app.events.on('listing.updated', async (p, meta) => {
+    if (!meta.local) return;
+    const l = await opts.catalog.getListing(Number(p.listingId));
+    if (l && (await syncAuction(base, l))) await timers.schedule(l.id, l.startsAt, l.endsAt);
   });
   app.events.on('listing.cancelled', async (p, meta) => {
     if (meta.local) await cancelAuction(base, Number(p.listingId));

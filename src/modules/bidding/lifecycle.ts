@@ -27,7 +27,8 @@ export async function openAuction(deps: BiddingDeps, l: ListingForAuction): Prom
   return transaction(deps.db, async (tx) => {
     const rows = await tx.$executeRaw`
       INSERT INTO auctions (id, seller_id, status, start_price, reserve_price, buy_now_price, current_price, starts_at, ends_at, original_ends_at, created_at, updated_at)
-      VALUES (${l.id}, ${l.sellerId}, ${l.cancelled ? 'CANCELLED' : 'SCHEDULED'}::"AuctionStatus", ${l.startPrice}, ${l.reservePrice}, ${l.buyNowPrice}, ${l.startPrice},
+      VALUES (${l.id}, ${l.sellerId},
+              (CASE WHEN ${l.cancelled} THEN 'CANCELLED' WHEN ${l.startsAt}::timestamptz <= now() THEN 'LIVE' ELSE 'SCHEDULED' END)::"AuctionStatus", ${l.startPrice}, ${l.reservePrice}, ${l.buyNowPrice}, ${l.startPrice},
               ${l.startsAt}, ${l.endsAt}, ${l.endsAt}, now(), now())
       ON CONFLICT (id) DO NOTHING`;
     return rows === 1;
@@ -115,4 +116,31 @@ export async function overdue(deps: BiddingDeps, limit = 500): Promise<{ toStart
     deps.db.$queryRaw<{ id: number }[]>`SELECT id FROM auctions WHERE status IN ('LIVE', 'SCHEDULED') AND ends_at <= now() ORDER BY ends_at LIMIT ${limit}`,
   ]);
   return { toStart: toStart.map((r) => r.id), toClose: toClose.map((r) => r.id) };
+}
+
+/**
+ * The seller edited the listing before the first bid: the auction takes the new prices and
+ * times. After a bid the auction's terms are fixed and this changes nothing. Returns whether
+ * the times changed (the caller re-plans the timers).
+ */
+export async function syncAuction(deps: BiddingDeps, l: ListingForAuction): Promise<boolean> {
+  return transaction(deps.db, async (tx) => {
+    const a = await lockAuction(tx, l.id);
+    if (!a || a.bid_count > 0 || (a.status !== 'SCHEDULED' && a.status !== 'LIVE')) return false;
+    const live = l.startsAt <= a.db_now;
+    await tx.auction.update({
+      where: { id: l.id },
+      data: {
+        startPrice: l.startPrice,
+        currentPrice: l.startPrice,
+        reservePrice: l.reservePrice,
+        buyNowPrice: l.buyNowPrice,
+        startsAt: l.startsAt,
+        endsAt: l.endsAt,
+        originalEndsAt: l.endsAt,
+        status: live ? 'LIVE' : 'SCHEDULED',
+      },
+    });
+    return a.starts_at.getTime() !== l.startsAt.getTime() || a.ends_at.getTime() !== l.endsAt.getTime();
+  });
 }

@@ -1,0 +1,215 @@
+/** Shopping pages: home sections, search and category pages (htmx filters), seller page, my listings, detail, media. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { requireUser } from '../../core/auth.js';
+import { notFound } from '../../core/errors.js';
+import type { AccountsApi } from '../accounts/index.js';
+import type { Config } from '../../config.js';
+import * as svc from './service.js';
+import * as browse from './browse.js';
+import { photoUrls } from './photos.js';
+import { searchListings, SORTS, STATUS_FILTERS, type SortKey, type StatusFilter } from './search.js';
+import { CONDITIONS, parseWon, type Condition } from './validation.js';
+
+export interface CatalogContext {
+  deps: svc.CatalogDeps;
+  accounts: AccountsApi;
+  categories: () => Promise<svc.CategoryTree>;
+  config: Pick<Config, 'publicUrl'>;
+}
+
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
+const SlugParams = Type.Object({ slug: Type.String({ maxLength: 40, pattern: '^[a-z0-9-]+$' }) });
+const SearchQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 100 })),
+  category: Type.Optional(Type.String({ maxLength: 12 })),
+  min: Type.Optional(Type.String({ maxLength: 20 })),
+  max: Type.Optional(Type.String({ maxLength: 20 })),
+  condition: Type.Optional(Type.Array(Type.String({ maxLength: 12 }), { maxItems: 5 })),
+  status: Type.Optional(Type.String({ maxLength: 12 })),
+  sort: Type.Optional(Type.String({ maxLength: 12 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  lang: Type.Optional(Type.String({ maxLength: 5 })),
+});
+type SearchQuery = Static<typeof SearchQuery>;
+const PageQuery = Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), lang: Type.Optional(Type.String({ maxLength: 5 })) });
+const MediaParams = Type.Object({ '*': Type.String({ maxLength: 120 }) });
+
+export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
+  const { deps } = ctx;
+  const cards = (req: FastifyRequest, rows: Parameters<typeof browse.toCards>[3]) => browse.toCards(deps.db, deps.storage, req.t, rows);
+
+  app.get('/', { schema: { querystring: PageQuery } }, async (req, reply) => {
+    const s = await browse.homeSections(deps.db);
+    const [ending, fresh, popular] = await Promise.all([cards(req, s.ending), cards(req, s.fresh), cards(req, s.popular)]);
+    const tree = await ctx.categories();
+    const en = req.lang === 'en';
+    return reply.page(
+      'catalog/home',
+      { ending, fresh, popular, categories: tree.roots.map((r) => ({ slug: r.slug, name: en ? r.nameEn : r.nameKo })) },
+      { title: req.t('site.tagline'), description: req.t('home.heroBody'), canonical: `${ctx.config.publicUrl}/` },
+    );
+  });
+
+  /** Search and category pages share this: the filter form, the result count, cards and "more". */
+  async function results(req: FastifyRequest<{ Querystring: SearchQuery }>, reply: FastifyReply, base: string, fixedCategory?: svc.CategoryNode) {
+    const tree = await ctx.categories();
+    const en = req.lang === 'en';
+    const qs = req.query;
+    const q = (qs.q ?? '').trim();
+    const catNode = fixedCategory ?? (qs.category ? tree.byId.get(Number(qs.category)) : undefined);
+    const min = parseWon(qs.min);
+    const max = parseWon(qs.max);
+    const status: StatusFilter = (STATUS_FILTERS as readonly string[]).includes(qs.status ?? '') ? (qs.status as StatusFilter) : 'live';
+    const sort: SortKey = qs.sort && qs.sort in SORTS ? (qs.sort as SortKey) : q ? 'relevance' : 'ending';
+    const conditions = (qs.condition ?? []).filter((c): c is Condition => (CONDITIONS as readonly string[]).includes(c));
+    const res = await searchListings(deps.db, {
+      q,
+      categoryIds: catNode ? svc.categoryWithChildren(tree, catNode.id) : undefined,
+      minPrice: typeof min === 'number' && !Number.isNaN(min) ? min : undefined,
+      maxPrice: typeof max === 'number' && !Number.isNaN(max) ? max : undefined,
+      conditions,
+      status,
+      sort,
+      cursor: qs.cursor,
+    });
+    // The "more" link repeats the filters with the next cursor.
+    const params = new URLSearchParams();
+    if (q) params.set('q', q);
+    if (!fixedCategory && catNode) params.set('category', String(catNode.id));
+    if (qs.min) params.set('min', qs.min);
+    if (qs.max) params.set('max', qs.max);
+    for (const c of conditions) params.append('condition', c);
+    if (qs.status) params.set('status', status);
+    if (qs.sort) params.set('sort', sort);
+    const more = res.nextCursor ? `${base}?${new URLSearchParams([...params, ['cursor', res.nextCursor]]).toString()}` : null;
+    const name = (n: svc.CategoryNode) => (en ? n.nameEn : n.nameKo);
+    const data = {
+      base,
+      q,
+      fixedCategory: fixedCategory ? { slug: fixedCategory.slug, name: name(fixedCategory) } : null,
+      categoryGroups: tree.roots.map((r) => ({
+        id: r.id,
+        name: name(r),
+        selected: catNode?.id === r.id,
+        children: r.children.map((c) => ({ id: c.id, name: name(c), selected: catNode?.id === c.id })),
+      })),
+      subcategories: fixedCategory ? fixedCategory.children.map((c) => ({ slug: c.slug, name: name(c) })) : [],
+      min: qs.min ?? '',
+      max: qs.max ?? '',
+      conditions: CONDITIONS.map((c) => ({ value: c, label: req.t(`catalog.condition.${c}`), checked: conditions.includes(c) })),
+      statuses: STATUS_FILTERS.map((s) => ({ value: s, label: req.t(`catalog.filter.${s}`), checked: s === status })),
+      sorts: (Object.keys(SORTS) as SortKey[]).filter((s) => q || s !== 'relevance').map((s) => ({ value: s, label: req.t(`catalog.sort.${s}`), selected: s === sort })),
+      cards: await cards(req, res.rows),
+      total: res.total,
+      more,
+      appending: Boolean(qs.cursor),
+    };
+    // htmx: "more" appends cards; filter changes swap the results block. Plain GET: the full page.
+    if (req.headers['hx-request'] && req.headers['hx-target'] === 'more-row') return reply.fragment('catalog/card-page', data);
+    if (req.headers['hx-request'] && req.headers['hx-target'] === 'results') return reply.fragment('catalog/results', data);
+    const title = fixedCategory ? name(fixedCategory) : q ? req.t('catalog.searchTitleQ', { q }) : req.t('catalog.searchTitle');
+    return reply.page('catalog/search', data, { title, canonical: `${ctx.config.publicUrl}${base}${fixedCategory ? '' : q ? `?q=${encodeURIComponent(q)}` : ''}` });
+  }
+
+  app.get<{ Querystring: SearchQuery }>('/search', { schema: { querystring: SearchQuery } }, async (req, reply) => results(req, reply, '/search'));
+
+  app.get<{ Params: Static<typeof SlugParams>; Querystring: SearchQuery }>(
+    '/c/:slug',
+    { schema: { params: SlugParams, querystring: SearchQuery } },
+    async (req, reply) => {
+      const node = (await ctx.categories()).bySlug.get(req.params.slug);
+      if (!node) throw notFound();
+      return results(req, reply, `/c/${node.slug}`, node);
+    },
+  );
+
+  async function listingPage(req: FastifyRequest, reply: FastifyReply, o: { sellerId: number; all: boolean; template: string; title: string; extra: Record<string, unknown>; base: string; cursor?: string }) {
+    const res = await browse.sellerListings(deps.db, o.sellerId, o.cursor, o.all ? null : ['LIVE', 'SCHEDULED', 'ENDED_SOLD', 'ENDED_UNSOLD']);
+    const data = { ...o.extra, cards: await cards(req, res.rows), total: res.total, more: res.nextCursor ? `${o.base}?cursor=${res.nextCursor}` : null, appending: Boolean(o.cursor) };
+    if (req.headers['hx-request'] && req.headers['hx-target'] === 'more-row') return reply.fragment('catalog/card-page', data);
+    return reply.page(o.template, data, { title: o.title, canonical: `${ctx.config.publicUrl}${o.base}` });
+  }
+
+  app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof PageQuery> }>(
+    '/sellers/:id',
+    { schema: { params: IdParams, querystring: PageQuery } },
+    async (req, reply) => {
+      const seller = (await ctx.accounts.publicProfiles([req.params.id])).get(req.params.id);
+      if (!seller) throw notFound();
+      return listingPage(req, reply, {
+        sellerId: seller.id, all: false, template: 'catalog/seller', title: req.t('catalog.sellerTitle', { nickname: seller.nickname }),
+        extra: { seller }, base: `/sellers/${seller.id}`, cursor: req.query.cursor,
+      });
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof PageQuery> }>('/my/listings', { preHandler: requireUser, schema: { querystring: PageQuery } }, async (req, reply) =>
+    listingPage(req, reply, { sellerId: req.user!.id, all: true, template: 'catalog/my-listings', title: req.t('catalog.myTitle'), extra: {}, base: '/my/listings', cursor: req.query.cursor }),
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>('/items/:id', { schema: { params: IdParams } }, async (req, reply) => {
+    const l = await browse.listingDetail(deps.db, req.params.id);
+    if (!l) throw notFound();
+    const mine = req.user?.id === l.sellerId;
+    // A cancelled listing stays visible to its seller only.
+    if (l.status === 'CANCELLED' && !mine) throw notFound();
+    const seller = (await ctx.accounts.publicProfiles([l.sellerId])).get(l.sellerId);
+    const en = req.lang === 'en';
+    const gallery = l.photos.map((p, i) => ({ ...photoUrls(deps.storage, p), n: i + 1 }));
+    const cat = l.category;
+    const listing = {
+      id: l.id,
+      title: l.title,
+      description: l.description,
+      condition: req.t(`catalog.condition.${l.condition}`),
+      currentPrice: l.currentPrice,
+      startPrice: l.startPrice,
+      buyNowPrice: l.buyNowPrice,
+      // The reserve is the seller's secret: only they see it.
+      reservePrice: mine ? l.reservePrice : null,
+      bidCount: l.bidCount,
+      status: l.status,
+      statusLabel: req.t(`catalog.status.${l.status}`),
+      startsAt: l.startsAt,
+      endsAt: l.endsAt,
+      timeLeft: browse.timeLeft(req.t, l),
+      live: l.status === 'LIVE',
+    };
+    const description = l.description.replace(/\s+/g, ' ').slice(0, 150);
+    return reply.page(
+      'catalog/detail',
+      {
+        listing,
+        gallery,
+        cover: gallery[0] ?? null,
+        multi: gallery.length > 1,
+        seller,
+        category: { name: en ? cat.nameEn : cat.nameKo, slug: cat.slug, parent: cat.parent ? { name: en ? cat.parent.nameEn : cat.parent.nameKo, slug: cat.parent.slug } : null },
+        mine,
+        editable: mine && svc.canEdit(l),
+        appendable: mine && !svc.canEdit(l) && svc.canAppend(l),
+        // The live bid area belongs to the bidding module; it fills this slot when present.
+        bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),
+      },
+      {
+        title: l.title,
+        description: description || l.title,
+        canonical: `${ctx.config.publicUrl}/items/${l.id}`,
+        ogImage: gallery[0] ? `${ctx.config.publicUrl}${gallery[0].card}` : undefined,
+      },
+    );
+  });
+
+  // Photos: keys are random and never reused, so they can be cached for a year.
+  app.get<{ Params: Static<typeof MediaParams> }>('/media/*', { schema: { params: MediaParams } }, async (req, reply) => {
+    const obj = await deps.storage.get(req.params['*']);
+    if (!obj) throw notFound();
+    return reply
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .header('x-content-type-options', 'nosniff')
+      .type(obj.contentType)
+      .header('content-length', obj.size)
+      .send(obj.stream);
+  });
+}

@@ -1,0 +1,316 @@
+/**
+ * catalog rules: creating, editing and cancelling listings, the category tree, and the
+ * auction-state API bidding calls. Listing rows are written only here (photo rows and files
+ * only in photos.ts).
+ */
+import type { Db } from '../../core/db/index.js';
+import type { Storage } from '../../core/storage.js';
+import type { Events } from '../../core/events.js';
+import { AppError, notFound } from '../../core/errors.js';
+import type { ListingInput } from './validation.js';
+import * as photos from './photos.js';
+
+export interface CatalogDeps {
+  db: Db;
+  storage: Storage;
+  events: Events;
+}
+
+export type ListingStatus = 'SCHEDULED' | 'LIVE' | 'ENDED_SOLD' | 'ENDED_UNSOLD' | 'CANCELLED';
+
+export interface CategoryNode {
+  id: number;
+  slug: string;
+  nameKo: string;
+  nameEn: string;
+  parentId: number | null;
+  children: CategoryNode[];
+}
+
+export interface CategoryTree {
+  roots: CategoryNode[];
+  byId: Map<number, CategoryNode>;
+  bySlug: Map<string, CategoryNode>;
+  ids: Set<number>;
+  leafIds: Set<number>;
+}
+
+/** The tree is reference data (it ships with the migration): read once, refreshed every minute. */
+export function categoryLoader(db: Db, ttlMs = 60_000) {
+  let cached: { at: number; tree: Promise<CategoryTree> } | null = null;
+  return (): Promise<CategoryTree> => {
+    if (!cached || Date.now() - cached.at > ttlMs) {
+      const tree = loadCategories(db);
+      cached = { at: Date.now(), tree };
+      tree.catch(() => (cached = null));
+    }
+    return cached.tree;
+  };
+}
+
+export async function loadCategories(db: Db): Promise<CategoryTree> {
+  const rows = await db.category.findMany({ orderBy: [{ parentId: 'asc' }, { position: 'asc' }] });
+  const byId = new Map<number, CategoryNode>();
+  for (const r of rows) byId.set(r.id, { id: r.id, slug: r.slug, nameKo: r.nameKo, nameEn: r.nameEn, parentId: r.parentId, children: [] });
+  const roots: CategoryNode[] = [];
+  for (const r of rows) {
+    const n = byId.get(r.id)!;
+    if (r.parentId) byId.get(r.parentId)?.children.push(n);
+    else roots.push(n);
+  }
+  return {
+    roots,
+    byId,
+    bySlug: new Map([...byId.values()].map((n) => [n.slug, n])),
+    ids: new Set(byId.keys()),
+    leafIds: new Set([...byId.values()].filter((n) => n.children.length === 0).map((n) => n.id)),
+  };
+}
+
+/** A category and everything under it. */
+export function categoryWithChildren(tree: CategoryTree, id: number): number[] {
+  const n = tree.byId.get(id);
+  return n ? [n.id, ...n.children.map((c) => c.id)] : [];
+}
+
+/** Edit and cancel are allowed until the first bid, on auctions that have not ended. */
+export function canEdit(l: { bidCount: number; status: ListingStatus }): boolean {
+  return l.bidCount === 0 && (l.status === 'SCHEDULED' || l.status === 'LIVE');
+}
+/** After the first bid the seller may only append to the description, while the auction runs. */
+export function canAppend(l: { status: ListingStatus }): boolean {
+  return l.status === 'SCHEDULED' || l.status === 'LIVE';
+}
+
+const DAY = 24 * 3600 * 1000;
+
+/** Start, end and initial status from the form's start choice (null = now). */
+export function schedule(input: Pick<ListingInput, 'startsAt' | 'durationDays'>, now: Date) {
+  const startsAt = input.startsAt ?? now;
+  const live = startsAt.getTime() <= now.getTime();
+  return { startsAt, endsAt: new Date(startsAt.getTime() + input.durationDays * DAY), status: (live ? 'LIVE' : 'SCHEDULED') as ListingStatus };
+}
+
+export interface PhotoPlan {
+  /** The seller's pending uploads, in the chosen order (the first is the cover). */
+  pendingIds: number[];
+  /** Files posted with the form itself (no-JS path), appended after the pending ones. */
+  fresh: photos.ProcessedPhoto[];
+}
+
+/**
+ * Creates a listing with its photos, all or nothing: fresh files are written first and removed
+ * again if the database refuses; pending uploads are attached in the same transaction.
+ */
+export async function createListing(deps: CatalogDeps, sellerId: number, input: ListingInput, plan: PhotoPlan, now = new Date()): Promise<number> {
+  const pending = await photos.ownPending(deps, sellerId, plan.pendingIds);
+  if (pending.length !== new Set(plan.pendingIds).size) throw new AppError(422, 'catalog.photoErrors.expired', {}, 'PHOTO_GONE');
+  const total = pending.length + plan.fresh.length;
+  if (total < 1) throw new AppError(422, 'catalog.errors.photosRequired', {}, 'PHOTOS_REQUIRED');
+  if (total > photos.MAX_PHOTOS) throw new AppError(422, 'catalog.photoErrors.tooMany', { max: photos.MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
+
+  const written: Awaited<ReturnType<typeof photos.writeFiles>>[] = [];
+  try {
+    for (const p of plan.fresh) written.push(await photos.writeFiles(deps.storage, p));
+    const { startsAt, endsAt, status } = schedule(input, now);
+    const order = [...new Set(plan.pendingIds)];
+    const id = await deps.db.$transaction(async (tx) => {
+      const l = await tx.listing.create({
+        data: {
+          sellerId,
+          title: input.title,
+          description: input.description,
+          categoryId: input.categoryId,
+          condition: input.condition,
+          startPrice: input.startPrice,
+          buyNowPrice: input.buyNowPrice,
+          reservePrice: input.reservePrice,
+          startsAt,
+          endsAt,
+          durationDays: input.durationDays,
+          status,
+          currentPrice: input.startPrice,
+          bidCount: 0,
+        },
+      });
+      for (const [i, pid] of order.entries()) {
+        await tx.photo.update({ where: { id: pid }, data: { listingId: l.id, position: i, expiresAt: null } });
+      }
+      const created = [];
+      for (const [j, p] of plan.fresh.entries()) {
+        created.push(
+          await tx.photo.create({
+            data: { ownerId: sellerId, listingId: l.id, position: order.length + j, ...written[j], width: p.width, height: p.height, bytes: p.bytes },
+          }),
+        );
+      }
+      const coverPhotoId = order[0] ?? created[0].id;
+      await tx.listing.update({ where: { id: l.id }, data: { coverPhotoId } });
+      return l.id;
+    });
+    await deps.events.emit('listing.created', {
+      listingId: id,
+      sellerId,
+      status,
+      startsAt: startsAt.toISOString(),
+      endsAt: endsAt.toISOString(),
+      startPrice: input.startPrice,
+    });
+    return id;
+  } catch (err) {
+    await Promise.all(written.map((k) => photos.deleteFiles(deps.storage, k)));
+    throw err;
+  }
+}
+
+/** The seller's own listing; anyone else's id is a 404 (not 403) so ids cannot be probed. */
+export async function ownListing(deps: Pick<CatalogDeps, 'db'>, sellerId: number, id: number) {
+  const l = await deps.db.listing.findUnique({ where: { id }, include: { photos: { orderBy: { position: 'asc' } } } });
+  if (!l || l.sellerId !== sellerId) throw notFound();
+  return l;
+}
+
+/**
+ * Edits a listing that has no bids yet. The photo list is replaced by `plan` (kept photos of
+ * this listing and new pending uploads, in order); photos left out are deleted with their files.
+ * A changed start re-plans the schedule only while the auction has not started.
+ */
+export async function updateListing(deps: CatalogDeps, sellerId: number, id: number, input: ListingInput, plan: { order: number[]; fresh: photos.ProcessedPhoto[] }, now = new Date()) {
+  const l = await ownListing(deps, sellerId, id);
+  if (!canEdit(l)) throw new AppError(409, 'catalog.errors.notEditable', {}, 'NOT_EDITABLE');
+  const own = new Map(l.photos.map((p) => [p.id, p]));
+  const keptIds = [...new Set(plan.order.filter((pid) => own.has(pid)))];
+  const pending = await photos.ownPending(deps, sellerId, plan.order.filter((pid) => !own.has(pid)));
+  const total = keptIds.length + pending.length + plan.fresh.length;
+  if (total < 1) throw new AppError(422, 'catalog.errors.photosRequired', {}, 'PHOTOS_REQUIRED');
+  if (total > photos.MAX_PHOTOS) throw new AppError(422, 'catalog.photoErrors.tooMany', { max: photos.MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
+  const written: Awaited<ReturnType<typeof photos.writeFiles>>[] = [];
+  const removed = l.photos.filter((p) => !keptIds.includes(p.id));
+  try {
+    for (const p of plan.fresh) written.push(await photos.writeFiles(deps.storage, p));
+    // The submitted order mixes kept and pending ids; fresh files go last.
+    const pendingSet = new Set(pending.map((p) => p.id));
+    const order = [...new Set(plan.order.filter((pid) => (own.has(pid) ? keptIds.includes(pid) : pendingSet.has(pid))))];
+    const times = l.status === 'SCHEDULED' || (l.status === 'LIVE' && input.startsAt) ? schedule(input, now) : null;
+    await deps.db.$transaction(async (tx) => {
+      await tx.photo.deleteMany({ where: { id: { in: removed.map((p) => p.id) } } });
+      for (const [i, pid] of order.entries()) await tx.photo.update({ where: { id: pid }, data: { listingId: id, position: i, expiresAt: null } });
+      const created = [];
+      for (const [j, p] of plan.fresh.entries()) {
+        created.push(await tx.photo.create({ data: { ownerId: sellerId, listingId: id, position: order.length + j, ...written[j], width: p.width, height: p.height, bytes: p.bytes } }));
+      }
+      // Conditional on "still no bids": a bid that lands meanwhile makes this edit fail, not slip through.
+      const res = await tx.listing.updateMany({
+        where: { id, bidCount: 0, status: { in: ['SCHEDULED', 'LIVE'] } },
+        data: {
+          title: input.title,
+          description: input.description,
+          categoryId: input.categoryId,
+          condition: input.condition,
+          startPrice: input.startPrice,
+          currentPrice: input.startPrice,
+          buyNowPrice: input.buyNowPrice,
+          reservePrice: input.reservePrice,
+          durationDays: input.durationDays,
+          coverPhotoId: order[0] ?? created[0].id,
+          ...(times ? { startsAt: times.startsAt, endsAt: times.endsAt, status: times.status } : {}),
+        },
+      });
+      if (res.count !== 1) throw new AppError(409, 'catalog.errors.notEditable', {}, 'NOT_EDITABLE');
+    });
+  } catch (err) {
+    await Promise.all(written.map((k) => photos.deleteFiles(deps.storage, k)));
+    throw err;
+  }
+  await Promise.all(removed.map((p) => photos.deleteFiles(deps.storage, p)));
+  await deps.events.emit('listing.updated', { listingId: id, sellerId });
+}
+
+/** After bids: a dated addition at the end of the description (the original text is never changed). */
+export async function appendDescription(deps: CatalogDeps, sellerId: number, id: number, text: string, stamp: string) {
+  const l = await ownListing(deps, sellerId, id);
+  if (!canAppend(l)) throw new AppError(409, 'catalog.errors.notEditable', {}, 'NOT_EDITABLE');
+  const addition = `\n\n[${stamp}]\n${text}`;
+  if ([...l.description].length + [...addition].length > 5000) throw new AppError(422, 'catalog.errors.descriptionLength', {}, 'TOO_LONG');
+  // Appended in SQL so two appends never overwrite each other.
+  await deps.db.$executeRaw`UPDATE listings SET description = description || ${addition}, updated_at = now() WHERE id = ${id}`;
+}
+
+export async function cancelListing(deps: CatalogDeps, sellerId: number, id: number) {
+  await ownListing(deps, sellerId, id);
+  const res = await deps.db.listing.updateMany({
+    where: { id, sellerId, bidCount: 0, status: { in: ['SCHEDULED', 'LIVE'] } },
+    data: { status: 'CANCELLED' },
+  });
+  if (res.count !== 1) throw new AppError(409, 'catalog.errors.notCancellable', {}, 'NOT_CANCELLABLE');
+  await deps.events.emit('listing.cancelled', { listingId: id, sellerId });
+}
+
+// ── the API bidding uses (through index.ts) ──
+
+export interface AuctionListing {
+  id: number;
+  sellerId: number;
+  title: string;
+  status: ListingStatus;
+  startPrice: number;
+  buyNowPrice: number | null;
+  reservePrice: number | null;
+  currentPrice: number;
+  bidCount: number;
+  startsAt: Date;
+  endsAt: Date;
+}
+
+const auctionSelect = {
+  id: true, sellerId: true, title: true, status: true, startPrice: true, buyNowPrice: true, reservePrice: true,
+  currentPrice: true, bidCount: true, startsAt: true, endsAt: true,
+} as const;
+
+export async function getListingForAuction(deps: Pick<CatalogDeps, 'db'>, id: number): Promise<AuctionListing | null> {
+  return deps.db.listing.findUnique({ where: { id }, select: auctionSelect });
+}
+
+export interface AuctionState {
+  status?: ListingStatus;
+  currentPrice?: number;
+  bidCount?: number;
+  endsAt?: Date;
+}
+
+/**
+ * Bidding reports the auction's state; catalog stores its denormalised copy. `db` may be the
+ * bidding transaction's client so the copy commits (or rolls back) with the bid. A cancelled
+ * listing is never revived.
+ */
+export async function recordAuctionState(deps: Pick<CatalogDeps, 'db'>, id: number, s: AuctionState): Promise<boolean> {
+  if (s.currentPrice !== undefined && (!Number.isInteger(s.currentPrice) || s.currentPrice < 0)) throw new Error('currentPrice must be whole won');
+  if (s.bidCount !== undefined && (!Number.isInteger(s.bidCount) || s.bidCount < 0)) throw new Error('bidCount must be >= 0');
+  const res = await deps.db.listing.updateMany({
+    where: { id, status: { not: 'CANCELLED' } },
+    data: { status: s.status, currentPrice: s.currentPrice, bidCount: s.bidCount, endsAt: s.endsAt },
+  });
+  return res.count === 1;
+}
+
+/** Listings with id > afterId, oldest first, with when they were made (bidding's sweeper opens auctions an event missed). */
+export async function listingsAfter(deps: Pick<CatalogDeps, 'db'>, afterId: number, take = 500) {
+  return deps.db.listing.findMany({ where: { id: { gt: afterId } }, select: { ...auctionSelect, createdAt: true }, orderBy: { id: 'asc' }, take });
+}
+
+/** Titles by listing id (for other modules' lists: "my bids", the watchlist, orders). */
+export async function titles(deps: Pick<CatalogDeps, 'db'>, ids: number[]): Promise<Map<number, string>> {
+  if (!ids.length) return new Map();
+  const rows = await deps.db.listing.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true, title: true } });
+  return new Map(rows.map((r) => [r.id, r.title]));
+}
+
+/** Scheduled listings whose start time has come. */
+export async function listingsToStart(deps: Pick<CatalogDeps, 'db'>, now = new Date(), take = 500) {
+  return deps.db.listing.findMany({ where: { status: 'SCHEDULED', startsAt: { lte: now } }, select: auctionSelect, orderBy: { startsAt: 'asc' }, take });
+}
+
+/** Live listings past their end time. */
+export async function listingsToClose(deps: Pick<CatalogDeps, 'db'>, now = new Date(), take = 500) {
+  return deps.db.listing.findMany({ where: { status: 'LIVE', endsAt: { lte: now } }, select: auctionSelect, orderBy: { endsAt: 'asc' }, take });
+}
