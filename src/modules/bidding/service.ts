@@ -132,12 +132,13 @@ export async function placeBid(deps: BiddingDeps, cmd: PlaceBid): Promise<BidRes
   const { bands } = deps.settings;
   try {
     return await transaction(deps.db, async (tx) => {
+      const a = await lockAuction(tx, cmd.auctionId);
+      if (!a) return { ok: false, reason: 'not_found' };
+      // After the lock: a concurrent copy of this form has committed by now, so it is seen.
       if (cmd.requestKey) {
         const seen = await tx.bid.findUnique({ where: { requestKey: cmd.requestKey }, select: { auctionId: true } });
         if (seen) return duplicateOf(tx, cmd, bands);
       }
-      const a = await lockAuction(tx, cmd.auctionId);
-      if (!a) return { ok: false, reason: 'not_found' };
       const refuse = (reason: Refusal, minimum?: number): never => {
         throw new Refused({ ok: false, reason, minimum, snapshot: snapshotOf(a, bands) });
       };
@@ -182,12 +183,12 @@ export async function placeBid(deps: BiddingDeps, cmd: PlaceBid): Promise<BidRes
       const raise = d.leads && a.leader_id === cmd.bidderId;
       if (!raise) {
         await tx.bid.create({
-          data: { auctionId: a.id, bidderId: cmd.bidderId, amount: d.leads ? d.next.currentPrice : cmd.amount, kind: 'MANUAL', requestKey: cmd.requestKey ?? null },
+          data: { auctionId: a.id, bidderId: cmd.bidderId, amount: d.leads ? d.next.currentPrice : cmd.amount, maxAmount: cmd.amount, kind: 'MANUAL', requestKey: cmd.requestKey ?? null },
         });
       } else {
         // The leader raised their maximum: recorded (with its form key, so a replay is recognised),
         // not counted as a new bid.
-        await tx.bid.create({ data: { auctionId: a.id, bidderId: cmd.bidderId, amount: d.next.currentPrice, kind: 'PROXY', requestKey: cmd.requestKey ?? null } });
+        await tx.bid.create({ data: { auctionId: a.id, bidderId: cmd.bidderId, amount: d.next.currentPrice, maxAmount: cmd.amount, kind: 'PROXY', requestKey: cmd.requestKey ?? null } });
       }
       if (d.proxyAnswered) {
         await tx.bid.create({ data: { auctionId: a.id, bidderId: d.next.leaderId!, amount: d.next.currentPrice, kind: 'PROXY' } });
@@ -247,7 +248,7 @@ async function buyNow(deps: BiddingDeps, tx: Tx, a: LockedAuction, cmd: PlaceBid
   }
   // Nobody is outbid silently: the leader's hold goes back and they are told (auction.closed).
   if (a.leader_hold_ref) await deps.wallet.releaseHold(tx, a.leader_hold_ref);
-  await tx.bid.create({ data: { auctionId: a.id, bidderId: cmd.bidderId, amount: price, kind: 'BUY_NOW', requestKey: cmd.requestKey ?? null } });
+  await tx.bid.create({ data: { auctionId: a.id, bidderId: cmd.bidderId, amount: price, maxAmount: price, kind: 'BUY_NOW', requestKey: cmd.requestKey ?? null } });
   const closed = {
     ...a,
     status: 'ENDED' as const,

@@ -40,6 +40,7 @@ CREATE TABLE "bids" (
     "auction_id" INTEGER NOT NULL,
     "bidder_id" INTEGER NOT NULL,
     "amount" INTEGER NOT NULL,
+    "max_amount" INTEGER,
     "kind" "BidKind" NOT NULL,
     "request_key" VARCHAR(80),
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
