@@ -1,14 +1,12 @@
 import t from 'tap';
-import { launchBrowser, startServer, screenshotPath } from '../helpers/browser.js';
+import { launchBrowser, startServer, screenshotPath, collectPageErrors } from '../helpers/browser.js';
 import { uniq } from '../helpers/env.js';
 
 t.test('a shopper signs up, logs out, logs in, and switches to English', async (t) => {
   const { baseUrl } = await startServer(t);
   const browser = await launchBrowser(t);
   const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !/status of 422/.test(m.text()) && errors.push(m.text()));
+  const errors = collectPageErrors(page);
   const u = uniq();
   const nick = `판다${u}`;
 

@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { launchBrowser, startServer, screenshotPath } from '../helpers/browser.js';
+import { launchBrowser, startServer, screenshotPath, collectPageErrors } from '../helpers/browser.js';
 import { uniq } from '../helpers/env.js';
 
 t.test('a seller lists an item with two photos, reorders them, and a shopper finds it through the header search', async (t) => {
@@ -11,9 +11,7 @@ t.test('a seller lists an item with two photos, reorders them, and a shopper fin
   const { baseUrl, app } = await startServer(t, { STORAGE_DIR: storage });
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !/status of 422/.test(m.text()) && errors.push(m.text()));
+  const errors = collectPageErrors(page);
   const u = uniq();
   const red = path.join(storage, 'red.jpg');
   const blue = path.join(storage, 'blue.jpg');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { launchBrowser, startServer, screenshotPath } from '../helpers/browser.js';
+import { launchBrowser, startServer, screenshotPath, collectPageErrors } from '../helpers/browser.js';
 import { makeUser } from '../helpers/wallet.js';
 
 t.test('a shopper tops up (with a mistake, a slow card and a retry) and asks for a withdrawal', async (t) => {
@@ -7,9 +7,7 @@ t.test('a shopper tops up (with a mistake, a slow card and a retry) and asks for
   const user = await makeUser(app);
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !/status of 4(22|09)/.test(m.text()) && errors.push(m.text()));
+  const errors = collectPageErrors(page);
 
   await page.goto(`${baseUrl}/login`);
   await page.fill('#f-email', user.email);

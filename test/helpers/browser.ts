@@ -35,3 +35,22 @@ export function screenshotPath(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, `${name}.png`);
 }
+
+/**
+ * Collects what a person would call an error on the page: uncaught exceptions, console errors
+ * (CSP violations among them) and failed requests for the page's own resources. Statuses the
+ * flow expects (422 form errors, 409 conflicts) are allowed; /media/ photos are skipped because
+ * the shared test database shows listings whose files other test files removed.
+ */
+export function collectPageErrors(page: import('playwright-core').Page, allowed: number[] = [422, 409]): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  page.on('response', (r) => {
+    const url = new URL(r.url());
+    if (r.status() >= 400 && !allowed.includes(r.status()) && !url.pathname.startsWith('/media/')) errors.push(`${r.status()} ${url.pathname}`);
+  });
+  return errors;
+}

@@ -50,8 +50,8 @@ t.test('list with the form alone (no JS): three WebP sizes, GPS EXIF gone, detai
   t.match(page.body, /<meta property="og:image" content="http:\/\/localhost:3000\/media\/photos\/[0-9a-f-]+-card.webp">/);
   t.match(page.body, 'https://evil.example &lt;b&gt;x&lt;/b&gt;', 'description escaped, the link is plain text');
   t.notMatch(page.body, 'href="https://evil.example');
-  t.match(page.body, `<section id="bid-panel" class="bid-panel card" data-listing-id="${id}"`);
-  t.match(page.body, '<section id="price-history"');
+  t.match(page.body, `id="auction-${id}"`, "bidding's live area fills the item page's slot");
+  t.match(page.body, 'id="price-history"');
   t.match(page.body, s.nickname);
   t.match((await s.c.get('/media/../../etc/passwd')).statusCode, 404, 'no path traversal');
   t.equal((await s.c.get('/media/photos%2F..%2F..%2Fpackage.json')).statusCode, 404);
