@@ -29,7 +29,7 @@ export interface AuctionTimers {
   schedule(id: number, startsAt: Date, endsAt: Date): Promise<void>;
   replanClose(id: number, endsAt: Date): Promise<void>;
   /** Runs one sweep now (the repeatable job calls this too). */
-  sweep(): Promise<{ started: number; closed: number; opened: number }>;
+  sweep(): Promise<{ started: number; closed: number; opened: number; failed: number }>;
   /** Closes one auction and announces it; used by jobs, the sweeper and tests. */
   close(id: number): Promise<ClosedAuction | null>;
 }
@@ -64,30 +64,44 @@ export function auctionTimers(app: FastifyInstance, deps: BiddingDeps): AuctionT
     },
     async sweep() {
       let opened = 0;
+      // One bad item must not stop the sweep for all the others: each is tried on its own.
+      const each = async (what: string, id: number, fn: () => Promise<unknown>) => {
+        try {
+          await fn();
+        } catch (err) {
+          failed++;
+          app.log.error({ err, auctionId: id }, `sweeper: ${what} failed`);
+        }
+      };
+      let failed = 0;
+      // Time-critical first: overdue closes and starts, then auctions for listings an event missed.
+      const due = await overdue(deps);
+      let started = 0;
+      let closed = 0;
+      for (const id of due.toStart) {
+        await each('start', id, async () => {
+          if (await startAuction(deps, id)) {
+            started++;
+            await app.events.emit('auction.started', { auctionId: id });
+          }
+        });
+      }
+      for (const id of due.toClose) await each('close', id, async () => (await timers.close(id)) && closed++);
       // Listings whose creation event was missed (cursor trails a minute behind, since ids may commit out of order).
       const cursor = Number((await app.redis.get(cursorKey).catch(() => null)) ?? 0);
       const listings = await deps.catalog.listingsAfter(cursor, 500);
       let next = cursor;
       for (const l of listings) {
-        if (await openAuction(deps, l)) {
-          opened++;
-          await timers.schedule(l.id, l.startsAt, l.endsAt);
-        }
+        await each('open', l.id, async () => {
+          if (await openAuction(deps, l)) {
+            opened++;
+            await timers.schedule(l.id, l.startsAt, l.endsAt);
+          }
+        });
         if (Date.now() - l.createdAt.getTime() > LISTING_SETTLE_MS) next = l.id;
       }
       if (next > cursor) await app.redis.set(cursorKey, String(next)).catch(() => {});
-      const due = await overdue(deps);
-      let started = 0;
-      let closed = 0;
-      for (const id of due.toStart) {
-        const s = await startAuction(deps, id);
-        if (s) {
-          started++;
-          await app.events.emit('auction.started', { auctionId: id });
-        }
-      }
-      for (const id of due.toClose) if (await timers.close(id)) closed++;
-      return { started, closed, opened };
+      return { started, closed, opened, failed };
     },
   };
 

@@ -50,7 +50,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       return reply.redirect(`/items/${id}#bid-panel-${id}`, 303);
     }
     reply.code(failed ? 422 : 200);
-    return reply.fragment('bidding/bid-panel', { ...model, error, notice, openMax: failed && amount !== undefined, maxValue: failed ? amount : undefined });
+    return reply.fragment('bidding/bid-panel', { ...model, extended: !!(res?.ok && res.extended), error, notice, openMax: failed && amount !== undefined, maxValue: failed ? amount : undefined });
   };
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof BidBody> }>(
