@@ -37,6 +37,8 @@ interface Classified {
 function classify(err: FastifyError | AppError): Classified {
   if (err instanceof AppError) return { status: err.statusCode, code: err.code, key: err.messageKey, params: err.params };
   const code = (err as FastifyError).code ?? '';
+  // Connection pool or transaction wait timed out: the database is saturated, try again shortly.
+  if (code === 'P2024' || code === 'P2028' || code === 'P2034') return { status: 503, code: 'BUSY', key: 'errors.unavailable', params: {} };
   if (code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET') return { status: 403, code: 'CSRF', key: 'errors.csrf', params: {} };
   if (err.validation || code === 'FST_ERR_VALIDATION') return { status: 400, code: 'VALIDATION', key: 'errors.validation', params: {} };
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;

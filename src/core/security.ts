@@ -116,6 +116,9 @@ export const securityPlugin = fp<SecurityOptions>(
       redis: opts.redis,
       nameSpace: `${opts.prefix}:rl:`,
       skipOnError: true, // Redis down must not turn into every request refused
+      // Logged-in people are counted one by one: many share one address (mobile carriers' NAT,
+      // offices), so an address-wide budget would throttle them all for one heavy user.
+      keyGenerator: (req) => (req.session?.user ? `u:${req.session.user.id}` : `ip:${req.ip}`),
       allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
     });
 

@@ -5,6 +5,7 @@
  * "accepted" has committed.
  */
 import { Prisma, transaction, type Db, type Tx } from '../../core/db/index.js';
+import { AppError } from '../../core/errors.js';
 import { applyBid, minimumBid, type AuctionPriceState, type IncrementBands } from './engine.js';
 import { InsufficientPoints, type CatalogPort, type WalletPort, type AuctionStateForCatalog } from './ports.js';
 
@@ -128,7 +129,42 @@ class Refused extends Error {
   }
 }
 
-export async function placeBid(deps: BiddingDeps, cmd: PlaceBid): Promise<BidResult> {
+/**
+ * Bids on one auction queue here, one transaction at a time per instance: the row lock would
+ * serialise them anyway, and waiting in memory instead of inside an open transaction keeps the
+ * connection pool free for everyone else (a hot auction cannot starve the site). Other
+ * instances still meet at the row lock.
+ */
+const queues = new Map<number, { tail: Promise<unknown>; waiting: number }>();
+export const MAX_WAITING_PER_AUCTION = 500;
+
+export class AuctionBusy extends AppError {
+  constructor() {
+    super(503, 'errors.unavailable', {}, 'AUCTION_BUSY');
+  }
+}
+
+function inTurn<T>(auctionId: number, fn: () => Promise<T>): Promise<T> {
+  let q = queues.get(auctionId);
+  if (!q) queues.set(auctionId, (q = { tail: Promise.resolve(), waiting: 0 }));
+  if (q.waiting >= MAX_WAITING_PER_AUCTION) return Promise.reject(new AuctionBusy());
+  q.waiting++;
+  const entry = q;
+  const run = entry.tail.then(fn, fn);
+  entry.tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  return run.finally(() => {
+    if (--entry.waiting === 0 && queues.get(auctionId) === entry) queues.delete(auctionId);
+  });
+}
+
+export function placeBid(deps: BiddingDeps, cmd: PlaceBid): Promise<BidResult> {
+  return inTurn(cmd.auctionId, () => decideBid(deps, cmd));
+}
+
+async function decideBid(deps: BiddingDeps, cmd: PlaceBid): Promise<BidResult> {
   const { bands } = deps.settings;
   try {
     return await transaction(deps.db, async (tx) => {
@@ -160,20 +196,23 @@ export async function placeBid(deps: BiddingDeps, cmd: PlaceBid): Promise<BidRes
       const d = applyBid(state, cmd.bidderId, cmd.amount, bands);
       if (!d.ok) return refuse(d.reason, d.minimum);
 
-      // The bidder's points must cover their maximum. The leader's hold stays; anyone beaten at once is only checked.
-      const ref = holdRef(a.id, cmd.bidderId, a.bid_count, cmd.amount);
-      try {
-        await deps.wallet.hold(tx, cmd.bidderId, cmd.amount, ref);
-      } catch (err) {
-        if (err instanceof InsufficientPoints) refuse('insufficient_points');
-        throw err;
-      }
+      // The bidder's points must cover their maximum. The new leader's maximum is held (and the
+      // previous leader's hold returned); a bidder beaten at once by the proxy is only checked.
       let leaderHoldRef = a.leader_hold_ref;
       if (d.leads) {
-        if (a.leader_hold_ref) await deps.wallet.releaseHold(tx, a.leader_hold_ref); // outbid leader, or the leader's smaller max
+        const ref = holdRef(a.id, cmd.bidderId, a.bid_count, cmd.amount);
+        // The old hold goes first: a leader raising their maximum needs only the difference on top.
+        // If the new hold fails, the transaction rolls the release back with it.
+        if (a.leader_hold_ref) await deps.wallet.releaseHold(tx, a.leader_hold_ref);
+        try {
+          await deps.wallet.hold(tx, cmd.bidderId, cmd.amount, ref);
+        } catch (err) {
+          if (err instanceof InsufficientPoints) refuse('insufficient_points');
+          throw err;
+        }
         leaderHoldRef = ref;
-      } else {
-        await deps.wallet.releaseHold(tx, ref);
+      } else if (!(await deps.wallet.covers(tx, cmd.bidderId, cmd.amount))) {
+        refuse('insufficient_points');
       }
 
       await tx.$executeRaw`
