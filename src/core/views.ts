@@ -64,8 +64,11 @@ export function registerHelpers(hbs: typeof Handlebars): void {
     const date = d instanceof Date ? d : new Date(String(d));
     const lang = options.data?.root?.lang === 'en' ? 'en-US' : 'ko-KR';
     const style = (options.hash?.style as string) ?? 'date';
+    // Korea time, 24-hour clock (ICU's Korean short time style prints "PM"; 23:52 reads naturally in both languages).
     const fmt: Intl.DateTimeFormatOptions =
-      style === 'datetime' ? { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Seoul' } : { dateStyle: 'long', timeZone: 'Asia/Seoul' };
+      style === 'datetime'
+        ? { year: 'numeric', month: 'long', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Asia/Seoul' }
+        : { dateStyle: 'long', timeZone: 'Asia/Seoul' };
     return new Intl.DateTimeFormat(lang, fmt).format(date);
   });
   hbs.registerHelper('iso', (d: unknown) => (d instanceof Date ? d.toISOString() : d ? new Date(String(d)).toISOString() : ''));
