@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { i18n, DEFAULT_LANG } from './i18n.js';
 
 export class AppError extends Error {
   constructor(
@@ -50,7 +51,12 @@ function classify(err: FastifyError | AppError): Classified {
 }
 
 export async function sendError(req: FastifyRequest, reply: FastifyReply, c: Classified): Promise<FastifyReply> {
-  const t = req.t ?? ((k: string) => k);
+  // An error raised before the i18n hook ran (load shedding, the session store) still speaks Korean.
+  const t = req.t ?? i18n.getFixedT(DEFAULT_LANG);
+  if (!req.t) {
+    req.t = t;
+    req.lang = DEFAULT_LANG;
+  }
   const message = t(c.key, c.params) as string;
   reply.code(c.status);
   if (wantsJson(req)) return reply.send({ error: { code: c.code, message, requestId: req.id } });
