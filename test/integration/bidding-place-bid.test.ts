@@ -133,3 +133,22 @@ t.test('buy-now ends the auction at once and returns the leader\'s hold', async 
   const again = await cb.post(`/items/${id}/buy-now`, {}, { 'hx-request': 'true' });
   t.equal(again.statusCode, 422);
 });
+
+t.test('watch and unwatch from the item page and from cards; the watchlist lists them', async (t) => {
+  const { app, config } = await startApp(t);
+  const seller = await user(app, config);
+  const a = await user(app, config, 10_000);
+  const id = await auction(app, { sellerId: seller.id, title: `관심 테스트 ${Date.now()}` });
+  const ca = await loggedIn(app, a.email);
+  const home = await ca.get('/');
+  t.match(home.body, `action="/items/${id}/watch"`, 'cards carry a watch button for a logged-in shopper');
+  const res = await ca.post(`/items/${id}/watch`, { watch: '1', compact: '1' }, { 'hx-request': 'true' });
+  t.equal(res.statusCode, 200);
+  t.match(res.body, 'aria-pressed="true"');
+  t.match((await ca.get('/my/watchlist')).body, '관심 테스트');
+  const page = await ca.get(`/items/${id}`);
+  t.match(page.body, /aria-pressed="true"[^>]*>♥ 관심 상품/, 'the item page knows it is watched');
+  await ca.post(`/items/${id}/watch`, { watch: '0' });
+  t.match((await ca.get('/my/watchlist')).body, '관심 상품이 없어요.');
+  t.equal((await ca.post(`/items/987654/watch`, { watch: '1' }, { 'hx-request': 'true' })).statusCode, 404);
+});

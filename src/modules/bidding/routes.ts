@@ -15,7 +15,11 @@ const BidBody = Type.Object({
   _csrf: Type.Optional(Type.String()),
 });
 const BuyBody = Type.Object({ requestKey: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9-]*$' })), _csrf: Type.Optional(Type.String()) });
-const WatchBody = Type.Object({ watch: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1')])), _csrf: Type.Optional(Type.String()) });
+const WatchBody = Type.Object({
+  watch: Type.Optional(Type.Union([Type.Literal('0'), Type.Literal('1')])),
+  compact: Type.Optional(Type.Literal('1')),
+  _csrf: Type.Optional(Type.String()),
+});
 const MyBidsQuery = Type.Object({
   filter: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('leading'), Type.Literal('outbid'), Type.Literal('won'), Type.Literal('lost')])),
   lang: Type.Optional(Type.String()),
@@ -100,7 +104,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       if (watch) await deps.db.watch.upsert({ where: { userId_auctionId: { userId, auctionId: id } }, create: { userId, auctionId: id }, update: {} });
       else await deps.db.watch.deleteMany({ where: { userId, auctionId: id } });
       if (!req.headers['hx-request']) return reply.redirect(req.headers.referer && new URL(req.headers.referer, 'http://x').pathname.startsWith('/') ? new URL(req.headers.referer, 'http://x').pathname : `/items/${id}`, 303);
-      return reply.fragment('bidding/watch-form', { auctionId: id, watching: watch });
+      return reply.fragment('bidding/watch-form', { auctionId: id, watching: watch, compact: req.body.compact === '1' });
     },
   );
 
