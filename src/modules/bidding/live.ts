@@ -75,30 +75,32 @@ export async function pushAuction(app: FastifyInstance, deps: PanelDeps, auction
   const a = await q.loadSnapshot(deps.db, auctionId, deps.settings.bands);
   if (!a) return 0;
   const ended = a.status === 'ENDED';
-  const [rows, series] = await Promise.all([
+  const [rows, series, bidders] = await Promise.all([
     opts.newRows ? q.history(deps.db, deps.accounts, auctionId, null, opts.newRows) : Promise.resolve([]),
     q.priceSeries(deps.db, auctionId),
+    // At the end every bidder learns whether they won, not only the last one outbid.
+    ended ? q.bidderIds(deps.db, auctionId) : Promise.resolve(new Set<number>()),
   ]);
   const chart = q.chartPoints(series, series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice);
-  const roleOf = (ctx: ConnContext): Role => {
-    if (ctx.userId === null) return 'none';
-    if (ctx.userId === who.sellerId) return 'seller';
-    if (ctx.userId === who.leaderId) return 'leading';
-    if (ctx.userId === who.outbidUserId) return 'outbid';
-    return 'none';
+  // While live, only the viewers whose standing this change moved get a status line; the
+  // others keep theirs ("outbid" stays true until they bid again, which pushes anew).
+  const statusOf = (ctx: ConnContext): q.ViewerStatus | null => {
+    if (ended) return q.viewerStatus(a, ctx.userId, ctx.userId !== null && bidders.has(ctx.userId));
+    const role: Role =
+      ctx.userId === null ? 'none' : ctx.userId === who.sellerId ? 'seller' : ctx.userId === who.leaderId ? 'leading' : ctx.userId === who.outbidUserId ? 'outbid' : 'none';
+    return role === 'none' ? null : role;
   };
   const requestKey = `push-${auctionId}-${a.bidCount}-${a.endsAt.getTime()}`;
   return app.realtime.publish(
     topic,
     (ctx) => {
-      const role = roleOf(ctx);
-      const status = ended ? (ctx.userId !== null && ctx.userId === a.winnerId ? 'won' : role === 'seller' ? 'seller' : role === 'leading' || role === 'outbid' ? 'lost' : 'none') : role;
-      const data = { a, rows, chart, extended: opts.extended, requestKey, oob: true, viewer: { status } };
+      const status = statusOf(ctx);
+      const data = { a, rows, chart, extended: opts.extended, requestKey, oob: true, viewer: { status: status ?? 'none' } };
       let html = app.renderPartial('bidding/live', data, ctx.t, ctx.lang) + app.renderPartial('bidding/chart', data, ctx.t, ctx.lang);
       if (rows.length) html += app.renderPartial('bidding/history', data, ctx.t, ctx.lang);
-      if (role !== 'none' || ended) html += app.renderPartial('bidding/status', data, ctx.t, ctx.lang);
+      if (status !== null) html += app.renderPartial('bidding/status', data, ctx.t, ctx.lang);
       return html;
     },
-    (ctx) => `${ctx.lang}:${roleOf(ctx)}:${ended && ctx.userId === a.winnerId ? 'w' : ''}`,
+    (ctx) => `${ctx.lang}:${statusOf(ctx) ?? '-'}`,
   );
 }

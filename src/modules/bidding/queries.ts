@@ -63,6 +63,12 @@ export async function viewerInfo(db: Db, auctionId: number, viewerId: number | n
   return { hasBid: !!proxy, myMax: proxy?.maxAmount ?? null, watching: !!watch };
 }
 
+/** Everyone who has bid on the auction (their maximum is on file). */
+export async function bidderIds(db: Db, auctionId: number): Promise<Set<number>> {
+  const rows = await db.proxyBid.findMany({ where: { auctionId }, select: { bidderId: true } });
+  return new Set(rows.map((r) => r.bidderId));
+}
+
 export async function history(db: Db, accounts: AccountsApi, auctionId: number, viewerId: number | null, limit = 30): Promise<HistoryRow[]> {
   const bids = await db.bid.findMany({ where: { auctionId }, orderBy: { id: 'desc' }, take: limit });
   const names = await accounts.publicProfiles(bids.map((b) => b.bidderId));
