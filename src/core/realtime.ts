@@ -5,6 +5,9 @@
  * socket re-syncs; it pushes changes with `publish(topic, render)`, which renders once per
  * distinct connection context it is given (language, user) and sends to every socket on this
  * instance. Other instances do the same when the domain event reaches them over Redis pub/sub.
+ * A push that lands while a socket's snapshot is being rendered is not sent out of order: the
+ * snapshot is rendered again instead, so a (re)connecting tab never ends on a stale state.
+ * Sockets are pinged so dead peers are dropped and idle proxies keep the connection open.
  */
 import fp from 'fastify-plugin';
 import fastifyWebsocket from '@fastify/websocket';
@@ -31,6 +34,8 @@ export interface Realtime {
    */
   publish(topic: string, render: (ctx: ConnContext) => string | null, key?: (ctx: ConnContext) => string): number;
   connections(): number;
+  /** Sockets on this instance subscribed to `topic` (0: a push can skip rendering). */
+  watchers(topic: string): number;
 }
 
 declare module 'fastify' {
@@ -42,6 +47,10 @@ declare module 'fastify' {
 const wsGauge = new prom.Gauge({ name: 'dapanda_ws_connections', help: 'Open WebSocket connections', registers: [registry] });
 const TOPIC_RE = /^[a-z]+:[A-Za-z0-9_-]{1,64}$/;
 const MAX_TOPICS = 20;
+/** A peer that has not answered a ping within one interval is gone (half-open TCP, sleeping phone). */
+const PING_EVERY_MS = Number(process.env.WS_PING_MS ?? 25_000);
+/** Re-renders of one snapshot while pushes keep landing; then pushes go out as they come. */
+const MAX_RESYNC = 5;
 
 export const realtimePlugin = fp<{ publicUrl: string }>(
   async (app, opts) => {
@@ -49,6 +58,9 @@ export const realtimePlugin = fp<{ publicUrl: string }>(
     const families = new Map<string, TopicRenderer>();
     const byTopic = new Map<string, Set<WebSocket>>();
     const ctxOf = new WeakMap<WebSocket, ConnContext>();
+    // Sockets whose snapshot is being rendered, and whether a push arrived meanwhile.
+    const syncing = new Map<WebSocket, { dirty: boolean }>();
+    const alive = new Map<WebSocket, boolean>();
     let open = 0;
     const allowedOrigins = new Set([new URL(opts.publicUrl).origin]);
 
@@ -64,6 +76,11 @@ export const realtimePlugin = fp<{ publicUrl: string }>(
         for (const ws of sockets) {
           const ctx = ctxOf.get(ws);
           if (!ctx || ws.readyState !== ws.OPEN) continue;
+          const sync = syncing.get(ws);
+          if (sync) {
+            sync.dirty = true; // the snapshot being rendered is re-rendered after this change
+            continue;
+          }
           const k = key(ctx);
           let html = cache.get(k);
           if (html === undefined) {
@@ -78,6 +95,7 @@ export const realtimePlugin = fp<{ publicUrl: string }>(
         return sent;
       },
       connections: () => open,
+      watchers: (topic) => byTopic.get(topic)?.size ?? 0,
     };
     app.decorate('realtime', realtime);
 
@@ -102,6 +120,10 @@ export const realtimePlugin = fp<{ publicUrl: string }>(
         ctxOf.set(socket, ctx);
         wsGauge.inc();
         open++;
+        alive.set(socket, true);
+        socket.on('pong', () => alive.set(socket, true));
+        const sync = { dirty: false };
+        syncing.set(socket, sync);
         for (const topic of topics) {
           let set = byTopic.get(topic);
           if (!set) byTopic.set(topic, (set = new Set()));
@@ -110,6 +132,8 @@ export const realtimePlugin = fp<{ publicUrl: string }>(
         socket.on('close', () => {
           wsGauge.dec();
           open--;
+          alive.delete(socket);
+          syncing.delete(socket);
           for (const topic of topics) {
             const set = byTopic.get(topic);
             set?.delete(socket);
@@ -119,22 +143,51 @@ export const realtimePlugin = fp<{ publicUrl: string }>(
         socket.on('message', () => {
           /* the client only listens; htmx's ws extension may send form data, which we ignore */
         });
-        // (Re)connect: send the current state of every topic so a dropped socket re-syncs.
-        for (const topic of topics) {
-          const [family, id] = topic.split(':');
-          const snapshot = families.get(family);
-          if (!snapshot) continue;
-          try {
-            const html = await snapshot(id, ctx);
-            if (html && socket.readyState === socket.OPEN) socket.send(html);
-          } catch (err) {
-            req.log.warn({ err, topic }, 'realtime snapshot failed');
+        // (Re)connect: send the current state of every topic so a dropped socket re-syncs. A push
+        // landing meanwhile may be newer than what the snapshot read: render the snapshot again.
+        const snapshotAll = async () => {
+          const out: string[] = [];
+          for (const topic of topics) {
+            const [family, id] = topic.split(':');
+            const snapshot = families.get(family);
+            if (!snapshot) continue;
+            try {
+              const html = await snapshot(id, ctx);
+              if (html) out.push(html);
+            } catch (err) {
+              req.log.warn({ err, topic }, 'realtime snapshot failed');
+            }
           }
+          return out;
+        };
+        for (let round = 0; round < MAX_RESYNC; round++) {
+          // Last round: let pushes through as they come rather than hold the tab back any longer.
+          if (round === MAX_RESYNC - 1) syncing.delete(socket);
+          sync.dirty = false;
+          const parts = await snapshotAll();
+          if (socket.readyState !== socket.OPEN) break;
+          if (sync.dirty) continue;
+          for (const html of parts) socket.send(html);
+          break;
         }
+        syncing.delete(socket);
       },
     );
 
+    const pinger = setInterval(() => {
+      for (const [ws, ok] of alive) {
+        if (!ok) {
+          ws.terminate();
+          continue;
+        }
+        alive.set(ws, false);
+        ws.ping();
+      }
+    }, PING_EVERY_MS);
+    pinger.unref();
+
     app.addHook('preClose', async () => {
+      clearInterval(pinger);
       // Tell clients to reconnect elsewhere (the load balancer sends them to another instance).
       for (const set of byTopic.values()) for (const ws of set) ws.close(1012, 'server restarting');
     });

@@ -11,7 +11,7 @@ import type { CatalogPort, WalletPort } from './ports.js';
 import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
 import { panelModel, type PanelDeps } from './panel.js';
-import { pushAuction } from './live.js';
+import { livePusher } from './live.js';
 import { openAuction, cancelAuction, syncAuction } from './lifecycle.js';
 
 export type { WalletPort, CatalogPort, ListingForAuction, AuctionStateForCatalog } from './ports.js';
@@ -36,11 +36,15 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
 
   await biddingRoutes(app, deps);
 
+  const pusher = livePusher(app, deps);
+
+  // A (re)connecting tab gets the whole bid area again, history included (replaced, not added to).
   app.realtime.registerTopic('auction', async (id, ctx) => {
     const model = await panelModel(deps, Number(id), ctx.userId);
     if (!model) return null;
-    const data = { ...model, oob: true };
-    return ['bidding/live', 'bidding/status', 'bidding/chart'].map((p) => app.renderPartial(p, data, ctx.t, ctx.lang)).join('');
+    pusher.snapshotAt(model.a.id, model.rows.length ? BigInt(model.rows[0].id) : 0n);
+    const data = { ...model, oob: true, historyReplace: true };
+    return ['bidding/live', 'bidding/status', 'bidding/chart', 'bidding/history'].map((p) => app.renderPartial(p, data, ctx.t, ctx.lang)).join('');
   });
 
   // Only the instance where a listing event happened acts on it (the steps are idempotent anyway).
@@ -59,14 +63,14 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   });
   // Every instance pushes to its own watchers.
   app.events.on('bid.placed', async (p) => {
-    await pushAuction(app, deps, Number(p.auctionId), { leaderId: p.leaderId as number | null, outbidUserId: p.outbidUserId as number | null, sellerId: Number(p.sellerId) }, { extended: Boolean(p.extended), newRows: Number(p.newRows) || 1 });
+    await pusher.push(Number(p.auctionId), { leaderId: p.leaderId as number | null, outbidUserId: p.outbidUserId as number | null, sellerId: Number(p.sellerId) }, { extended: Boolean(p.extended), newRows: Number(p.newRows) || 1 });
   });
   app.events.on('auction.closed', async (p) => {
-    await pushAuction(app, deps, Number(p.auctionId), { leaderId: (p.winnerId as number | null) ?? null, outbidUserId: null, sellerId: Number(p.sellerId) });
+    await pusher.push(Number(p.auctionId), { leaderId: (p.winnerId as number | null) ?? null, outbidUserId: null, sellerId: Number(p.sellerId) });
   });
   app.events.on('auction.started', async (p) => {
     const a = await app.db.auction.findUnique({ where: { id: Number(p.auctionId) }, select: { sellerId: true, leaderId: true } });
-    if (a) await pushAuction(app, deps, Number(p.auctionId), { leaderId: a.leaderId, outbidUserId: null, sellerId: a.sellerId });
+    if (a) await pusher.push(Number(p.auctionId), { leaderId: a.leaderId, outbidUserId: null, sellerId: a.sellerId });
   });
 
   // The item page (catalog) shows this module's bid area through a slot.

@@ -1,7 +1,10 @@
 /**
  * After a bid or a close: the domain event (heard by every instance through Redis pub/sub),
  * and on every instance the push of fresh fragments to that auction's watchers. Fragments are
- * rendered once per language and viewer role (leader / outbid / seller / others), not per socket.
+ * rendered once per language and viewer standing (leading / outbid / seller / won / lost /
+ * others), not per socket. Pushes for one auction run one after another and always show the
+ * state read at push time, so events handled out of order never leave a tab on an older price;
+ * the history carries every row newer than the last one this instance pushed.
  */
 import type { FastifyInstance } from 'fastify';
 import { prom, registry } from '../../core/metrics.js';
@@ -67,38 +70,82 @@ export async function announceBid(app: FastifyInstance, deps: PanelDeps, res: Bi
   }
 }
 
-type Role = 'leading' | 'outbid' | 'seller' | 'none';
+type Who = { leaderId: number | null; outbidUserId: number | null; sellerId: number };
 
-/** Pushes the auction's current state to its watchers on this instance. */
-export async function pushAuction(app: FastifyInstance, deps: PanelDeps, auctionId: number, who: { leaderId: number | null; outbidUserId: number | null; sellerId: number }, opts: { extended?: boolean; newRows?: number } = {}): Promise<number> {
-  const topic = `auction:${auctionId}`;
-  const a = await q.loadSnapshot(deps.db, auctionId, deps.settings.bands);
-  if (!a) return 0;
-  const ended = a.status === 'ENDED';
-  const [rows, series] = await Promise.all([
-    opts.newRows ? q.history(deps.db, deps.accounts, auctionId, null, opts.newRows) : Promise.resolve([]),
-    q.priceSeries(deps.db, auctionId),
-  ]);
-  const chart = q.chartPoints(series, series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice);
-  const roleOf = (ctx: ConnContext): Role => {
-    if (ctx.userId === null) return 'none';
-    if (ctx.userId === who.sellerId) return 'seller';
-    if (ctx.userId === who.leaderId) return 'leading';
-    if (ctx.userId === who.outbidUserId) return 'outbid';
-    return 'none';
+export interface LivePusher {
+  /** Pushes the auction's current state to its watchers on this instance (queued per auction). */
+  push(auctionId: number, who: Who, opts?: { extended?: boolean; newRows?: number }): Promise<number>;
+  /** The socket snapshot of an auction was read up to this bid row: pushes continue from there. */
+  snapshotAt(auctionId: number, lastRowId: bigint): void;
+}
+
+export function livePusher(app: FastifyInstance, deps: PanelDeps): LivePusher {
+  const queue = new Map<number, Promise<number>>();
+  // Newest history row pushed to this instance's watchers, per watched auction.
+  const lastRow = new Map<number, bigint>();
+
+  const pushOnce = async (auctionId: number, who: Who, opts: { extended?: boolean; newRows?: number }): Promise<number> => {
+    const topic = `auction:${auctionId}`;
+    if (!app.realtime.watchers(topic)) {
+      lastRow.delete(auctionId); // the next watcher's snapshot starts the count again
+      return 0;
+    }
+    const a = await q.loadSnapshot(deps.db, auctionId, deps.settings.bands);
+    if (!a) return 0;
+    const ended = a.status === 'ENDED';
+    const since = lastRow.get(auctionId);
+    const [rows, series, bidders] = await Promise.all([
+      since !== undefined ? q.history(deps.db, deps.accounts, auctionId, null, 30, since) : opts.newRows ? q.history(deps.db, deps.accounts, auctionId, null, opts.newRows) : Promise.resolve([]),
+      q.priceSeries(deps.db, auctionId),
+      // At the end every bidder learns whether they won, not only the last one outbid.
+      ended ? q.bidderIds(deps.db, auctionId) : Promise.resolve(new Set<number>()),
+    ]);
+    if (rows.length) lastRow.set(auctionId, BigInt(rows[0].id));
+    if (ended) lastRow.delete(auctionId);
+    const chart = q.chartPoints(series, series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice);
+    // While live, only viewers whose standing this change moved get a status line; the others
+    // keep theirs ("outbid" stays true until they bid again, which pushes anew). The leader is
+    // read from the current state, not the event, in case a later bid already moved it.
+    const statusOf = (ctx: ConnContext): q.ViewerStatus | null => {
+      if (ended) return q.viewerStatus(a, ctx.userId, ctx.userId !== null && bidders.has(ctx.userId));
+      if (ctx.userId === null) return null;
+      if (ctx.userId === a.sellerId) return 'seller';
+      if (ctx.userId === a.leaderId) return 'leading';
+      if (ctx.userId === who.outbidUserId || ctx.userId === who.leaderId) return 'outbid';
+      return null;
+    };
+    const requestKey = `push-${auctionId}-${a.bidCount}-${a.endsAt.getTime()}`;
+    return app.realtime.publish(
+      topic,
+      (ctx) => {
+        const status = statusOf(ctx);
+        const data = { a, rows, chart, extended: opts.extended || a.extended, requestKey, oob: true, viewer: { status: status ?? 'none' } };
+        let html = app.renderPartial('bidding/live', data, ctx.t, ctx.lang) + app.renderPartial('bidding/chart', data, ctx.t, ctx.lang);
+        if (rows.length) html += app.renderPartial('bidding/history', data, ctx.t, ctx.lang);
+        if (status !== null) html += app.renderPartial('bidding/status', data, ctx.t, ctx.lang);
+        return html;
+      },
+      (ctx) => `${ctx.lang}:${statusOf(ctx) ?? '-'}`,
+    );
   };
-  const requestKey = `push-${auctionId}-${a.bidCount}-${a.endsAt.getTime()}`;
-  return app.realtime.publish(
-    topic,
-    (ctx) => {
-      const role = roleOf(ctx);
-      const status = ended ? (ctx.userId !== null && ctx.userId === a.winnerId ? 'won' : role === 'seller' ? 'seller' : role === 'leading' || role === 'outbid' ? 'lost' : 'none') : role;
-      const data = { a, rows, chart, extended: opts.extended, requestKey, oob: true, viewer: { status } };
-      let html = app.renderPartial('bidding/live', data, ctx.t, ctx.lang) + app.renderPartial('bidding/chart', data, ctx.t, ctx.lang);
-      if (rows.length) html += app.renderPartial('bidding/history', data, ctx.t, ctx.lang);
-      if (role !== 'none' || ended) html += app.renderPartial('bidding/status', data, ctx.t, ctx.lang);
-      return html;
+
+  return {
+    push(auctionId, who, opts = {}) {
+      const run = (queue.get(auctionId) ?? Promise.resolve(0))
+        .catch(() => 0)
+        .then(() => pushOnce(auctionId, who, opts));
+      queue.set(auctionId, run);
+      void run.then(
+        () => queue.get(auctionId) === run && queue.delete(auctionId),
+        () => queue.get(auctionId) === run && queue.delete(auctionId),
+      );
+      return run;
     },
-    (ctx) => `${ctx.lang}:${roleOf(ctx)}:${ended && ctx.userId === a.winnerId ? 'w' : ''}`,
-  );
+    snapshotAt(auctionId, lastRowId) {
+      // Never move forward past rows other watchers still wait for: a repeat is dropped in the
+      // browser (bidding.js), a gap would not be.
+      const known = lastRow.get(auctionId);
+      lastRow.set(auctionId, known === undefined || lastRowId < known ? lastRowId : known);
+    },
+  };
 }

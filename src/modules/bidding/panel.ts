@@ -20,7 +20,7 @@ export async function panelModel(deps: PanelDeps, id: number, viewerId: number |
     a,
     rows,
     chart: q.chartPoints(series, startPrice),
-    extended: false,
+    extended: a.extended,
     requestKey: randomUUID(),
     viewer: { loggedIn: viewerId !== null, status: q.viewerStatus(a, viewerId, info.hasBid), myMax: info.myMax, watching: info.watching },
   };

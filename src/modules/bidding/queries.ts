@@ -22,10 +22,11 @@ export function maskNickname(nick: string): string {
   return `${chars[0]}***${chars[chars.length - 1]}`;
 }
 
-export async function loadSnapshot(db: Db, id: number, bands: IncrementBands): Promise<AuctionSnapshot | null> {
+/** The auction as pages and pushes show it; `extended` once a soft close has moved the end. */
+export async function loadSnapshot(db: Db, id: number, bands: IncrementBands): Promise<(AuctionSnapshot & { extended: boolean }) | null> {
   const a = await db.auction.findUnique({ where: { id } });
   if (!a) return null;
-  return snapshotOf(
+  const snap = snapshotOf(
     {
       id: a.id,
       seller_id: a.sellerId,
@@ -44,6 +45,7 @@ export async function loadSnapshot(db: Db, id: number, bands: IncrementBands): P
     },
     bands,
   );
+  return { ...snap, extended: a.endsAt.getTime() > a.originalEndsAt.getTime() };
 }
 
 export function viewerStatus(s: AuctionSnapshot, viewerId: number | null, hasBid: boolean): ViewerStatus {
@@ -63,8 +65,23 @@ export async function viewerInfo(db: Db, auctionId: number, viewerId: number | n
   return { hasBid: !!proxy, myMax: proxy?.maxAmount ?? null, watching: !!watch };
 }
 
-export async function history(db: Db, accounts: AccountsApi, auctionId: number, viewerId: number | null, limit = 30): Promise<HistoryRow[]> {
-  const bids = await db.bid.findMany({ where: { auctionId }, orderBy: { id: 'desc' }, take: limit });
+/** Everyone who has bid on the auction (their maximum is on file). */
+export async function bidderIds(db: Db, auctionId: number): Promise<Set<number>> {
+  const rows = await db.proxyBid.findMany({ where: { auctionId }, select: { bidderId: true } });
+  return new Set(rows.map((r) => r.bidderId));
+}
+
+/**
+ * The public bid history, newest first. A leader raising their own maximum is kept for audit
+ * (a PROXY row carrying a maximum) but not shown: it is not a bid, and showing it would tell
+ * rivals the leader's maximum moved. `afterId` returns only rows newer than that id (live pushes).
+ */
+export async function history(db: Db, accounts: AccountsApi, auctionId: number, viewerId: number | null, limit = 30, afterId?: bigint): Promise<HistoryRow[]> {
+  const bids = await db.bid.findMany({
+    where: { auctionId, NOT: { kind: 'PROXY', maxAmount: { not: null } }, ...(afterId !== undefined ? { id: { gt: afterId } } : {}) },
+    orderBy: { id: 'desc' },
+    take: limit,
+  });
   const names = await accounts.publicProfiles(bids.map((b) => b.bidderId));
   return bids.map((b) => ({
     id: String(b.id),
@@ -76,9 +93,15 @@ export async function history(db: Db, accounts: AccountsApi, auctionId: number, 
   }));
 }
 
+/** The newest bid row's id (where a live push's history starts). */
+export async function lastBidId(db: Db, auctionId: number): Promise<bigint> {
+  const row = await db.bid.findFirst({ where: { auctionId }, orderBy: { id: 'desc' }, select: { id: true } });
+  return row?.id ?? 0n;
+}
+
 /** The visible price after each bid, oldest first (the chart). */
 export async function priceSeries(db: Db, auctionId: number, limit = 200): Promise<{ at: Date; price: number }[]> {
-  const rows = await db.bid.findMany({ where: { auctionId }, orderBy: { id: 'desc' }, take: limit, select: { createdAt: true, amount: true } });
+  const rows = await db.bid.findMany({ where: { auctionId, NOT: { kind: 'PROXY', maxAmount: { not: null } } }, orderBy: { id: 'desc' }, take: limit, select: { createdAt: true, amount: true } });
   return rows.reverse().map((r) => ({ at: r.createdAt, price: r.amount }));
 }
 
@@ -89,7 +112,8 @@ export function chartPoints(series: { at: Date; price: number }[], startPrice: n
   const t0 = pts[0].at.getTime();
   const t1 = Math.max(pts[pts.length - 1].at.getTime(), t0 + 1);
   const min = Math.min(...pts.map((p) => p.price));
-  const max = Math.max(...pts.map((p) => p.price), min + 1);
+  const top = Math.max(...pts.map((p) => p.price));
+  const max = Math.max(top, min + 1); // a flat line still needs a non-zero scale
   const x = (t: number) => ((t - t0) / (t1 - t0)) * (width - 8) + 4;
   const y = (p: number) => height - 4 - ((p - min) / (max - min)) * (height - 8);
   // A step line: the price holds until the next bid.
@@ -98,7 +122,7 @@ export function chartPoints(series: { at: Date; price: number }[], startPrice: n
     if (i > 0) out.push(`${x(p.at.getTime()).toFixed(1)},${y(pts[i - 1].price).toFixed(1)}`);
     out.push(`${x(p.at.getTime()).toFixed(1)},${y(p.price).toFixed(1)}`);
   });
-  return { points: out.join(' '), min, max };
+  return { points: out.join(' '), min, max: top };
 }
 
 export interface MyBidRow {

@@ -1,0 +1,209 @@
+/**
+ * The live item page in real Chromium: a watcher sees the bidder's bid (price, count, history)
+ * without reloading, a soft-close bid visibly moves the end, a dropped socket reconnects and
+ * catches up, and without JavaScript the plain form still bids.
+ */
+import t from 'tap';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, screenshotPath, collectPageErrors } from '../helpers/browser.js';
+import { startApp } from '../helpers/app.js';
+import { user, auction, PASSWORD, loggedIn, bid } from '../helpers/auction.js';
+import type { App } from '../../src/app.js';
+
+async function login(browser: Browser, baseUrl: string, email: string, opts: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number } } = {}) {
+  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 900 }, javaScriptEnabled: opts.javaScriptEnabled ?? true });
+  const page = await context.newPage();
+  const errors = collectPageErrors(page);
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('#f-email', email);
+  await page.fill('#f-password', PASSWORD);
+  await Promise.all([page.waitForURL(`${baseUrl}/`), page.click('main button[type=submit]')]);
+  return { context, page, errors };
+}
+
+const text = (page: Page, testid: string) => page.locator(`[data-testid=${testid}]`).first().textContent();
+
+/** Waits until the page's WebSocket is open (htmx ws extension fired htmx:wsOpen). */
+async function socketOpen(page: Page) {
+  await page.waitForFunction(() => document.documentElement.dataset.wsOpen === '1', undefined, { timeout: 5000 });
+}
+
+async function openItem(page: Page, baseUrl: string, id: number) {
+  await page.evaluate(() => document.addEventListener('htmx:wsOpen', () => (document.documentElement.dataset.wsOpen = '1'))).catch(() => {});
+  await page.goto(`${baseUrl}/items/${id}`);
+  // The listener must exist before the socket opens: register it again on the new document.
+  await page.evaluate(() => {
+    document.addEventListener('htmx:wsOpen', () => (document.documentElement.dataset.wsOpen = '1'));
+    document.addEventListener('htmx:wsClose', () => (document.documentElement.dataset.wsOpen = '0'));
+  });
+}
+
+/** The real app listening on a loopback port, with its config (the wallet helpers need it). */
+async function serve(t: Parameters<typeof startApp>[0], overrides: Record<string, string> = {}) {
+  const { app, config } = await startApp(t, overrides);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, config, baseUrl: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+}
+
+/** Clicks the quick-bid button and waits for the server's answer (the htmx panel swap). */
+async function clickBid(page: Page) {
+  const [res] = await Promise.all([page.waitForResponse((r) => /\/items\/\d+\/bids$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST'), page.click('[data-testid=quick-bid]')]);
+  if (res.status() !== 200) throw new Error(`bid answered ${res.status()}: ${await res.text()}`);
+  await page.waitForSelector('[data-testid=bid-notice]');
+}
+
+/** Submits a plain (no-JavaScript) form and waits for the page the redirect lands on. */
+async function submit(page: Page, selector: string) {
+  await Promise.all([page.waitForResponse((r) => r.request().method() === 'GET' && /\/items\/\d+$/.test(new URL(r.url()).pathname)), page.click(selector)]);
+  await page.waitForLoadState('load');
+}
+
+async function waitSocket(app: App, n: number) {
+  for (let i = 0; i < 100 && app.realtime.connections() < n; i++) await new Promise((r) => setTimeout(r, 50));
+  return app.realtime.connections();
+}
+
+t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped socket catches up', async (t) => {
+  const { app, config, baseUrl } = await serve(t, { SOFT_CLOSE_SECONDS: '20' });
+  const seller = await user(app, config);
+  const [bidderU, watcherU] = await Promise.all([user(app, config, 2_000_000), user(app, config, 2_000_000)]);
+  const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, title: '빈티지 필름 카메라 라이카 M6' });
+
+  const browser = await launchBrowser(t);
+  const bidder = await login(browser, baseUrl, bidderU.email);
+  const watcher = await login(browser, baseUrl, watcherU.email);
+
+  // The watcher's network can be cut: while `offline`, its socket attempts fail as they would
+  // with no network (closed abnormally, so the ws extension keeps retrying).
+  let offline = false;
+  const routes: import('playwright-core').WebSocketRoute[] = [];
+  await watcher.page.routeWebSocket(/\/ws/, (ws) => {
+    if (offline) return ws.close({ code: 1011, reason: 'offline' });
+    routes.push(ws);
+    ws.connectToServer();
+  });
+  await Promise.all([openItem(bidder.page, baseUrl, id), openItem(watcher.page, baseUrl, id)]);
+  t.equal(await waitSocket(app, 2), 2, 'each tab opened one WebSocket (htmx ws extension under our CSP)');
+  t.equal(await text(watcher.page, 'current-price'), '10,000원');
+
+  // What the watcher must end up showing: the database's figures.
+  const expected = async (auctionId: number) => {
+    const a = await app.db.auction.findUniqueOrThrow({ where: { id: auctionId } });
+    const rows = await app.db.bid.count({ where: { auctionId, NOT: { kind: 'PROXY', maxAmount: { not: null } } } });
+    return { price: `${a.currentPrice.toLocaleString('ko-KR')}원`, count: `입찰 ${a.bidCount}회`, rows };
+  };
+  const shows = (page: Page, e: { price: string; count: string }, timeout = 5000) =>
+    page.waitForFunction(
+      ([p, n]) => document.querySelector('[data-testid=current-price]')?.textContent === p && document.querySelector('[data-testid=bid-count]')?.textContent === n,
+      [e.price, e.count],
+      { polling: 'raf', timeout },
+    );
+  const historyRows = (page: Page) => page.locator('[data-testid=history] li:not(.empty)').count();
+  // A rival bids over plain HTTP between the bidder's clicks, so each click raises the price.
+  const rivalU = await user(app, config, 2_000_000);
+  const rival = await loggedIn(app, rivalU.email);
+
+  // 1. The bidder bids; the watcher's price, bid count and history change without reload.
+  const lags: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    if (round > 0) {
+      const minimum = (await app.db.auction.findUniqueOrThrow({ where: { id } })).currentPrice + 1000;
+      t.equal((await bid(rival, id, minimum)).statusCode, 200, `rival bids ${minimum}`);
+      await shows(bidder.page, await expected(id));
+    }
+    const t0 = Date.now();
+    await clickBid(bidder.page);
+    const e = await expected(id);
+    await shows(watcher.page, e);
+    lags.push(Date.now() - t0);
+    t.equal(await historyRows(watcher.page), e.rows, `round ${round + 1}: ${e.price}, ${e.count}, ${e.rows} history rows on the watcher's screen`);
+    t.match(await watcher.page.locator('[data-testid=history] li').first().textContent(), e.price, 'newest row first');
+  }
+  t.equal(await watcher.page.locator('[data-testid=history] li.empty').isVisible(), false, '"no bids yet" is gone');
+  t.comment(`bidder click -> watcher shows the new price, count and history row, ms: ${lags.join(', ')}`);
+  t.ok(Math.max(...lags) < 2000, `every update reached the watcher in under 2 s (max ${Math.max(...lags)} ms)`);
+  t.equal(await text(bidder.page, 'viewer-status'), '현재 최고 입찰자예요!');
+
+  // The watcher bids with the quick-bid button that arrived over the socket (no _csrf field in it:
+  // htmx sends the header from <body hx-headers>).
+  t.notMatch(await watcher.page.locator('.quick-bid').innerHTML(), '_csrf', 'the pushed form carries no token field');
+  await clickBid(watcher.page);
+  t.equal(await text(watcher.page, 'viewer-status'), '현재 최고 입찰자예요!');
+  await bidder.page.waitForFunction(() => document.querySelector('[data-testid=viewer-status]')?.textContent === '다른 사람이 더 높게 입찰했어요.', undefined, { timeout: 3000 });
+  t.pass('a bid from a pushed form is accepted, and the bidder is told at once they were outbid');
+  await shows(bidder.page, await expected(id));
+
+  // 2. A dropped socket reconnects and re-syncs: the sockets drop (as in a network loss), the
+  // watcher stays offline while the bidder bids, then comes back.
+  offline = true;
+  for (const r of routes.splice(0)) await r.close({ code: 1011, reason: 'offline' });
+  for (const s of app.websocketServer.clients) s.terminate();
+  await bidder.page.waitForFunction(() => !document.querySelector('.auction.ws-down'), undefined, { timeout: 8000 });
+  await clickBid(bidder.page);
+  const missed = await expected(id);
+  await shows(bidder.page, missed);
+  t.notOk(await watcher.page.evaluate((p) => document.querySelector('[data-testid=current-price]')?.textContent === p, missed.price), 'the offline watcher has not seen it');
+  t.ok(await watcher.page.locator('.auction.ws-down').count(), 'the watcher page knows its socket is down');
+  const t1 = Date.now();
+  offline = false;
+  await shows(watcher.page, missed, 10_000);
+  t.comment(`back online -> re-synced in ${Date.now() - t1} ms`);
+  t.equal(await historyRows(watcher.page), missed.rows, 'history re-synced (the missed row is there, none twice)');
+  t.equal(await text(watcher.page, 'viewer-status'), '다른 사람이 더 높게 입찰했어요.', 'status re-synced');
+  await bid(rival, id, (await app.db.auction.findUniqueOrThrow({ where: { id } })).currentPrice + 5000);
+  const after = await expected(id);
+  await shows(watcher.page, after);
+  t.equal(await historyRows(watcher.page), after.rows, 'after reconnecting, live pushes flow again');
+  await watcher.page.screenshot({ path: screenshotPath('bidding-desktop'), fullPage: true });
+
+  // 3. Soft close: an auction ending in ~10 s; a bid in the last 20 s moves the end on the watcher's screen.
+  const soon = await auction(app, { sellerId: seller.id, startPrice: 50_000, endsInMs: 10_000, title: '닌텐도 스위치 OLED 화이트' });
+  await Promise.all([openItem(bidder.page, baseUrl, soon), openItem(watcher.page, baseUrl, soon)]);
+  await socketOpen(watcher.page);
+  const endsBefore = Date.parse((await watcher.page.getAttribute('[data-testid=countdown]', 'data-ends-at'))!);
+  t.equal(await watcher.page.locator('[data-testid=extended]').count(), 0, 'no badge before the bid');
+  const countdownBefore = await text(watcher.page, 'countdown');
+  t.match(countdownBefore, /^00:0\d 남음$/, `the countdown runs (${countdownBefore})`);
+  await bidder.page.click('[data-testid=quick-bid]');
+  await watcher.page.waitForSelector('[data-testid=extended]', { timeout: 3000 });
+  const endsAfter = Date.parse((await watcher.page.getAttribute('[data-testid=countdown]', 'data-ends-at'))!);
+  t.ok(endsAfter - endsBefore > 5000, `the end moved later by ${Math.round((endsAfter - endsBefore) / 1000)} s`);
+  t.equal(await text(watcher.page, 'extended'), '마감 연장됨');
+  await watcher.page.waitForFunction(() => /^00:(1\d|20) 남음$/.test(document.querySelector('[data-testid=countdown]')?.textContent ?? ''), undefined, { timeout: 2000 });
+  t.pass(`the countdown shows the new time left (${await text(watcher.page, 'countdown')})`);
+  const row = await app.db.auction.findUniqueOrThrow({ where: { id: soon } });
+  t.equal(row.endsAt.getTime(), endsAfter, 'the screen shows the end the database holds');
+
+  await watcher.page.setViewportSize({ width: 390, height: 844 });
+  await watcher.page.screenshot({ path: screenshotPath('bidding-phone'), fullPage: true });
+  t.same(bidder.errors, [], 'no script or CSP errors for the bidder');
+  t.same(watcher.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)), [], 'no script or CSP errors for the watcher');
+});
+
+t.test('without JavaScript the plain form bids (post, redirect, message)', async (t) => {
+  const { app, config, baseUrl } = await serve(t);
+  const seller = await user(app, config);
+  const u = await user(app, config, 500_000);
+  const id = await auction(app, { sellerId: seller.id, startPrice: 20_000 });
+  const browser = await launchBrowser(t);
+  const { page, errors } = await login(browser, baseUrl, u.email, { javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+  await page.goto(`${baseUrl}/items/${id}`);
+  await submit(page, '[data-testid=quick-bid]');
+  t.equal(page.url(), `${baseUrl}/items/${id}#bid-panel-${id}`, 'redirected back to the bid panel');
+  t.match(await page.locator('#flash').textContent(), '20,000원', 'the message names the amount');
+  t.equal(await text(page, 'current-price'), '20,000원');
+  t.equal(await text(page, 'viewer-status'), '현재 최고 입찰자예요!');
+  await page.locator('details.max-bid summary').click();
+  await page.fill('[data-testid=max-amount]', '5000000');
+  await submit(page, '[data-testid=max-submit]');
+  t.match(await page.locator('#flash').textContent(), '포인트가 부족해요', 'a refusal is explained after the redirect');
+  t.equal(await text(page, 'current-price'), '20,000원', 'nothing changed');
+  await page.locator('details.max-bid summary').click();
+  await page.fill('[data-testid=max-amount]', '300000');
+  await submit(page, '[data-testid=max-submit]');
+  t.match(await page.locator('#flash').textContent(), '300,000원', 'raising the maximum is confirmed');
+  t.match(await text(page, 'my-max'), '300,000원');
+  t.equal(await text(page, 'current-price'), '20,000원', 'a raise by the leader does not move the price');
+  t.equal(await page.locator('[data-testid=history] li:not(.empty)').count(), 1, 'nor add a row others would see');
+  t.same(errors, []);
+});

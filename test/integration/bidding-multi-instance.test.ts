@@ -1,0 +1,235 @@
+/**
+ * Two real app processes share PostgreSQL and Redis: WebSocket watchers on both see every price
+ * change, whichever instance took the bid; killing one process mid-auction does not stop the
+ * auction from closing, exactly once, and the survivor's watchers see it end.
+ */
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { ROOT, REDIS_URL, testDatabaseUrl } from '../helpers/env.js';
+import { startApp } from '../helpers/app.js';
+import { user, auction, PASSWORD, waitFor } from '../helpers/auction.js';
+import { ledgerViolations } from '../helpers/wallet.js';
+
+const SESSION_SECRET = 'multi-instance-secret-'.padEnd(40, 'x');
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+interface Instance {
+  name: string;
+  base: string;
+  child: ChildProcess;
+  out: () => string;
+}
+
+async function spawnInstance(name: string, env: Record<string, string>): Promise<Instance> {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, ['--experimental-wasm-modules', '--no-warnings', '--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), ROLE: 'all', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  return { name, base: `http://127.0.0.1:${port}`, child, out: () => out };
+}
+
+/** A cookie-keeping HTTP client against a real listening instance. */
+class HttpClient {
+  cookies = new Map<string, string>();
+  constructor(public base: string) {}
+  private absorb(res: Response) {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+  }
+  cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+  async get(url: string) {
+    const res = await fetch(this.base + url, { headers: { cookie: this.cookieHeader() }, redirect: 'manual' });
+    this.absorb(res);
+    return { status: res.status, body: await res.text() };
+  }
+  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+    const res = await fetch(this.base + url, {
+      method: 'POST',
+      body: new URLSearchParams(form).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: this.cookieHeader(), ...headers },
+      redirect: 'manual',
+    });
+    this.absorb(res);
+    return { status: res.status, body: await res.text() };
+  }
+  async login(email: string) {
+    const page = await this.get('/login');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+    const res = await this.post('/login', { email, password: PASSWORD, _csrf: csrf });
+    if (res.status !== 303) throw new Error(`login failed on ${this.base}: ${res.status}`);
+  }
+  /** Bids the way htmx does: the token in the header, the panel fragment back. */
+  async bid(id: number, amount: number) {
+    const panel = await this.get(`/items/${id}/bid-panel`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(panel.body)?.[1] ?? '';
+    return this.post(`/items/${id}/bids`, { amount: String(amount) }, { 'hx-request': 'true', 'x-csrf-token': csrf });
+  }
+}
+
+interface Watcher {
+  label: string;
+  messages: string[];
+  ws: WebSocket;
+  ready: Promise<void>;
+}
+
+function watch(label: string, base: string, id: number, cookie?: string): Watcher {
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?topics=auction:${id}`, { headers: cookie ? { cookie } : {} });
+  const messages: string[] = [];
+  ws.on('message', (d) => messages.push(d.toString()));
+  ws.on('error', () => {});
+  const ready = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { label, messages, ws, ready };
+}
+
+const priceIn = (html: string) => /data-testid="current-price">([\d,]+)원/.exec(html)?.[1];
+
+t.test('watchers on two instances see every bid; a killed instance does not stop the close', async (t) => {
+  const started = Date.now();
+  const prefix = `tmulti${randomBytes(4).toString('hex')}`;
+  const shared = { DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: prefix, SESSION_SECRET, AUCTION_SWEEP_MS: '1000', SOFT_CLOSE_SECONDS: '2' };
+  const instances = await Promise.all([spawnInstance('A', shared), spawnInstance('B', shared)]);
+  t.teardown(() => {
+    for (const i of instances) if (i.child.exitCode === null && i.child.signalCode === null) i.child.kill('SIGKILL');
+  });
+  // The test's own handle on the shared database and bus (no workers: only A and B run jobs).
+  const { app, config } = await startApp(t, { REDIS_PREFIX: prefix, ROLE: 'web', SESSION_SECRET });
+  const [A, B] = instances;
+  const up = await waitFor(async () => instances.every((i) => i.out().includes('DAPANDA listening')), 30_000, 100);
+  t.ok(up, 'both instances listening');
+  if (!up) {
+    t.comment(A.out().slice(-2000), B.out().slice(-2000));
+    return;
+  }
+  t.comment(`both instances up after ${Date.now() - started} ms`);
+
+  const seller = await user(app, config);
+  const [u1, u2] = await Promise.all([user(app, config, 1_000_000), user(app, config, 1_000_000)]);
+  const endsInMs = 16_000;
+  const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs });
+
+  // u1 bids through A, u2 through B: one session each, valid on both instances (sessions live in Redis).
+  const c1 = new HttpClient(A.base);
+  const c2 = new HttpClient(B.base);
+  await Promise.all([c1.login(u1.email), c2.login(u2.email)]);
+
+  const watchers = [
+    watch('A anonymous', A.base, id),
+    watch('A u1', A.base, id, c1.cookieHeader()),
+    watch('A u2', A.base, id, c2.cookieHeader()),
+    watch('B anonymous', B.base, id),
+    watch('B u1', B.base, id, c1.cookieHeader()),
+    watch('B u2', B.base, id, c2.cookieHeader()),
+  ];
+  await Promise.all(watchers.map((w) => w.ready));
+  t.ok(await waitFor(async () => watchers.every((w) => w.messages.length >= 1), 5000), 'every watcher got the snapshot on connect');
+  for (const w of watchers) t.equal(priceIn(w.messages[0]), '10,000', `${w.label}: snapshot shows the start price`);
+
+  const bids: [HttpClient, number, 'u1' | 'u2'][] = [
+    [c1, 10_000, 'u1'],
+    [c2, 20_000, 'u2'],
+    [c1, 30_000, 'u1'],
+    [c2, 40_000, 'u2'],
+    [c1, 50_000, 'u1'],
+    [c2, 60_000, 'u2'],
+  ];
+  const lags: number[] = [];
+  const hasBid = new Set<string>();
+  for (const [client, amount, who] of bids) {
+    const other = who === 'u1' ? 'u2' : 'u1';
+    const seen = watchers.map((w) => w.messages.length);
+    const t0 = Date.now();
+    const res = await client.bid(id, amount);
+    t.equal(res.status, 200, `${who} bids ${amount} on ${client === c1 ? 'A' : 'B'}`);
+    const price = priceIn(res.body);
+    t.ok(price, `the response shows the new price (${price})`);
+    const got = await waitFor(async () => watchers.every((w, i) => w.messages.slice(seen[i]).some((m) => priceIn(m) === price)), 5000, 5);
+    lags.push(Date.now() - t0);
+    t.ok(got, `every watcher on both instances received ${price}원`);
+    for (const [i, w] of watchers.entries()) {
+      const push = w.messages.slice(seen[i]).find((m) => priceIn(m) === price) ?? '';
+      if (w.label.endsWith(who)) t.match(push, '현재 최고 입찰자예요!', `${w.label} is told they lead`);
+      else if (w.label.endsWith(other) && hasBid.has(other)) t.match(push, '다른 사람이 더 높게 입찰했어요.', `${w.label} is told they were outbid`);
+      else t.notMatch(push, /최고 입찰자|더 높게 입찰/, `${w.label} sees no personal status`);
+      t.match(push, 'hx-swap-oob', `${w.label}: an out-of-band fragment`);
+    }
+    hasBid.add(who);
+  }
+  t.comment(`bid POST -> fragment on all 6 watchers (both instances), ms: ${lags.join(', ')}`);
+
+  const before = await app.db.auction.findUniqueOrThrow({ where: { id } });
+  t.equal(before.status, 'LIVE');
+  const finalPrice = before.currentPrice;
+  // The end as the database holds it (a bid in the last 2 s on a slow machine would have extended it).
+  const endsAt = before.endsAt.getTime();
+  t.ok(Date.now() < endsAt - 1000, 'A is killed while the auction is still running');
+
+  // Kill A mid-auction, without any chance to clean up.
+  A.child.kill('SIGKILL');
+  await new Promise((r) => A.child.once('exit', r));
+  t.comment(`A killed ${Math.round((endsAt - Date.now()) / 1000)} s before the end`);
+  const survivors = watchers.filter((w) => w.label.startsWith('B'));
+  const seenBeforeEnd = survivors.map((w) => w.messages.length);
+
+  const ended = await waitFor(async () => survivors.every((w, i) => w.messages.slice(seenBeforeEnd[i]).some((m) => m.includes('data-testid="auction-ended"'))), endsAt - Date.now() + 10_000, 20);
+  t.ok(ended, "watchers on the surviving instance see the auction end");
+  t.comment(`ended fragment on B ${Date.now() - endsAt} ms after the scheduled end`);
+  const endedPush = survivors.map((w, i) => w.messages.slice(seenBeforeEnd[i]).find((m) => m.includes('data-testid="auction-ended"')) ?? '');
+  t.match(endedPush[0], '경매가 종료되어 낙찰되었어요.', 'anonymous watcher: sold');
+  t.match(endedPush[0], `${finalPrice.toLocaleString('ko-KR')}원`, 'at the final price');
+  t.match(endedPush[2], '축하해요! 낙찰되었어요.', 'u2 (the leader) is told they won');
+  t.match(endedPush[1], '아쉽게도 낙찰되지 않았어요.', 'u1 is told they lost');
+
+  // Give a second closer (the sweeper on B, a duplicate job) time to act, then check it did not.
+  await new Promise((r) => setTimeout(r, 2500));
+  const row = await app.db.auction.findUniqueOrThrow({ where: { id } });
+  t.equal(row.status, 'ENDED');
+  t.equal(row.outcome, 'SOLD');
+  t.equal(row.winnerId, u2.id);
+  t.equal(row.finalPrice, finalPrice);
+  const won = await app.db.walletHold.findMany({ where: { reference: `auction:${id}:won` } });
+  t.equal(won.length, 1, 'one winning hold');
+  t.equal(won[0]?.amount, finalPrice, 'of exactly the final price');
+  t.equal(won[0]?.userId, u2.id);
+  const wonTx = await app.db.ledgerTransaction.findMany({ where: { reference: { startsWith: `auction:${id}:` } }, select: { kind: true, reference: true } });
+  const holdsOfWin = wonTx.filter((x) => x.reference === `auction:${id}:won`);
+  t.same(holdsOfWin.map((x) => x.kind), ['HOLD'], 'the win was held once in the ledger, never released or held again');
+  const released = wonTx.filter((x) => x.kind === 'RELEASE').map((x) => x.reference);
+  t.equal(new Set(released).size, released.length, 'no hold released twice');
+  const open = await app.db.walletHold.findMany({ where: { reference: { startsWith: `auction:${id}:` }, status: 'HELD' } });
+  t.same(open.map((h) => h.reference), [`auction:${id}:won`], "only the winner's hold is left; the leader's maximum went back");
+  for (const [i, w] of survivors.entries()) {
+    const endedMsgs = w.messages.slice(seenBeforeEnd[i]).filter((m) => m.includes('data-testid="auction-ended"'));
+    t.equal(endedMsgs.length, 1, `${w.label}: told once that it ended (one close announced)`);
+  }
+  t.same(await ledgerViolations(app), [], 'the ledger balances');
+  // (The shared test database may hold other runs' auctions the sweeper also visits: only our path is checked.)
+  t.notMatch(B.out(), /event handler failed|realtime snapshot failed|"level":60/, 'no failed push, snapshot or crash on the survivor');
+  for (const w of watchers) w.ws.terminate();
+  B.child.kill('SIGTERM');
+  t.comment(`whole test ${Date.now() - started} ms`);
+});
