@@ -29,6 +29,10 @@ t.test('proxy bidding through the form, with holds following the lead', async (t
   t.same(await balances(app, a.id), { available: 200_000, held: 0 }, "outbid A's hold released at once");
   t.same(await balances(app, c.id), { available: 120_000, held: 80_000 });
 
+  await cc.get(`/items/${id}/bid-panel`);
+  const quick = await cc.post(`/items/${id}/bids`, { amount: '52000', quick: '1' }, { 'hx-request': 'true' });
+  t.equal(quick.statusCode, 422, "the leader's one-click bid is refused");
+  t.match(quick.body, '이미 최고 입찰자예요.');
   const a1 = await app.db.auction.findUniqueOrThrow({ where: { id } });
   t.equal(a1.leaderId, c.id);
   t.equal(a1.bidCount, 4, 'A, B, the proxy answer for A, C');

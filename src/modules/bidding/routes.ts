@@ -12,6 +12,8 @@ const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 214748364
 const BidBody = Type.Object({
   amount: Type.String({ maxLength: 40 }),
   requestKey: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9-]*$' })),
+  /** The one-click "bid the minimum" button (as opposed to the maximum form). */
+  quick: Type.Optional(Type.Literal('1')),
   _csrf: Type.Optional(Type.String()),
 });
 const BuyBody = Type.Object({ requestKey: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9-]*$' })), _csrf: Type.Optional(Type.String()) });
@@ -66,6 +68,11 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       if (amount === null) return respond(req, reply, id, null, undefined, 'bidding.errors.amount_invalid');
       if (amount > deps.settings.maxBid) return respond(req, reply, id, null, amount, 'bidding.errors.amount_too_large', { max: deps.settings.maxBid.toLocaleString('ko-KR') });
       const userId = req.user!.id;
+      if (req.body.quick) {
+        // The leader's one-click bid would only raise their own hidden maximum: say so instead.
+        const lead = await deps.db.auction.findUnique({ where: { id }, select: { leaderId: true, status: true } });
+        if (lead?.status === 'LIVE' && lead.leaderId === userId) return respond(req, reply, id, null, undefined, 'bidding.errors.already_leading');
+      }
       // The form's key is scoped to the user: the same page pushed to many watchers carries one key.
       const requestKey = req.body.requestKey ? `${userId}-${req.body.requestKey}` : undefined;
       const res = await placeBid(deps, { auctionId: id, bidderId: userId, amount, requestKey });
