@@ -22,6 +22,9 @@ const MIN_RE = /name="amount" value="(\d+)"/;
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// Whose turn it is, across rounds: the same bidder twice in a row would raise their own maximum (no new price).
+let turn = 0;
+
 type Ask = <T>(msg: unknown, pick: (m: any) => boolean, ms?: number) => Promise<T>;
 
 export async function measureWatchers(watchers: number, auctionId: number, bidders: Bidder[], ask: Ask, bids: number, gapMs: number): Promise<WatchResult> {
@@ -29,7 +32,7 @@ export async function measureWatchers(watchers: number, auctionId: number, bidde
   const acceptedAt = new Map<number, number>();
   let panel = await bidders[0].client.request('GET', `/items/${auctionId}/bid-panel`);
   for (let i = 0; i < bids; i++) {
-    const b = bidders[i % bidders.length];
+    const b = bidders[turn++ % bidders.length];
     const min = Number(MIN_RE.exec(panel.body)?.[1]);
     if (!min) throw new Error('no minimum bid in the panel');
     panel = await b.client.request('POST', `/items/${auctionId}/bids`, { amount: String(min), requestKey: randomUUID() }, { 'hx-request': 'true' });
