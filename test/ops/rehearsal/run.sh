@@ -235,9 +235,17 @@ headers() {
 }
 check "TLS with security headers, gzip, no nginx version" headers
 
+# promtool's lint, except prom-client's own default gauges named *_total (nodejs_active_*), which the app
+# cannot rename; any other finding fails.
+prom_lint() {
+  local out
+  out=$(promtool check metrics 2>&1) && return 0
+  ! grep -v -E '^nodejs_active_[a-z]+_total non-counter metrics should not have "_total" suffix$' <<<"$out" | grep -q .
+}
+
 metrics_private() {
   [[ $(c_curl -o /dev/null -w '%{http_code}' "https://$DAPANDA_DOMAIN/metrics") == 404 ]] &&
-    in_ns app1 curl -fsS --max-time 5 http://127.0.0.1:9464/metrics | promtool check metrics &&
+    in_ns app1 curl -fsS --max-time 5 http://127.0.0.1:9464/metrics | prom_lint &&
     in_ns app1 curl -fsS --max-time 5 http://127.0.0.1:9465/metrics | grep -q 'role="worker"'
 }
 check "metrics: 404 through nginx; web :9464 and worker :9465 valid Prometheus text on the node" metrics_private

@@ -137,6 +137,7 @@ async function journey() {
   if (!item) throw new Error(`no item id after listing: ${listed.headers.location}`);
 
   const shopper = await new Client(nextIp()).signup("shopper");
+  await shopper.expect(200, "GET", "/"); // signing up renewed the session: the page carries its CSRF token
   await shopper.expect(303, "POST", "/logout", { form: {} });
   await shopper.login();
   await shopper.topUp(200000);
@@ -169,7 +170,7 @@ async function storm() {
   const bidders = [];
   for (let i = 0; i < Number(o.bidders); i++) {
     const c = await new Client(nextIp()).signup("storm");
-    await c.topUp(1000000);
+    await c.topUp(5000000);
     bidders.push(c);
   }
   const watchers = Array.from({ length: Number(o.watchers) }, () => watcher(item, nextIp()));
