@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -39,6 +40,17 @@ export function projectRoot(): string {
   throw new Error('cannot find the views/ and public/ folders');
 }
 
+/** Which release and node answered (operators and the ops rehearsal read these through the load balancer). */
+function releaseIdentity(root: string): { node: string; version: string } {
+  let version = '';
+  try {
+    version = /^version=(.*)$/m.exec(readFileSync(path.join(root, 'VERSION'), 'utf8'))?.[1] ?? '';
+  } catch {
+    version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '';
+  }
+  return { node: process.env.NODE_NAME || hostname(), version };
+}
+
 export interface BuildOptions {
   /** Overrides Fastify's logger (tests pass false or a level). */
   logger?: FastifyServerOptions['logger'];
@@ -64,8 +76,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const production = config.env === 'production';
   const state: OpsState = { draining: false };
   app.decorate('opsState', state);
+  const identity = releaseIdentity(root);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    reply.header('x-dapanda-node', identity.node);
+    reply.header('x-dapanda-version', identity.version);
   });
 
   await app.register(errorsPlugin);

@@ -8,6 +8,7 @@ import closeWithGrace from 'close-with-grace';
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { buildApp } from './app.js';
 import { metricsText } from './modules/ops/index.js';
+import { registry } from './core/metrics.js';
 
 let config: Config;
 try {
@@ -20,6 +21,8 @@ try {
   throw err;
 }
 
+// web and worker processes of one node expose metrics on two ports: the label tells them apart.
+registry.setDefaultLabels({ role: config.role });
 const app = await buildApp(config);
 await app.ready();
 

@@ -71,7 +71,9 @@ export const realtimePlugin = fp<{ publicUrl: string }>(
       publish(topic, render, key = (c) => c.lang) {
         const sockets = byTopic.get(topic);
         if (!sockets?.size) return 0;
-        const cache = new Map<string, string | null>();
+        // UTF-8 encoded once per group, not once per socket: with thousands of watchers the
+        // per-socket string encoding was most of a push's cost. Sent as a text frame.
+        const cache = new Map<string, Buffer | null>();
         let sent = 0;
         for (const ws of sockets) {
           const ctx = ctxOf.get(ws);
@@ -82,13 +84,14 @@ export const realtimePlugin = fp<{ publicUrl: string }>(
             continue;
           }
           const k = key(ctx);
-          let html = cache.get(k);
-          if (html === undefined) {
-            html = render(ctx);
-            cache.set(k, html);
+          let payload = cache.get(k);
+          if (payload === undefined) {
+            const html = render(ctx);
+            payload = html ? Buffer.from(html, 'utf8') : null;
+            cache.set(k, payload);
           }
-          if (html) {
-            ws.send(html);
+          if (payload) {
+            ws.send(payload, { binary: false });
             sent++;
           }
         }

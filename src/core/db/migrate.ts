@@ -23,6 +23,17 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   if (!name) throw new Error('DATABASE_URL names no database');
+  // A database that exists is used as it is: a migration role may connect to it and nowhere else
+  // (production pg_hba.conf), so the `postgres` database is asked only when the target is missing.
+  const probe = new pg.Client({ connectionString: databaseUrl });
+  try {
+    await probe.connect();
+    return false;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err; // 3D000: invalid_catalog_name (no such database)
+  } finally {
+    await probe.end().catch(() => {});
+  }
   url.pathname = '/postgres';
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();

@@ -29,15 +29,17 @@ async function once(path) {
   const r = await attempt(path);
   if (r.error && r.reused && ["ECONNRESET", "EPIPE"].includes(r.error)) {
     s.reusedSocketRetries++;
-    return attempt(path);
+    return attempt(path, true); // on a new connection, as browsers do (another idle socket may be stale too)
   }
   return r;
 }
 
-function attempt(path) {
+const freshAgent = () => new https.Agent({ keepAlive: false, ca: agent.options.ca, servername: o.servername });
+
+function attempt(path, fresh = false) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const req = https.get(new URL(path, o.url), { agent, headers: { host: o.servername }, timeout: 20000 }, (res) => {
+    const req = https.get(new URL(path, o.url), { agent: fresh ? freshAgent() : agent, headers: { host: o.servername }, timeout: 20000 }, (res) => {
       res.resume();
       res.on("end", () => resolve({ status: res.statusCode, node: res.headers["x-dapanda-node"], version: res.headers["x-dapanda-version"], ms: Date.now() - t0 }));
     });

@@ -1,0 +1,194 @@
+/**
+ * `npm run bench` (issue 5): in one bounded run (~2-3 minutes), against the real app in its own
+ * process on 127.0.0.1 (ROLE=all, NODE_ENV=production, logger off) with a scratch database and a
+ * Redis prefix of its own:
+ *   1. accepted bids/s through HTTP (htmx form posts, session + CSRF) on one hot auction and on
+ *      1,000 auctions, beside pgbench's tps for the bare SQL transaction (UPDATE + INSERT) on the
+ *      same rows: the ratio HTTP / pgbench (target >= 0.6 on the hot auction);
+ *   2. latency from "bid accepted" (HTTP response received) to the price fragment received by
+ *      1,000 and 5,000 WebSocket watchers, p50 / p99 (target p99 < 250 ms at 5,000);
+ *   3. when the hot ratio is short of its target: a CPU profile of the server during a second hot
+ *      storm, and PostgreSQL round trips per accepted bid.
+ * Knobs (env): BENCH_SECONDS (10), BENCH_CONCURRENCY (64), BENCH_BIDDERS (256), BENCH_KEEP_DB=1.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { scratchDatabase, dropDatabase, makeUsers, makeAuctions, createDb, PASSWORD } from './setup.js';
+import { UserClient, loopback } from './client.js';
+import { bidStorm, type Bidder, type StormResult } from './load.js';
+import { pgbench, type PgbenchResult } from './pgbench.js';
+import type { ProfileSummary } from './profile.js';
+import { measureWatchers, type WatchResult } from './watch.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const BIDDERS = Number(process.env.BENCH_BIDDERS ?? 256);
+const PG_BASE = process.env.BENCH_PG_BASE ?? 'postgresql://postgres@127.0.0.1:5432';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const INCREMENTS = '*:100'; // one flat increment keeps amounts (and the points bidders need) small
+const START_PRICE = 10_000;
+const T0 = performance.now();
+const log = (m: string) => console.log(`[bench +${((performance.now() - T0) / 1000).toFixed(0).padStart(3)}s] ${m}`);
+const TSX = ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning', '--import', 'tsx'];
+
+/** A child process speaking IPC: `ask` sends a message and resolves with the next reply matching `pick`. */
+function child(file: string, env: NodeJS.ProcessEnv) {
+  const p: ChildProcess = fork(path.join(ROOT, 'scripts/bench', file), [], { execArgv: TSX, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T>(msg: unknown, pick: (m: any) => boolean, ms = 120_000): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${file}: no answer to ${JSON.stringify(msg)} in ${ms} ms`)), ms);
+      const on = (m: any) => {
+        if (m?.error) reject(new Error(`${file}: ${m.error}`));
+        else if (!pick(m)) return;
+        clearTimeout(timer);
+        p.off('message', on);
+        resolve(m);
+      };
+      p.on('message', on);
+      p.once('exit', (code) => reject(new Error(`${file} exited (${code})`)));
+      if (msg !== null) p.send(msg as string);
+    });
+  return { p, ask };
+}
+
+const redisPrefix = `bench_${randomUUID().slice(0, 8)}`;
+const redis = new Redis(REDIS_URL);
+log(`scratch database + migrations; Redis prefix ${redisPrefix}`);
+const databaseUrl = await scratchDatabase(PG_BASE, ROOT);
+const db = createDb(databaseUrl, 20);
+let server: ReturnType<typeof child> | null = null;
+let watchers: ReturnType<typeof child> | null = null;
+const clients: UserClient[] = [];
+
+try {
+  log(`${BIDDERS} bidders (argon2 + card top-up each), 1 seller, 1,002 auctions`);
+  const [seller] = await makeUsers(db, redis, redisPrefix, 1, 0, 's');
+  const users = await makeUsers(db, redis, redisPrefix, BIDDERS, 5_000_000, 'b');
+  const [hot] = await makeAuctions(db, seller.id, 1, START_PRICE, INCREMENTS);
+  const many = await makeAuctions(db, seller.id, 1000, START_PRICE, INCREMENTS);
+  const [watched] = await makeAuctions(db, seller.id, 1, START_PRICE, INCREMENTS);
+  if (many[999] - many[0] !== 999) throw new Error('the 1,000 auctions are not contiguous ids (pgbench picks from a range)');
+  const bidderRange: [number, number] = [Math.min(...users.map((u) => u.id)), Math.max(...users.map((u) => u.id))];
+
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    ROLE: 'all',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    REDIS_PREFIX: redisPrefix,
+    SESSION_SECRET: randomUUID() + randomUUID(),
+    LOG_LEVEL: 'silent',
+    PUBLIC_URL: 'http://127.0.0.1',
+    STORAGE_DIR: path.join(ROOT, '.data', 'bench-storage'),
+    BID_INCREMENTS: INCREMENTS,
+    METRICS_PORT: '0',
+  };
+  server = child('server.ts', env);
+  const { ready: port } = await server.ask<{ ready: number }>(null, (m) => 'ready' in m, 60_000);
+  log(`server (pid ${server.p.pid}) on 127.0.0.1:${port}; logging in ${BIDDERS} bidders over HTTP`);
+
+  const bidders: Bidder[] = [];
+  for (let i = 0; i < users.length; i += 16) {
+    await Promise.all(
+      users.slice(i, i + 16).map(async (u, j) => {
+        const c = new UserClient(port, loopback(11, i + j));
+        clients.push(c);
+        await c.login(u.email, PASSWORD);
+        const panel = await c.request('GET', `/items/${hot}/bid-panel`);
+        if (panel.status !== 200 || !c.csrf) throw new Error(`bid panel for ${u.email}: HTTP ${panel.status}`);
+        bidders.push({ id: u.id, client: c });
+      }),
+    );
+  }
+
+  const storm = (auctions: number[]) => bidStorm({ bidders, auctions, concurrency: CONCURRENCY, seconds: SECONDS, startPrice: START_PRICE, increment: 100 });
+  log(`HTTP: one hot auction, ${CONCURRENCY} bids in flight, ${SECONDS}s`);
+  const httpHot = await storm([hot]);
+  log(`HTTP: 1,000 auctions, ${CONCURRENCY} bids in flight, ${SECONDS}s`);
+  const httpMany = await storm(many);
+  const rows = await db.$queryRaw<{ hot: bigint; many: bigint }[]>`
+    SELECT count(*) FILTER (WHERE auction_id = ${hot}) AS hot, count(*) FILTER (WHERE auction_id <> ${hot}) AS many FROM bids`;
+  const [{ hot: hotRows, many: manyRows }] = rows;
+
+  let profile: ProfileSummary | null = null;
+  let queriesPerBid: number | null = null;
+  let profiled: StormResult | null = null;
+
+  log(`pgbench: bare UPDATE auctions + INSERT bids, 10 clients (the app's pool size), ${SECONDS}s each`);
+  const pgHot = await pgbench(databaseUrl, { auctions: [hot, hot], bidders: bidderRange, clients: 10, seconds: SECONDS });
+  const pgMany = await pgbench(databaseUrl, { auctions: [many[0], many[999]], bidders: bidderRange, clients: 10, seconds: SECONDS });
+
+  if (httpHot.acceptedPerSecond / pgHot.tps < 0.6) {
+    log('hot ratio short of 0.6: profiling the server during a second hot storm (5 s), counting PostgreSQL round trips');
+    const [hot2] = await makeAuctions(db, seller.id, 1, START_PRICE, INCREMENTS);
+    await server.ask('prof-start', (m) => m.ack === 'prof-start');
+    await server.ask('count-start', (m) => m.ack === 'count-start');
+    profiled = await bidStorm({ bidders, auctions: [hot2], concurrency: CONCURRENCY, seconds: 5, startPrice: START_PRICE, increment: 100 });
+    const { queries } = await server.ask<{ queries: number }>('count-stop', (m) => 'queries' in m);
+    ({ profile } = await server.ask<{ profile: ProfileSummary }>('prof-stop', (m) => 'profile' in m));
+    queriesPerBid = queries / Math.max(1, profiled.accepted + profiled.refused);
+  }
+
+  log('WebSocket watchers (child process): 1,000 then 5,000 on one auction; 15 bids each, 300 ms apart');
+  watchers = child('watchers.ts', env);
+  await watchers.ask(null, (m) => 'ready' in m, 30_000);
+  const watch: WatchResult[] = [];
+  for (const [n, add, block] of [[1000, 1000, 21], [5000, 4000, 22]] as const) {
+    const conn = await watchers.ask<{ connected: number; failed: number; ms: number }>({ connect: add, port, auctionId: watched, block }, (m) => 'connected' in m, 180_000);
+    log(`  ${n} watchers: +${conn.connected} connected (${conn.failed} failed) in ${(conn.ms / 1000).toFixed(1)}s`);
+    watch.push(await measureWatchers(n, watched, bidders.slice(0, 2), watchers.ask, 15, 300));
+  }
+
+  // ------------------------------------------------------------------ report
+  const f = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  const ratio = (h: StormResult, p: PgbenchResult) => h.acceptedPerSecond / p.tps;
+  console.log('\n== DAPANDA bench: bids through HTTP vs the bare SQL transaction ==');
+  console.log(`HTTP: ${CONCURRENCY} form posts in flight from ${BIDDERS} logged-in bidders (own loopback IPs), ${SECONDS}s; pgbench: 10 clients (-M prepared), ${SECONDS}s`);
+  console.log('| scenario        | HTTP accepted/s | refused | 429 | errors | HTTP p50 / p99 ms | pgbench tps | ratio | target |');
+  console.log('|-----------------|-----------------|---------|-----|--------|-------------------|-------------|-------|--------|');
+  const line = (name: string, h: StormResult, p: PgbenchResult, target: string) =>
+    console.log(`| ${name.padEnd(15)} | ${f(h.acceptedPerSecond, 1).padStart(15)} | ${String(h.refused).padStart(7)} | ${String(h.rateLimited).padStart(3)} | ${String(h.errors).padStart(6)} | ${`${f(h.p50, 1)} / ${f(h.p99, 1)}`.padStart(17)} | ${f(p.tps, 1).padStart(11)} | ${ratio(h, p).toFixed(2).padStart(5)} | ${target.padEnd(6)} |`);
+  line('1 hot auction', httpHot, pgHot, '>= 0.6');
+  line('1,000 auctions', httpMany, pgMany, '');
+  console.log(`bids rows written by the HTTP storms: hot ${hotRows} (accepted ${httpHot.accepted}), 1,000 auctions ${manyRows} (accepted ${httpMany.accepted})`);
+  for (const h of [httpHot, httpMany]) if (h.firstError) console.log(`first error: ${h.firstError}`);
+
+  console.log('\n== bid accepted (HTTP response received) -> price fragment received by every watcher ==');
+  console.log('| watchers | bids | deliveries (expected) | p50 ms | p99 ms | max ms | target p99 |');
+  console.log('|----------|------|-----------------------|--------|--------|--------|------------|');
+  for (const w of watch) {
+    console.log(`| ${f(w.watchers).padStart(8)} | ${String(w.bids).padStart(4)} | ${`${f(w.deliveries)} (${f(w.expected)})`.padStart(21)} | ${f(w.p50, 1).padStart(6)} | ${f(w.p99, 1).padStart(6)} | ${f(w.max, 1).padStart(6)} | ${(w.watchers === 5000 ? '< 250' : '').padEnd(10)} |`);
+  }
+
+  if (profile && profiled) {
+    console.log(`\n== where the time goes (hot auction, server CPU profile over ${profile.seconds.toFixed(1)}s, ${f(profiled.acceptedPerSecond, 1)} accepted/s while profiled) ==`);
+    console.log(`PostgreSQL round trips per bid request (bid transaction + panel response + live push): ${queriesPerBid!.toFixed(1)}`);
+    console.log('share of server CPU samples by package / app file:');
+    for (const [l, s] of profile.byPackage) console.log(`  ${(s * 100).toFixed(1).padStart(5)}%  ${l}`);
+    console.log('top functions by self time:');
+    for (const [l, s] of profile.topFunctions) console.log(`  ${(s * 100).toFixed(1).padStart(5)}%  ${l}`);
+  }
+  log('done');
+} finally {
+  for (const c of clients) c.close();
+  watchers?.p.send('stop');
+  if (server) {
+    server.p.send('stop');
+    await new Promise((r) => server!.p.once('exit', r));
+  }
+  await db.$disconnect();
+  if (!process.env.BENCH_KEEP_DB) await dropDatabase(databaseUrl).catch((e) => console.error('drop database:', e));
+  else console.log(`kept ${databaseUrl}`);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+}

@@ -1,0 +1,61 @@
+/**
+ * The bench's server process: the real app (buildApp + listen on 127.0.0.1, ROLE=all, logger off)
+ * configured from the environment the runner passes. Talks to the runner over IPC:
+ *   -> { ready: port }            once listening
+ *   <- 'prof-start' / 'prof-stop' CPU profile of this process between the two (node:inspector),
+ *   -> { profile: Summary }       summarised (self time by function and by package)
+ *   <- 'count-start' / 'count-stop' counts PostgreSQL round trips (pg client queries) in between
+ *   <- 'stop'                     closes the app and exits
+ */
+import { Session } from 'node:inspector/promises';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { buildApp } from '../../src/app.js';
+import { summariseProfile, type CpuProfile } from './profile.js';
+
+// Round trips to PostgreSQL: every statement Prisma's pg adapter sends goes through Client#query.
+let queries = 0;
+let counting = false;
+const origQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  if (counting) queries++;
+  return (origQuery as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof origQuery;
+
+const config = loadConfig(process.env);
+const app = await buildApp(config, { logger: false });
+await app.listen({ port: 0, host: '127.0.0.1' });
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : 0;
+
+const session = new Session();
+session.connect();
+const send = (m: unknown) => process.send?.(m);
+
+process.on('message', async (msg: string) => {
+  try {
+    if (msg === 'prof-start') {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 500 });
+      await session.post('Profiler.start');
+      send({ ack: msg });
+    } else if (msg === 'prof-stop') {
+      const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
+      send({ profile: summariseProfile(profile) });
+    } else if (msg === 'count-start') {
+      queries = 0;
+      counting = true;
+      send({ ack: msg });
+    } else if (msg === 'count-stop') {
+      counting = false;
+      send({ queries });
+    } else if (msg === 'stop') {
+      session.disconnect();
+      await app.close();
+      process.exit(0);
+    }
+  } catch (err) {
+    send({ error: String(err) });
+  }
+});
+send({ ready: port });

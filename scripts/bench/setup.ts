@@ -1,0 +1,95 @@
+/**
+ * The bench's data: a scratch database created and migrated here, funded users (the wallet's
+ * real top-up path), listings opened as auctions by bidding's own openAuction (what the
+ * `listing.created` listener calls), all created directly in the database before the server runs.
+ */
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Redis } from 'ioredis';
+import { applyMigrations } from '../../src/core/db/migrate.js';
+import { createDb, type Db } from '../../src/core/db/index.js';
+import { createUserDirect } from '../../src/modules/accounts/index.js';
+import { createTestCardGateway } from '../../src/modules/wallet/index.js';
+import { topUp } from '../../src/modules/wallet/service.js';
+import { openAuction } from '../../src/modules/bidding/index.js';
+import { walletPort, catalogPort } from '../../src/wiring.js';
+import { parseBands } from '../../src/modules/bidding/engine.js';
+
+export const PASSWORD = 'bench password 1234';
+
+export async function scratchDatabase(base: string, root: string): Promise<string> {
+  const url = `${base}/dapanda_bench_${randomUUID().slice(0, 8)}`;
+  await applyMigrations({ databaseUrl: url, prismaDir: path.join(root, 'prisma') });
+  return url;
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = u.pathname.slice(1);
+  u.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await c.end();
+  }
+}
+
+async function inBatches<T, R>(items: T[], size: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map((x, j) => fn(x, i + j)))));
+  return out;
+}
+
+export interface BenchUser {
+  id: number;
+  email: string;
+}
+
+/** Users with `points` each, credited by a test-card top-up. */
+export async function makeUsers(db: Db, redis: Redis, prefix: string, n: number, points: number, tag: string): Promise<BenchUser[]> {
+  const gateway = createTestCardGateway({ redis, prefix });
+  const deps = { db, gateway, withdrawalFee: 500 };
+  return inBatches(Array.from({ length: n }, (_, i) => i), 16, async (i) => {
+    const email = `bench-${tag}-${i}-${prefix}@example.com`;
+    const u = await createUserDirect(db, { email, nickname: `${tag}${i}_${prefix.slice(-6)}`.slice(0, 20), password: PASSWORD });
+    if (points > 0) {
+      const r = await topUp(deps, { userId: u.id, amount: points, key: randomUUID(), cardNumber: '4242 4242 4242 4242' });
+      if (r.status !== 'credited') throw new Error(`top-up failed: ${r.status}`);
+    }
+    return { id: u.id, email };
+  });
+}
+
+/** `n` live listings of `sellerId` ending in an hour, each opened as an auction. Returns their ids. */
+export async function makeAuctions(db: Db, sellerId: number, n: number, startPrice: number, increments: string): Promise<number[]> {
+  const category = await db.category.findFirstOrThrow({ where: { parentId: { not: null } }, orderBy: { id: 'asc' } });
+  const now = Date.now();
+  const rows = await db.listing.createManyAndReturn({
+    data: Array.from({ length: n }, (_, i) => ({
+      sellerId,
+      title: `벤치 경매 ${i + 1}`,
+      description: '벤치마크 상품',
+      categoryId: category.id,
+      condition: 'GOOD' as const,
+      startPrice,
+      startsAt: new Date(now - 1000),
+      endsAt: new Date(now + 3600_000),
+      durationDays: 1,
+      status: 'LIVE' as const,
+      currentPrice: startPrice,
+    })),
+    select: { id: true },
+  });
+  const deps = { db, wallet: walletPort(db), catalog: catalogPort(db), settings: { bands: parseBands(increments), softCloseMs: 0, maxBid: 1e9 } };
+  const catalog = catalogPort(db);
+  await inBatches(rows, 20, async (r) => {
+    const l = await catalog.getListing(r.id);
+    if (!l || !(await openAuction(deps, l))) throw new Error(`auction ${r.id} not opened`);
+  });
+  return rows.map((r) => r.id);
+}
+
+export { createDb };

@@ -1,0 +1,70 @@
+/**
+ * The bench's watcher process: WebSocket clients (the `ws` package) subscribed to one auction's
+ * topic, as the item page's htmx ws extension is. Runs apart from the runner so that thousands of
+ * sockets do not starve the client that measures. IPC:
+ *   <- { connect: n, port, auctionId, block }  opens n more sockets (from 127.<block>.x.y, 40 per
+ *                                              address: the app limits /ws connects per IP), waits
+ *                                              for each one's snapshot; -> { connected, failed, ms }
+ *   <- 'collect'  -> { arrivals: { [price]: number[] }, sockets }  first arrival (epoch ms, sub-ms)
+ *                                              of each price at each socket, since the last collect
+ *   <- 'stop'
+ */
+import WebSocket from 'ws';
+
+const PRICE_RE = /data-testid="current-price">([^<]+)</;
+const now = () => performance.timeOrigin + performance.now();
+const sockets: WebSocket[] = [];
+let arrivals = new Map<number, number[]>();
+const send = (m: unknown) => process.send?.(m);
+
+function open(port: number, auctionId: number, localAddress: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?topics=auction:${auctionId}`, { localAddress, perMessageDeflate: false, handshakeTimeout: 20_000 });
+    const seen = new Set<number>();
+    let first = true;
+    ws.on('message', (data: Buffer) => {
+      const t = now();
+      const m = PRICE_RE.exec(data.toString('utf8'));
+      if (first) {
+        first = false;
+        resolve(true);
+        return; // the snapshot sent on connect
+      }
+      if (!m) return;
+      const price = Number(m[1].replace(/[^\d]/g, ''));
+      if (seen.has(price)) return;
+      seen.add(price);
+      let list = arrivals.get(price);
+      if (!list) arrivals.set(price, (list = []));
+      list.push(t);
+    });
+    ws.on('error', () => resolve(false));
+    ws.on('close', () => resolve(false));
+    sockets.push(ws);
+  });
+}
+
+process.on('message', async (msg: { connect: number; port: number; auctionId: number; block: number } | string) => {
+  if (msg === 'collect') {
+    send({ arrivals: Object.fromEntries(arrivals), sockets: sockets.filter((s) => s.readyState === WebSocket.OPEN).length });
+    arrivals = new Map();
+  } else if (msg === 'stop') {
+    for (const s of sockets) s.terminate();
+    process.exit(0);
+  } else if (typeof msg === 'object') {
+    const t0 = performance.now();
+    let connected = 0;
+    let failed = 0;
+    const base = sockets.length;
+    for (let i = 0; i < msg.connect; i += 100) {
+      const batch = Array.from({ length: Math.min(100, msg.connect - i) }, (_, j) => {
+        const n = base + i + j;
+        const addr = `127.${msg.block}.${Math.floor(n / 40 / 250)}.${(Math.floor(n / 40) % 250) + 1}`;
+        return open(msg.port, msg.auctionId, addr);
+      });
+      for (const ok of await Promise.all(batch)) ok ? connected++ : failed++;
+    }
+    send({ connected, failed, ms: performance.now() - t0 });
+  }
+});
+send({ ready: true });
