@@ -42,7 +42,7 @@ export function projectRoot(): string {
 
 /** Which release and node answered (operators and the ops rehearsal read these through the load balancer). */
 function releaseIdentity(root: string): { node: string; version: string } {
-  let version = '';
+  let version: string;
   try {
     version = /^version=(.*)$/m.exec(readFileSync(path.join(root, 'VERSION'), 'utf8'))?.[1] ?? '';
   } catch {

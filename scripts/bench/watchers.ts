@@ -62,7 +62,10 @@ process.on('message', async (msg: { connect: number; port: number; auctionId: nu
         const addr = `127.${msg.block}.${Math.floor(n / 40 / 250)}.${(Math.floor(n / 40) % 250) + 1}`;
         return open(msg.port, msg.auctionId, addr);
       });
-      for (const ok of await Promise.all(batch)) ok ? connected++ : failed++;
+      for (const ok of await Promise.all(batch)) {
+        if (ok) connected++;
+        else failed++;
+      }
     }
     send({ connected, failed, ms: performance.now() - t0 });
   }
