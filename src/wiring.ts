@@ -23,7 +23,7 @@ export function walletPort(db: Db): WalletPort {
       await wallet.withTx(tx).releaseHold(ref);
     },
     available: async (userId) => (await wallet.balances(userId)).available,
-    covers: async (tx: Tx, userId, amount) => (await wallet.withTx(tx).balances(userId)).available >= amount,
+    availableOf: (tx: Tx, userIds) => wallet.withTx(tx).availableOf(userIds),
   };
 }
 

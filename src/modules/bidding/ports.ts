@@ -17,8 +17,8 @@ export interface WalletPort {
   /** Releases the hold `ref` back to available (no-op if already released). */
   releaseHold(tx: Tx, ref: string): Promise<void>;
   available(userId: number): Promise<number>;
-  /** Whether the user's available points cover `amount` now (read inside the bid's transaction). */
-  covers(tx: Tx, userId: number, amount: number): Promise<boolean>;
+  /** Available points of several users, read inside the bid's transaction. */
+  availableOf(tx: Tx, userIds: number[]): Promise<Map<number, number>>;
 }
 
 export interface ListingForAuction {

@@ -61,6 +61,8 @@ export interface WalletOps {
   refundEscrow(orderId: number): Promise<OpResult>;
   /** { available, held, escrow, pendingWithdrawal } in won. */
   balances(userId: number): Promise<ops.Balances>;
+  /** Available points of several users at once (a user without a wallet has 0). */
+  availableOf(userIds: number[]): Promise<Map<number, number>>;
   /** A hold by its reference (status HELD / RELEASED / ESCROWED), or null. */
   findHold(ref: string): Promise<ops.HoldInfo | null>;
 }
@@ -78,6 +80,7 @@ function bind(run: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>): WalletOps {
     releaseEscrowToSeller: (orderId, sellerId, fee) => run((tx) => ops.releaseEscrowToSeller(tx, orderId, sellerId, fee)),
     refundEscrow: (orderId) => run((tx) => ops.refundEscrow(tx, orderId)),
     balances: (userId) => run((tx) => ops.balances(tx, userId)),
+    availableOf: (userIds) => run((tx) => ops.availableOf(tx, userIds)),
     findHold: (ref) => run((tx) => ops.findHold(tx, ref)),
   };
 }

@@ -159,6 +159,18 @@ export async function balances(tx: Tx, userId: number): Promise<Balances> {
   return { available: get('USER_AVAILABLE'), held: get('USER_HELD'), escrow: get('ESCROW'), pendingWithdrawal: get('USER_PAYOUT_PENDING') };
 }
 
+/** Available points of several users in one query (users without an account have 0). */
+export async function availableOf(tx: Tx, userIds: number[]): Promise<Map<number, number>> {
+  userIds.forEach(checkId);
+  const out = new Map<number, number>(userIds.map((id) => [id, 0]));
+  if (!userIds.length) return out;
+  const rows = await tx.$queryRaw<{ user_id: number; total: bigint }[]>`
+    SELECT user_id, COALESCE(SUM(balance), 0)::bigint AS total FROM wallet_accounts
+     WHERE user_id = ANY(${userIds}::int[]) AND kind = 'USER_AVAILABLE' GROUP BY user_id`;
+  for (const r of rows) out.set(r.user_id, Number(r.total));
+  return out;
+}
+
 export interface HoldInfo {
   reference: string;
   userId: number;
