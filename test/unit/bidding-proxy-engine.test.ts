@@ -100,7 +100,7 @@ t.test('incremental decisions equal a from-scratch computation (property)', asyn
       const full = priceFromMaxima(start, reserve, accepted);
       return full.leaderId === s.leaderId && full.price === s.currentPrice;
     }),
-    { numRuns: 3000 },
+    { numRuns: Number(process.env.PROPERTY_RUNS ?? 3000) },
   );
   t.pass('3,000 random bid sequences agree');
 });

@@ -114,8 +114,8 @@ export function priceFromMaxima(
   const best = new Map<number, { max: number; seq: number }>();
   maxima.forEach((m, seq) => {
     const cur = best.get(m.bidderId);
-    // A bidder's maximum only rises; its time is when it was placed or last raised.
-    if (!cur || m.max > cur.max) best.set(m.bidderId, { max: m.max, seq: cur && m.max > cur.max ? cur.seq : seq });
+    // A bidder's maximum only rises; its time (for ties) is when it was placed or last raised.
+    if (!cur || m.max > cur.max) best.set(m.bidderId, { max: m.max, seq });
   });
   const ranked = [...best].sort((a, b) => b[1].max - a[1].max || a[1].seq - b[1].seq);
   if (!ranked.length) return { leaderId: null, price: startPrice };
