@@ -118,7 +118,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       };
     },
   });
-  await app.register(realtimePlugin, { publicUrl: config.publicUrl });
+  await app.register(realtimePlugin, { publicUrl: config.publicUrl, upgradeHeaders: { 'x-dapanda-node': identity.node, 'x-dapanda-version': identity.version } });
   await app.register(slotsPlugin);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
