@@ -85,7 +85,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(errorsPlugin);
   await app.register(metricsPlugin);
-  await app.register(dbPlugin, { databaseUrl: config.databaseUrl });
+  await app.register(dbPlugin, { databaseUrl: config.databaseUrl, poolMax: config.dbPoolMax });
   await app.register(redisPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });
   await app.register(queuesPlugin, {
     redisUrl: config.redisUrl,

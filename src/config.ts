@@ -10,6 +10,8 @@ export type Role = 'all' | 'web' | 'worker';
 export interface Config {
   env: 'production' | 'development' | 'test';
   databaseUrl: string;
+  /** PostgreSQL connections per process (DB_POOL_MAX; keep instances x pool under max_connections). */
+  dbPoolMax: number;
   redisUrl: string;
   /** Prefix of every Redis key and BullMQ queue: lets test runs and stacks share one Redis. */
   redisPrefix: string;
@@ -110,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     env: nodeEnv as Config['env'],
     databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:'], 'postgresql://postgres@127.0.0.1:5432/dapanda'),
+    dbPoolMax: int('DB_POOL_MAX', 10, 1, 500),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     redisPrefix: prefix,
     port: port_,

@@ -9,7 +9,7 @@
  *      1,000 and 5,000 WebSocket watchers, p50 / p99 (target p99 < 250 ms at 5,000);
  *   3. when the hot ratio is short of its target: a CPU profile of the server during a second hot
  *      storm, and PostgreSQL round trips per accepted bid.
- * Knobs (env): BENCH_SECONDS (10), BENCH_CONCURRENCY (64), BENCH_BIDDERS (256), BENCH_KEEP_DB=1.
+ * Knobs (env): BENCH_SECONDS (10), BENCH_CONCURRENCY (64), BENCH_BIDDERS (256), BENCH_KEEP_DB=1, DB_POOL_MAX (10).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -27,6 +27,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const BIDDERS = Number(process.env.BENCH_BIDDERS ?? 256);
+/** The app's connection pool (DB_POOL_MAX) and pgbench's clients: the same number, so both get as many connections. */
+const POOL = Number(process.env.DB_POOL_MAX ?? 10);
 const PG_BASE = process.env.BENCH_PG_BASE ?? 'postgresql://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const INCREMENTS = '*:100'; // one flat increment keeps amounts (and the points bidders need) small
@@ -87,6 +89,7 @@ try {
     STORAGE_DIR: path.join(ROOT, '.data', 'bench-storage'),
     BID_INCREMENTS: INCREMENTS,
     METRICS_PORT: '0',
+    DB_POOL_MAX: String(POOL),
   };
   server = child('server.ts', env);
   const { ready: port } = await server.ask<{ ready: number }>(null, (m) => 'ready' in m, 60_000);
@@ -119,9 +122,9 @@ try {
   let queriesPerBid: number | null = null;
   let profiled: StormResult | null = null;
 
-  log(`pgbench: bare UPDATE auctions + INSERT bids, 10 clients (the app's pool size), ${SECONDS}s each`);
-  const pgHot = await pgbench(databaseUrl, { auctions: [hot, hot], bidders: bidderRange, clients: 10, seconds: SECONDS });
-  const pgMany = await pgbench(databaseUrl, { auctions: [many[0], many[999]], bidders: bidderRange, clients: 10, seconds: SECONDS });
+  log(`pgbench: bare UPDATE auctions + INSERT bids, ${POOL} clients (the app's pool size, DB_POOL_MAX), ${SECONDS}s each`);
+  const pgHot = await pgbench(databaseUrl, { auctions: [hot, hot], bidders: bidderRange, clients: POOL, seconds: SECONDS });
+  const pgMany = await pgbench(databaseUrl, { auctions: [many[0], many[999]], bidders: bidderRange, clients: POOL, seconds: SECONDS });
 
   if (httpHot.acceptedPerSecond / pgHot.tps < 0.6) {
     log('hot ratio short of 0.6: profiling the server during a second hot storm (5 s), counting PostgreSQL round trips');
@@ -148,7 +151,7 @@ try {
   const f = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
   const ratio = (h: StormResult, p: PgbenchResult) => h.acceptedPerSecond / p.tps;
   console.log('\n== DAPANDA bench: bids through HTTP vs the bare SQL transaction ==');
-  console.log(`HTTP: ${CONCURRENCY} form posts in flight from ${BIDDERS} logged-in bidders (own loopback IPs), ${SECONDS}s; pgbench: 10 clients (-M prepared), ${SECONDS}s`);
+  console.log(`HTTP: ${CONCURRENCY} form posts in flight from ${BIDDERS} logged-in bidders (own loopback IPs), ${SECONDS}s; pgbench: ${POOL} clients (-M prepared), ${SECONDS}s`);
   console.log('| scenario        | HTTP accepted/s | refused | 429 | errors | HTTP p50 / p99 ms | pgbench tps | ratio | target |');
   console.log('|-----------------|-----------------|---------|-----|--------|-------------------|-------------|-------|--------|');
   const line = (name: string, h: StormResult, p: PgbenchResult, target: string) =>

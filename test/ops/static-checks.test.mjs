@@ -28,8 +28,9 @@ t.test("Vagrantfile parses (ruby -c) and validates (vagrant validate, offline)",
   if (!need("ruby", "ruby")) return t.fail("ruby missing"), t.end();
   for (const f of ["vagrant/Vagrantfile", "Vagrantfile"]) t.equal(run("ruby", ["-c", f]).code, 0, `${f}: Syntax OK`);
   if (run("sh", ["-c", "command -v vagrant"]).code === 0) {
-    const r = run("vagrant", ["validate"], { cwd: path.join(repo, "vagrant"), timeout: 60_000, env: { ...process.env, VAGRANT_CHECKPOINT_DISABLE: "1" } });
-    t.match(r.out, /validated successfully/, "vagrant validate");
+    // No hypervisor here, so no usable provider: the provider blocks (virtualbox, libvirt) are only parsed.
+    const r = run("vagrant", ["validate", "--ignore-provider"], { cwd: path.join(repo, "vagrant"), timeout: 60_000, env: { ...process.env, VAGRANT_CHECKPOINT_DISABLE: "1" } });
+    t.match(r.out, /validated successfully/, "vagrant validate --ignore-provider");
   } else t.comment("vagrant not installed: only ruby -c ran");
   t.end();
 });

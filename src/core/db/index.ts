@@ -17,9 +17,9 @@ declare module 'fastify' {
   }
 }
 
-export const dbPlugin = fp<{ databaseUrl: string }>(
+export const dbPlugin = fp<{ databaseUrl: string; poolMax?: number }>(
   async (app, opts) => {
-    const db = createDb(opts.databaseUrl);
+    const db = createDb(opts.databaseUrl, opts.poolMax);
     app.decorate('db', db);
     app.addHook('onClose', async () => {
       await db.$disconnect();
