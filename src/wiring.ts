@@ -52,6 +52,10 @@ export function catalogPort(db: Db): CatalogPort {
     async recordAuctionState(tx, listingId, state) {
       await catalogApi(tx).recordAuctionState(listingId, state);
     },
+    async lockTerms(tx, listingId) {
+      const l = await catalogApi(tx).lockTerms(listingId);
+      return l && { cancelled: l.status === 'CANCELLED', startPrice: l.startPrice, reservePrice: l.reservePrice, buyNowPrice: l.buyNowPrice, startsAt: l.startsAt, endsAt: l.endsAt };
+    },
     titles: (ids) => catalog.titles(ids),
   };
 }

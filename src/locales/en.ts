@@ -122,6 +122,7 @@ export const en: Messages = {
       not_above_own_maximum: 'A new maximum must be above your current one (at least {{minimum}}).',
       insufficient_points: 'Not enough points. Top up and bid again.',
       already_leading: 'You are already the highest bidder. To go higher, raise your maximum.',
+      terms_changed: 'The seller has just changed the terms of this auction. Check the new terms and bid again.',
       buy_now_unavailable: 'Buy now is not available.',
       amount_invalid: 'Enter the amount as a whole number of won.',
       amount_too_large: 'That amount is too large (at most {{max}}).',

@@ -120,6 +120,7 @@ export const ko = {
       not_above_own_maximum: '새 최대 입찰가는 지금 최대가보다 높아야 해요 (최소 {{minimum}}).',
       insufficient_points: '포인트가 부족해요. 충전 후 다시 입찰해 주세요.',
       already_leading: '이미 최고 입찰자예요. 더 올리려면 최대 입찰가를 높여 주세요.',
+      terms_changed: '판매자가 방금 경매 조건을 바꿨어요. 바뀐 조건을 확인하고 다시 입찰해 주세요.',
       buy_now_unavailable: '즉시 구매를 할 수 없는 상태예요.',
       amount_invalid: '입찰 금액은 1원 단위의 정수로 입력해 주세요.',
       amount_too_large: '입찰 금액이 너무 커요 (최대 {{max}}).',

@@ -121,7 +121,7 @@ export async function overdue(deps: BiddingDeps, limit = 500): Promise<{ toStart
 /**
  * The seller edited the listing before the first bid: the auction takes the new prices and
  * times. After a bid the auction's terms are fixed and this changes nothing. Returns whether
- * the times changed (the caller re-plans the timers).
+ * it synced (the caller re-plans the timers; planning is idempotent).
  */
 export async function syncAuction(deps: BiddingDeps, l: ListingForAuction): Promise<boolean> {
   return transaction(deps.db, async (tx) => {
@@ -141,6 +141,7 @@ export async function syncAuction(deps: BiddingDeps, l: ListingForAuction): Prom
         status: live ? 'LIVE' : 'SCHEDULED',
       },
     });
-    return a.starts_at.getTime() !== l.startsAt.getTime() || a.ends_at.getTime() !== l.endsAt.getTime();
+    // Timers are (re)planned even when the times look unchanged: a bid may have adopted them already (service.ts).
+    return true;
   });
 }

@@ -34,6 +34,8 @@ export interface BidPlacedEvent {
 export async function announceBid(app: FastifyInstance, deps: PanelDeps, res: BidResult, bidderId: number): Promise<void> {
   if (!res.ok) {
     bidsTotal.inc({ result: 'refused', reason: res.reason });
+    // The bid found the seller's edit before its event did: plan the auction's new start and end now.
+    if (res.reason === 'terms_changed' && res.snapshot) await deps.timers.schedule(res.snapshot.id, res.snapshot.startsAt, res.snapshot.endsAt);
     return;
   }
   if (res.duplicate) return;

@@ -8,7 +8,7 @@ import { Prisma, transaction, type Db, type Tx } from '../../core/db/index.js';
 import { AppError } from '../../core/errors.js';
 import { prom, registry } from '../../core/metrics.js';
 import { applyBid, minimumBid, type AuctionPriceState, type IncrementBands } from './engine.js';
-import { InsufficientPoints, type CatalogPort, type WalletPort, type AuctionStateForCatalog } from './ports.js';
+import { InsufficientPoints, type CatalogPort, type WalletPort, type AuctionStateForCatalog, type ListingTerms } from './ports.js';
 
 export interface BiddingSettings {
   bands: IncrementBands;
@@ -33,7 +33,8 @@ export type Refusal =
   | 'below_minimum'
   | 'not_above_own_maximum'
   | 'insufficient_points'
-  | 'buy_now_unavailable';
+  | 'buy_now_unavailable'
+  | 'terms_changed';
 
 export interface AuctionSnapshot {
   id: number;
@@ -244,6 +245,15 @@ async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<BidResu
       const keys = cmds.flatMap((c) => (c.requestKey ? [c.requestKey] : []));
       const a = await lockAuction(tx, cmds[0].auctionId, keys);
       if (!a) return cmds.map(() => ({ ok: false, reason: 'not_found' }));
+      // Until the first bid the seller may still edit or cancel the listing: the listing's terms
+      // are locked and compared first, so no bid is decided on terms the listing no longer shows.
+      if (a.bid_count === 0 && (a.status === 'LIVE' || a.status === 'SCHEDULED')) {
+        const adopted = await adoptListingTerms(tx, deps.catalog, a);
+        if (adopted) {
+          const reason: Refusal = adopted.status === 'CANCELLED' ? 'cancelled' : 'terms_changed';
+          return cmds.map(() => ({ ok: false, reason, snapshot: snapshotOf(adopted, bands) }));
+        }
+      }
       // Read after the lock: a concurrent copy of a form has committed by now, so it is seen.
       const seen = new Set(a.seen_keys ?? []);
       const bidders = [...new Set(cmds.filter((c) => !c.buyNow && !statusRefusal(a, c.bidderId)).map((c) => c.bidderId))];
@@ -331,6 +341,32 @@ async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<BidResu
     }
     throw err;
   }
+}
+
+/**
+ * An auction without bids takes the listing's current terms (as `listing.updated` / `listing.cancelled`
+ * would, had their handler run already). Returns the changed auction, or null when nothing changed.
+ */
+async function adoptListingTerms(tx: Tx, catalog: CatalogPort, a: LockedAuction): Promise<LockedAuction | null> {
+  const l: ListingTerms | null = await catalog.lockTerms(tx, a.id);
+  if (!l) return null;
+  if (l.cancelled) {
+    await tx.auction.update({ where: { id: a.id }, data: { status: 'CANCELLED', closedAt: a.db_now } });
+    return { ...a, status: 'CANCELLED' };
+  }
+  const same =
+    l.startPrice === a.start_price &&
+    l.reservePrice === a.reserve_price &&
+    l.buyNowPrice === a.buy_now_price &&
+    l.startsAt.getTime() === a.starts_at.getTime() &&
+    l.endsAt.getTime() === a.ends_at.getTime();
+  if (same) return null;
+  const status = l.startsAt <= a.db_now ? 'LIVE' : 'SCHEDULED';
+  await tx.auction.update({
+    where: { id: a.id },
+    data: { startPrice: l.startPrice, currentPrice: l.startPrice, reservePrice: l.reservePrice, buyNowPrice: l.buyNowPrice, startsAt: l.startsAt, endsAt: l.endsAt, originalEndsAt: l.endsAt, status },
+  });
+  return { ...a, status, start_price: l.startPrice, current_price: l.startPrice, reserve_price: l.reservePrice, buy_now_price: l.buyNowPrice, starts_at: l.startsAt, ends_at: l.endsAt };
 }
 
 const priceState = (a: LockedAuction): AuctionPriceState => ({
