@@ -63,7 +63,9 @@ t.test('every refusal explains itself and changes nothing', async (t) => {
   const cs = await loggedIn(app, seller.email);
   const cp = await loggedIn(app, poor.email);
   const cr = await loggedIn(app, rich.email);
-  const before = await app.db.bid.count();
+  // Only these auctions: other test files write bids to the same database at the same time.
+  const mine = { auctionId: { in: [id, scheduled] } };
+  const before = await app.db.bid.count({ where: mine });
 
   const cases: [typeof cr, number, string, RegExp][] = [
     [cr, id, '9500', /최소 입찰가는 10,000원이에요./],
@@ -81,7 +83,7 @@ t.test('every refusal explains itself and changes nothing', async (t) => {
     t.equal(res.statusCode, 422, `${amount}: 422`);
     t.match(res.body, re, `${amount}: message`);
   }
-  t.equal(await app.db.bid.count(), before, 'no bid stored');
+  t.equal(await app.db.bid.count({ where: mine }), before, 'no bid stored');
   t.same(await balances(app, poor.id), { available: 5_000, held: 0 }, 'no hold left behind');
   const res = await cr.post(`/items/999999/bids`, { amount: '10000' }, { 'hx-request': 'true' });
   t.equal(res.statusCode, 404, 'unknown auction');
