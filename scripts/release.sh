@@ -2,7 +2,7 @@
 # Build the one release artifact that runs on a VM, an EC2 instance or a laptop:
 #   release/dapanda-<version>-<gitsha>.tar.gz (+ .sha256)
 # holding dist/, views/, public/, prisma/ (schema + migrations), package.json, package-lock.json,
-# production node_modules and a VERSION file. Needs the npm registry (or a warm npm cache) only.
+# production node_modules (no devDependencies, no optional peers) and a VERSION file. Needs the npm registry (or a warm npm cache) only.
 #
 #   npm run release                       # from a clean checkout
 #   RELEASE_PROJECT_DIR=dir scripts/release.sh   # package another project dir (the ops test fixture)
@@ -54,8 +54,19 @@ if [[ -d $stage/prisma ]]; then
     ! -name 'seed.js' -delete
 fi
 
-log "npm ci --omit=dev (staging)"
-(cd "$stage" && npm ci --omit=dev --no-audit --no-fund --loglevel=error --prefer-offline >&2)
+# Production dependencies only. `npm ci --omit=dev` would also keep packages that are optional peers of
+# production ones (prisma and typescript are peers of @prisma/client: ~240 MB with their own dependencies)
+# although nothing runs them in production (migrations use @prisma/schema-engine-wasm). Installing from a
+# package.json without devDependencies leaves them out; every version must still be the lockfile's.
+log "production dependencies (staging)"
+(cd "$stage" && npm pkg delete devDependencies && npm install --omit=dev --no-audit --no-fund --loglevel=error --prefer-offline >&2)
+# shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
+node -e '
+  const [a, b] = process.argv.slice(1).map((f) => require(f).packages);
+  const off = Object.entries(b).filter(([k, v]) => k && (!a[k] || a[k].version !== v.version));
+  for (const [k, v] of off.slice(0, 20)) console.error(`  ${k}@${v.version} (lockfile: ${a[k]?.version ?? "absent"})`);
+  process.exit(off.length ? 1 : 0);
+' "$project/package-lock.json" "$stage/package-lock.json" || die "staging resolved versions the lockfile does not pin"
 
 cat >"$stage/VERSION" <<EOF
 version=$version
