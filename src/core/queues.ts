@@ -24,6 +24,9 @@ declare module 'fastify' {
   }
 }
 
+/** How long shutdown waits for workers (their current job) and queues to close (QUEUE_CLOSE_TIMEOUT_MS). */
+const closeTimeoutMs = () => Number(process.env.QUEUE_CLOSE_TIMEOUT_MS ?? 10_000);
+
 export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: boolean }>(
   async (app, opts) => {
     const queues = new Map<string, Queue>();
@@ -66,9 +69,23 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
     };
     app.decorate('queues', api);
     app.addHook('onClose', async () => {
-      // Workers first: each finishes its current job, then queues and connections go.
-      await Promise.allSettled(workers.map((w) => w.close()));
-      await Promise.allSettled([...queues.values()].map((q) => q.close()));
+      // Workers first: each finishes its current job, then queues and connections go. Each step is
+      // bounded: with Redis unreachable BullMQ's close waits for a reconnect that may never come, and
+      // a shutdown must not hang (systemd would have to kill it); the connections are cut after that.
+      const CLOSE_TIMEOUT_MS = closeTimeoutMs();
+      const bounded = async (what: string, items: (Worker | Queue)[]) => {
+        let timer: NodeJS.Timeout | undefined;
+        const settled = Promise.allSettled(items.map((i) => i.close())).then(() => true);
+        const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS)));
+        const ok = await Promise.race([settled, late]);
+        clearTimeout(timer);
+        if (ok) return;
+        app.log.warn(`${what} did not close within ${CLOSE_TIMEOUT_MS} ms (Redis unreachable?); disconnecting`);
+        // Not awaited: with Redis gone, BullMQ's disconnect can wait as long as its close.
+        for (const i of items) i.disconnect().catch(() => {});
+      };
+      await bounded('queue workers', workers);
+      await bounded('queues', [...queues.values()]);
       for (const c of connections) c.disconnect();
     });
   },
