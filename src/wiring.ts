@@ -52,9 +52,9 @@ export function catalogPort(db: Db): CatalogPort {
     async recordAuctionState(tx, listingId, state) {
       await catalogApi(tx).recordAuctionState(listingId, state);
     },
-    async lockTerms(tx, listingId) {
-      const l = await catalogApi(tx).lockTerms(listingId);
-      return l && { cancelled: l.status === 'CANCELLED', startPrice: l.startPrice, reservePrice: l.reservePrice, buyNowPrice: l.buyNowPrice, startsAt: l.startsAt, endsAt: l.endsAt };
+    async lockListing(tx, listingId) {
+      const l = await catalogApi(tx).lockListingForAuction(listingId);
+      return l ? toAuctionListing(l) : null;
     },
     titles: (ids) => catalog.titles(ids),
   };

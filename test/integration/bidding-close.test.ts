@@ -13,10 +13,11 @@ const ended = (app: Awaited<ReturnType<typeof startApp>>['app'], id: number) => 
 t.test('the close job sells to the leader at the final price and keeps exactly that on hold', async (t) => {
   const { app, config } = await startApp(t, { SOFT_CLOSE_SECONDS: '0' });
   const events: Record<string, unknown>[] = [];
-  app.events.on('auction.closed', (p) => void events.push(p));
   const seller = await user(app, config);
   const [a, b] = await Promise.all([user(app, config, 100_000), user(app, config, 100_000)]);
   const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs: 2_500 });
+  // Only this auction's: this app's sweeper also closes other test files' overdue auctions (one shared database).
+  app.events.on('auction.closed', (p) => void (p.auctionId === id && events.push(p)));
   await bid(await loggedIn(app, a.email), id, 40_000);
   await bid(await loggedIn(app, b.email), id, 25_000);
   t.ok(await waitFor(ended(app, id), 10_000), 'closed by its job');

@@ -2,7 +2,7 @@
  * SIGTERM drains: /readyz turns 503 at once, a request in flight still completes, then the process exits 0;
  * also while Redis is unreachable (BullMQ's close would wait for it forever: the wait is bounded).
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -16,21 +16,12 @@ const freePort = () =>
     });
   });
 
-t.test('graceful shutdown on SIGTERM', async (t) => {
+/** The real server (src/server.ts) in its own process, with its output collected. */
+async function startServer(t: Test, env: Record<string, string>) {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--experimental-wasm-modules', '--no-warnings', '--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      DATABASE_URL: await testDatabaseUrl(),
-      REDIS_URL,
-      REDIS_PREFIX: `tshutdown${port}`,
-      LOG_LEVEL: 'info',
-      DRAIN_DELAY_MS: '1500',
-    },
+    env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: `tshutdown${port}`, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -40,10 +31,14 @@ t.test('graceful shutdown on SIGTERM', async (t) => {
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
+  for (let i = 0; i < 150 && !out.includes('DAPANDA listening'); i++) await new Promise((r) => setTimeout(r, 100));
+  return { child, port, metricsPort, exited, output: () => out };
+}
 
+t.test('graceful shutdown on SIGTERM', async (t) => {
+  const { child, port, metricsPort, exited, output } = await startServer(t, { DRAIN_DELAY_MS: '1500' });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !out.includes('DAPANDA listening'); i++) await new Promise((r) => setTimeout(r, 100));
-  t.match(out, 'DAPANDA listening', 'server started');
+  t.match(output(), 'DAPANDA listening', 'server started');
   t.equal((await fetch(`${base}/readyz`)).status, 200);
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   t.match(metrics, 'http_request_duration_seconds', 'metrics on their own port');
@@ -56,41 +51,18 @@ t.test('graceful shutdown on SIGTERM', async (t) => {
   t.match((await during.json()).reason, /draining/);
   t.equal((await fetch(`${base}/`)).status, 200, 'still serving requests while the load balancer notices');
   t.equal(await exited, 0, 'exits cleanly');
-  t.match(out, /shutting down: draining/);
+  t.match(output(), /shutting down: draining/);
 });
 
 t.test('SIGTERM while Redis is down: the process still exits cleanly, in bounded time', async (t) => {
-  const [port, metricsPort, redisPort] = [await freePort(), await freePort(), await freePort()];
+  const redisPort = await freePort();
   // stdio ignored: a child holding this file's stderr would keep the test runner waiting.
   const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   t.teardown(() => {
     redis.kill('SIGKILL');
   });
-  const child = spawn(process.execPath, ['--experimental-wasm-modules', '--no-warnings', '--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      DATABASE_URL: await testDatabaseUrl(),
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REDIS_PREFIX: `tshutdownr${port}`,
-      LOG_LEVEL: 'info',
-      DRAIN_DELAY_MS: '0',
-      QUEUE_CLOSE_TIMEOUT_MS: '1500',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  for (let i = 0; i < 150 && !out.includes('DAPANDA listening'); i++) await new Promise((r) => setTimeout(r, 100));
-  t.match(out, 'DAPANDA listening', 'server started with Redis up');
+  const { child, exited, output } = await startServer(t, { REDIS_URL: `redis://127.0.0.1:${redisPort}`, DRAIN_DELAY_MS: '0', QUEUE_CLOSE_TIMEOUT_MS: '1500' });
+  t.match(output(), 'DAPANDA listening', 'server started with Redis up');
   await new Promise((r) => setTimeout(r, 1000)); // workers running (the sweeper's first run included)
 
   redis.kill('SIGKILL');
@@ -101,5 +73,5 @@ t.test('SIGTERM while Redis is down: the process still exits cleanly, in bounded
   const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000))]);
   t.equal(code, 0, 'exits 0');
   t.ok(Date.now() - t0 < 12_000, `within the queue close bound, not close-with-grace's 30 s kill (${Date.now() - t0} ms)`);
-  t.match(out, /did not close within 1500 ms/, 'and says why it took that long');
+  t.match(output(), /did not close within 1500 ms/, 'and says why it took that long');
 });

@@ -18,7 +18,7 @@ export type { WalletPort, CatalogPort, ListingForAuction, AuctionStateForCatalog
 export { InsufficientPoints } from './ports.js';
 export type { ClosedAuction } from './lifecycle.js';
 export type { BidPlacedEvent } from './live.js';
-export { placeBid } from './service.js';
+export { placeBid } from './lanes.js';
 export { maskNickname } from './queries.js';
 
 export interface BiddingOptions {

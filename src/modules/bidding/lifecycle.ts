@@ -6,7 +6,7 @@
  */
 import { transaction, type Tx } from '../../core/db/index.js';
 import type { BiddingDeps } from './service.js';
-import { catalogState, lockAuction, snapshotOf, wonHoldRef, type AuctionSnapshot } from './service.js';
+import { adoptListingTerms, catalogState, lockAuction, snapshotOf, wonHoldRef, type AuctionSnapshot } from './auction-row.js';
 import type { ListingForAuction } from './ports.js';
 
 export interface ClosedAuction {
@@ -127,20 +127,7 @@ export async function syncAuction(deps: BiddingDeps, l: ListingForAuction): Prom
   return transaction(deps.db, async (tx) => {
     const a = await lockAuction(tx, l.id);
     if (!a || a.bid_count > 0 || (a.status !== 'SCHEDULED' && a.status !== 'LIVE')) return false;
-    const live = l.startsAt <= a.db_now;
-    await tx.auction.update({
-      where: { id: l.id },
-      data: {
-        startPrice: l.startPrice,
-        currentPrice: l.startPrice,
-        reservePrice: l.reservePrice,
-        buyNowPrice: l.buyNowPrice,
-        startsAt: l.startsAt,
-        endsAt: l.endsAt,
-        originalEndsAt: l.endsAt,
-        status: live ? 'LIVE' : 'SCHEDULED',
-      },
-    });
+    await adoptListingTerms(tx, a, l);
     // Timers are (re)planned even when the times look unchanged: a bid may have adopted them already (service.ts).
     return true;
   });

@@ -41,23 +41,13 @@ export interface AuctionStateForCatalog {
   endsAt: Date;
 }
 
-/** What the seller last committed for the auction (the listing), to check before the first bid. */
-export interface ListingTerms {
-  cancelled: boolean;
-  startPrice: number;
-  reservePrice: number | null;
-  buyNowPrice: number | null;
-  startsAt: Date;
-  endsAt: Date;
-}
-
 export interface CatalogPort {
   getListing(id: number): Promise<ListingForAuction | null>;
   /** Listings with id > afterId, oldest first: the sweeper opens any auction an event missed. */
   listingsAfter(afterId: number, limit: number): Promise<ListingForAuction[]>;
   recordAuctionState(tx: Tx, listingId: number, state: AuctionStateForCatalog): Promise<void>;
-  /** The listing's terms, its row locked until the bid's transaction ends (edits wait, or see the bid). */
-  lockTerms(tx: Tx, listingId: number): Promise<ListingTerms | null>;
+  /** The listing with its row locked until the caller's transaction ends (edits wait, or see its writes). */
+  lockListing(tx: Tx, listingId: number): Promise<ListingForAuction | null>;
   /** Listing titles by id, for "my bids" and the watchlist. */
   titles(ids: number[]): Promise<Map<number, string>>;
 }

@@ -1,7 +1,7 @@
 /** Read models for pages and live pushes: an auction's panel, its history and price series, "my bids", the watchlist. */
 import type { Db } from '../../core/db/index.js';
 import type { AccountsApi } from '../accounts/index.js';
-import { snapshotOf, type AuctionSnapshot } from './service.js';
+import { snapshotOf, type AuctionSnapshot } from './auction-row.js';
 import type { IncrementBands } from './engine.js';
 
 export type ViewerStatus = 'leading' | 'outbid' | 'won' | 'lost' | 'seller' | 'none';

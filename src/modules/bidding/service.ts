@@ -1,14 +1,15 @@
 /**
- * Accepting bids. One transaction per bid locks the auction row and decides on the database
- * clock: status, end time, minimum increment, leader, the bidder's hold. Two concurrent bids
- * queue on the row lock, so they can never both win the same price, and a bid that returns
- * "accepted" has committed.
+ * Accepting bids. One transaction per batch of bids (lanes.ts) locks the auction row and decides
+ * each bid in order on the database clock: status, end time, minimum increment, leader, the
+ * bidder's points. Transactions on one auction queue on the row lock, so two bids can never both
+ * win the same price, and a bid that returns "accepted" has committed.
  */
 import { Prisma, transaction, type Db, type Tx } from '../../core/db/index.js';
-import { AppError } from '../../core/errors.js';
-import { prom, registry } from '../../core/metrics.js';
-import { applyBid, minimumBid, type AuctionPriceState, type IncrementBands } from './engine.js';
-import { InsufficientPoints, type CatalogPort, type WalletPort, type AuctionStateForCatalog, type ListingTerms } from './ports.js';
+import { applyBid, type AuctionPriceState, type IncrementBands } from './engine.js';
+import { InsufficientPoints, type CatalogPort, type WalletPort } from './ports.js';
+import { adoptListingTerms, catalogState, lockAuction, snapshotOf, wonHoldRef, type AuctionSnapshot, type LockedAuction } from './auction-row.js';
+
+export type { AuctionSnapshot } from './auction-row.js';
 
 export interface BiddingSettings {
   bands: IncrementBands;
@@ -36,23 +37,6 @@ export type Refusal =
   | 'buy_now_unavailable'
   | 'terms_changed';
 
-export interface AuctionSnapshot {
-  id: number;
-  sellerId: number;
-  status: 'SCHEDULED' | 'LIVE' | 'ENDED' | 'CANCELLED';
-  outcome: 'SOLD' | 'UNSOLD' | null;
-  currentPrice: number;
-  bidCount: number;
-  leaderId: number | null;
-  startsAt: Date;
-  endsAt: Date;
-  buyNowPrice: number | null;
-  reserveMet: boolean | null;
-  hasReserve: boolean;
-  minimumBid: number;
-  winnerId: number | null;
-}
-
 export type BidResult =
   | { ok: true; duplicate: boolean; leads: boolean; snapshot: AuctionSnapshot; outbidUserId: number | null; extended: boolean; closed: boolean }
   | { ok: false; reason: Refusal; minimum?: number; snapshot?: AuctionSnapshot };
@@ -66,155 +50,12 @@ export interface PlaceBid {
   buyNow?: boolean;
 }
 
-/** The auction row as locked inside the bid transaction, with the database's clock. */
-interface LockedAuction {
-  id: number;
-  seller_id: number;
-  status: AuctionSnapshot['status'];
-  outcome: AuctionSnapshot['outcome'];
-  start_price: number;
-  reserve_price: number | null;
-  buy_now_price: number | null;
-  current_price: number;
-  bid_count: number;
-  leader_id: number | null;
-  leader_max: number | null;
-  runner_up_max: number | null;
-  leader_hold_ref: string | null;
-  starts_at: Date;
-  ends_at: Date;
-  winner_id: number | null;
-  db_now: Date;
-  /** Those of the requested form keys that are already on file (lockAuction's second argument). */
-  seen_keys?: string[] | null;
-}
-
-export async function lockAuction(tx: Tx, id: number, requestKeys: string[] = []): Promise<LockedAuction | null> {
-  // Raw SQL: Prisma has no SELECT ... FOR UPDATE, and the decision must use the database clock.
-  // The bid forms' keys already on file come back with it (one round trip under the lock).
-  const rows = await tx.$queryRaw<LockedAuction[]>`
-    SELECT id, seller_id, status::text AS status, outcome::text AS outcome, start_price, reserve_price, buy_now_price,
-           current_price, bid_count, leader_id, leader_max, runner_up_max, leader_hold_ref, starts_at, ends_at,
-           winner_id, clock_timestamp() AS db_now,
-           CASE WHEN cardinality(${requestKeys}::text[]) = 0 THEN NULL
-                ELSE ARRAY(SELECT request_key FROM bids WHERE request_key = ANY(${requestKeys}::text[])) END AS seen_keys
-      FROM auctions WHERE id = ${id} FOR UPDATE`;
-  return rows[0] ?? null;
-}
-
-export function snapshotOf(a: Pick<LockedAuction, 'id' | 'seller_id' | 'status' | 'outcome' | 'current_price' | 'bid_count' | 'leader_id' | 'starts_at' | 'ends_at' | 'buy_now_price' | 'reserve_price' | 'leader_max' | 'start_price' | 'winner_id'>, bands: IncrementBands): AuctionSnapshot {
-  return {
-    id: a.id,
-    sellerId: a.seller_id,
-    status: a.status,
-    outcome: a.outcome,
-    currentPrice: a.current_price,
-    bidCount: a.bid_count,
-    leaderId: a.leader_id,
-    startsAt: a.starts_at,
-    endsAt: a.ends_at,
-    buyNowPrice: a.buy_now_price && a.current_price < a.buy_now_price ? a.buy_now_price : null,
-    hasReserve: a.reserve_price !== null,
-    reserveMet: a.reserve_price === null ? null : a.leader_max !== null && a.leader_max >= a.reserve_price,
-    minimumBid: minimumBid({ startPrice: a.start_price, currentPrice: a.current_price, leaderId: a.leader_id }, bands),
-    winnerId: a.winner_id,
-  };
-}
-
-export function catalogState(a: { status: string; outcome: string | null; current_price: number; bid_count: number; ends_at: Date }): AuctionStateForCatalog {
-  const status = a.status === 'ENDED' ? (a.outcome === 'SOLD' ? 'ENDED_SOLD' : 'ENDED_UNSOLD') : (a.status as AuctionStateForCatalog['status']);
-  return { status, currentPrice: a.current_price, bidCount: a.bid_count, endsAt: a.ends_at };
-}
-
 // Unique per hold: a bid count and maximum never repeat for one bidder on one auction.
 const holdRef = (auctionId: number, userId: number, bidCount: number, max: number) => `auction:${auctionId}:bid:${userId}:${bidCount}:${max}`;
-export const wonHoldRef = (auctionId: number) => `auction:${auctionId}:won`;
 
 class Refused extends Error {
   constructor(readonly result: BidResult) {
     super('refused');
-  }
-}
-
-/**
- * Bids on one auction queue here per instance and are decided in batches: whatever arrived while
- * the previous transaction ran is decided in the next one, in arrival order, under one row lock.
- * Waiting in memory instead of inside an open transaction keeps the connection pool free for
- * everyone else (a hot auction cannot starve the site), and one transaction for a batch makes a
- * hot auction's throughput grow with its load instead of being one lock hold per bid. Each bid
- * still gets its own answer, history row and rules, exactly as if decided alone; only the
- * batch's final leader has points held (a leader overtaken inside the batch would have had its
- * hold returned within the same transaction). Other instances still meet at the row lock.
- */
-interface Pending {
-  cmd: PlaceBid;
-  resolve: (r: BidResult) => void;
-  reject: (err: unknown) => void;
-}
-interface Lane {
-  queue: Pending[];
-  running: boolean;
-}
-const lanes = new WeakMap<BiddingDeps, Map<number, Lane>>();
-export const MAX_WAITING_PER_AUCTION = 500;
-/** Bids decided in one transaction at most (bounds the lock hold and the statements' size). */
-export const MAX_BATCH = 64;
-
-/** Bids per bid transaction (count = transactions, sum = bids): how much a hot auction's batching saves. */
-export const batchSize = new prom.Histogram({
-  name: 'dapanda_bid_batch_size',
-  help: 'Bids decided per bid transaction',
-  buckets: [1, 2, 4, 8, 16, 32, 64],
-  registers: [registry],
-});
-
-export class AuctionBusy extends AppError {
-  constructor() {
-    super(503, 'errors.unavailable', {}, 'AUCTION_BUSY');
-  }
-}
-
-export function placeBid(deps: BiddingDeps, cmd: PlaceBid): Promise<BidResult> {
-  let byAuction = lanes.get(deps);
-  if (!byAuction) lanes.set(deps, (byAuction = new Map()));
-  let lane = byAuction.get(cmd.auctionId);
-  if (!lane) byAuction.set(cmd.auctionId, (lane = { queue: [], running: false }));
-  if (lane.queue.length >= MAX_WAITING_PER_AUCTION) return Promise.reject(new AuctionBusy());
-  const q = lane.queue;
-  const result = new Promise<BidResult>((resolve, reject) => q.push({ cmd, resolve, reject }));
-  if (!lane.running) void drain(deps, byAuction, cmd.auctionId, lane);
-  return result;
-}
-
-async function drain(deps: BiddingDeps, byAuction: Map<number, Lane>, auctionId: number, lane: Lane): Promise<void> {
-  lane.running = true;
-  try {
-    while (lane.queue.length) {
-      // A buy-now is decided alone (it ends the auction); plain bids up to the next buy-now go together.
-      const stop = lane.queue.findIndex((p) => p.cmd.buyNow);
-      const n = stop === 0 ? 1 : Math.min(MAX_BATCH, stop === -1 ? lane.queue.length : stop);
-      const batch = lane.queue.splice(0, n);
-      try {
-        const results = await decideBatch(deps, batch.map((p) => p.cmd));
-        batch.forEach((p, i) => p.resolve(results[i]));
-      } catch (err) {
-        if (batch.length === 1) {
-          batch[0].reject(err);
-          continue;
-        }
-        // Anything unexpected in a batch (a hold refused by a concurrent spend, a form key taken
-        // by another instance, a database error): decide each bid alone, so only its own bid fails.
-        for (const p of batch) {
-          await decideBatch(deps, [p.cmd]).then(
-            (r) => p.resolve(r[0]),
-            (e: unknown) => p.reject(e),
-          );
-        }
-      }
-    }
-  } finally {
-    lane.running = false;
-    if (!lane.queue.length && byAuction.get(auctionId) === lane) byAuction.delete(auctionId);
   }
 }
 
@@ -236,10 +77,9 @@ function statusRefusal(a: LockedAuction, bidderId: number): Refusal | null {
 }
 
 /** Decides bids on one auction, in order, in one transaction; one result per bid. */
-async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<BidResult[]> {
+export async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<BidResult[]> {
   const { bands } = deps.settings;
   const alone = cmds.length === 1;
-  batchSize.observe(cmds.length);
   try {
     return await transaction(deps.db, async (tx): Promise<BidResult[]> => {
       const keys = cmds.flatMap((c) => (c.requestKey ? [c.requestKey] : []));
@@ -248,7 +88,8 @@ async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<BidResu
       // Until the first bid the seller may still edit or cancel the listing: the listing's terms
       // are locked and compared first, so no bid is decided on terms the listing no longer shows.
       if (a.bid_count === 0 && (a.status === 'LIVE' || a.status === 'SCHEDULED')) {
-        const adopted = await adoptListingTerms(tx, deps.catalog, a);
+        const listing = await deps.catalog.lockListing(tx, a.id);
+        const adopted = listing && (await adoptListingTerms(tx, a, listing));
         if (adopted) {
           const reason: Refusal = adopted.status === 'CANCELLED' ? 'cancelled' : 'terms_changed';
           return cmds.map(() => ({ ok: false, reason, snapshot: snapshotOf(adopted, bands) }));
@@ -341,32 +182,6 @@ async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<BidResu
     }
     throw err;
   }
-}
-
-/**
- * An auction without bids takes the listing's current terms (as `listing.updated` / `listing.cancelled`
- * would, had their handler run already). Returns the changed auction, or null when nothing changed.
- */
-async function adoptListingTerms(tx: Tx, catalog: CatalogPort, a: LockedAuction): Promise<LockedAuction | null> {
-  const l: ListingTerms | null = await catalog.lockTerms(tx, a.id);
-  if (!l) return null;
-  if (l.cancelled) {
-    await tx.auction.update({ where: { id: a.id }, data: { status: 'CANCELLED', closedAt: a.db_now } });
-    return { ...a, status: 'CANCELLED' };
-  }
-  const same =
-    l.startPrice === a.start_price &&
-    l.reservePrice === a.reserve_price &&
-    l.buyNowPrice === a.buy_now_price &&
-    l.startsAt.getTime() === a.starts_at.getTime() &&
-    l.endsAt.getTime() === a.ends_at.getTime();
-  if (same) return null;
-  const status = l.startsAt <= a.db_now ? 'LIVE' : 'SCHEDULED';
-  await tx.auction.update({
-    where: { id: a.id },
-    data: { startPrice: l.startPrice, currentPrice: l.startPrice, reservePrice: l.reservePrice, buyNowPrice: l.buyNowPrice, startsAt: l.startsAt, endsAt: l.endsAt, originalEndsAt: l.endsAt, status },
-  });
-  return { ...a, status, start_price: l.startPrice, current_price: l.startPrice, reserve_price: l.reservePrice, buy_now_price: l.buyNowPrice, starts_at: l.startsAt, ends_at: l.endsAt };
 }
 
 const priceState = (a: LockedAuction): AuctionPriceState => ({

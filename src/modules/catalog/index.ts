@@ -41,8 +41,8 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
 export interface CatalogApi {
   getListingForAuction(id: number): Promise<svc.AuctionListing | null>;
   recordAuctionState(id: number, state: svc.AuctionState): Promise<boolean>;
-  /** The listing's terms with its row locked (call inside a transaction: `catalogApi(tx)`). */
-  lockTerms(id: number): Promise<svc.ListingTerms | null>;
+  /** getListingForAuction with the row locked (call inside a transaction: `catalogApi(tx)`). */
+  lockListingForAuction(id: number): Promise<svc.AuctionListing | null>;
   listingsToStart(now?: Date): Promise<svc.AuctionListing[]>;
   listingsToClose(now?: Date): Promise<svc.AuctionListing[]>;
   listingsAfter(afterId: number, limit: number): Promise<(svc.AuctionListing & { createdAt: Date })[]>;
@@ -55,7 +55,7 @@ export function catalogApi(dbOrTx: Db | Tx): CatalogApi {
   return {
     getListingForAuction: (id) => svc.getListingForAuction({ db }, id),
     recordAuctionState: (id, s) => svc.recordAuctionState({ db }, id, s),
-    lockTerms: (id) => svc.lockTerms({ db }, id),
+    lockListingForAuction: (id) => svc.lockListingForAuction({ db }, id),
     listingsToStart: (now) => svc.listingsToStart({ db }, now),
     listingsToClose: (now) => svc.listingsToClose({ db }, now),
     listingsAfter: (afterId, limit) => svc.listingsAfter({ db }, afterId, limit),

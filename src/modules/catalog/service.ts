@@ -293,26 +293,14 @@ export async function recordAuctionState(deps: Pick<CatalogDeps, 'db'>, id: numb
   return res.count === 1;
 }
 
-/** A listing's auction terms as committed. */
-export interface ListingTerms {
-  status: ListingStatus;
-  startPrice: number;
-  reservePrice: number | null;
-  buyNowPrice: number | null;
-  startsAt: Date;
-  endsAt: Date;
-}
-
 /**
- * The listing's terms, row-locked inside the caller's transaction: an edit or a cancel in flight
- * is waited for and seen, and one that comes later finds the caller's bid (its "no bids yet"
- * condition fails). Bidding calls this before an auction's first bid.
+ * The listing as bidding sees it, its row locked inside the caller's transaction: an edit or a
+ * cancel in flight is waited for and seen, and one that comes later finds the caller's bid (its
+ * "no bids yet" condition fails). Bidding calls this before an auction's first bid.
  */
-export async function lockTerms(deps: Pick<CatalogDeps, 'db'>, id: number): Promise<ListingTerms | null> {
-  const rows = await deps.db.$queryRaw<{ status: ListingStatus; start_price: number; reserve_price: number | null; buy_now_price: number | null; starts_at: Date; ends_at: Date }[]>`
-    SELECT status::text AS status, start_price, reserve_price, buy_now_price, starts_at, ends_at FROM listings WHERE id = ${id} FOR UPDATE`;
-  const r = rows[0];
-  return r ? { status: r.status, startPrice: r.start_price, reservePrice: r.reserve_price, buyNowPrice: r.buy_now_price, startsAt: r.starts_at, endsAt: r.ends_at } : null;
+export async function lockListingForAuction(deps: Pick<CatalogDeps, 'db'>, id: number): Promise<AuctionListing | null> {
+  await deps.db.$queryRaw`SELECT 1 FROM listings WHERE id = ${id} FOR UPDATE`;
+  return getListingForAuction(deps, id);
 }
 
 /** Listings with id > afterId, oldest first, with when they were made (bidding's sweeper opens auctions an event missed). */
