@@ -20,5 +20,5 @@ COPY --from=build --chown=root:root /app/package.json ./
 USER dapanda
 EXPOSE 3000 9464
 HEALTHCHECK --interval=15s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# Migrations run once per release, before the app: `docker run ... node --experimental-wasm-modules dist/src/cli/db.js migrate`
-CMD ["node", "--experimental-wasm-modules", "--no-warnings=ExperimentalWarning", "dist/src/server.js"]
+# Migrations run once per release, before the app: `docker run ... node dist/src/cli/db.js migrate`
+CMD ["node", "dist/src/server.js"]

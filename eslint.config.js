@@ -19,9 +19,10 @@ export default tseslint.config(
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['public/**/*.js'],
+    files: ['public/**/*.js', 'src/modules/*/public/**/*.js'],
     languageOptions: { sourceType: 'script', globals: { ...globals.browser, htmx: 'readonly' } },
   },
   {

@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-$(type -P true)}"
 export PRISMA_HIDE_UPDATE_MESSAGE=1 CHECKPOINT_DISABLE=1
-exec npx --no-install prisma generate --schema prisma/schema.prisma >/dev/null
+exec npx --no-install prisma generate --schema prisma/schema >/dev/null

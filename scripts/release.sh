@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the one release artifact that runs on a VM, an EC2 instance or a laptop:
 #   release/dapanda-<version>-<gitsha>.tar.gz (+ .sha256)
-# holding dist/, views/, public/, prisma/ (schema + migrations), package.json, package-lock.json,
+# holding dist/ (with the modules' templates and scripts), views/, public/, prisma/ (schema/*.prisma +
+# migrations), package.json, package-lock.json,
 # production node_modules (no devDependencies, no optional peers) and a VERSION file. Needs the npm registry (or a warm npm cache) only.
 #
 #   npm run release                       # from a clean checkout
@@ -39,6 +40,11 @@ log "npm run build"
 npm run --silent build >&2
 [[ -f dist/src/server.js ]] || die "build produced no dist/src/server.js"
 [[ -f dist/src/cli/db.js ]] || die "build produced no dist/src/cli/db.js"
+if [[ -d src/modules ]]; then
+  # The modules' own templates must travel with their compiled code.
+  n=$(find dist/src/modules -name '*.hbs' | wc -l)
+  ((n > 0)) || die "build copied no module templates into dist/src/modules"
+fi
 
 stage_root=$(mktemp -d)
 trap 'rm -rf "$stage_root"' EXIT
@@ -50,7 +56,7 @@ for d in views public prisma; do
 done
 # Generated sources are compiled into dist; only schema and migrations are shipped from prisma/.
 if [[ -d $stage/prisma ]]; then
-  find "$stage/prisma" -type f ! -name 'schema.prisma' ! -name 'migration.sql' ! -name 'migration_lock.toml' \
+  find "$stage/prisma" -type f ! -name '*.prisma' ! -name 'migration.sql' ! -name 'migration_lock.toml' \
     ! -name 'seed.js' -delete
 fi
 

@@ -1,7 +1,7 @@
 /**
  * Inserts 100,000 generated listings into a scratch database (created, migrated, seeded with
  * the demo data first) and prints EXPLAIN (ANALYZE, BUFFERS) of a filtered trigram search.
- * Usage: node --experimental-wasm-modules --import tsx scripts/search-explain.ts [postgresql://.../dapanda_explain]
+ * Usage: npx tsx scripts/search-explain.ts [postgresql://.../dapanda_explain]
  * (the wasm flag is for the migration engine, as in every npm script that migrates).
  */
 import path from 'node:path';

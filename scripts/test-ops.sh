@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ops tests (issue 6). Root on Debian 12; installs the Debian tools it needs when missing.
+# Ops tests: static checks, backup drill, on-prem rehearsal, provisioning. Root on Debian 12; installs the Debian tools it needs when missing.
 #
 #   scripts/test-ops.sh                    static checks + backup drill + namespace rehearsal (stand-in app)
 #   scripts/test-ops.sh --app release      same, rehearsal with this repository's release tarball

@@ -14,7 +14,7 @@ start=$(date +%s)
 bash scripts/deps.sh
 echo "[test] typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "[test] lint";      npx eslint .
-echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.cjs
+echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.cjs; npx tsx scripts/boundaries.ts
 DATABASE_URL="$TEST_PG_BASE/postgres" bash scripts/services.sh
 
 db="dapanda_test_${TEST_RUN_ID}"
@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "[test] database $db"
-node --experimental-wasm-modules --no-warnings=ExperimentalWarning --import tsx src/cli/db.ts migrate
+npx tsx src/cli/db.ts migrate
 
 suites=(test/unit test/integration test/e2e)
 [ -d test/ops ] && suites+=(test/ops)
@@ -51,7 +51,7 @@ rm -f "$log"
 echo "[test] ${#files[@]} files in $(( $(date +%s) - start )) s"
 if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then echo "[test] tap exited $status"; fi
 
-# TEST_REHEARSAL=1: also the on-prem rehearsal (issue 6): network namespaces lb / app1 / app2 / data
+# TEST_REHEARSAL=1: also the on-prem rehearsal: network namespaces lb / app1 / app2 / data
 # running nginx, the release tarball under the systemd units' commands, PostgreSQL and Redis (~4 min,
 # root). Not in the default run yet: about one run in four, a request retried at the instant an nginx
 # reload retires its old workers is reset (see deploy/README.md), and CI must not depend on that race.

@@ -23,4 +23,4 @@ npm run -s db:seed
 echo
 echo "  DAPANDA → http://localhost:${PORT}   (demo login: demo@dapanda.kr / dapanda-demo-1234)"
 echo
-exec node --experimental-wasm-modules --no-warnings=ExperimentalWarning --import tsx src/server.ts
+exec npx tsx src/server.ts

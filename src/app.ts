@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -20,6 +19,7 @@ import { viewsPlugin } from './core/views.js';
 import { securityPlugin } from './core/security.js';
 import { authPlugin } from './core/auth.js';
 import { errorsPlugin, sendError } from './core/errors.js';
+import { htmxPlugin } from './core/htmx.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
@@ -28,7 +28,6 @@ import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
 import { biddingModule } from './modules/bidding/index.js';
-import { walletPort, catalogPort } from './wiring.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
 export function projectRoot(): string {
@@ -41,14 +40,14 @@ export function projectRoot(): string {
 }
 
 /** Which release and node answered (operators and the ops rehearsal read these through the load balancer). */
-function releaseIdentity(root: string): { node: string; version: string } {
+function releaseIdentity(root: string, node: string): { node: string; version: string } {
   let version: string;
   try {
     version = /^version=(.*)$/m.exec(readFileSync(path.join(root, 'VERSION'), 'utf8'))?.[1] ?? '';
   } catch {
     version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '';
   }
-  return { node: process.env.NODE_NAME || hostname(), version };
+  return { node, version };
 }
 
 export interface BuildOptions {
@@ -76,23 +75,28 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const production = config.env === 'production';
   const state: OpsState = { draining: false };
   app.decorate('opsState', state);
-  const identity = releaseIdentity(root);
+  const identity = releaseIdentity(root, config.nodeName);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     reply.header('x-dapanda-node', identity.node);
     reply.header('x-dapanda-version', identity.version);
   });
 
+  await app.register(htmxPlugin);
   await app.register(errorsPlugin);
   await app.register(metricsPlugin);
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl, poolMax: config.dbPoolMax });
   await app.register(redisPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });
-  await app.register(queuesPlugin, {
+  const runWorkers = opts.runWorkers ?? config.role !== 'web';
+  await app.register(queuesPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix, runWorkers, closeTimeoutMs: config.queueCloseTimeoutMs });
+  await app.register(eventsPlugin, {
     redisUrl: config.redisUrl,
     prefix: config.redisPrefix,
-    runWorkers: opts.runWorkers ?? config.role !== 'web',
+    databaseUrl: config.databaseUrl,
+    // Durable events are delivered by worker processes (OUTBOX_RELAY=off pauses it: they wait in PostgreSQL).
+    relay: runWorkers && config.outbox.relay,
+    outbox: config.outbox,
   });
-  await app.register(eventsPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });
   await app.register(securityPlugin, {
     redis: app.redis,
     prefix: config.redisPrefix,
@@ -118,7 +122,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       };
     },
   });
-  await app.register(realtimePlugin, { publicUrl: config.publicUrl, upgradeHeaders: { 'x-dapanda-node': identity.node, 'x-dapanda-version': identity.version } });
+  await app.register(realtimePlugin, {
+    publicUrl: config.publicUrl,
+    pingMs: config.wsPingMs,
+    upgradeHeaders: { 'x-dapanda-node': identity.node, 'x-dapanda-version': identity.version },
+  });
   await app.register(slotsPlugin);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
@@ -132,10 +140,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });
   await app.register(biddingModule, {
-    wallet: walletPort(app.db),
-    catalog: catalogPort(app.db),
     increments: config.bidding.increments,
     softCloseSeconds: config.bidding.softCloseSeconds,
+    sweepMs: config.auctionSweepMs,
   });
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.

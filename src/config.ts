@@ -4,6 +4,7 @@
  * NODE_ENV is not `production`.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 
 export type Role = 'all' | 'web' | 'worker';
 
@@ -31,6 +32,28 @@ export interface Config {
   };
   /** Won charged per withdrawal request (wallet). */
   walletWithdrawalFee: number;
+  /** Which node answered (NODE_NAME; default the host name): operators read it on /readyz and in logs. */
+  nodeName: string;
+  /** How long /readyz fails before the server stops accepting connections on SIGTERM (DRAIN_DELAY_MS). */
+  drainDelayMs: number;
+  /** WebSocket ping interval; a peer silent for one interval is dropped (WS_PING_MS). */
+  wsPingMs: number;
+  /** Upper bound on closing BullMQ workers and queues at shutdown (QUEUE_CLOSE_TIMEOUT_MS). */
+  queueCloseTimeoutMs: number;
+  /** How often each worker process sweeps for overdue auction starts and closes (AUCTION_SWEEP_MS). */
+  auctionSweepMs: number;
+  outbox: {
+    /** Deliver durable events from this process (OUTBOX_RELAY=off pauses delivery; events wait in PostgreSQL). */
+    relay: boolean;
+    /** Fallback poll when a NOTIFY was missed, and how soon a retry that came due is seen (OUTBOX_POLL_MS). */
+    pollMs: number;
+    /** A claimed event is retried by another relay after this long (its relay died) (OUTBOX_LEASE_MS). */
+    leaseMs: number;
+    /** Deliveries tried per event before it is set aside as dead (OUTBOX_MAX_ATTEMPTS). */
+    maxAttempts: number;
+    /** Delivered events are kept this many days for audits, then deleted (OUTBOX_RETENTION_DAYS). */
+    retentionDays: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -44,6 +67,19 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The config of this process (entry points): a bad setting prints one line and exits 1. */
+export function loadConfigOrExit(overrides: Env = {}): Config {
+  try {
+    return loadConfig({ ...process.env, ...overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV ?? 'development';
@@ -101,6 +137,13 @@ export function loadConfig(env: Env = process.env): Config {
     return spec.replace(/\s/g, '');
   };
 
+  const nodeName = (raw: string | undefined): string => {
+    const v = raw || hostname();
+    // It goes into response headers and logs: printable ASCII only.
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) throw new ConfigError('NODE_NAME', `must be 1-64 letters, digits, _ . : - (got "${v}")`);
+    return v;
+  };
+
   const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
   if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters');
 
@@ -120,7 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: port('METRICS_PORT', 9464),
     sessionSecret,
     role: oneOf('ROLE', ['all', 'web', 'worker'] as const, 'all'),
-    logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, prod ? 'info' : 'info'),
+    logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     publicUrl: publicUrl.replace(/\/$/, ''),
     storageDir: str('STORAGE_DIR', '.data/storage'),
     trustProxy: oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
@@ -129,5 +172,17 @@ export function loadConfig(env: Env = process.env): Config {
       softCloseSeconds: int('SOFT_CLOSE_SECONDS', 180, 0, 3600),
     },
     walletWithdrawalFee: int('WALLET_WITHDRAWAL_FEE', 500, 0, 100_000),
+    nodeName: nodeName(env.NODE_NAME),
+    drainDelayMs: int('DRAIN_DELAY_MS', prod ? 5000 : 0, 0, 120_000),
+    wsPingMs: int('WS_PING_MS', 25_000, 100, 600_000),
+    queueCloseTimeoutMs: int('QUEUE_CLOSE_TIMEOUT_MS', 10_000, 100, 120_000),
+    auctionSweepMs: int('AUCTION_SWEEP_MS', 15_000, 100, 3_600_000),
+    outbox: {
+      relay: oneOf('OUTBOX_RELAY', ['on', 'off'] as const, 'on') === 'on',
+      pollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),
+      leaseMs: int('OUTBOX_LEASE_MS', 60_000, 1000, 3_600_000),
+      maxAttempts: int('OUTBOX_MAX_ATTEMPTS', 12, 1, 1000),
+      retentionDays: int('OUTBOX_RETENTION_DAYS', 14, 1, 3650),
+    },
   };
 }

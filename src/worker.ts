@@ -1,3 +1,5 @@
 /** Entry for a worker-only process: the same app with ROLE=worker (BullMQ workers, no public HTTP). */
-process.env.ROLE = 'worker';
-await import('./server.js');
+import { loadConfigOrExit } from './config.js';
+import { startServer } from './start.js';
+
+await startServer(loadConfigOrExit({ ROLE: 'worker' }));

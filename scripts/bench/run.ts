@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (issue 5): in one bounded run (~2-3 minutes), against the real app in its own
+ * `npm run bench`: in one bounded run (~2-3 minutes), against the real app in its own
  * process on 127.0.0.1 (ROLE=all, NODE_ENV=production, logger off) with a scratch database and a
  * Redis prefix of its own:
  *   1. accepted bids/s through HTTP (htmx form posts, session + CSRF) on one hot auction and on
@@ -35,7 +35,7 @@ const INCREMENTS = '*:100'; // one flat increment keeps amounts (and the points 
 const START_PRICE = 10_000;
 const T0 = performance.now();
 const log = (m: string) => console.log(`[bench +${((performance.now() - T0) / 1000).toFixed(0).padStart(3)}s] ${m}`);
-const TSX = ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning', '--import', 'tsx'];
+const TSX = ['--import', 'tsx'];
 
 /** A child process speaking IPC: `ask` sends a message and resolves with the next reply matching `pick`. */
 function child(file: string, env: NodeJS.ProcessEnv) {
@@ -70,9 +70,9 @@ try {
   log(`${BIDDERS} bidders (argon2 + card top-up each), 1 seller, 1,002 auctions`);
   const [seller] = await makeUsers(db, redis, redisPrefix, 1, 0, 's');
   const users = await makeUsers(db, redis, redisPrefix, BIDDERS, 5_000_000, 'b');
-  const [hot] = await makeAuctions(db, seller.id, 1, START_PRICE, INCREMENTS);
-  const many = await makeAuctions(db, seller.id, 1000, START_PRICE, INCREMENTS);
-  const [watched] = await makeAuctions(db, seller.id, 1, START_PRICE, INCREMENTS);
+  const [hot] = await makeAuctions(db, seller.id, 1, START_PRICE);
+  const many = await makeAuctions(db, seller.id, 1000, START_PRICE);
+  const [watched] = await makeAuctions(db, seller.id, 1, START_PRICE);
   if (many[999] - many[0] !== 999) throw new Error('the 1,000 auctions are not contiguous ids (pgbench picks from a range)');
   const bidderRange: [number, number] = [Math.min(...users.map((u) => u.id)), Math.max(...users.map((u) => u.id))];
 
@@ -128,7 +128,7 @@ try {
 
   if (httpHot.acceptedPerSecond / pgHot.tps < 0.6) {
     log('hot ratio short of 0.6: profiling the server during a second hot storm (5 s), counting PostgreSQL round trips');
-    const [hot2] = await makeAuctions(db, seller.id, 1, START_PRICE, INCREMENTS);
+    const [hot2] = await makeAuctions(db, seller.id, 1, START_PRICE);
     await server.ask('prof-start', (m) => m.ack === 'prof-start');
     await server.ask('count-start', (m) => m.ack === 'count-start');
     profiled = await bidStorm({ bidders, auctions: [hot2], concurrency: CONCURRENCY, seconds: 5, startPrice: START_PRICE, increment: 100 });

@@ -13,8 +13,7 @@ import { createUserDirect } from '../../src/modules/accounts/index.js';
 import { createTestCardGateway } from '../../src/modules/wallet/index.js';
 import { topUp } from '../../src/modules/wallet/service.js';
 import { openAuction } from '../../src/modules/bidding/index.js';
-import { walletPort, catalogPort } from '../../src/wiring.js';
-import { parseBands } from '../../src/modules/bidding/engine.js';
+import { catalogApi } from '../../src/modules/catalog/index.js';
 
 export const PASSWORD = 'bench password 1234';
 
@@ -64,7 +63,7 @@ export async function makeUsers(db: Db, redis: Redis, prefix: string, n: number,
 }
 
 /** `n` live listings of `sellerId` ending in an hour, each opened as an auction. Returns their ids. */
-export async function makeAuctions(db: Db, sellerId: number, n: number, startPrice: number, increments: string): Promise<number[]> {
+export async function makeAuctions(db: Db, sellerId: number, n: number, startPrice: number): Promise<number[]> {
   const category = await db.category.findFirstOrThrow({ where: { parentId: { not: null } }, orderBy: { id: 'asc' } });
   const now = Date.now();
   const rows = await db.listing.createManyAndReturn({
@@ -83,11 +82,10 @@ export async function makeAuctions(db: Db, sellerId: number, n: number, startPri
     })),
     select: { id: true },
   });
-  const deps = { db, wallet: walletPort(db), catalog: catalogPort(db), settings: { bands: parseBands(increments), softCloseMs: 0, maxBid: 1e9 } };
-  const catalog = catalogPort(db);
+  const catalog = catalogApi(db);
   await inBatches(rows, 20, async (r) => {
-    const l = await catalog.getListing(r.id);
-    if (!l || !(await openAuction(deps, l))) throw new Error(`auction ${r.id} not opened`);
+    const l = await catalog.getListingForAuction(r.id);
+    if (!l || !(await openAuction({ db }, l))) throw new Error(`auction ${r.id} not opened`);
   });
   return rows.map((r) => r.id);
 }

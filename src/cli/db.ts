@@ -1,8 +1,9 @@
 /**
  * `npm run db:migrate`                 apply pending migrations (like `prisma migrate deploy`)
- * `npm run db:migration:new -- <name>` write the next migration from schema.prisma
- * `npm run db:drift`                   exit 2 when the live database differs from schema.prisma
- * Runs with `node --experimental-wasm-modules`: no native Prisma engine is needed.
+ * `npm run db:migration:new -- <name>` write the next migration from prisma/schema/*.prisma
+ * `npm run db:drift`                   exit 2 when the live database differs from the schema
+ * No native Prisma engine is needed (the wasm one, core/db/schema-engine.ts). A command-line
+ * entry: it reads only DATABASE_URL, so a migration needs none of the app's settings.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +14,10 @@ function findPrismaDir(): string {
   // Works from src/cli (tsx) and from dist/src/cli (release build): walk up to the folder holding prisma/.
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    if (existsSync(path.join(dir, 'prisma', 'schema.prisma'))) return path.join(dir, 'prisma');
+    if (existsSync(path.join(dir, 'prisma', 'schema'))) return path.join(dir, 'prisma');
     dir = path.dirname(dir);
   }
-  throw new Error('cannot find prisma/schema.prisma above ' + fileURLToPath(import.meta.url));
+  throw new Error('cannot find prisma/schema/ above ' + fileURLToPath(import.meta.url));
 }
 
 async function main(): Promise<number> {
@@ -38,16 +39,16 @@ async function main(): Promise<number> {
         return 1;
       }
       const folder = await createMigration(opts, name);
-      console.log(folder ? `wrote prisma/migrations/${folder}/migration.sql` : 'schema.prisma matches the migrations: nothing to write');
+      console.log(folder ? `wrote prisma/migrations/${folder}/migration.sql` : 'the schema matches the migrations: nothing to write');
       return 0;
     }
     case 'drift': {
       const sql = await liveDriftSql(opts);
       if (!sql) {
-        console.log(`${where} matches schema.prisma`);
+        console.log(`${where} matches the schema`);
         return 0;
       }
-      console.log(`${where} differs from schema.prisma; SQL to reconcile:\n${sql}`);
+      console.log(`${where} differs from the schema; SQL to reconcile:\n${sql}`);
       return 2;
     }
     default:

@@ -32,7 +32,7 @@ export const authPlugin = fp(
 export async function requireUser(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
   if (req.user) return;
   const next = encodeURIComponent(req.url);
-  if (req.headers['hx-request']) {
+  if (req.htmx) {
     return reply.header('HX-Redirect', `/login?next=${next}`).code(401).send();
   }
   const accept = req.headers.accept ?? '';

@@ -23,7 +23,7 @@ export class AppError extends Error {
 export const notFound = () => new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
 
 export function wantsJson(req: FastifyRequest): boolean {
-  if (req.headers['hx-request']) return false;
+  if (req.htmx) return false;
   const accept = req.headers.accept ?? '';
   return accept.includes('application/json') && !accept.includes('text/html');
 }
@@ -62,7 +62,7 @@ export async function sendError(req: FastifyRequest, reply: FastifyReply, c: Cla
   if (wantsJson(req)) return reply.send({ error: { code: c.code, message, requestId: req.id } });
   if (typeof reply.page !== 'function') return reply.type('text/plain; charset=utf-8').send(message);
   const title = t(c.status === 404 ? 'errors.notFoundTitle' : c.status >= 500 ? 'errors.serverTitle' : 'errors.title') as string;
-  if (req.headers['hx-request']) {
+  if (req.htmx) {
     // htmx: show the message in the page's flash area instead of replacing the target.
     reply.header('HX-Retarget', '#flash').header('HX-Reswap', 'innerHTML');
     return reply.fragment('flash', { kind: 'error', message });

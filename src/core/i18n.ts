@@ -1,6 +1,8 @@
 /**
  * i18n with i18next: Korean by default, English second. The language comes from `?lang=`
- * (then remembered in the `lang` cookie), else the cookie, else Korean.
+ * (then remembered in the `lang` cookie), else the cookie, else Korean. The shared messages
+ * (layout, errors) are in src/locales; each module adds its own catalogs from
+ * src/modules/<name>/locales with `addMessages` when its plugin registers.
  */
 import fp from 'fastify-plugin';
 import i18next, { type TFunction } from 'i18next';
@@ -12,6 +14,9 @@ export type Lang = (typeof LANGS)[number];
 export const DEFAULT_LANG: Lang = 'ko';
 
 export const i18n = i18next.createInstance();
+type Tree = { [key: string]: string | Tree };
+/** Which module owns each top-level message group. */
+const owners = new Map<string, string>(Object.keys(ko).map((group) => [group, 'shared']));
 await i18n.init({
   resources: { ko: { translation: ko }, en: { translation: en } },
   lng: DEFAULT_LANG,
@@ -21,6 +26,24 @@ await i18n.init({
   initAsync: false,
   showSupportNotice: false,
 } as Parameters<typeof i18n.init>[0]);
+
+/** A catalog's shape with every message widened to string: the English catalog is typed against the Korean one. */
+export type Catalog<T> = { [K in keyof T]: T[K] extends string ? string : Catalog<T[K]> };
+
+
+/**
+ * Adds a module's messages (one object per language, its top-level keys are the groups it owns,
+ * e.g. `bidding`). A group has one owner: a second module claiming it is a startup error.
+ * Adding the same module's messages again (a second app in one process) changes nothing.
+ */
+export function addMessages(owner: string, catalogs: Record<Lang, object>): void {
+  for (const group of Object.keys(catalogs.ko)) {
+    const known = owners.get(group);
+    if (known && known !== owner) throw new Error(`message group "${group}" belongs to ${known}, not ${owner}`);
+  }
+  for (const group of Object.keys(catalogs.ko)) owners.set(group, owner);
+  for (const lang of LANGS) i18n.addResourceBundle(lang, 'translation', catalogs[lang] as Tree, true, true);
+}
 
 export const isLang = (v: unknown): v is Lang => typeof v === 'string' && (LANGS as readonly string[]).includes(v);
 

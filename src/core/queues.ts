@@ -1,11 +1,18 @@
 /**
- * BullMQ factory: one connection policy for every queue and worker, and one place that closes
- * them all on shutdown. Every timer in DAPANDA (auction close, auto-confirm, backups) is a
- * BullMQ job created here. Workers start only on ROLE=worker|all.
+ * Timers. BullMQ for what must happen at a moment (an auction's close, an auto-confirm): one
+ * connection policy for every queue and worker, and one place that closes them all on shutdown.
+ * Workers start only on ROLE=worker|all. Two safety nets do not depend on what Redis remembers:
+ * - `every(name, ms, fn)`: a periodic task on a timer in each worker process (sweepers,
+ *   cleanups), not a repeatable BullMQ job, which a flushed or replaced Redis forgets;
+ * - `onRedisReset(fn)`: Redis and PostgreSQL both keep this deployment's queue epoch (an id);
+ *   when Redis answers with another one, it lost its data, and each module re-plans its jobs
+ *   from PostgreSQL (bidding: every open auction's start and close).
  */
+import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { createRedis, type Redis } from './redis.js';
+import { prom, registry } from './metrics.js';
 
 export interface Queues {
   /** The named queue (created once, shared). */
@@ -13,6 +20,15 @@ export interface Queues {
   /** Registers a processor; it runs only when this process has the worker role. */
   worker<T = unknown>(name: string, processor: Processor<T>, opts?: Partial<WorkerOptions>): void;
   add<T>(name: string, jobName: string, data: T, opts?: JobsOptions): Promise<void>;
+  /**
+   * Runs `fn` every `everyMs` in each worker process (the first run one interval after start),
+   * never two runs of it at once in one process. Make it idempotent: every worker process runs it.
+   */
+  every(name: string, everyMs: number, fn: () => Promise<unknown>): void;
+  /** Runs `fn` (in one worker process) once Redis is found to have lost the jobs it had. */
+  onRedisReset(name: string, fn: () => Promise<void>): void;
+  /** Checks the queue epoch now (it is checked every few seconds anyway); true when `onRedisReset` handlers ran. */
+  checkRedisMemory(): Promise<boolean>;
   readonly runsWorkers: boolean;
   /** Every queue by name, for health, metrics and admin views. */
   all(): Queue[];
@@ -24,10 +40,13 @@ declare module 'fastify' {
   }
 }
 
-/** How long shutdown waits for workers (their current job) and queues to close (QUEUE_CLOSE_TIMEOUT_MS). */
-const closeTimeoutMs = () => Number(process.env.QUEUE_CLOSE_TIMEOUT_MS ?? 10_000);
+const periodicFailures = new prom.Counter({ name: 'dapanda_periodic_failures_total', help: 'Failed runs of periodic tasks', labelNames: ['task'] as const, registers: [registry] });
+const redisResets = new prom.Counter({ name: 'dapanda_redis_resets_total', help: 'Times Redis was found to have lost its jobs (timers re-planned from PostgreSQL)', registers: [registry] });
 
-export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: boolean }>(
+/** How often worker processes compare the queue epoch in Redis with PostgreSQL's. */
+const EPOCH_CHECK_MS = 5000;
+
+export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: boolean; closeTimeoutMs: number }>(
   async (app, opts) => {
     const queues = new Map<string, Queue>();
     const workers: Worker[] = [];
@@ -37,6 +56,46 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
     queueConn.on('error', (err) => app.log.debug({ err: err.message }, 'queue redis error'));
     connections.push(queueConn);
     const prefix = `${opts.prefix}:bull`;
+    const tasks: { name: string; everyMs: number; fn: () => Promise<unknown>; timer?: NodeJS.Timeout; running?: Promise<void> }[] = [];
+    const resetHandlers: { name: string; fn: () => Promise<void> }[] = [];
+    const epochKey = `${opts.prefix}:queue-epoch`;
+
+    const runTask = (t: (typeof tasks)[number]) => {
+      if (t.running) return;
+      t.running = t
+        .fn()
+        .then(
+          () => {},
+          (err: unknown) => {
+            periodicFailures.inc({ task: t.name });
+            app.log.error({ err, task: t.name }, 'periodic task failed');
+          },
+        )
+        .finally(() => (t.running = undefined));
+    };
+
+    const checkRedisMemory = async (): Promise<boolean> => {
+      // app.redis fails fast (the queues' connection waits for Redis): with Redis away the check is tried again later.
+      let epoch = await app.redis.get(epochKey);
+      if (!epoch) {
+        await app.redis.set(epochKey, randomUUID(), 'NX');
+        epoch = await app.redis.get(epochKey);
+        if (!epoch) return false;
+      }
+      const known = await app.db.$queryRaw<{ epoch: string }[]>`SELECT epoch FROM queue_epochs WHERE namespace = ${opts.prefix}`;
+      if (!known.length) {
+        // A deployment seen for the first time: nothing was planned before, so nothing was forgotten.
+        await app.db.$executeRaw`INSERT INTO queue_epochs (namespace, epoch) VALUES (${opts.prefix}, ${epoch}) ON CONFLICT (namespace) DO NOTHING`;
+        return false;
+      }
+      if (known[0].epoch === epoch) return false;
+      app.log.warn({ handlers: resetHandlers.map((h) => h.name) }, 'Redis lost its jobs (queue epoch changed): re-planning timers from PostgreSQL');
+      redisResets.inc();
+      for (const h of resetHandlers) await h.fn();
+      // Recorded only once every plan is back; two instances noticing at once both re-plan (idempotent job ids).
+      await app.db.$executeRaw`UPDATE queue_epochs SET epoch = ${epoch}, updated_at = now() WHERE namespace = ${opts.prefix}`;
+      return true;
+    };
 
     const api: Queues = {
       runsWorkers: opts.runWorkers,
@@ -65,29 +124,56 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
       async add(name, jobName, data, jopts) {
         await api.queue(name).add(jobName as never, data as never, jopts);
       },
+      every(name, everyMs, fn) {
+        if (opts.runWorkers) tasks.push({ name, everyMs, fn });
+      },
+      onRedisReset(name, fn) {
+        resetHandlers.push({ name, fn });
+      },
+      checkRedisMemory,
       all: () => [...queues.values()],
     };
     app.decorate('queues', api);
+
+    if (opts.runWorkers) {
+      tasks.push({
+        name: 'queue-epoch',
+        everyMs: EPOCH_CHECK_MS,
+        fn: () => checkRedisMemory().catch((err: Error) => app.log.debug({ err: err.message }, 'queue epoch not checked (Redis or PostgreSQL away)')),
+      });
+      app.addHook('onReady', async () => {
+        for (const t of tasks) {
+          t.timer = setInterval(() => runTask(t), t.everyMs);
+          t.timer.unref();
+        }
+      });
+    }
+
     app.addHook('onClose', async () => {
       // Workers first: each finishes its current job, then queues and connections go. Each step is
       // bounded: with Redis unreachable BullMQ's close waits for a reconnect that may never come, and
       // a shutdown must not hang (systemd would have to kill it); the connections are cut after that.
-      const CLOSE_TIMEOUT_MS = closeTimeoutMs();
-      const bounded = async (what: string, items: (Worker | Queue)[]) => {
+      for (const t of tasks) clearInterval(t.timer);
+      const bounded = async (what: string, items: { close(): Promise<unknown> }[], disconnect: () => void) => {
         let timer: NodeJS.Timeout | undefined;
         const settled = Promise.allSettled(items.map((i) => i.close())).then(() => true);
-        const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS)));
+        const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), opts.closeTimeoutMs)));
         const ok = await Promise.race([settled, late]);
         clearTimeout(timer);
         if (ok) return;
-        app.log.warn(`${what} did not close within ${CLOSE_TIMEOUT_MS} ms (Redis unreachable?); disconnecting`);
-        // Not awaited: with Redis gone, BullMQ's disconnect can wait as long as its close.
-        for (const i of items) i.disconnect().catch(() => {});
+        app.log.warn(`${what} did not close within ${opts.closeTimeoutMs} ms (Redis unreachable?); disconnecting`);
+        disconnect();
       };
-      await bounded('queue workers', workers);
-      await bounded('queues', [...queues.values()]);
+      await bounded(
+        'periodic tasks',
+        tasks.filter((t) => t.running).map((t) => ({ close: () => t.running! })),
+        () => {},
+      );
+      // Not awaited: with Redis gone, BullMQ's disconnect can wait as long as its close.
+      await bounded('queue workers', workers, () => workers.forEach((w) => w.disconnect().catch(() => {})));
+      await bounded('queues', [...queues.values()], () => [...queues.values()].forEach((q) => q.disconnect().catch(() => {})));
       for (const c of connections) c.disconnect();
     });
   },
-  { name: 'core-queues' },
+  { name: 'core-queues', dependencies: ['core-db', 'core-redis'] },
 );

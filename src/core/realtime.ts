@@ -47,12 +47,15 @@ declare module 'fastify' {
 const wsGauge = new prom.Gauge({ name: 'dapanda_ws_connections', help: 'Open WebSocket connections', registers: [registry] });
 const TOPIC_RE = /^[a-z]+:[A-Za-z0-9_-]{1,64}$/;
 const MAX_TOPICS = 20;
-/** A peer that has not answered a ping within one interval is gone (half-open TCP, sleeping phone). */
-const PING_EVERY_MS = Number(process.env.WS_PING_MS ?? 25_000);
 /** Re-renders of one snapshot while pushes keep landing; then pushes go out as they come. */
 const MAX_RESYNC = 5;
 
-export const realtimePlugin = fp<{ publicUrl: string; upgradeHeaders?: Record<string, string> }>(
+export const realtimePlugin = fp<{
+  publicUrl: string;
+  /** A peer that has not answered a ping within one interval is gone (half-open TCP, sleeping phone). */
+  pingMs: number;
+  upgradeHeaders?: Record<string, string>;
+}>(
   async (app, opts) => {
     await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
     // The 101 answer skips Fastify's reply hooks: headers operators read (which node, which release) go on here.
@@ -189,7 +192,7 @@ export const realtimePlugin = fp<{ publicUrl: string; upgradeHeaders?: Record<st
         alive.set(ws, false);
         ws.ping();
       }
-    }, PING_EVERY_MS);
+    }, opts.pingMs);
     pinger.unref();
 
     app.addHook('preClose', async () => {

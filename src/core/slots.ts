@@ -1,8 +1,13 @@
 /**
- * Page slots: a page owned by one module shows a part rendered by another without importing
- * it (the item page's bid area is the bidding module's). The provider returns a partial name
- * and its data; the page renders it with `{{> (lookup slot "partial") slot.data}}`-style
- * dynamic partials, so everything stays escaped by Handlebars.
+ * Slots: how a page owned by one module shows a part owned by another without importing it or
+ * including its templates. Two kinds:
+ * - data slots (`provide` / `render`): the provider loads its own data for one id and names the
+ *   partial to draw it with; the page renders it with `{{> (lookup bidArea "partial") bidArea.data}}`.
+ *   The item page's bid area is bidding's. The provider's scripts join the page's.
+ * - template slots (`app.views.fillSlot` in core/views.ts): `{{slotFor "listing.card.actions" listingId=id}}`
+ *   renders the filling module's partial with those values, for parts that need no data of their
+ *   own (the watch button on every listing card).
+ * Either way everything stays escaped by Handlebars, and an unfilled slot renders nothing.
  */
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
@@ -10,6 +15,8 @@ import type { FastifyRequest } from 'fastify';
 export interface SlotContent {
   partial: string;
   data: Record<string, unknown>;
+  /** Module scripts the part needs on the page (`bidding.js`). */
+  scripts?: string[];
 }
 export type SlotProvider = (id: number, req: FastifyRequest) => Promise<SlotContent | null>;
 
@@ -34,9 +41,14 @@ export const slotsPlugin = fp(
       },
       async render(name, id, req) {
         const p = providers.get(name);
-        return p ? p(id, req) : null;
+        const content = p ? await p(id, req) : null;
+        if (content?.scripts?.length) {
+          req.pageScripts ??= new Set();
+          for (const s of content.scripts) req.pageScripts.add(s);
+        }
+        return content;
       },
     } satisfies Slots);
   },
-  { name: 'core-slots' },
+  { name: 'core-slots', dependencies: ['core-views'] },
 );

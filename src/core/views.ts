@@ -1,16 +1,20 @@
 /**
- * Server-rendered pages: @fastify/view + Handlebars, one layout, partials from views/partials
- * (registered by file name, folders joined with `/`, e.g. `accounts/login-form`).
+ * Server-rendered pages: Handlebars, one layout. The layout and the shared partials (header,
+ * footer, flash, field) and the error page live in views/; each module keeps its own pages and
+ * partials in src/modules/<name>/views/ (pages at the top, partials/ below) and registers them
+ * with `app.views.register('<name>', dir)`, under its own prefix: `bidding/my-bids` (a page),
+ * `bidding/bid-panel` (a partial). A module's browser script, src/modules/<name>/public/<name>.js,
+ * is served at /static/js/<name>.js and loaded only by the pages that ask for it.
  * `reply.page()` renders inside the layout, or only the page's body for htmx requests;
  * `reply.fragment()` renders one partial alone (htmx swaps and WebSocket pushes).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fp from 'fastify-plugin';
-import fastifyView from '@fastify/view';
 import Handlebars from 'handlebars';
 import type { TFunction } from 'i18next';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface PageOptions {
   title?: string;
@@ -19,6 +23,22 @@ export interface PageOptions {
   description?: string;
   canonical?: string;
   ogImage?: string;
+  /** Module scripts this page needs, by file name (`catalog.js`); slots add theirs. */
+  scripts?: string[];
+}
+
+export interface Views {
+  /** A module's templates: `dir/*.hbs` are pages, `dir/partials/**.hbs` partials, all named `<module>/<file>`. */
+  register(module: string, dir: string): void;
+  /** A module's browser script, served at /static/js/<file name>; the name starts with the module's. */
+  script(module: string, file: string): void;
+  /** Fills a template slot: `{{slotFor "name" key=value}}` in another module's template renders this partial. */
+  fillSlot(slot: string, partial: string): void;
+  /**
+   * Everything of a module's that pages need, found next to its index.ts (`import.meta.url`):
+   * views/ (`register`) and every public/*.js (`script`).
+   */
+  module(module: string, indexUrl: string): void;
 }
 
 declare module 'fastify' {
@@ -26,20 +46,26 @@ declare module 'fastify' {
     page(template: string, data?: Record<string, unknown>, opts?: PageOptions): Promise<FastifyReply>;
     fragment(template: string, data?: Record<string, unknown>): Promise<FastifyReply>;
   }
+  interface FastifyRequest {
+    /** Scripts the page being rendered needs (added by slots). */
+    pageScripts: Set<string> | null;
+  }
   interface FastifyInstance {
+    views: Views;
     /** Renders a partial to a string (for WebSocket pushes), with a language's messages. */
     renderPartial(name: string, data: Record<string, unknown>, t: TFunction, lang?: string): string;
   }
 }
 
-export type LocalsFn = (req: import('fastify').FastifyRequest, reply: FastifyReply) => Record<string, unknown>;
+export type LocalsFn = (req: FastifyRequest, reply: FastifyReply) => Record<string, unknown>;
 
-function registerPartials(hbs: typeof Handlebars, dir: string, prefix = ''): void {
-  for (const name of readdirSync(dir)) {
+/** Every .hbs file under dir, by its path without the extension (`partials/x` -> `x` when `strip`). */
+function hbsFiles(dir: string, prefix = ''): [string, string][] {
+  return readdirSync(dir).flatMap((name): [string, string][] => {
     const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) registerPartials(hbs, full, `${prefix}${name}/`);
-    else if (name.endsWith('.hbs')) hbs.registerPartial(`${prefix}${name.slice(0, -4)}`, readFileSync(full, 'utf8'));
-  }
+    if (statSync(full).isDirectory()) return hbsFiles(full, `${prefix}${name}/`);
+    return name.endsWith('.hbs') ? [[`${prefix}${name.slice(0, -4)}`, full]] : [];
+  });
 }
 
 const wonFormat = new Intl.NumberFormat('ko-KR');
@@ -79,37 +105,108 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
     const hbs = Handlebars.create();
     registerHelpers(hbs);
     const viewsDir = path.join(opts.root, 'views');
-    registerPartials(hbs, path.join(viewsDir, 'partials'));
-    await app.register(fastifyView, {
-      engine: { handlebars: hbs },
-      root: viewsDir,
-      viewExt: 'hbs',
-      production: opts.production,
-      defaultContext: {},
-    });
+    // Pages by name -> file, compiled on first use.
+    const pages = new Map<string, string>();
+    const compiledPages = new Map<string, { tpl: Handlebars.TemplateDelegate; mtime: number }>();
+    const scripts = new Map<string, string>();
+    const slots = new Map<string, string>();
 
-    const compiled = new Map<string, Handlebars.TemplateDelegate>();
+    const addPartials = (dir: string, prefix: string) => {
+      for (const [name, file] of hbsFiles(dir)) {
+        const full = `${prefix}${name}`;
+        if (hbs.partials[full]) throw new Error(`partial ${full} is registered twice`);
+        // Compiled once here: a partial given as a string is compiled again on every use.
+        hbs.registerPartial(full, hbs.compile(readFileSync(file, 'utf8')));
+      }
+    };
+    addPartials(path.join(viewsDir, 'partials'), '');
+    for (const [name, file] of hbsFiles(path.join(viewsDir, 'errors'))) pages.set(`errors/${name}`, file);
+    const layoutFile = path.join(viewsDir, 'layouts', 'main.hbs');
+
+    const compiledPartials = new Map<string, Handlebars.TemplateDelegate>();
     const partial = (name: string): Handlebars.TemplateDelegate => {
-      let tpl = compiled.get(name);
+      let tpl = compiledPartials.get(name);
       if (!tpl) {
         const src = hbs.partials[name];
         if (!src) throw new Error(`no partial named ${name}`);
         tpl = typeof src === 'function' ? (src as Handlebars.TemplateDelegate) : hbs.compile(src);
-        compiled.set(name, tpl);
+        compiledPartials.set(name, tpl);
       }
       return tpl;
     };
-    app.decorate('renderPartial', (name: string, data: Record<string, unknown>, t: TFunction, lang = 'ko') =>
-      partial(name)({ ...data, __t: t, lang }),
+    // In development a page is compiled again when its file changed (edit a template, reload the page).
+    const template = (file: string): Handlebars.TemplateDelegate => {
+      const known = compiledPages.get(file);
+      const mtime = opts.production && known ? 0 : statSync(file).mtimeMs;
+      if (known && (opts.production || known.mtime === mtime)) return known.tpl;
+      const tpl = hbs.compile(readFileSync(file, 'utf8'));
+      compiledPages.set(file, { tpl, mtime });
+      return tpl;
+    };
+    const page = (name: string) => {
+      const file = pages.get(name);
+      if (!file) throw new Error(`no page named ${name}`);
+      return template(file);
+    };
+
+    // A template slot: another module's partial fills it, or nothing does (the slot renders empty).
+    hbs.registerHelper('slotFor', function (this: unknown, name: string, options: Handlebars.HelperOptions) {
+      const filler = slots.get(name);
+      return filler ? new hbs.SafeString(partial(filler)({ ...options.hash }, { data: options.data })) : '';
+    });
+
+    const views: Views = {
+      register(module, dir) {
+        if (!/^[a-z][a-z0-9-]*$/.test(module)) throw new Error(`module name ${module}`);
+        for (const f of readdirSync(dir)) {
+          if (!f.endsWith('.hbs')) continue;
+          const name = `${module}/${f.slice(0, -4)}`;
+          const known = pages.get(name);
+          if (known && known !== path.join(dir, f)) throw new Error(`page ${name} is registered twice`);
+          pages.set(name, path.join(dir, f));
+        }
+        const partialsDir = path.join(dir, 'partials');
+        if (existsSync(partialsDir)) addPartials(partialsDir, `${module}/`);
+      },
+      script(module, file) {
+        const name = path.basename(file);
+        if (name !== `${module}.js` && !name.startsWith(`${module}-`)) throw new Error(`script ${name} must be named ${module}.js or ${module}-*.js`);
+        scripts.set(name, path.dirname(file));
+      },
+      fillSlot(slot, name) {
+        if (slots.has(slot)) throw new Error(`template slot ${slot} is already filled`);
+        slots.set(slot, name);
+      },
+      module(module, indexUrl) {
+        const dir = path.dirname(fileURLToPath(indexUrl));
+        if (existsSync(path.join(dir, 'views'))) views.register(module, path.join(dir, 'views'));
+        const pub = path.join(dir, 'public');
+        if (existsSync(pub)) for (const f of readdirSync(pub)) if (f.endsWith('.js')) views.script(module, path.join(pub, f));
+      },
+    };
+    app.decorate('views', views);
+    app.decorateRequest('pageScripts', null);
+
+    app.get<{ Params: { file: string } }>(
+      '/static/js/:file',
+      { config: { rateLimit: false }, schema: { params: { type: 'object', properties: { file: { type: 'string', maxLength: 80 } } } } },
+      async (req, reply) => {
+        const dir = scripts.get(req.params.file);
+        if (!dir) return reply.callNotFound();
+        return reply.sendFile(req.params.file, dir, { maxAge: opts.production ? '7d' : 0, immutable: opts.production });
+      },
     );
 
-    app.decorateReply('page', async function (this: FastifyReply, template: string, data = {}, popts: PageOptions = {}) {
+    app.decorate('renderPartial', (name: string, data: Record<string, unknown>, t: TFunction, lang = 'ko') => partial(name)({ ...data, __t: t, lang }));
+
+    app.decorateReply('page', async function (this: FastifyReply, name: string, data = {}, popts: PageOptions = {}) {
       const req = this.request;
-      const locals = { ...opts.locals(req, this), ...data, pageTitle: popts.title, page: popts };
-      const htmxPartial = req.headers['hx-request'] && !req.headers['hx-boosted'] && !popts.full;
+      const pageScripts = [...new Set([...(popts.scripts ?? []), ...(req.pageScripts ?? [])])];
+      const locals = { ...opts.locals(req, this), ...data, pageTitle: popts.title, page: popts, pageScripts };
+      const body = page(name)(locals);
       this.type('text/html; charset=utf-8');
-      if (htmxPartial) return this.view(template, locals);
-      return this.view(template, locals, { layout: 'layouts/main' });
+      if (req.htmx && !req.headers['hx-boosted'] && !popts.full) return this.send(body);
+      return this.send(template(layoutFile)({ ...locals, body }));
     });
     app.decorateReply('fragment', async function (this: FastifyReply, name: string, data = {}) {
       const req = this.request;
@@ -117,5 +214,5 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
       return this.type('text/html; charset=utf-8').send(html);
     });
   },
-  { name: 'core-views' },
+  { name: 'core-views', dependencies: ['core-htmx'] },
 );

@@ -6,6 +6,7 @@
 import type { App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
+import { listingCreated } from '../../src/modules/catalog/index.js';
 import { uniq } from './env.js';
 import { fund, walletDeps } from './wallet.js';
 import { Client } from './app.js';
@@ -55,7 +56,7 @@ export async function auction(app: App, o: AuctionOpts): Promise<number> {
       currentPrice: startPrice,
     },
   });
-  await app.events.emit('listing.created', { listingId: l.id, sellerId: o.sellerId });
+  await app.events.emit(listingCreated(l));
   for (let i = 0; i < 100; i++) {
     if (await app.db.auction.findUnique({ where: { id: l.id }, select: { id: true } })) return l.id;
     await new Promise((r) => setTimeout(r, 20));

@@ -42,3 +42,48 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
 
 /** A unique suffix for emails and nicknames created by one test. */
 export const uniq = () => randomBytes(4).toString('hex');
+
+/** `node` arguments that run one of the project's TypeScript entry points in a child process. */
+export const tsNodeArgs = (file: string): string[] => ['--import', 'tsx', path.isAbsolute(file) ? file : path.join(ROOT, file)];
+
+/**
+ * A database of the test's own, migrated, dropped at the end: for tests whose app re-plans or
+ * sweeps every auction it can see, or moves money in a durable consumer, so that other test
+ * files' auctions (in the run's shared database) are not touched. It is a copy of a template
+ * database migrated once per set of migrations (named by their hash), so no test pays for the
+ * migration engine again.
+ */
+export async function ownDatabase(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+  const pg = (await import('pg')).default;
+  const { createHash } = await import('node:crypto');
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const migrations = path.join(ROOT, 'prisma', 'migrations');
+  const hash = createHash('sha256');
+  for (const d of readdirSync(migrations).sort()) if (!d.endsWith('.toml')) hash.update(d).update(readFileSync(path.join(migrations, d, 'migration.sql')));
+  const template = `dapanda_tpl_${hash.digest('hex').slice(0, 12)}`;
+  const name = `dapanda_test_${process.env.TEST_RUN_ID ?? 'adhoc'}_own_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
+  await admin.connect();
+  try {
+    // One process builds the template; the others wait for it here.
+    await admin.query(`SELECT pg_advisory_lock(hashtext('dapanda test template'))`);
+    const known = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
+    if (!known.rowCount) {
+      const building = `${template}_${randomBytes(3).toString('hex')}`;
+      await applyMigrations({ databaseUrl: `${PG_BASE}/${building}`, prismaDir: path.join(ROOT, 'prisma') });
+      // The migration engine's pool may still be closing its idle connections.
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [building]);
+      await admin.query(`ALTER DATABASE "${building}" RENAME TO "${template}"`);
+    }
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+  } finally {
+    await admin.query(`SELECT pg_advisory_unlock(hashtext('dapanda test template'))`).catch(() => {});
+    await admin.end();
+  }
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => c.end());
+  });
+  return `${PG_BASE}/${name}`;
+}

@@ -9,8 +9,9 @@ import t, { type Test } from 'tap';
 import { startApp } from '../helpers/app.js';
 import { user, auction, balances } from '../helpers/auction.js';
 import { ledgerViolations } from '../helpers/wallet.js';
-import { placeBid, InsufficientPoints, type WalletPort } from '../../src/modules/bidding/index.js';
-import { walletPort, catalogPort } from '../../src/wiring.js';
+import { placeBid, type BiddingDeps } from '../../src/modules/bidding/index.js';
+import { walletApi, InsufficientFunds, type WalletApi } from '../../src/modules/wallet/index.js';
+import { catalogApi } from '../../src/modules/catalog/index.js';
 import { parseBands } from '../../src/modules/bidding/engine.js';
 import { registry } from '../../src/core/metrics.js';
 import type { App } from '../../src/app.js';
@@ -89,19 +90,19 @@ async function outcome(app: App, s: Side, results: Awaited<ReturnType<typeof pla
   return { answers, rows, auctionState, catalog: { price: listing.currentPrice, bids: listing.bidCount }, maxima, wallets, holds: holds.map((h) => ({ who: s.index(h.userId), amount: h.amount })) };
 }
 
-async function compare(t: Test, app: App, config: Config, seed: number, n: number, wallet: (real: WalletPort) => WalletPort) {
+async function compare(t: Test, app: App, config: Config, seed: number, n: number, wallet: (real: WalletApi) => WalletApi) {
   const steps = script(seed, n);
   const settings = { bands: parseBands(config.bidding.increments), softCloseMs: 0, maxBid: 1_000_000_000 };
-  const depsFor = (w: WalletPort) => ({ db: app.db, wallet: w, catalog: catalogPort(app.db), settings });
+  const depsFor = (w: WalletApi): BiddingDeps => ({ db: app.db, wallet: w, catalog: catalogApi(app.db), events: app.events, settings });
   const [together, alone] = [await side(app, config, 'x'), await side(app, config, 'y')];
   const cmd = (s: Side, step: Step) => ({ auctionId: s.id, bidderId: s.who(step.who), amount: step.amount, requestKey: `${s.id}-${step.form}` });
 
   const before = await batches();
-  const batchedDeps = depsFor(wallet(walletPort(app.db)));
+  const batchedDeps = depsFor(wallet(walletApi(app.db)));
   // All placed in one tick: the first is decided alone, the rest queue behind it and go in batches.
   const batched = await Promise.all(steps.map((step) => placeBid(batchedDeps, cmd(together, step))));
   const mid = await batches();
-  const oneDeps = depsFor(walletPort(app.db));
+  const oneDeps = depsFor(walletApi(app.db));
   const sequential = [];
   for (const step of steps) sequential.push(await placeBid(oneDeps, cmd(alone, step)));
   const after = await batches();
@@ -135,15 +136,18 @@ t.test('a batch whose hold fails is decided again bid by bid, with the same answ
   let failures = 0;
   const { transactions, decided } = await compare(t, app, config, 7, 40, (real) => ({
     ...real,
-    // Points spent elsewhere between the read and the hold, simulated once: for a hold after the
-    // auction's first bid (refs are auction:<id>:bid:<user>:<bids so far>:<max>), i.e. in a batch.
-    hold: async (tx, userId, amount, ref) => {
-      if (failures === 0 && Number(ref.split(':')[4]) > 0) {
-        failures++;
-        throw new InsufficientPoints(0);
-      }
-      return real.hold(tx, userId, amount, ref);
-    },
+    withTx: (tx) => ({
+      ...real.withTx(tx),
+      // Points spent elsewhere between the read and the hold, simulated once: for a hold after the
+      // auction's first bid (refs are auction:<id>:bid:<user>:<bids so far>:<max>), i.e. in a batch.
+      hold: async (userId, amount, ref) => {
+        if (failures === 0 && Number(ref.split(':')[4]) > 0) {
+          failures++;
+          throw new InsufficientFunds(0, amount);
+        }
+        return real.withTx(tx).hold(userId, amount, ref);
+      },
+    }),
   }));
   t.equal(failures, 1, 'the hold failed once');
   t.ok(transactions > 2, `and the batch was decided again (${transactions} transactions)`);

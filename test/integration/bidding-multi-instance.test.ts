@@ -6,10 +6,9 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { ROOT, REDIS_URL, testDatabaseUrl } from '../helpers/env.js';
+import { ROOT, REDIS_URL, testDatabaseUrl, tsNodeArgs } from '../helpers/env.js';
 import { startApp } from '../helpers/app.js';
 import { user, auction, PASSWORD, waitFor } from '../helpers/auction.js';
 import { ledgerViolations } from '../helpers/wallet.js';
@@ -33,7 +32,7 @@ interface Instance {
 
 async function spawnInstance(name: string, env: Record<string, string>): Promise<Instance> {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--experimental-wasm-modules', '--no-warnings', '--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
+  const child = spawn(process.execPath, tsNodeArgs('src/server.ts'), {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), ROLE: 'all', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 /**
  * No drift: a database built by replaying prisma/migrations and one built straight from
- * schema.prisma have the same structure; and the migration tool itself behaves like
+ * the schema files (prisma/schema/*.prisma) have the same structure; and the migration tool itself behaves like
  * `prisma migrate deploy` (records names + checksums, applies nothing twice).
  */
 import t, { type Test } from 'tap';
@@ -45,7 +45,7 @@ async function structure(url: string) {
   }
 }
 
-t.test('migrations and schema.prisma build the same database', async (t) => {
+t.test('migrations and the schema files build the same database', async (t) => {
   const id = uniq();
   const fromMigrations = await withDb(t, `drift_m_${id}`);
   const fromSchema = await withDb(t, `drift_s_${id}`);
@@ -55,8 +55,8 @@ t.test('migrations and schema.prisma build the same database', async (t) => {
   t.same(await applyMigrations({ databaseUrl: fromMigrations, prismaDir }), [], 'a second run applies nothing');
 
   // The other database straight from the schema, with no migration involved.
-  const { engine, schema, close } = await openEngine({ databaseUrl: fromSchema, schemaPath: path.join(prismaDir, 'schema.prisma') });
-  const diff = await engine.diff({ from: { tag: 'empty' }, to: { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: schema }] }, script: true, exitCode: null, filters: NO_FILTERS });
+  const { engine, files, close } = await openEngine({ databaseUrl: fromSchema, schemaDir: path.join(prismaDir, 'schema') });
+  const diff = await engine.diff({ from: { tag: 'empty' }, to: { tag: 'schemaDatamodel', files }, script: true, exitCode: null, filters: NO_FILTERS });
   close();
   const c = new pg.Client({ connectionString: fromSchema });
   await c.connect();
@@ -102,8 +102,7 @@ t.test('a schema change is noticed and written as the next migration', async (t)
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'dapanda-prisma-'));
   t.teardown(async () => (await import('node:fs/promises')).rm(tmp, { recursive: true, force: true }));
   await cp(prismaDir, tmp, { recursive: true });
-  const schema = await readFile(path.join(tmp, 'schema.prisma'), 'utf8');
-  await writeFile(path.join(tmp, 'schema.prisma'), `${schema}\nmodel DriftProbe {\n  id Int @id\n  note String\n  @@map("drift_probes")\n}\n`);
+  await writeFile(path.join(tmp, 'schema', 'probe.prisma'), `model DriftProbe {\n  id Int @id\n  note String\n  @@map("drift_probes")\n}\n`);
   const sql = await pendingSchemaSql({ databaseUrl: url, prismaDir: tmp });
   t.match(sql, /CREATE TABLE "drift_probes"/);
   t.notMatch(sql, /CREATE TABLE "users"/, 'only the change, not the whole schema');

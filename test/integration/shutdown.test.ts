@@ -5,8 +5,7 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import path from 'node:path';
-import { ROOT, REDIS_URL, testDatabaseUrl } from '../helpers/env.js';
+import { ROOT, REDIS_URL, testDatabaseUrl, tsNodeArgs } from '../helpers/env.js';
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -19,7 +18,7 @@ const freePort = () =>
 /** The real server (src/server.ts) in its own process, with its output collected. */
 async function startServer(t: Test, env: Record<string, string>) {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--experimental-wasm-modules', '--no-warnings', '--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
+  const child = spawn(process.execPath, tsNodeArgs('src/server.ts'), {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: `tshutdown${port}`, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

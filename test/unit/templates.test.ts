@@ -1,20 +1,15 @@
 /** House rules for templates: no unescaped output outside the layout's body slot, and every {{t}} key exists in both languages. */
 import t from 'tap';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/env.js';
-import { ko } from '../../src/locales/ko.js';
-import { en } from '../../src/locales/en.js';
+import { allMessages, templateFiles } from '../../scripts/boundaries.js';
 
-function files(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const f = path.join(dir, n);
-    return statSync(f).isDirectory() ? files(f) : f.endsWith('.hbs') ? [f] : [];
-  });
-}
 const lookup = (obj: unknown, key: string) => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj);
 
-const templates = files(path.join(ROOT, 'views'));
+// The shared views/ and every module's src/modules/<name>/views/, with every catalog merged.
+const templates = templateFiles(ROOT).map((f) => f.file);
+const { ko, en } = await allMessages(ROOT);
 
 t.test('no {{{triple}}} outside the layout body slot', async (t) => {
   for (const f of templates) {

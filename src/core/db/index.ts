@@ -1,11 +1,17 @@
-/** Prisma 7 client over @prisma/adapter-pg, exposed as `app.db`. */
+/** Prisma 7 client over @prisma/adapter-pg, exposed as `app.db`, and the one transaction helper. */
 import fp from 'fastify-plugin';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '../../generated/prisma/client.js';
+import { PrismaClient, Prisma } from '../../generated/prisma/client.js';
+import { AppError } from '../errors.js';
 
 export type Db = PrismaClient;
-export { Prisma } from '../../generated/prisma/client.js';
+export { Prisma };
 export * as Enums from '../../generated/prisma/enums.js';
+/** Row types of every model (`Models.AuctionModel`, ...): a module uses only its own tables' types. */
+export type * as Models from '../../generated/prisma/models.js';
+
+/** A Prisma interactive-transaction client: modules pass it to each other's APIs to act in one transaction. */
+export type Tx = Prisma.TransactionClient;
 
 export function createDb(databaseUrl: string, poolMax = 10): Db {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolMax }) });
@@ -28,25 +34,45 @@ export const dbPlugin = fp<{ databaseUrl: string; poolMax?: number }>(
   { name: 'core-db' },
 );
 
-/** A Prisma interactive-transaction client: modules pass it to each other's APIs to act in one transaction. */
-export type Tx = import('../../generated/prisma/client.js').Prisma.TransactionClient;
-
-/** PostgreSQL serialization failure / deadlock, as surfaced through Prisma and the pg adapter. */
-export function isRetryableTxError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; meta?: { code?: string }; cause?: { code?: string; originalCode?: string } };
-  const codes = [e?.code, e?.meta?.code, e?.cause?.code, e?.cause?.originalCode];
-  return codes.includes('P2034') || codes.includes('40001') || codes.includes('40P01') || /deadlock detected|could not serialize/i.test(e?.message ?? '');
+/** The error's code, message and metadata, causes included (Prisma and the pg adapter nest them). */
+function errorText(err: unknown): string {
+  if (!err || typeof err !== 'object') return String(err);
+  const e = err as { code?: unknown; message?: unknown; meta?: unknown; cause?: unknown };
+  return `${String(e.code ?? '')} ${String(e.message ?? '')} ${JSON.stringify(e.meta ?? {})} ${e.cause ? errorText(e.cause) : ''}`;
 }
 
-/** Runs `fn` in a transaction, retrying a bounded number of times on serialization failures and deadlocks. */
-export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { attempts?: number; timeoutMs?: number } = {}): Promise<T> {
+/** PostgreSQL serialization failure or deadlock: the whole transaction can safely run again. */
+export function isRetryableTxError(err: unknown): boolean {
+  if (err instanceof AppError) return false;
+  return /P2034|40001|40P01|deadlock detected|could not serialize/i.test(errorText(err));
+}
+
+/** Matches an error from the database against a pattern, causes included (e.g. a trigger's message). */
+export const dbErrorMatches = (err: unknown, re: RegExp): boolean => !(err instanceof AppError) && re.test(errorText(err));
+
+export interface TransactionOptions {
+  /** Tries in all, counting the first (default 4). */
+  attempts?: number;
+  timeoutMs?: number;
+  maxWaitMs?: number;
+  /** Unset: PostgreSQL's default, READ COMMITTED (row locks, not snapshots, decide who waits); set, it costs a statement. */
+  isolationLevel?: Prisma.TransactionIsolationLevel;
+}
+
+/** Runs `fn` in one transaction, running it again (a bounded number of times) after a serialization failure or deadlock. */
+export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
   const attempts = opts.attempts ?? 4;
+  const options = {
+    timeout: opts.timeoutMs ?? 10_000,
+    maxWait: opts.maxWaitMs ?? 5_000,
+    ...(opts.isolationLevel ? { isolationLevel: opts.isolationLevel } : {}),
+  };
   for (let i = 1; ; i++) {
     try {
-      return await db.$transaction(fn, { timeout: opts.timeoutMs ?? 10_000, maxWait: 5_000 });
+      return await db.$transaction(fn, options);
     } catch (err) {
       if (i >= attempts || !isRetryableTxError(err)) throw err;
-      await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 10));
+      await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 10 * i));
     }
   }
 }

@@ -9,12 +9,13 @@ import { openEngine, loadMigrations, NO_FILTERS } from './schema-engine.js';
 
 export interface MigrateOptions {
   databaseUrl: string;
-  prismaDir: string; // holds schema.prisma and migrations/
+  /** Holds schema/ (one .prisma file per module) and migrations/. */
+  prismaDir: string;
   log?: (line: string) => void;
 }
 
 const paths = (o: MigrateOptions) => ({
-  schema: path.join(o.prismaDir, 'schema.prisma'),
+  schema: path.join(o.prismaDir, 'schema'),
   migrations: path.join(o.prismaDir, 'migrations'),
 });
 
@@ -51,7 +52,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
 export async function applyMigrations(o: MigrateOptions): Promise<string[]> {
   await ensureDatabase(o.databaseUrl);
   const p = paths(o);
-  const { engine, close } = await openEngine({ databaseUrl: o.databaseUrl, schemaPath: p.schema, log: o.log });
+  const { engine, close } = await openEngine({ databaseUrl: o.databaseUrl, schemaDir: p.schema, log: o.log });
   try {
     const out = await engine.applyMigrations({ migrationsList: await loadMigrations(p.migrations), filters: NO_FILTERS });
     return out.appliedMigrationNames;
@@ -61,17 +62,16 @@ export async function applyMigrations(o: MigrateOptions): Promise<string[]> {
 }
 
 /**
- * The SQL that takes a database built from the migrations to the current schema.prisma.
+ * The SQL that takes a database built from the migrations to the current schema files.
  * The migrations are replayed on a throw-away shadow database (created and dropped by the
  * adapter), exactly as `prisma migrate dev` does. Empty string: nothing to migrate.
  */
 export async function pendingSchemaSql(o: MigrateOptions): Promise<string> {
   await ensureDatabase(o.databaseUrl); // the shadow database is created through this connection
   const p = paths(o);
-  const { engine, schema, close } = await openEngine({ databaseUrl: o.databaseUrl, schemaPath: p.schema, log: o.log });
+  const { engine, files, close } = await openEngine({ databaseUrl: o.databaseUrl, schemaDir: p.schema, log: o.log });
   try {
     const list = await loadMigrations(p.migrations);
-    const files = [{ path: 'schema.prisma', content: schema }];
     const from = list.migrationDirectories.length ? { tag: 'migrations' as const, ...list } : { tag: 'empty' as const };
     const res = await engine.diff({ from, to: { tag: 'schemaDatamodel', files }, script: true, exitCode: null, filters: NO_FILTERS });
     return isEmptyScript(res.stdout ?? '') ? '' : (res.stdout ?? '');
@@ -80,12 +80,11 @@ export async function pendingSchemaSql(o: MigrateOptions): Promise<string> {
   }
 }
 
-/** The SQL that takes the live database to schema.prisma: empty when they match (no drift). */
+/** The SQL that takes the live database to the schema files: empty when they match (no drift). */
 export async function liveDriftSql(o: MigrateOptions): Promise<string> {
   const p = paths(o);
-  const { engine, schema, close } = await openEngine({ databaseUrl: o.databaseUrl, schemaPath: p.schema, log: o.log });
+  const { engine, files, close } = await openEngine({ databaseUrl: o.databaseUrl, schemaDir: p.schema, log: o.log });
   try {
-    const files = [{ path: 'schema.prisma', content: schema }];
     const res = await engine.diff({
       from: { tag: 'schemaDatasource', files, configDir: o.prismaDir },
       to: { tag: 'schemaDatamodel', files },

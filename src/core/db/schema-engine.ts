@@ -14,6 +14,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import pg from 'pg';
 import { parse } from 'pg-connection-string';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -155,13 +156,41 @@ export const lastEnginePanic = () => lastPanic;
 
 export const NO_FILTERS = { externalTables: [] as string[], externalEnums: [] as string[] };
 
+/**
+ * The engine module without `--experimental-wasm-modules`: its entry imports the .wasm file as
+ * an ES module, which Node 20 only allows behind that flag. The glue it wraps is exported on its
+ * own, so the .wasm is compiled here and handed to it the same way, and every `node` and `tsx`
+ * command runs without extra flags.
+ */
+let engineModule: Promise<typeof import('@prisma/schema-engine-wasm')> | null = null;
+function loadEngineModule(): Promise<typeof import('@prisma/schema-engine-wasm')> {
+  engineModule ??= (async () => {
+    const bg = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as typeof import('@prisma/schema-engine-wasm') & {
+      __wbg_set_wasm(exports: WebAssembly.Exports): void;
+    };
+    const wasmFile = path.join(path.dirname(createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm/schema_engine_bg')), 'schema_engine_bg.wasm');
+    const module = await WebAssembly.compile(await readFile(wasmFile));
+    const instance = await WebAssembly.instantiate(module, { './schema_engine_bg.js': bg as unknown as WebAssembly.ModuleImports });
+    bg.__wbg_set_wasm(instance.exports);
+    (instance.exports.__wbindgen_start as () => void)();
+    return bg;
+  })();
+  return engineModule;
+}
+
+/** The schema's files (prisma/schema/*.prisma), as the engine and Prisma's CLI read them. */
+export async function readSchemaFiles(schemaDir: string): Promise<{ path: string; content: string }[]> {
+  const names = (await readdir(schemaDir)).filter((n) => n.endsWith('.prisma')).sort();
+  if (!names.length) throw new Error(`no .prisma files in ${schemaDir}`);
+  return Promise.all(names.map(async (n) => ({ path: n, content: await readFile(path.join(schemaDir, n), 'utf8') })));
+}
+
 export async function openEngine(opts: {
   databaseUrl: string;
-  schemaPath: string;
+  schemaDir: string;
   log?: (line: string) => void;
-}): Promise<{ engine: Engine; schema: string; close: () => void }> {
-  // The wasm module imports its .wasm file as an ES module: Node 20 needs --experimental-wasm-modules.
-  const { SchemaEngine } = await import('@prisma/schema-engine-wasm');
+}): Promise<{ engine: Engine; files: { path: string; content: string }[]; close: () => void }> {
+  const { SchemaEngine } = await loadEngineModule();
   // The engine reports a Rust panic's message through this global before it throws; without
   // it the panic surfaces as an unrelated TypeError (Prisma's CLI installs the same registry).
   const g = globalThis as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(m: string): void } };
@@ -170,7 +199,7 @@ export async function openEngine(opts: {
       lastPanic = m;
     },
   };
-  const schema = await readFile(opts.schemaPath, 'utf8');
+  const files = await readSchemaFiles(opts.schemaDir);
   // Explicit fields, not `connectionString`: the adapter makes its shadow database by copying
   // this config with another `database`, and a connection string would silently win over it,
   // replaying migrations on the real database instead.
@@ -178,11 +207,11 @@ export async function openEngine(opts: {
   const factory = bindMigrationAwareSqlAdapterFactory(withShadowDb(pool));
   const log = opts.log ?? (() => {});
   const engine = await SchemaEngine.new(
-    { datamodels: [[path.basename(opts.schemaPath), schema]] },
+    { datamodels: files.map((f) => [f.path, f.content] as [string, string]) },
     (line: string) => log(line),
     factory,
   );
-  return { engine, schema, close: () => engine.free() };
+  return { engine, files, close: () => engine.free() };
 }
 
 /** Reads prisma/migrations the way `prisma migrate` does: one folder each, holding migration.sql. */

@@ -3,12 +3,17 @@
  * `publicProfiles` for names and join dates; nobody else reads the users table.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { addMessages } from '../../core/i18n.js';
 import { accountsRoutes } from './routes.js';
 import * as svc from './service.js';
+import { ko } from './locales/ko.js';
+import { en } from './locales/en.js';
 
 export type { PublicUser } from './service.js';
 
 export const accountsModule: FastifyPluginAsync<{ keyPrefix: string }> = async (app, opts) => {
+  addMessages('accounts', { ko, en });
+  app.views.module('accounts', import.meta.url);
   await accountsRoutes(app, { db: app.db, redis: app.redis, prefix: opts.keyPrefix });
 };
 

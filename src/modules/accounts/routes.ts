@@ -20,7 +20,7 @@ const NextQuery = Type.Object({ next: Type.Optional(Type.String({ maxLength: 200
 
 /** After a successful form: a full-page navigation, for plain forms and for htmx alike. */
 function goTo(req: FastifyRequest, reply: FastifyReply, url: string) {
-  if (req.headers['hx-request']) return reply.header('HX-Redirect', url).code(204).send();
+  if (req.htmx) return reply.header('HX-Redirect', url).code(204).send();
   return reply.redirect(url, 303);
 }
 
@@ -45,7 +45,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
     if (res.errors) {
       reply.code(422);
       const data = { values: { email: res.values.email, nickname: res.values.nickname }, errors: t(req, res.errors) };
-      if (req.headers['hx-request']) return reply.fragment('accounts/signup-form', data);
+      if (req.htmx) return reply.fragment('accounts/signup-form', data);
       return reply.page('accounts/signup', data, { title: req.t('accounts.signupTitle') });
     }
     await startSession(req, res.user!);
@@ -69,7 +69,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
         ? req.t('accounts.errors.tooManyAttempts', { minutes: Math.ceil(res.retryAfterSeconds / 60) })
         : req.t('accounts.errors.badCredentials');
       const data = { values: { email: String(req.body.email ?? '').trim() }, next, formError };
-      if (req.headers['hx-request']) return reply.fragment('accounts/login-form', data);
+      if (req.htmx) return reply.fragment('accounts/login-form', data);
       return reply.page('accounts/login', data, { title: req.t('accounts.loginTitle') });
     }
     await startSession(req, res.user);

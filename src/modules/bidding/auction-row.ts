@@ -1,17 +1,43 @@
 /**
- * The auction row as bidding's transactions see it: locked, with the database's clock; its
- * public snapshot and the catalog's copy of its state; the seller's terms taken over before the
- * first bid.
+ * The auction row as bidding's transactions see it: one type, whether read by Prisma or locked
+ * with raw SQL (whose columns are aliased to the same names), its public snapshot and the
+ * catalog's copy of its state; the seller's terms taken over before the first bid.
  */
-import type { Tx } from '../../core/db/index.js';
+import type { Models, Tx } from '../../core/db/index.js';
+import type { AuctionListing, AuctionState } from '../catalog/index.js';
 import { minimumBid, type IncrementBands } from './engine.js';
-import type { AuctionStateForCatalog, ListingForAuction } from './ports.js';
+
+export type AuctionRow = Pick<
+  Models.AuctionModel,
+  | 'id'
+  | 'sellerId'
+  | 'status'
+  | 'outcome'
+  | 'startPrice'
+  | 'reservePrice'
+  | 'buyNowPrice'
+  | 'currentPrice'
+  | 'bidCount'
+  | 'leaderId'
+  | 'leaderMax'
+  | 'runnerUpMax'
+  | 'leaderHoldRef'
+  | 'startsAt'
+  | 'endsAt'
+  | 'originalEndsAt'
+  | 'winnerId'
+  | 'finalPrice'
+  | 'closedAt'
+>;
+
+/** The row as locked inside a transaction, with the database's clock at the lock. */
+export type LockedAuction = AuctionRow & { dbNow: Date };
 
 export interface AuctionSnapshot {
   id: number;
   sellerId: number;
-  status: 'SCHEDULED' | 'LIVE' | 'ENDED' | 'CANCELLED';
-  outcome: 'SOLD' | 'UNSOLD' | null;
+  status: AuctionRow['status'];
+  outcome: AuctionRow['outcome'];
   currentPrice: number;
   bidCount: number;
   leaderId: number | null;
@@ -25,66 +51,43 @@ export interface AuctionSnapshot {
 }
 
 /** What the seller last committed for the auction (the listing's terms). */
-export type ListingTerms = Pick<ListingForAuction, 'cancelled' | 'startPrice' | 'reservePrice' | 'buyNowPrice' | 'startsAt' | 'endsAt'>;
+export type ListingTerms = Pick<AuctionListing, 'status' | 'startPrice' | 'reservePrice' | 'buyNowPrice' | 'startsAt' | 'endsAt'>;
 
-/** The auction row as locked inside the bid transaction, with the database's clock. */
-export interface LockedAuction {
-  id: number;
-  seller_id: number;
-  status: AuctionSnapshot['status'];
-  outcome: AuctionSnapshot['outcome'];
-  start_price: number;
-  reserve_price: number | null;
-  buy_now_price: number | null;
-  current_price: number;
-  bid_count: number;
-  leader_id: number | null;
-  leader_max: number | null;
-  runner_up_max: number | null;
-  leader_hold_ref: string | null;
-  starts_at: Date;
-  ends_at: Date;
-  winner_id: number | null;
-  db_now: Date;
-  /** Those of the requested form keys that are already on file (lockAuction's second argument). */
-  seen_keys?: string[] | null;
-}
-
-export async function lockAuction(tx: Tx, id: number, requestKeys: string[] = []): Promise<LockedAuction | null> {
+export async function lockAuction(tx: Tx, id: number): Promise<LockedAuction | null> {
   // Raw SQL: Prisma has no SELECT ... FOR UPDATE, and the decision must use the database clock.
-  // The bid forms' keys already on file come back with it (one round trip under the lock).
   const rows = await tx.$queryRaw<LockedAuction[]>`
-    SELECT id, seller_id, status::text AS status, outcome::text AS outcome, start_price, reserve_price, buy_now_price,
-           current_price, bid_count, leader_id, leader_max, runner_up_max, leader_hold_ref, starts_at, ends_at,
-           winner_id, clock_timestamp() AS db_now,
-           CASE WHEN cardinality(${requestKeys}::text[]) = 0 THEN NULL
-                ELSE ARRAY(SELECT request_key FROM bids WHERE request_key = ANY(${requestKeys}::text[])) END AS seen_keys
+    SELECT id, seller_id AS "sellerId", status::text AS status, outcome::text AS outcome, start_price AS "startPrice",
+           reserve_price AS "reservePrice", buy_now_price AS "buyNowPrice", current_price AS "currentPrice", bid_count AS "bidCount",
+           leader_id AS "leaderId", leader_max AS "leaderMax", runner_up_max AS "runnerUpMax", leader_hold_ref AS "leaderHoldRef",
+           starts_at AS "startsAt", ends_at AS "endsAt", original_ends_at AS "originalEndsAt", winner_id AS "winnerId",
+           final_price AS "finalPrice", closed_at AS "closedAt", clock_timestamp() AS "dbNow"
       FROM auctions WHERE id = ${id} FOR UPDATE`;
   return rows[0] ?? null;
 }
 
-export function snapshotOf(a: Pick<LockedAuction, 'id' | 'seller_id' | 'status' | 'outcome' | 'current_price' | 'bid_count' | 'leader_id' | 'starts_at' | 'ends_at' | 'buy_now_price' | 'reserve_price' | 'leader_max' | 'start_price' | 'winner_id'>, bands: IncrementBands): AuctionSnapshot {
+export function snapshotOf(a: AuctionRow, bands: IncrementBands): AuctionSnapshot {
   return {
     id: a.id,
-    sellerId: a.seller_id,
+    sellerId: a.sellerId,
     status: a.status,
     outcome: a.outcome,
-    currentPrice: a.current_price,
-    bidCount: a.bid_count,
-    leaderId: a.leader_id,
-    startsAt: a.starts_at,
-    endsAt: a.ends_at,
-    buyNowPrice: a.buy_now_price && a.current_price < a.buy_now_price ? a.buy_now_price : null,
-    hasReserve: a.reserve_price !== null,
-    reserveMet: a.reserve_price === null ? null : a.leader_max !== null && a.leader_max >= a.reserve_price,
-    minimumBid: minimumBid({ startPrice: a.start_price, currentPrice: a.current_price, leaderId: a.leader_id }, bands),
-    winnerId: a.winner_id,
+    currentPrice: a.currentPrice,
+    bidCount: a.bidCount,
+    leaderId: a.leaderId,
+    startsAt: a.startsAt,
+    endsAt: a.endsAt,
+    buyNowPrice: a.buyNowPrice && a.currentPrice < a.buyNowPrice ? a.buyNowPrice : null,
+    hasReserve: a.reservePrice !== null,
+    reserveMet: a.reservePrice === null ? null : a.leaderMax !== null && a.leaderMax >= a.reservePrice,
+    minimumBid: minimumBid(a, bands),
+    winnerId: a.winnerId,
   };
 }
 
-export function catalogState(a: { status: string; outcome: string | null; current_price: number; bid_count: number; ends_at: Date }): AuctionStateForCatalog {
-  const status = a.status === 'ENDED' ? (a.outcome === 'SOLD' ? 'ENDED_SOLD' : 'ENDED_UNSOLD') : (a.status as AuctionStateForCatalog['status']);
-  return { status, currentPrice: a.current_price, bidCount: a.bid_count, endsAt: a.ends_at };
+/** The auction's state as catalog shows it on the listing. */
+export function catalogState(a: Pick<AuctionRow, 'status' | 'outcome' | 'currentPrice' | 'bidCount' | 'endsAt'>): AuctionState {
+  const status = a.status === 'ENDED' ? (a.outcome === 'SOLD' ? 'ENDED_SOLD' : 'ENDED_UNSOLD') : a.status;
+  return { status, currentPrice: a.currentPrice, bidCount: a.bidCount, endsAt: a.endsAt };
 }
 
 export const wonHoldRef = (auctionId: number) => `auction:${auctionId}:won`;
@@ -95,21 +98,27 @@ export const wonHoldRef = (auctionId: number) => `auction:${auctionId}:won`;
  * Returns the changed row, or null when the terms were already the listing's.
  */
 export async function adoptListingTerms(tx: Tx, a: LockedAuction, l: ListingTerms): Promise<LockedAuction | null> {
-  if (l.cancelled) {
-    await tx.auction.update({ where: { id: a.id }, data: { status: 'CANCELLED', closedAt: a.db_now } });
-    return { ...a, status: 'CANCELLED' };
+  if (l.status === 'CANCELLED') {
+    await tx.auction.update({ where: { id: a.id }, data: { status: 'CANCELLED', closedAt: a.dbNow } });
+    return { ...a, status: 'CANCELLED', closedAt: a.dbNow };
   }
   const same =
-    l.startPrice === a.start_price &&
-    l.reservePrice === a.reserve_price &&
-    l.buyNowPrice === a.buy_now_price &&
-    l.startsAt.getTime() === a.starts_at.getTime() &&
-    l.endsAt.getTime() === a.ends_at.getTime();
+    l.startPrice === a.startPrice &&
+    l.reservePrice === a.reservePrice &&
+    l.buyNowPrice === a.buyNowPrice &&
+    l.startsAt.getTime() === a.startsAt.getTime() &&
+    l.endsAt.getTime() === a.endsAt.getTime();
   if (same) return null;
-  const status = l.startsAt <= a.db_now ? 'LIVE' : 'SCHEDULED';
-  await tx.auction.update({
-    where: { id: a.id },
-    data: { startPrice: l.startPrice, currentPrice: l.startPrice, reservePrice: l.reservePrice, buyNowPrice: l.buyNowPrice, startsAt: l.startsAt, endsAt: l.endsAt, originalEndsAt: l.endsAt, status },
-  });
-  return { ...a, status, start_price: l.startPrice, current_price: l.startPrice, reserve_price: l.reservePrice, buy_now_price: l.buyNowPrice, starts_at: l.startsAt, ends_at: l.endsAt };
+  const terms = {
+    startPrice: l.startPrice,
+    currentPrice: l.startPrice,
+    reservePrice: l.reservePrice,
+    buyNowPrice: l.buyNowPrice,
+    startsAt: l.startsAt,
+    endsAt: l.endsAt,
+    originalEndsAt: l.endsAt,
+    status: l.startsAt <= a.dbNow ? ('LIVE' as const) : ('SCHEDULED' as const),
+  };
+  await tx.auction.update({ where: { id: a.id }, data: terms });
+  return { ...a, ...terms };
 }

@@ -1,37 +1,45 @@
 /**
  * bidding: auctions (SCHEDULED -> LIVE -> ENDED / CANCELLED), bids and proxy maxima, buy-now,
- * soft close, the watchlist, and the live bid panel. Emits `bid.placed`, `auction.started`,
- * `auction.closed` (plain data; `auction.closed` names the wallet hold that pays for a win).
+ * soft close, the watchlist, and the live bid panel. Emits `bid.placed` and `auction.started`
+ * (live) and `auction.closed` (durable: it names the wallet hold that pays for a win), see events.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { accountsApi } from '../accounts/index.js';
+import { walletApi } from '../wallet/index.js';
+import { catalogApi } from '../catalog/index.js';
 import { parseBands } from './engine.js';
 import type { BiddingSettings, BiddingDeps } from './service.js';
-import type { CatalogPort, WalletPort } from './ports.js';
 import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
 import { panelModel, type PanelDeps } from './panel.js';
 import { livePusher } from './live.js';
 import { openAuction, cancelAuction, syncAuction } from './lifecycle.js';
+import { addMessages } from '../../core/i18n.js';
+import { ko } from './locales/ko.js';
+import { en } from './locales/en.js';
 
-export type { WalletPort, CatalogPort, ListingForAuction, AuctionStateForCatalog } from './ports.js';
-export { InsufficientPoints } from './ports.js';
-export type { ClosedAuction } from './lifecycle.js';
-export type { BidPlacedEvent } from './live.js';
+export type { BidPlaced, AuctionStarted, AuctionClosed } from './events.js';
+export { auctionClosed } from './events.js';
+export type { BiddingDeps, BidResult, PlaceBid } from './service.js';
 export { placeBid } from './lanes.js';
 export { maskNickname } from './queries.js';
+/** Opens auctions for listings directly (seeds and tests); the running app does it from `listing.created`. */
+export { openAuction };
 
 export interface BiddingOptions {
-  wallet: WalletPort;
-  catalog: CatalogPort;
   increments: string;
   softCloseSeconds: number;
+  sweepMs: number;
 }
 
 export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opts) => {
+  addMessages('bidding', { ko, en });
+  app.views.module('bidding', import.meta.url);
+  // The watch button on every listing card (catalog's template) is this module's.
+  app.views.fillSlot('listing.card.actions', 'bidding/card-watch');
   const settings: BiddingSettings = { bands: parseBands(opts.increments), softCloseMs: opts.softCloseSeconds * 1000, maxBid: 1_000_000_000 };
-  const base: BiddingDeps = { db: app.db, wallet: opts.wallet, catalog: opts.catalog, settings };
-  const timers = auctionTimers(app, base);
+  const base: BiddingDeps = { db: app.db, wallet: walletApi(app.db), catalog: catalogApi(app.db), events: app.events, settings };
+  const timers = auctionTimers(app, base, { sweepMs: opts.sweepMs });
   const deps: PanelDeps = { ...base, accounts: accountsApi(app.db), timers };
 
   await biddingRoutes(app, deps);
@@ -50,35 +58,32 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   // Only the instance where a listing event happened acts on it (the steps are idempotent anyway).
   app.events.on('listing.created', async (p, meta) => {
     if (!meta.local) return;
-    const l = await opts.catalog.getListing(Number(p.listingId));
+    const l = await base.catalog.getListingForAuction(p.listingId);
     if (l && (await openAuction(base, l))) await timers.schedule(l.id, l.startsAt, l.endsAt);
   });
   app.events.on('listing.updated', async (p, meta) => {
     if (!meta.local) return;
-    const l = await opts.catalog.getListing(Number(p.listingId));
+    const l = await base.catalog.getListingForAuction(p.listingId);
     if (l && (await syncAuction(base, l))) await timers.schedule(l.id, l.startsAt, l.endsAt);
   });
   app.events.on('listing.cancelled', async (p, meta) => {
-    if (meta.local) await cancelAuction(base, Number(p.listingId));
+    if (meta.local) await cancelAuction(base, p.listingId);
   });
   // Every instance pushes to its own watchers.
   app.events.on('bid.placed', async (p) => {
-    await pusher.push(Number(p.auctionId), { leaderId: p.leaderId as number | null, outbidUserId: p.outbidUserId as number | null, sellerId: Number(p.sellerId) }, { extended: Boolean(p.extended), newRows: Number(p.newRows) || 1 });
+    await pusher.push(p.auctionId, { leaderId: p.leaderId, outbidUserId: p.outbidUserId, sellerId: p.sellerId }, { extended: p.extended, newRows: p.newRows });
   });
   app.events.on('auction.closed', async (p) => {
-    await pusher.push(Number(p.auctionId), { leaderId: (p.winnerId as number | null) ?? null, outbidUserId: null, sellerId: Number(p.sellerId) });
+    await pusher.push(p.auctionId, { leaderId: p.winnerId, outbidUserId: null, sellerId: p.sellerId });
   });
   app.events.on('auction.started', async (p) => {
-    const a = await app.db.auction.findUnique({ where: { id: Number(p.auctionId) }, select: { sellerId: true, leaderId: true } });
-    if (a) await pusher.push(Number(p.auctionId), { leaderId: a.leaderId, outbidUserId: null, sellerId: a.sellerId });
+    const a = await app.db.auction.findUnique({ where: { id: p.auctionId }, select: { sellerId: true, leaderId: true } });
+    if (a) await pusher.push(p.auctionId, { leaderId: a.leaderId, outbidUserId: null, sellerId: a.sellerId });
   });
 
   // The item page (catalog) shows this module's bid area through a slot.
   app.slots.provide('item.bidArea', async (listingId, req) => {
     const model = await panelModel(deps, listingId, req.user?.id ?? null);
-    return model ? { partial: 'bidding/auction', data: model } : null;
+    return model ? { partial: 'bidding/auction', data: model, scripts: ['bidding.js'] } : null;
   });
 };
-
-/** Opens auctions for listings directly (seeds and tests); the running app does it from `listing.created`. */
-export { openAuction };

@@ -2,8 +2,8 @@
  * Per-instance queues of bids by auction: placeBid() is the module's way in for a bid.
  */
 import { AppError } from '../../core/errors.js';
-import { prom, registry } from '../../core/metrics.js';
 import { decideBatch, type BiddingDeps, type BidResult, type PlaceBid } from './service.js';
+import { batchSize } from './metrics.js';
 
 /**
  * Bids on one auction queue here per instance and are decided in batches: whatever arrived while
@@ -28,14 +28,6 @@ const lanes = new WeakMap<BiddingDeps, Map<number, Lane>>();
 export const MAX_WAITING_PER_AUCTION = 500;
 /** Bids decided in one transaction at most (bounds the lock hold and the statements' size). */
 export const MAX_BATCH = 64;
-
-/** Bids per bid transaction (count = transactions, sum = bids): how much a hot auction's batching saves. */
-export const batchSize = new prom.Histogram({
-  name: 'dapanda_bid_batch_size',
-  help: 'Bids decided per bid transaction',
-  buckets: [1, 2, 4, 8, 16, 32, 64],
-  registers: [registry],
-});
 
 export class AuctionBusy extends AppError {
   constructor() {

@@ -1,35 +1,17 @@
 /**
- * After a bid or a close: the domain event (heard by every instance through Redis pub/sub),
- * and on every instance the push of fresh fragments to that auction's watchers. Fragments are
- * rendered once per language and viewer standing (leading / outbid / seller / won / lost /
+ * After a bid or a close: the domain event (heard by every instance), and on every instance the
+ * push of fresh fragments to that auction's watchers. Fragments are rendered once per language and viewer standing (leading / outbid / seller / won / lost /
  * others), not per socket. Pushes for one auction run one after another and always show the
  * state read at push time, so events handled out of order never leave a tab on an older price;
  * the history carries every row newer than the last one this instance pushed.
  */
 import type { FastifyInstance } from 'fastify';
-import { prom, registry } from '../../core/metrics.js';
 import type { ConnContext } from '../../core/realtime.js';
 import type { BidResult } from './service.js';
 import type { PanelDeps } from './panel.js';
 import * as q from './queries.js';
-
-const bidsTotal = new prom.Counter({ name: 'dapanda_bids_total', help: 'Bids by result', labelNames: ['result', 'reason'] as const, registers: [registry] });
-
-export interface BidPlacedEvent {
-  auctionId: number;
-  bidderId: number;
-  leaderId: number | null;
-  outbidUserId: number | null;
-  sellerId: number;
-  price: number;
-  bidCount: number;
-  endsAt: string;
-  extended: boolean;
-  closed: boolean;
-  /** History rows this bid added (2 when a leader's proxy answered at once). */
-  newRows: number;
-  [key: string]: unknown;
-}
+import { bidPlaced } from './events.js';
+import { bidsTotal, countClose } from './metrics.js';
 
 export async function announceBid(app: FastifyInstance, deps: PanelDeps, res: BidResult, bidderId: number): Promise<void> {
   if (!res.ok) {
@@ -42,34 +24,23 @@ export async function announceBid(app: FastifyInstance, deps: PanelDeps, res: Bi
   bidsTotal.inc({ result: 'accepted', reason: '' });
   const s = res.snapshot;
   if (res.extended) await deps.timers.replanClose(s.id, s.endsAt);
-  const ev: BidPlacedEvent = {
-    auctionId: s.id,
-    bidderId,
-    leaderId: s.leaderId,
-    outbidUserId: res.outbidUserId,
-    sellerId: s.sellerId,
-    price: s.currentPrice,
-    bidCount: s.bidCount,
-    endsAt: s.endsAt.toISOString(),
-    extended: res.extended,
-    closed: res.closed,
-    newRows: res.leads ? 1 : 2,
-  };
-  await app.events.emit('bid.placed', ev);
-  if (res.closed) {
-    await app.events.emit('auction.closed', {
+  // A buy-now closed the auction: its auction.closed committed with it (the outbox delivers it).
+  if (res.closed) countClose({ outcome: 'SOLD', lagMs: 0, finalPrice: s.currentPrice });
+  await app.events.emit(
+    bidPlaced({
       auctionId: s.id,
+      bidderId,
+      leaderId: s.leaderId,
+      outbidUserId: res.outbidUserId,
       sellerId: s.sellerId,
-      outcome: 'SOLD',
-      winnerId: s.winnerId,
-      finalPrice: s.currentPrice,
-      holdRef: `auction:${s.id}:won`,
+      price: s.currentPrice,
+      bidCount: s.bidCount,
       endsAt: s.endsAt.toISOString(),
-      closedAt: s.endsAt.toISOString(),
-      lagMs: 0,
-      buyNow: true,
-    });
-  }
+      extended: res.extended,
+      closed: res.closed,
+      newRows: res.leads ? 1 : 2,
+    }),
+  );
 }
 
 type Who = { leaderId: number | null; outbidUserId: number | null; sellerId: number };

@@ -26,25 +26,7 @@ export function maskNickname(nick: string): string {
 export async function loadSnapshot(db: Db, id: number, bands: IncrementBands): Promise<(AuctionSnapshot & { extended: boolean }) | null> {
   const a = await db.auction.findUnique({ where: { id } });
   if (!a) return null;
-  const snap = snapshotOf(
-    {
-      id: a.id,
-      seller_id: a.sellerId,
-      status: a.status,
-      outcome: a.outcome,
-      current_price: a.currentPrice,
-      bid_count: a.bidCount,
-      leader_id: a.leaderId,
-      starts_at: a.startsAt,
-      ends_at: a.endsAt,
-      buy_now_price: a.buyNowPrice,
-      reserve_price: a.reservePrice,
-      leader_max: a.leaderMax,
-      start_price: a.startPrice,
-      winner_id: a.winnerId,
-    },
-    bands,
-  );
+  const snap = snapshotOf(a, bands);
   return { ...snap, extended: a.endsAt.getTime() > a.originalEndsAt.getTime() };
 }
 
@@ -91,12 +73,6 @@ export async function history(db: Db, accounts: AccountsApi, auctionId: number, 
     at: b.createdAt,
     mine: viewerId === b.bidderId,
   }));
-}
-
-/** The newest bid row's id (where a live push's history starts). */
-export async function lastBidId(db: Db, auctionId: number): Promise<bigint> {
-  const row = await db.bid.findFirst({ where: { auctionId }, orderBy: { id: 'desc' }, select: { id: true } });
-  return row?.id ?? 0n;
 }
 
 /** The visible price after each bid, oldest first (the chart). */

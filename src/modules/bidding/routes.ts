@@ -51,7 +51,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       else notice = req.t(amount && amount > res.snapshot.currentPrice ? 'bidding.acceptedMax' : 'bidding.accepted', { amount: won(amount ?? res.snapshot.currentPrice) }) as string;
     }
     const failed = !!error;
-    if (!req.headers['hx-request']) {
+    if (!req.htmx) {
       // Without JavaScript: back to the item page (the panel there shows the outcome via flash).
       req.session.flash = { kind: failed ? 'error' : 'info', key: failed ? 'bidding.flashError' : 'bidding.flashOk', params: { message: error ?? notice ?? '' } };
       return reply.redirect(`/items/${id}#bid-panel-${id}`, 303);
@@ -111,7 +111,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       const watch = req.body.watch !== '0';
       if (watch) await deps.db.watch.upsert({ where: { userId_auctionId: { userId, auctionId: id } }, create: { userId, auctionId: id }, update: {} });
       else await deps.db.watch.deleteMany({ where: { userId, auctionId: id } });
-      if (!req.headers['hx-request']) return reply.redirect(req.headers.referer && new URL(req.headers.referer, 'http://x').pathname.startsWith('/') ? new URL(req.headers.referer, 'http://x').pathname : `/items/${id}`, 303);
+      if (!req.htmx) return reply.redirect(req.headers.referer && new URL(req.headers.referer, 'http://x').pathname.startsWith('/') ? new URL(req.headers.referer, 'http://x').pathname : `/items/${id}`, 303);
       return reply.fragment('bidding/watch-form', { auctionId: id, watching: watch, compact: req.body.compact === '1' });
     },
   );

@@ -1,79 +1,32 @@
 /**
- * Accepting bids. One transaction per batch of bids (lanes.ts) locks the auction row and decides
- * each bid in order on the database clock: status, end time, minimum increment, leader, the
- * bidder's points. Transactions on one auction queue on the row lock, so two bids can never both
- * win the same price, and a bid that returns "accepted" has committed.
+ * Accepting bids. One transaction per batch of bids (lanes.ts) locks the auction row, reads what
+ * the decision needs, decides each bid in order on the database clock (planBatch, plan.ts) and
+ * writes the outcome (commitBatch). Transactions on one auction queue on the row lock, so two
+ * bids can never both win the same price, and a bid that returns "accepted" has committed.
  */
 import { Prisma, transaction, type Db, type Tx } from '../../core/db/index.js';
-import { applyBid, type AuctionPriceState, type IncrementBands } from './engine.js';
-import { InsufficientPoints, type CatalogPort, type WalletPort } from './ports.js';
-import { adoptListingTerms, catalogState, lockAuction, snapshotOf, wonHoldRef, type AuctionSnapshot, type LockedAuction } from './auction-row.js';
+import type { Events } from '../../core/events.js';
+import { InsufficientFunds, type WalletApi } from '../wallet/index.js';
+import type { CatalogApi } from '../catalog/index.js';
+import { adoptListingTerms, catalogState, lockAuction, snapshotOf, wonHoldRef, type LockedAuction } from './auction-row.js';
+import { planBatch, statusRefusal, type BatchPlan, type BiddingSettings, type BidResult, type PlaceBid, type Refusal } from './plan.js';
+import { auctionClosed } from './events.js';
 
 export type { AuctionSnapshot } from './auction-row.js';
-
-export interface BiddingSettings {
-  bands: IncrementBands;
-  /** A bid this close to the end moves the end to now + softCloseMs. */
-  softCloseMs: number;
-  maxBid: number;
-}
+export type { BiddingSettings, BidResult, PlaceBid, Refusal } from './plan.js';
 
 export interface BiddingDeps {
   db: Db;
-  wallet: WalletPort;
-  catalog: CatalogPort;
+  wallet: WalletApi;
+  catalog: CatalogApi;
+  events: Events;
   settings: BiddingSettings;
 }
-
-export type Refusal =
-  | 'not_found'
-  | 'not_started'
-  | 'ended'
-  | 'cancelled'
-  | 'own_item'
-  | 'below_minimum'
-  | 'not_above_own_maximum'
-  | 'insufficient_points'
-  | 'buy_now_unavailable'
-  | 'terms_changed';
-
-export type BidResult =
-  | { ok: true; duplicate: boolean; leads: boolean; snapshot: AuctionSnapshot; outbidUserId: number | null; extended: boolean; closed: boolean }
-  | { ok: false; reason: Refusal; minimum?: number; snapshot?: AuctionSnapshot };
-
-export interface PlaceBid {
-  auctionId: number;
-  bidderId: number;
-  /** The bidder's maximum (a plain bid is a maximum equal to the amount). */
-  amount: number;
-  requestKey?: string;
-  buyNow?: boolean;
-}
-
-// Unique per hold: a bid count and maximum never repeat for one bidder on one auction.
-const holdRef = (auctionId: number, userId: number, bidCount: number, max: number) => `auction:${auctionId}:bid:${userId}:${bidCount}:${max}`;
 
 class Refused extends Error {
   constructor(readonly result: BidResult) {
     super('refused');
   }
-}
-
-/** A bid row as written (in order) by a batch. */
-interface BidRow {
-  bidderId: number;
-  amount: number;
-  maxAmount: number | null;
-  kind: 'MANUAL' | 'PROXY';
-  requestKey: string | null;
-}
-
-function statusRefusal(a: LockedAuction, bidderId: number): Refusal | null {
-  if (a.status === 'CANCELLED') return 'cancelled';
-  if (a.status === 'ENDED' || a.db_now >= a.ends_at) return 'ended';
-  if (a.status === 'SCHEDULED' || a.db_now < a.starts_at) return 'not_started';
-  if (a.seller_id === bidderId) return 'own_item';
-  return null;
 }
 
 /** Decides bids on one auction, in order, in one transaction; one result per bid. */
@@ -82,97 +35,31 @@ export async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<
   const alone = cmds.length === 1;
   try {
     return await transaction(deps.db, async (tx): Promise<BidResult[]> => {
-      const keys = cmds.flatMap((c) => (c.requestKey ? [c.requestKey] : []));
-      const a = await lockAuction(tx, cmds[0].auctionId, keys);
+      const a = await lockAuction(tx, cmds[0].auctionId);
       if (!a) return cmds.map(() => ({ ok: false, reason: 'not_found' }));
       // Until the first bid the seller may still edit or cancel the listing: the listing's terms
       // are locked and compared first, so no bid is decided on terms the listing no longer shows.
-      if (a.bid_count === 0 && (a.status === 'LIVE' || a.status === 'SCHEDULED')) {
-        const listing = await deps.catalog.lockListing(tx, a.id);
+      if (a.bidCount === 0 && (a.status === 'LIVE' || a.status === 'SCHEDULED')) {
+        const listing = await deps.catalog.withTx(tx).lockListingForAuction(a.id);
         const adopted = listing && (await adoptListingTerms(tx, a, listing));
         if (adopted) {
           const reason: Refusal = adopted.status === 'CANCELLED' ? 'cancelled' : 'terms_changed';
           return cmds.map(() => ({ ok: false, reason, snapshot: snapshotOf(adopted, bands) }));
         }
       }
-      // Read after the lock: a concurrent copy of a form has committed by now, so it is seen.
-      const seen = new Set(a.seen_keys ?? []);
+      // Read after the lock, in a statement of its own: under READ COMMITTED a statement sees
+      // what committed before it began, so a copy of this form that another instance placed
+      // while we waited for the lock is seen here (it was not by a subquery of the lock's statement).
+      const keys = cmds.flatMap((c) => (c.requestKey ? [c.requestKey] : []));
+      const seenKeys = new Set(
+        keys.length ? (await tx.$queryRaw<{ request_key: string }[]>`SELECT request_key FROM bids WHERE request_key = ANY(${keys}::text[])`).map((r) => r.request_key) : [],
+      );
       const bidders = [...new Set(cmds.filter((c) => !c.buyNow && !statusRefusal(a, c.bidderId)).map((c) => c.bidderId))];
-      const available = bidders.length ? await deps.wallet.availableOf(tx, bidders) : new Map<number, number>();
-      // The current leader's points are held for their maximum: they count again once the hold goes back.
-      const heldByLeader = a.leader_hold_ref && a.leader_id !== null ? (a.leader_max ?? 0) : 0;
-      const results: BidResult[] = [];
-      const rows: BidRow[] = [];
-      const maxima = new Map<number, number>();
-      const accepted = new Set<string>();
-      let holder = { userId: a.leader_id, amount: a.leader_max, ref: a.leader_hold_ref };
-      let cur = a;
-      for (const cmd of cmds) {
-        if (cmd.requestKey && (seen.has(cmd.requestKey) || accepted.has(cmd.requestKey))) {
-          results.push({ ok: true, duplicate: true, leads: cur.leader_id === cmd.bidderId, snapshot: snapshotOf(cur, bands), outbidUserId: null, extended: false, closed: cur.status === 'ENDED' });
-          continue;
-        }
-        const refusal = statusRefusal(cur, cmd.bidderId);
-        if (refusal) {
-          results.push({ ok: false, reason: refusal, snapshot: snapshotOf(cur, bands) });
-          continue;
-        }
-        if (cmd.buyNow) return [await buyNow(deps, tx, cur, cmd)]; // always alone (see drain)
-        const d = applyBid(priceState(cur), cmd.bidderId, cmd.amount, bands);
-        if (!d.ok) {
-          results.push({ ok: false, reason: d.reason, minimum: d.minimum, snapshot: snapshotOf(cur, bands) });
-          continue;
-        }
-        // The bidder's points must cover their maximum, whether or not the proxy beats them at once.
-        const points = (available.get(cmd.bidderId) ?? 0) + (cmd.bidderId === a.leader_id ? heldByLeader : 0);
-        if (points < cmd.amount) {
-          results.push({ ok: false, reason: 'insufficient_points', snapshot: snapshotOf(cur, bands) });
-          continue;
-        }
-        if (cmd.requestKey) accepted.add(cmd.requestKey);
-        const raise = d.leads && cur.leader_id === cmd.bidderId;
-        if (d.leads) holder = { userId: cmd.bidderId, amount: cmd.amount, ref: holdRef(a.id, cmd.bidderId, cur.bid_count, cmd.amount) };
-        maxima.set(cmd.bidderId, Math.max(maxima.get(cmd.bidderId) ?? 0, cmd.amount));
-        // A leader raising their maximum is recorded (with its form key, so a replay is
-        // recognised) but not counted as a bid; a bid the proxy beats at once gets the answer.
-        rows.push({ bidderId: cmd.bidderId, amount: d.leads ? d.next.currentPrice : cmd.amount, maxAmount: cmd.amount, kind: raise ? 'PROXY' : 'MANUAL', requestKey: cmd.requestKey ?? null });
-        if (d.proxyAnswered) rows.push({ bidderId: d.next.leaderId!, amount: d.next.currentPrice, maxAmount: null, kind: 'PROXY', requestKey: null });
-        // Soft close: a bid in the last minutes moves the end to now + the window.
-        const softEnd = new Date(a.db_now.getTime() + deps.settings.softCloseMs);
-        const extended = !raise && softEnd > cur.ends_at;
-        cur = {
-          ...cur,
-          current_price: d.next.currentPrice,
-          bid_count: raise ? cur.bid_count : d.next.bidCount,
-          leader_id: d.next.leaderId,
-          leader_max: d.next.leaderMax,
-          runner_up_max: d.next.runnerUpMax,
-          ends_at: extended ? softEnd : cur.ends_at,
-        };
-        results.push({ ok: true, duplicate: false, leads: d.leads, snapshot: snapshotOf(cur, bands), outbidUserId: d.outbidUserId, extended, closed: false });
-      }
-      if (!rows.length) return results;
-
-      // Only the final leader's maximum is held; the previous leader's hold goes back first (a
-      // leader raising needs only the difference on top). A failed hold rolls the release back.
-      if (holder.ref !== a.leader_hold_ref && holder.userId !== null && holder.ref && holder.amount) {
-        if (a.leader_hold_ref) await deps.wallet.releaseHold(tx, a.leader_hold_ref);
-        try {
-          await deps.wallet.hold(tx, holder.userId, holder.amount, holder.ref);
-        } catch (err) {
-          // Points spent elsewhere since they were read: alone, the bid is refused; in a batch, each bid is decided alone.
-          if (err instanceof InsufficientPoints && alone) throw new Refused({ ok: false, reason: 'insufficient_points', snapshot: snapshotOf(a, bands) });
-          throw err;
-        }
-      }
-      await writeBids(tx, a.id, rows, maxima);
-      await tx.$executeRaw`
-        UPDATE auctions SET current_price = ${cur.current_price}, bid_count = ${cur.bid_count}, leader_id = ${cur.leader_id},
-               leader_max = ${cur.leader_max}, runner_up_max = ${cur.runner_up_max}, leader_hold_ref = ${holder.ref},
-               ends_at = ${cur.ends_at}, updated_at = now()
-         WHERE id = ${a.id}`;
-      await deps.catalog.recordAuctionState(tx, a.id, catalogState(cur));
-      return results;
+      const available = bidders.length ? await deps.wallet.withTx(tx).availableOf(bidders) : new Map<number, number>();
+      const plan = planBatch({ auction: a, cmds, seenKeys, available, settings: deps.settings });
+      if (plan.buyNow) return [await buyNow(deps, tx, a, plan.buyNow)];
+      await commitBatch(deps, tx, a, plan, alone);
+      return plan.results;
     });
   } catch (err) {
     if (err instanceof Refused) return [err.result];
@@ -184,18 +71,37 @@ export async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<
   }
 }
 
-const priceState = (a: LockedAuction): AuctionPriceState => ({
-  startPrice: a.start_price,
-  reservePrice: a.reserve_price,
-  currentPrice: a.current_price,
-  bidCount: a.bid_count,
-  leaderId: a.leader_id,
-  leaderMax: a.leader_max,
-  runnerUpMax: a.runner_up_max,
-});
+/**
+ * Writes a batch's plan: only the final leader's maximum is held (the previous leader's hold
+ * goes back first; a leader raising needs only the difference on top), the bid rows and maxima,
+ * the auction row and the catalog's copy. A failed hold rolls everything back.
+ */
+export async function commitBatch(deps: BiddingDeps, tx: Tx, before: LockedAuction, plan: BatchPlan, alone: boolean): Promise<void> {
+  if (!plan.rows.length) return;
+  const { holder, after } = plan;
+  if (holder.ref !== before.leaderHoldRef && holder.userId !== null && holder.ref && holder.amount) {
+    const wallet = deps.wallet.withTx(tx);
+    if (before.leaderHoldRef) await wallet.releaseHold(before.leaderHoldRef);
+    try {
+      await wallet.hold(holder.userId, holder.amount, holder.ref);
+    } catch (err) {
+      // Points spent elsewhere since they were read: alone, the bid is refused; in a batch, each bid is decided alone.
+      if (err instanceof InsufficientFunds && alone) throw new Refused({ ok: false, reason: 'insufficient_points', snapshot: snapshotOf(before, deps.settings.bands) });
+      throw err;
+    }
+  }
+  await writeBids(tx, before.id, plan);
+  await tx.$executeRaw`
+    UPDATE auctions SET current_price = ${after.currentPrice}, bid_count = ${after.bidCount}, leader_id = ${after.leaderId},
+           leader_max = ${after.leaderMax}, runner_up_max = ${after.runnerUpMax}, leader_hold_ref = ${holder.ref},
+           ends_at = ${after.endsAt}, updated_at = now()
+     WHERE id = ${before.id}`;
+  await deps.catalog.withTx(tx).recordAuctionState(before.id, catalogState(after));
+}
 
 /** A batch's bid rows (ids in arrival order) and the bidders' maxima (which only rise): two statements. */
-async function writeBids(tx: Tx, auctionId: number, rows: BidRow[], maxima: Map<number, number>): Promise<void> {
+async function writeBids(tx: Tx, auctionId: number, plan: Pick<BatchPlan, 'rows' | 'maxima'>): Promise<void> {
+  const { rows, maxima } = plan;
   await tx.$executeRaw`
     INSERT INTO proxy_bids (auction_id, bidder_id, max_amount, created_at, updated_at)
     SELECT ${auctionId}, t.bidder_id, t.max_amount, now(), now()
@@ -210,58 +116,60 @@ async function writeBids(tx: Tx, auctionId: number, rows: BidRow[], maxima: Map<
      ORDER BY t.ord`;
 }
 
-async function duplicateOf(tx: Tx, cmd: PlaceBid, bands: IncrementBands): Promise<BidResult> {
+async function duplicateOf(tx: Tx, cmd: PlaceBid, bands: BiddingSettings['bands']): Promise<BidResult> {
   const a = await tx.auction.findUnique({ where: { id: cmd.auctionId } });
   if (!a) return { ok: false, reason: 'not_found' };
-  const snap = snapshotOf(
-    { id: a.id, seller_id: a.sellerId, status: a.status, outcome: a.outcome, current_price: a.currentPrice, bid_count: a.bidCount, leader_id: a.leaderId, starts_at: a.startsAt, ends_at: a.endsAt, buy_now_price: a.buyNowPrice, reserve_price: a.reservePrice, leader_max: a.leaderMax, start_price: a.startPrice, winner_id: a.winnerId },
-    bands,
-  );
-  return { ok: true, duplicate: true, leads: a.leaderId === cmd.bidderId, snapshot: snap, outbidUserId: null, extended: false, closed: a.status === 'ENDED' };
+  return { ok: true, duplicate: true, leads: a.leaderId === cmd.bidderId, snapshot: snapshotOf(a, bands), outbidUserId: null, extended: false, closed: a.status === 'ENDED' };
 }
 
+/** Buy now: the auction ends at once, sold to this bidder at the buy-now price (durable `auction.closed` in the same commit). */
 async function buyNow(deps: BiddingDeps, tx: Tx, a: LockedAuction, cmd: PlaceBid): Promise<BidResult> {
   const { bands } = deps.settings;
-  if (!a.buy_now_price || a.current_price >= a.buy_now_price) {
+  if (!a.buyNowPrice || a.currentPrice >= a.buyNowPrice) {
     throw new Refused({ ok: false, reason: 'buy_now_unavailable', snapshot: snapshotOf(a, bands) });
   }
-  const price = a.buy_now_price;
+  const price = a.buyNowPrice;
+  const wallet = deps.wallet.withTx(tx);
   try {
-    await deps.wallet.hold(tx, cmd.bidderId, price, wonHoldRef(a.id));
+    await wallet.hold(cmd.bidderId, price, wonHoldRef(a.id));
   } catch (err) {
-    if (err instanceof InsufficientPoints) throw new Refused({ ok: false, reason: 'insufficient_points', snapshot: snapshotOf(a, bands) });
+    if (err instanceof InsufficientFunds) throw new Refused({ ok: false, reason: 'insufficient_points', snapshot: snapshotOf(a, bands) });
     throw err;
   }
   // Nobody is outbid silently: the leader's hold goes back and they are told (auction.closed).
-  if (a.leader_hold_ref) await deps.wallet.releaseHold(tx, a.leader_hold_ref);
+  if (a.leaderHoldRef) await wallet.releaseHold(a.leaderHoldRef);
   await tx.bid.create({ data: { auctionId: a.id, bidderId: cmd.bidderId, amount: price, maxAmount: price, kind: 'BUY_NOW', requestKey: cmd.requestKey ?? null } });
   const closed = {
     ...a,
     status: 'ENDED' as const,
     outcome: 'SOLD' as const,
-    current_price: price,
-    bid_count: a.bid_count + 1,
-    leader_id: cmd.bidderId,
-    leader_max: price,
-    winner_id: cmd.bidderId,
-    ends_at: a.db_now,
+    currentPrice: price,
+    bidCount: a.bidCount + 1,
+    leaderId: cmd.bidderId,
+    leaderMax: price,
+    leaderHoldRef: wonHoldRef(a.id),
+    winnerId: cmd.bidderId,
+    finalPrice: price,
+    endsAt: a.dbNow,
+    closedAt: a.dbNow,
   };
   await tx.auction.update({
     where: { id: a.id },
     data: {
-      status: 'ENDED',
-      outcome: 'SOLD',
+      status: closed.status,
+      outcome: closed.outcome,
       currentPrice: price,
-      bidCount: closed.bid_count,
+      bidCount: closed.bidCount,
       leaderId: cmd.bidderId,
       leaderMax: price,
-      leaderHoldRef: wonHoldRef(a.id),
+      leaderHoldRef: closed.leaderHoldRef,
       winnerId: cmd.bidderId,
       finalPrice: price,
-      endsAt: a.db_now,
-      closedAt: a.db_now,
+      endsAt: a.dbNow,
+      closedAt: a.dbNow,
     },
   });
-  await deps.catalog.recordAuctionState(tx, a.id, catalogState(closed));
-  return { ok: true, duplicate: false, leads: true, snapshot: snapshotOf(closed, bands), outbidUserId: a.leader_id !== cmd.bidderId ? a.leader_id : null, extended: false, closed: true };
+  await deps.catalog.withTx(tx).recordAuctionState(a.id, catalogState(closed));
+  await deps.events.enqueue(tx, auctionClosed(closed, { buyNow: true }));
+  return { ok: true, duplicate: false, leads: true, snapshot: snapshotOf(closed, bands), outbidUserId: a.leaderId !== cmd.bidderId ? a.leaderId : null, extended: false, closed: true };
 }

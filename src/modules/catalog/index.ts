@@ -1,7 +1,7 @@
 /**
  * catalog: listings, photos, categories and search. Bidding reads listings and reports each
- * auction's state through the functions below (the listing row keeps a denormalised copy that
- * only this module writes); events `listing.created` and `listing.cancelled` carry plain ids.
+ * auction's state through `catalogApi` below (the listing row keeps a denormalised copy that only
+ * this module writes); it emits `listing.created`, `listing.updated`, `listing.cancelled` (events.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
@@ -13,9 +13,14 @@ import { MAX_PHOTOS, MAX_PHOTO_BYTES } from './photos.js';
 import { browseRoutes } from './routes-browse.js';
 import { sellRoutes } from './routes-sell.js';
 import { registerJobs } from './jobs.js';
+import { addMessages } from '../../core/i18n.js';
+import { ko } from './locales/ko.js';
+import { en } from './locales/en.js';
 
 export type { AuctionListing, AuctionState, ListingStatus } from './service.js';
 export { canEdit, canAppend } from './service.js';
+export type { ListingCreated, ListingUpdated, ListingCancelled } from './events.js';
+export { listingCreated, listingUpdated, listingCancelled } from './events.js';
 
 export interface CatalogOptions {
   storageDir: string;
@@ -25,6 +30,8 @@ export interface CatalogOptions {
 }
 
 export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opts) => {
+  addMessages('catalog', { ko, en });
+  app.views.module('catalog', import.meta.url);
   const storage = opts.storage ?? new LocalDiskStorage(opts.storageDir);
   const deps: svc.CatalogDeps = { db: app.db, storage, events: app.events };
   await app.register(fastifyMultipart, {
@@ -37,28 +44,37 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
   await registerJobs(app, deps);
 };
 
-/** What bidding (and admin) may call. `db` may be a transaction client. */
-export interface CatalogApi {
+/**
+ * What bidding (and admin) may call. `withTx(tx)` runs the same calls inside the caller's
+ * transaction, so the listing's copy of an auction's state commits with the bid.
+ */
+export interface CatalogOps {
   getListingForAuction(id: number): Promise<svc.AuctionListing | null>;
   recordAuctionState(id: number, state: svc.AuctionState): Promise<boolean>;
-  /** getListingForAuction with the row locked (call inside a transaction: `catalogApi(tx)`). */
+  /** getListingForAuction with the row locked until the transaction ends (use it through `withTx`). */
   lockListingForAuction(id: number): Promise<svc.AuctionListing | null>;
-  listingsToStart(now?: Date): Promise<svc.AuctionListing[]>;
-  listingsToClose(now?: Date): Promise<svc.AuctionListing[]>;
-  listingsAfter(afterId: number, limit: number): Promise<(svc.AuctionListing & { createdAt: Date })[]>;
+  /** Listings with id > afterId, oldest first (bidding's sweeper opens any auction an event missed). */
+  listingsAfter(afterId: number, limit: number): Promise<svc.AuctionListing[]>;
+  /** Listing titles by id (for other modules' lists: "my bids", the watchlist, orders). */
   titles(ids: number[]): Promise<Map<number, string>>;
 }
 
-export function catalogApi(dbOrTx: Db | Tx): CatalogApi {
+export interface CatalogApi extends CatalogOps {
+  withTx(tx: Tx): CatalogOps;
+}
+
+function ops(dbOrTx: Db | Tx): CatalogOps {
   // A transaction client has the same model and raw queries as the client.
   const db = dbOrTx as Db;
   return {
     getListingForAuction: (id) => svc.getListingForAuction({ db }, id),
     recordAuctionState: (id, s) => svc.recordAuctionState({ db }, id, s),
     lockListingForAuction: (id) => svc.lockListingForAuction({ db }, id),
-    listingsToStart: (now) => svc.listingsToStart({ db }, now),
-    listingsToClose: (now) => svc.listingsToClose({ db }, now),
     listingsAfter: (afterId, limit) => svc.listingsAfter({ db }, afterId, limit),
     titles: (ids) => svc.titles({ db }, ids),
   };
+}
+
+export function catalogApi(db: Db): CatalogApi {
+  return { ...ops(db), withTx: (tx) => ops(tx) };
 }

@@ -106,8 +106,8 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
       appending: Boolean(qs.cursor),
     };
     // htmx: "more" appends cards; filter changes swap the results block. Plain GET: the full page.
-    if (req.headers['hx-request'] && req.headers['hx-target'] === 'more-row') return reply.fragment('catalog/card-page', data);
-    if (req.headers['hx-request'] && req.headers['hx-target'] === 'results') return reply.fragment('catalog/results', data);
+    if (req.htmx && req.headers['hx-target'] === 'more-row') return reply.fragment('catalog/card-page', data);
+    if (req.htmx && req.headers['hx-target'] === 'results') return reply.fragment('catalog/results', data);
     const title = fixedCategory ? name(fixedCategory) : q ? req.t('catalog.searchTitleQ', { q }) : req.t('catalog.searchTitle');
     return reply.page('catalog/search', data, { title, canonical: `${ctx.config.publicUrl}${base}${fixedCategory ? '' : q ? `?q=${encodeURIComponent(q)}` : ''}` });
   }
@@ -127,7 +127,7 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
   async function listingPage(req: FastifyRequest, reply: FastifyReply, o: { sellerId: number; all: boolean; template: string; title: string; extra: Record<string, unknown>; base: string; cursor?: string }) {
     const res = await browse.sellerListings(deps.db, o.sellerId, o.cursor, o.all ? null : ['LIVE', 'SCHEDULED', 'ENDED_SOLD', 'ENDED_UNSOLD']);
     const data = { ...o.extra, cards: await cards(req, res.rows), total: res.total, more: res.nextCursor ? `${o.base}?cursor=${res.nextCursor}` : null, appending: Boolean(o.cursor) };
-    if (req.headers['hx-request'] && req.headers['hx-target'] === 'more-row') return reply.fragment('catalog/card-page', data);
+    if (req.htmx && req.headers['hx-target'] === 'more-row') return reply.fragment('catalog/card-page', data);
     return reply.page(o.template, data, { title: o.title, canonical: `${ctx.config.publicUrl}${o.base}` });
   }
 
@@ -197,6 +197,7 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         description: description || l.title,
         canonical: `${ctx.config.publicUrl}/items/${l.id}`,
         ogImage: gallery[0] ? `${ctx.config.publicUrl}${gallery[0].card}` : undefined,
+        scripts: ['catalog.js'],
       },
     );
   });

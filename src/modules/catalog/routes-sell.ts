@@ -20,7 +20,7 @@ const CsrfBody = Type.Object({ _csrf: Type.Optional(Type.String()) });
 const MultipartOnly = { querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 5 })) }) };
 
 function goTo(req: FastifyRequest, reply: FastifyReply, url: string) {
-  if (req.headers['hx-request']) return reply.header('HX-Redirect', url).code(204).send();
+  if (req.htmx) return reply.header('HX-Redirect', url).code(204).send();
   return reply.redirect(url, 303);
 }
 
@@ -63,9 +63,9 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
       maxStart: toKstInput(new Date(Date.now() + 7 * 24 * 3600 * 1000)),
     };
     reply.code(o.status ?? 200);
-    if (req.headers['hx-request'] && o.status && o.status >= 400) return reply.fragment('catalog/listing-form', data);
+    if (req.htmx && o.status && o.status >= 400) return reply.fragment('catalog/listing-form', data);
     const title = req.t(o.listingId ? 'catalog.editTitle' : 'catalog.sellTitle');
-    return reply.page('catalog/sell', data, { title });
+    return reply.page('catalog/sell', data, { title, scripts: ['catalog.js'] });
   }
 
   app.get('/sell', { preHandler: requireUser }, async (req, reply) => renderForm(req, reply, { values: formValues({}) }));

@@ -9,6 +9,7 @@ import type { Events } from '../../core/events.js';
 import { AppError, notFound } from '../../core/errors.js';
 import type { ListingInput } from './validation.js';
 import * as photos from './photos.js';
+import { listingCancelled, listingCreated, listingUpdated } from './events.js';
 
 export interface CatalogDeps {
   db: Db;
@@ -148,14 +149,7 @@ export async function createListing(deps: CatalogDeps, sellerId: number, input: 
       await tx.listing.update({ where: { id: l.id }, data: { coverPhotoId } });
       return l.id;
     });
-    await deps.events.emit('listing.created', {
-      listingId: id,
-      sellerId,
-      status,
-      startsAt: startsAt.toISOString(),
-      endsAt: endsAt.toISOString(),
-      startPrice: input.startPrice,
-    });
+    await deps.events.emit(listingCreated({ id, sellerId, status, startsAt, endsAt, startPrice: input.startPrice }));
     return id;
   } catch (err) {
     await Promise.all(written.map((k) => photos.deleteFiles(deps.storage, k)));
@@ -223,7 +217,7 @@ export async function updateListing(deps: CatalogDeps, sellerId: number, id: num
     throw err;
   }
   await Promise.all(removed.map((p) => photos.deleteFiles(deps.storage, p)));
-  await deps.events.emit('listing.updated', { listingId: id, sellerId });
+  await deps.events.emit(listingUpdated(id, sellerId));
 }
 
 /** After bids: a dated addition at the end of the description (the original text is never changed). */
@@ -243,11 +237,12 @@ export async function cancelListing(deps: CatalogDeps, sellerId: number, id: num
     data: { status: 'CANCELLED' },
   });
   if (res.count !== 1) throw new AppError(409, 'catalog.errors.notCancellable', {}, 'NOT_CANCELLABLE');
-  await deps.events.emit('listing.cancelled', { listingId: id, sellerId });
+  await deps.events.emit(listingCancelled(id, sellerId));
 }
 
 // ── the API bidding uses (through index.ts) ──
 
+/** A listing as bidding sees it: the seller's terms, and the auction state catalog shows. */
 export interface AuctionListing {
   id: number;
   sellerId: number;
@@ -260,17 +255,19 @@ export interface AuctionListing {
   bidCount: number;
   startsAt: Date;
   endsAt: Date;
+  createdAt: Date;
 }
 
 const auctionSelect = {
   id: true, sellerId: true, title: true, status: true, startPrice: true, buyNowPrice: true, reservePrice: true,
-  currentPrice: true, bidCount: true, startsAt: true, endsAt: true,
+  currentPrice: true, bidCount: true, startsAt: true, endsAt: true, createdAt: true,
 } as const;
 
 export async function getListingForAuction(deps: Pick<CatalogDeps, 'db'>, id: number): Promise<AuctionListing | null> {
   return deps.db.listing.findUnique({ where: { id }, select: auctionSelect });
 }
 
+/** The auction's state as bidding reports it for the listing's pages (only what changed). */
 export interface AuctionState {
   status?: ListingStatus;
   currentPrice?: number;
@@ -304,8 +301,8 @@ export async function lockListingForAuction(deps: Pick<CatalogDeps, 'db'>, id: n
 }
 
 /** Listings with id > afterId, oldest first, with when they were made (bidding's sweeper opens auctions an event missed). */
-export async function listingsAfter(deps: Pick<CatalogDeps, 'db'>, afterId: number, take = 500) {
-  return deps.db.listing.findMany({ where: { id: { gt: afterId } }, select: { ...auctionSelect, createdAt: true }, orderBy: { id: 'asc' }, take });
+export async function listingsAfter(deps: Pick<CatalogDeps, 'db'>, afterId: number, take = 500): Promise<AuctionListing[]> {
+  return deps.db.listing.findMany({ where: { id: { gt: afterId } }, select: auctionSelect, orderBy: { id: 'asc' }, take });
 }
 
 /** Titles by listing id (for other modules' lists: "my bids", the watchlist, orders). */
@@ -313,14 +310,4 @@ export async function titles(deps: Pick<CatalogDeps, 'db'>, ids: number[]): Prom
   if (!ids.length) return new Map();
   const rows = await deps.db.listing.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true, title: true } });
   return new Map(rows.map((r) => [r.id, r.title]));
-}
-
-/** Scheduled listings whose start time has come. */
-export async function listingsToStart(deps: Pick<CatalogDeps, 'db'>, now = new Date(), take = 500) {
-  return deps.db.listing.findMany({ where: { status: 'SCHEDULED', startsAt: { lte: now } }, select: auctionSelect, orderBy: { startsAt: 'asc' }, take });
-}
-
-/** Live listings past their end time. */
-export async function listingsToClose(deps: Pick<CatalogDeps, 'db'>, now = new Date(), take = 500) {
-  return deps.db.listing.findMany({ where: { status: 'LIVE', endsAt: { lte: now } }, select: auctionSelect, orderBy: { endsAt: 'asc' }, take });
 }

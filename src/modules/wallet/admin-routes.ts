@@ -30,7 +30,7 @@ export async function walletAdminRoutes(app: FastifyInstance, deps: svc.WalletDe
     async (req: FastifyRequest<{ Params: Static<typeof IdParams> }>, reply: FastifyReply) => {
       const r = to === 'paid' ? await svc.markPayoutPaid(deps, req.params.id, req.user!.id) : await svc.rejectPayout(deps, req.params.id, req.user!.id);
       flash(req, 'info', to === 'paid' ? 'wallet.admin.markedPaid' : 'wallet.admin.rejected', { id: req.params.id });
-      if (req.headers['hx-request']) return reply.header('HX-Redirect', '/admin/payouts').code(204).send();
+      if (req.htmx) return reply.header('HX-Redirect', '/admin/payouts').code(204).send();
       return reply.code(303).header('location', '/admin/payouts').header('x-replayed', String(r.replayed)).send();
     };
   app.post<{ Params: Static<typeof IdParams> }>('/admin/payouts/:id/paid', { preHandler: requireAdmin, schema: { params: IdParams, body: ActionBody } }, action('paid'));

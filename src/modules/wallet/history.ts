@@ -1,9 +1,9 @@
 /** Read side of the wallet pages: a user's history with running balance, and the payout queue. */
 import { Prisma, type Db } from '../../core/db/index.js';
-import { acct, type TxKind } from './ledger.js';
+import { acct, type LedgerKind } from './ledger.js';
 
 export interface HistoryFilter {
-  kind?: TxKind;
+  kind?: LedgerKind;
   /** Inclusive start date (Asia/Seoul day), `YYYY-MM-DD`. */
   from?: string;
   /** Inclusive end date (Asia/Seoul day), `YYYY-MM-DD`. */
@@ -16,7 +16,7 @@ export interface HistoryFilter {
 export interface HistoryRow {
   seq: string;
   transactionId: number;
-  kind: TxKind;
+  kind: LedgerKind;
   reference: string;
   createdAt: Date;
   availableChange: number;
@@ -47,7 +47,7 @@ export async function history(db: Db, userId: number, f: HistoryFilter): Promise
   if (f.to) conds.push(Prisma.sql`t.created_at < ((${f.to}::date + 1)::timestamp AT TIME ZONE 'Asia/Seoul')`);
   const having = f.before !== undefined ? Prisma.sql`HAVING MIN(e.id) < ${f.before.toString()}::bigint` : Prisma.empty;
   const raw = await db.$queryRaw<
-    { seq: bigint; tx_id: number; kind: TxKind; reference: string; created_at: Date; metadata: unknown; avail_delta: bigint | null; held_delta: bigint | null; all_delta: bigint; avail_after: bigint | null; held_after: bigint | null }[]
+    { seq: bigint; tx_id: number; kind: LedgerKind; reference: string; created_at: Date; metadata: unknown; avail_delta: bigint | null; held_delta: bigint | null; all_delta: bigint; avail_after: bigint | null; held_after: bigint | null }[]
   >`
     SELECT MIN(e.id) AS seq, t.id AS tx_id, t.kind::text AS kind, t.reference, t.created_at, t.metadata,
       SUM(e.amount) FILTER (WHERE e.account_id = ${availId}) AS avail_delta,

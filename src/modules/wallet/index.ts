@@ -4,21 +4,26 @@
  * admin payout queue. Other modules move money only through `walletApi` below.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { Db } from '../../core/db/index.js';
-import { inTransaction, type OpResult, type Tx } from './ledger.js';
-import * as ops from './ops.js';
+import type { Db, Tx } from '../../core/db/index.js';
+import { inTransaction, type OpResult } from './ledger.js';
+import * as ops from './operations.js';
 import { walletRoutes } from './routes.js';
 import { walletAdminRoutes } from './admin-routes.js';
 import { createTestCardGateway, type PaymentGateway } from './gateway.js';
+import { addMessages } from '../../core/i18n.js';
+import { ko } from './locales/ko.js';
+import { en } from './locales/en.js';
 
-export type { OpResult, Tx } from './ledger.js';
-export type { Balances, HoldInfo } from './ops.js';
+export type { OpResult } from './ledger.js';
+export type { Balances, HoldInfo } from './operations.js';
+export { InsufficientFunds } from './errors.js';
 export type { PaymentGateway, GatewayPayment, ChargeRequest } from './gateway.js';
 export { GatewayTimeoutError, GatewayRequestError, createTestCardGateway, TEST_CARDS } from './gateway.js';
 
 /**
- * Refusals come as AppError (src/core/errors.ts) with one of these codes; callers branch on
- * `err.code`, and the error handler shows the message to the user.
+ * Refusals come as AppError (src/core/errors.ts) with one of these codes, and the error handler
+ * shows the message to the user. The one callers branch on has its own class: `InsufficientFunds`
+ * (catch it with `instanceof`; its `available` and `needed` say by how much).
  */
 export const WALLET_ERROR_CODES = [
   'INSUFFICIENT_FUNDS', // not enough available points (or the hold is smaller than the escrow amount)
@@ -39,7 +44,7 @@ export const WALLET_ERROR_CODES = [
  *
  *   const wallet = walletApi(app.db);
  *   await wallet.hold(userId, 50_000, `bid:${bidId}`);            // own transaction, retried on deadlock
- *   await app.db.$transaction(async (tx) => {                     // or atomically with your own writes:
+ *   await transaction(app.db, async (tx) => {                      // or atomically with your own writes:
  *     const bid = await tx.bid.create({ ... });
  *     await wallet.withTx(tx).hold(userId, 50_000, `bid:${bid.id}`); // rolls back with your transaction
  *   });
@@ -49,7 +54,7 @@ export const WALLET_ERROR_CODES = [
  * Escrow references are per order: `order:<orderId>` in the ledger.
  */
 export interface WalletOps {
-  /** Reserves points for a bid; refuses INSUFFICIENT_FUNDS when available < amount. */
+  /** Reserves points for a bid; throws InsufficientFunds when available < amount. */
   hold(userId: number, amount: number, ref: string): Promise<OpResult>;
   /** Returns a held amount to available (outbid, auction lost or cancelled). */
   releaseHold(ref: string): Promise<OpResult>;
@@ -102,6 +107,8 @@ export interface WalletModuleOptions {
 }
 
 export const walletModule: FastifyPluginAsync<WalletModuleOptions> = async (app, opts) => {
+  addMessages('wallet', { ko, en });
+  app.views.module('wallet', import.meta.url);
   const gateway = opts.gateway ?? createTestCardGateway({ redis: app.redis, prefix: opts.keyPrefix });
   const deps = { db: app.db, gateway, withdrawalFee: opts.withdrawalFee };
   await walletRoutes(app, deps);

@@ -3,10 +3,9 @@
  * accounts in a fixed order, writing balanced postings, and running one operation per database
  * transaction with bounded retries. The database re-checks every rule (see the wallet migration).
  */
-import { Prisma, type Db } from '../../core/db/index.js';
+import { Prisma, dbErrorMatches, transaction, type Db, type Tx } from '../../core/db/index.js';
 import { AppError } from '../../core/errors.js';
-
-export type Tx = Prisma.TransactionClient;
+import { InsufficientFunds } from './errors.js';
 export type AccountKind =
   | 'USER_AVAILABLE'
   | 'USER_HELD'
@@ -15,7 +14,8 @@ export type AccountKind =
   | 'PLATFORM_FEES'
   | 'EXTERNAL_TOPUPS'
   | 'EXTERNAL_PAYOUTS';
-export type TxKind =
+/** What a ledger transaction did (not to be confused with a database transaction, `Tx`). */
+export type LedgerKind =
   | 'TOPUP'
   | 'HOLD'
   | 'RELEASE'
@@ -25,7 +25,7 @@ export type TxKind =
   | 'WITHDRAWAL'
   | 'WITHDRAWAL_PAID'
   | 'WITHDRAWAL_REVERSAL';
-export const TX_KINDS: readonly TxKind[] = ['TOPUP', 'HOLD', 'RELEASE', 'ESCROW', 'PAYOUT_TO_SELLER', 'REFUND', 'WITHDRAWAL', 'WITHDRAWAL_PAID', 'WITHDRAWAL_REVERSAL'];
+export const LEDGER_KINDS: readonly LedgerKind[] = ['TOPUP', 'HOLD', 'RELEASE', 'ESCROW', 'PAYOUT_TO_SELLER', 'REFUND', 'WITHDRAWAL', 'WITHDRAWAL_PAID', 'WITHDRAWAL_REVERSAL'];
 
 export interface AccountSpec {
   key: string;
@@ -44,17 +44,17 @@ export const acct = {
   payouts: (): AccountSpec => ({ key: 'external:payouts', kind: 'EXTERNAL_PAYOUTS', userId: null }),
 };
 
-export interface TxHead {
-  kind: TxKind;
+export interface LedgerHead {
+  kind: LedgerKind;
   reference: string;
   userId: number | null;
   amount: number;
   metadata?: Record<string, unknown>;
 }
 
-export interface TxRow {
+export interface LedgerTxRow {
   id: number;
-  kind: TxKind;
+  kind: LedgerKind;
   reference: string;
   userId: number | null;
   amount: number;
@@ -69,8 +69,7 @@ export interface OpResult {
 }
 
 export const walletError = {
-  insufficient: (available: number, needed: number) =>
-    new AppError(409, 'wallet.errors.insufficient', { available, needed }, 'INSUFFICIENT_FUNDS'),
+  insufficient: (available: number, needed: number) => new InsufficientFunds(available, needed),
   mismatch: () => new AppError(409, 'wallet.errors.referenceReused', {}, 'IDEMPOTENCY_MISMATCH'),
   badAmount: () => new AppError(422, 'wallet.errors.apiAmount', {}, 'INVALID_AMOUNT'),
   badReference: () => new AppError(422, 'wallet.errors.apiReference', {}, 'INVALID_REFERENCE'),
@@ -98,8 +97,8 @@ export function checkId(id: unknown): number {
   return id;
 }
 
-type RawTx = { id: number; kind: TxKind; reference: string; user_id: number | null; amount: bigint; metadata: unknown; created_at: Date };
-const toTxRow = (r: RawTx): TxRow => ({
+type RawTx = { id: number; kind: LedgerKind; reference: string; user_id: number | null; amount: bigint; metadata: unknown; created_at: Date };
+const toTxRow = (r: RawTx): LedgerTxRow => ({
   id: r.id,
   kind: r.kind,
   reference: r.reference,
@@ -114,7 +113,7 @@ const toTxRow = (r: RawTx): TxRow => ({
  * already taken the existing row comes back instead; a concurrent claim that has not committed
  * yet makes this wait for it (ON CONFLICT), so a replay sees the first call's outcome.
  */
-export async function claim(tx: Tx, head: TxHead): Promise<{ id: number } | { existing: TxRow }> {
+export async function claim(tx: Tx, head: LedgerHead): Promise<{ id: number } | { existing: LedgerTxRow }> {
   const meta = JSON.stringify(head.metadata ?? {});
   const rows = await tx.$queryRaw<{ id: number }[]>`
     INSERT INTO ledger_transactions (kind, reference, user_id, amount, metadata)
@@ -168,40 +167,31 @@ export async function post(tx: Tx, transactionId: number, accounts: Map<string, 
       return { accountId: a.id, amount };
     })
     .sort((x, y) => x.accountId - y.accountId);
-  await tx.$executeRaw`
-    INSERT INTO ledger_entries (transaction_id, account_id, amount)
-    SELECT ${transactionId}, * FROM unnest(${rows.map((r) => r.accountId)}::int[], ${rows.map((r) => String(r.amount))}::bigint[])`;
+  try {
+    await tx.$executeRaw`
+      INSERT INTO ledger_entries (transaction_id, account_id, amount)
+      SELECT ${transactionId}, * FROM unnest(${rows.map((r) => r.accountId)}::int[], ${rows.map((r) => String(r.amount))}::bigint[])`;
+  } catch (err) {
+    // The database's own non-negative guard fired (a code path forgot to check): still a refusal, not a 500.
+    if (isNegativeGuard(err)) throw walletError.insufficient(0, 0);
+    throw err;
+  }
 }
 
-function errorText(err: unknown): string {
-  if (!err || typeof err !== 'object') return String(err);
-  const e = err as { code?: unknown; message?: unknown; meta?: unknown; cause?: unknown };
-  return `${String(e.code ?? '')} ${String(e.message ?? '')} ${JSON.stringify(e.meta ?? {})} ${e.cause ? errorText(e.cause) : ''}`;
-}
+const isNegativeGuard = (err: unknown) => dbErrorMatches(err, /would go negative/);
 
-/** Serialization failures and deadlocks: the whole operation can safely run again. */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof AppError) return false;
-  return /P2034|40001|40P01|deadlock detected|could not serialize/i.test(errorText(err));
-}
-
-/** The database's own non-negative guard fired (a code path forgot to check): still a refusal, not a 500. */
-function isNegativeGuard(err: unknown): boolean {
-  return !(err instanceof AppError) && /would go negative/.test(errorText(err));
-}
-
-export const TX_OPTIONS = { maxWait: 20_000, timeout: 20_000, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted };
-const MAX_ATTEMPTS = 6;
+/**
+ * Money operations run READ COMMITTED (row locks on the accounts decide who waits) with more
+ * patience than a page's transaction: a busy account's lock queue must not turn into refusals.
+ */
+const WALLET_TX = { attempts: 6, maxWaitMs: 20_000, timeoutMs: 20_000, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted };
 
 /** Runs one money operation in its own database transaction, retrying deadlocks a bounded number of times. */
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.$transaction(fn, TX_OPTIONS);
-    } catch (err) {
-      if (isNegativeGuard(err)) throw walletError.insufficient(0, 0);
-      if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
-    }
+  try {
+    return await transaction(db, fn, WALLET_TX);
+  } catch (err) {
+    if (isNegativeGuard(err)) throw walletError.insufficient(0, 0);
+    throw err;
   }
 }

@@ -4,8 +4,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError } from '../../core/errors.js';
-import { inTransaction, TX_KINDS, type TxKind } from './ledger.js';
-import * as ops from './ops.js';
+import { InsufficientFunds } from './errors.js';
+import { inTransaction, LEDGER_KINDS, type LedgerKind } from './ledger.js';
+import * as operations from './operations.js';
 import * as svc from './service.js';
 import { history, bankAccountOf, payoutsOf } from './history.js';
 import { TEST_CARDS, isValidCardNumber } from './gateway.js';
@@ -13,7 +14,7 @@ import { BANK_CODES, TOPUP_MAX, TOPUP_MIN, WITHDRAW_MAX, WITHDRAW_MIN, checkBank
 
 const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 const HistoryQuery = Type.Object({
-  kind: Type.Optional(Type.Union([Type.Literal(''), ...TX_KINDS.map((k) => Type.Literal(k))])),
+  kind: Type.Optional(Type.Union([Type.Literal(''), ...LEDGER_KINDS.map((k) => Type.Literal(k))])),
   from: Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: DATE })])),
   to: Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: DATE })])),
   before: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
@@ -36,7 +37,7 @@ const WithdrawBody = Type.Object({
 
 /** After a successful form: a full-page navigation, for plain forms and htmx alike. */
 function goTo(req: FastifyRequest, reply: FastifyReply, url: string) {
-  if (req.headers['hx-request']) return reply.header('HX-Redirect', url).code(204).send();
+  if (req.htmx) return reply.header('HX-Redirect', url).code(204).send();
   return reply.redirect(url, 303);
 }
 
@@ -47,14 +48,14 @@ export async function walletRoutes(app: FastifyInstance, deps: svc.WalletDeps) {
   const banks = (req: FastifyRequest, selected?: string) =>
     BANK_CODES.map((code) => ({ code, name: req.t(`wallet.banks.b${code}`), selected: code === selected }));
   const kinds = (req: FastifyRequest, selected?: string) =>
-    TX_KINDS.map((k) => ({ value: k, label: req.t(`wallet.kinds.${k}`), selected: k === selected }));
+    LEDGER_KINDS.map((k) => ({ value: k, label: req.t(`wallet.kinds.${k}`), selected: k === selected }));
 
   app.get<{ Querystring: Static<typeof HistoryQuery> }>('/wallet', { preHandler: requireUser, schema: { querystring: HistoryQuery } }, async (req, reply) => {
     const userId = req.user!.id;
     const q = req.query;
-    const filter = { kind: (q.kind || undefined) as TxKind | undefined, from: q.from || undefined, to: q.to || undefined };
+    const filter = { kind: (q.kind || undefined) as LedgerKind | undefined, from: q.from || undefined, to: q.to || undefined };
     const [balances, page] = await Promise.all([
-      inTransaction(deps.db, (tx) => ops.balances(tx, userId)),
+      inTransaction(deps.db, (tx) => operations.balances(tx, userId)),
       history(deps.db, userId, { ...filter, before: q.before ? BigInt(q.before) : undefined }),
     ]);
     const rows = page.rows.map((r) => ({ ...r, kindLabel: req.t(`wallet.kinds.${r.kind}`), positive: r.availableChange > 0 }));
@@ -62,14 +63,14 @@ export async function walletRoutes(app: FastifyInstance, deps: svc.WalletDeps) {
     if (page.nextBefore) params.set('before', page.nextBefore);
     const data = { balances, rows, filter, kinds: kinds(req, filter.kind), moreUrl: page.nextBefore ? `/wallet?${params}` : null, paged: Boolean(q.before) };
     // "More" via htmx appends only the next rows.
-    if (req.headers['hx-request'] && req.headers['hx-target'] === 'wallet-more') return reply.fragment('wallet/history-rows', data);
+    if (req.htmx && req.headers['hx-target'] === 'wallet-more') return reply.fragment('wallet/history-rows', data);
     return reply.page('wallet/index', data, { title: req.t('wallet.title') });
   });
 
   const topupPage = (req: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>) => {
     const full = { testCards: TEST_CARDS.map((c) => ({ ...c, label: req.t(`wallet.testCards.${c.outcome}`) })), min: TOPUP_MIN, max: TOPUP_MAX, errors: {}, values: {}, ...data };
-    if (req.headers['hx-request'] && reply.statusCode >= 400) return reply.fragment('wallet/topup-form', full);
-    return reply.page('wallet/topup', full, { title: req.t('wallet.topupTitle') });
+    if (req.htmx && reply.statusCode >= 400) return reply.fragment('wallet/topup-form', full);
+    return reply.page('wallet/topup', full, { title: req.t('wallet.topupTitle'), scripts: ['wallet.js'] });
   };
 
   app.get('/wallet/topup', { preHandler: requireUser }, async (req, reply) => topupPage(req, reply, { key: newKey() }));
@@ -111,7 +112,7 @@ export async function walletRoutes(app: FastifyInstance, deps: svc.WalletDeps) {
 
   const withdrawPage = async (req: FastifyRequest, reply: FastifyReply, data: Record<string, unknown>) => {
     const userId = req.user!.id;
-    const [balances, bank, payouts] = await Promise.all([inTransaction(deps.db, (tx) => ops.balances(tx, userId)), bankAccountOf(deps.db, userId), payoutsOf(deps.db, userId)]);
+    const [balances, bank, payouts] = await Promise.all([inTransaction(deps.db, (tx) => operations.balances(tx, userId)), bankAccountOf(deps.db, userId), payoutsOf(deps.db, userId)]);
     const values = (data.values as Record<string, string> | undefined) ?? { bankCode: bank?.bankCode ?? '', accountNumber: bank?.accountNumber ?? '', holderName: bank?.holderName ?? '' };
     const full = {
       balances,
@@ -124,7 +125,7 @@ export async function walletRoutes(app: FastifyInstance, deps: svc.WalletDeps) {
       banks: banks(req, values.bankCode),
       payouts: payouts.map((p) => ({ ...p, bankName: req.t(`wallet.banks.b${p.bankCode}`), account: maskAccount(p.accountNumber), statusLabel: req.t(`wallet.payoutStatus.${p.status}`) })),
     };
-    if (req.headers['hx-request'] && reply.statusCode >= 400) return reply.fragment('wallet/withdraw-form', full);
+    if (req.htmx && reply.statusCode >= 400) return reply.fragment('wallet/withdraw-form', full);
     return reply.page('wallet/withdraw', full, { title: req.t('wallet.withdrawTitle') });
   };
 
@@ -147,7 +148,7 @@ export async function walletRoutes(app: FastifyInstance, deps: svc.WalletDeps) {
       flash(req, 'info', 'wallet.withdrawRequested', { amount: amount.value.toLocaleString('ko-KR'), fee: r.fee.toLocaleString('ko-KR') });
       return goTo(req, reply, '/wallet/withdraw');
     } catch (err) {
-      if (err instanceof AppError && (err.code === 'INSUFFICIENT_FUNDS' || err.code === 'IDEMPOTENCY_MISMATCH')) {
+      if (err instanceof InsufficientFunds || (err instanceof AppError && err.code === 'IDEMPOTENCY_MISMATCH')) {
         reply.code(err.statusCode === 409 && err.code === 'IDEMPOTENCY_MISMATCH' ? 409 : 422);
         return withdrawPage(req, reply, { key: newKey(), values, errors: { amount: req.t(err.messageKey, err.params) } });
       }

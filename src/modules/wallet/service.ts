@@ -1,6 +1,6 @@
 /**
  * wallet rules for the pages: card top-ups through the payment gateway, withdrawals to a bank
- * account and their admin settlement. With ops.ts (the API other modules use) and ledger.ts
+ * account and their admin settlement. With operations.ts (the API other modules use) and ledger.ts
  * (postings), the only code that writes the wallet's tables.
  */
 import type { Db } from '../../core/db/index.js';
@@ -8,6 +8,7 @@ import { AppError } from '../../core/errors.js';
 import { acct, claim, inTransaction, lockAccounts, post, walletError, type OpResult } from './ledger.js';
 import { GatewayRequestError, GatewayTimeoutError, cardDigits, type GatewayPayment, type PaymentGateway } from './gateway.js';
 import type { BankInput } from './money.js';
+import { InsufficientFunds } from './errors.js';
 
 export interface WalletDeps {
   db: Db;
@@ -142,7 +143,7 @@ export async function requestWithdrawal(deps: WalletDeps, cmd: WithdrawCommand):
     const pending = acct.payoutPending(cmd.userId);
     const locked = await lockAccounts(tx, [avail, pending]);
     const balance = Number(locked.get(avail.key)!.balance);
-    if (balance < total) throw new AppError(409, 'wallet.errors.withdrawInsufficient', { available: balance, fee }, 'INSUFFICIENT_FUNDS');
+    if (balance < total) throw new InsufficientFunds(balance, total, 'wallet.errors.withdrawInsufficient', { available: balance, fee });
     const b = cmd.bank;
     await tx.walletBankAccount.upsert({
       where: { userId: cmd.userId },

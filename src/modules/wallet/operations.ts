@@ -4,9 +4,10 @@
  * idempotent on its reference: the ledger transaction row is claimed first, and a replay returns
  * the first call's result (or refuses when the same reference comes with different terms).
  */
-import { acct, checkApiAmount, checkId, checkReference, claim, lockAccounts, post, walletError, type OpResult, type Tx, type TxRow } from './ledger.js';
+import type { Tx } from '../../core/db/index.js';
+import { acct, checkApiAmount, checkId, checkReference, claim, lockAccounts, post, walletError, type OpResult, type LedgerTxRow } from './ledger.js';
 
-function replay(existing: TxRow, same: boolean): OpResult {
+function replay(existing: LedgerTxRow, same: boolean): OpResult {
   if (!same) throw walletError.mismatch();
   return { transactionId: existing.id, replayed: true };
 }
