@@ -154,16 +154,19 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
       // bounded: with Redis unreachable BullMQ's close waits for a reconnect that may never come, and
       // a shutdown must not hang (systemd would have to kill it); the connections are cut after that.
       for (const t of tasks) clearInterval(t.timer);
+      // One deadline for all three steps: a shutdown takes at most closeTimeoutMs here.
+      const deadline = Date.now() + opts.closeTimeoutMs;
       const bounded = async (what: string, items: { close(): Promise<unknown> }[], disconnect: () => void) => {
         let timer: NodeJS.Timeout | undefined;
         const settled = Promise.allSettled(items.map((i) => i.close())).then(() => true);
-        const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), opts.closeTimeoutMs)));
+        const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
         const ok = await Promise.race([settled, late]);
         clearTimeout(timer);
         if (ok) return;
         app.log.warn(`${what} did not close within ${opts.closeTimeoutMs} ms (Redis unreachable?); disconnecting`);
         disconnect();
       };
+      // A periodic run in progress (a sweep) finishes first: it may be closing an auction.
       await bounded(
         'periodic tasks',
         tasks.filter((t) => t.running).map((t) => ({ close: () => t.running! })),
