@@ -32,7 +32,7 @@ trap cleanup EXIT
 echo "[test] database $db"
 node --experimental-wasm-modules --no-warnings=ExperimentalWarning --import tsx src/cli/db.ts migrate
 
-suites=(test/unit test/integration test/e2e)
+suites=(test/unit test/integration test/security test/e2e)
 [ -d test/ops ] && suites+=(test/ops)
 files=()
 for s in "${suites[@]}"; do while IFS= read -r f; do files+=("$f"); done < <(find "$s" -name '*.test.ts' -o -name '*.test.mjs' | sort); done

@@ -20,6 +20,7 @@ import { viewsPlugin } from './core/views.js';
 import { securityPlugin } from './core/security.js';
 import { authPlugin } from './core/auth.js';
 import { errorsPlugin, sendError } from './core/errors.js';
+import { headersPlugin } from './core/headers.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
@@ -67,7 +68,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       redact: ['req.headers.cookie', 'req.headers.authorization', 'req.body.password', 'req.body._csrf'],
     },
     trustProxy: config.trustProxy,
-    genReqId: (req) => (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || crypto.randomUUID(),
+    // A proxy's request id is kept for tracing only when it is a plain token: it is echoed in a header and logged.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+    },
     requestIdHeader: false,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -84,6 +89,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   await app.register(errorsPlugin);
+  await app.register(headersPlugin);
   await app.register(metricsPlugin);
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl, poolMax: config.dbPoolMax });
   await app.register(redisPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });

@@ -1,7 +1,8 @@
 /** accounts pages: sign up, log in, log out, my profile. Work as plain forms and with htmx. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, safeNext, flash } from '../../core/auth.js';
+import { goTo } from '../../core/redirect.js';
 import * as svc from './service.js';
 
 const SignupBody = Type.Object({
@@ -18,11 +19,6 @@ const LoginBody = Type.Object({
 });
 const NextQuery = Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })), lang: Type.Optional(Type.String()) });
 
-/** After a successful form: a full-page navigation, for plain forms and for htmx alike. */
-function goTo(req: FastifyRequest, reply: FastifyReply, url: string) {
-  if (req.headers['hx-request']) return reply.header('HX-Redirect', url).code(204).send();
-  return reply.redirect(url, 303);
-}
 
 async function startSession(req: FastifyRequest, user: svc.PublicUser) {
   // A new session id at login defeats session fixation.
@@ -36,7 +32,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
     Object.fromEntries(Object.entries(errors ?? {}).map(([k, v]) => [k, req.t(v as string)]));
 
   app.get('/signup', { schema: { querystring: NextQuery } }, async (req, reply) => {
-    if (req.user) return reply.redirect('/', 303);
+    if (req.user) return goTo(req, reply, '/');
     return reply.page('accounts/signup', { values: {}, errors: {} }, { title: req.t('accounts.signupTitle') });
   });
 
@@ -54,7 +50,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
   });
 
   app.get<{ Querystring: Static<typeof NextQuery> }>('/login', { schema: { querystring: NextQuery } }, async (req, reply) => {
-    if (req.user) return reply.redirect(safeNext(req.query.next), 303);
+    if (req.user) return goTo(req, reply, safeNext(req.query.next));
     return reply.page('accounts/login', { values: {}, next: safeNext(req.query.next) }, { title: req.t('accounts.loginTitle') });
   });
 
@@ -86,7 +82,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
     const user = await svc.findUser(deps, req.user!.id);
     if (!user) {
       await req.session.destroy();
-      return reply.redirect('/login', 303);
+      return goTo(req, reply, '/login');
     }
     return reply.page('accounts/me', { profile: user }, { title: req.t('accounts.profileTitle') });
   });

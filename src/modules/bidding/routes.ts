@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser } from '../../core/auth.js';
 import { notFound } from '../../core/errors.js';
+import { goTo, refererPath } from '../../core/redirect.js';
 import type { BidResult } from './service.js';
 import { placeBid } from './lanes.js';
 import * as q from './queries.js';
@@ -54,7 +55,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     if (!req.headers['hx-request']) {
       // Without JavaScript: back to the item page (the panel there shows the outcome via flash).
       req.session.flash = { kind: failed ? 'error' : 'info', key: failed ? 'bidding.flashError' : 'bidding.flashOk', params: { message: error ?? notice ?? '' } };
-      return reply.redirect(`/items/${id}#bid-panel-${id}`, 303);
+      return goTo(req, reply, `/items/${id}#bid-panel-${id}`);
     }
     reply.code(failed ? 422 : 200);
     return reply.fragment('bidding/bid-panel', { ...model, extended: !!(res?.ok && res.extended), error, notice, openMax: failed && amount !== undefined, maxValue: failed ? amount : undefined });
@@ -111,7 +112,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       const watch = req.body.watch !== '0';
       if (watch) await deps.db.watch.upsert({ where: { userId_auctionId: { userId, auctionId: id } }, create: { userId, auctionId: id }, update: {} });
       else await deps.db.watch.deleteMany({ where: { userId, auctionId: id } });
-      if (!req.headers['hx-request']) return reply.redirect(req.headers.referer && new URL(req.headers.referer, 'http://x').pathname.startsWith('/') ? new URL(req.headers.referer, 'http://x').pathname : `/items/${id}`, 303);
+      if (!req.headers['hx-request']) return goTo(req, reply, refererPath(req, `/items/${id}`));
       return reply.fragment('bidding/watch-form', { auctionId: id, watching: watch, compact: req.body.compact === '1' });
     },
   );

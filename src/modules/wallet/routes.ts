@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
+import { goTo } from '../../core/redirect.js';
 import { AppError } from '../../core/errors.js';
 import { inTransaction, TX_KINDS, type TxKind } from './ledger.js';
 import * as ops from './ops.js';
@@ -34,11 +35,6 @@ const WithdrawBody = Type.Object({
   _csrf: Type.Optional(Type.String()),
 });
 
-/** After a successful form: a full-page navigation, for plain forms and htmx alike. */
-function goTo(req: FastifyRequest, reply: FastifyReply, url: string) {
-  if (req.headers['hx-request']) return reply.header('HX-Redirect', url).code(204).send();
-  return reply.redirect(url, 303);
-}
 
 /** A fresh idempotency key, generated when a form is rendered. */
 const newKey = () => randomUUID();
