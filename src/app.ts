@@ -21,6 +21,7 @@ import { securityPlugin } from './core/security.js';
 import { authPlugin } from './core/auth.js';
 import { errorsPlugin, sendError } from './core/errors.js';
 import { headersPlugin } from './core/headers.js';
+import { inputPlugin } from './core/input.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
@@ -90,6 +91,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(errorsPlugin);
   await app.register(headersPlugin);
+  await app.register(inputPlugin);
   await app.register(metricsPlugin);
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl, poolMax: config.dbPoolMax });
   await app.register(redisPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });

@@ -12,12 +12,14 @@ import { history, bankAccountOf, payoutsOf } from './history.js';
 import { TEST_CARDS, isValidCardNumber } from './gateway.js';
 import { BANK_CODES, TOPUP_MAX, TOPUP_MIN, WITHDRAW_MAX, WITHDRAW_MIN, checkBank, isRequestKey, maskAccount, parseWon } from './money.js';
 
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
+// A real calendar day (format: month 1-12, day within the month) in a year PostgreSQL accepts.
+const DATE = { pattern: '^[1-9]\\d{3}-\\d{2}-\\d{2}$', format: 'date' } as const;
 const HistoryQuery = Type.Object({
   kind: Type.Optional(Type.Union([Type.Literal(''), ...TX_KINDS.map((k) => Type.Literal(k))])),
-  from: Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: DATE })])),
-  to: Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: DATE })])),
-  before: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
+  from: Type.Optional(Type.Union([Type.Literal(''), Type.String(DATE)])),
+  to: Type.Optional(Type.Union([Type.Literal(''), Type.String(DATE)])),
+  // Ledger entry ids are bigint: 18 digits stay below 2^63 (19 could overflow it).
+  before: Type.Optional(Type.String({ pattern: '^\\d{1,18}$' })),
   lang: Type.Optional(Type.String()),
 });
 const TopupBody = Type.Object({
