@@ -22,6 +22,7 @@ import { authPlugin } from './core/auth.js';
 import { errorsPlugin, sendError } from './core/errors.js';
 import { headersPlugin } from './core/headers.js';
 import { inputPlugin } from './core/input.js';
+import { routePath } from './core/redirect.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
@@ -120,7 +121,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         lang: req.lang,
         user: req.user,
         csrfToken: req.session ? reply.generateCsrf() : '',
-        currentPath: req.url.split('?')[0],
+        currentPath: routePath(req),
         flash: flash ? { kind: flash.kind, message: req.t(flash.key, flash.params) } : null,
         publicUrl: config.publicUrl,
       };

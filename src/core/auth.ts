@@ -31,6 +31,8 @@ export const authPlugin = fp(
  * Fastify run the handler too (it did, with req.user null, once the session had to be saved).
  */
 export async function requireUser(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+  // A page that needs a login is one person's: never cached, and neither is the way to the login form.
+  reply.header('cache-control', 'no-store');
   if (req.user) return;
   const login = loginUrl(req.url);
   if (req.headers['hx-request']) return hxRedirect(reply, login, 401);

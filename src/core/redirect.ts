@@ -65,3 +65,15 @@ export function loginUrl(next: unknown): string {
   const path = safePath(next);
   return path === '/' ? '/login' : `/login?next=${encodeURIComponent(path)}`;
 }
+
+/**
+ * The path of the page being answered, rebuilt from the matched route and its (validated)
+ * parameters, never copied from the request line: `GET //evil.example/x` or an absolute-form
+ * request must not turn into a link to another site. No route (a 404) is `/`.
+ */
+export function routePath(req: FastifyRequest): string {
+  const pattern = req.routeOptions?.url;
+  if (!pattern || req.is404) return '/';
+  const params = (req.params ?? {}) as Record<string, unknown>;
+  return safePath(pattern.replace(/:([A-Za-z0-9_]+)|\*/g, (_m, name: string | undefined) => encodeURIComponent(String(params[name ?? '*'] ?? ''))));
+}

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser } from '../../core/auth.js';
-import { notFound } from '../../core/errors.js';
+import { AppError, notFound } from '../../core/errors.js';
 import { goTo, refererPath } from '../../core/redirect.js';
 import type { BidResult } from './service.js';
 import { placeBid } from './lanes.js';
@@ -39,6 +39,8 @@ export function parseAmount(raw: string): number | null {
 export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
   const respond = async (req: FastifyRequest, reply: FastifyReply, id: number, res: BidResult | null, amount?: number, errorKey?: string, errorParams?: Record<string, unknown>) => {
     const model = await panelModel(deps, id, req.user?.id ?? null);
+    // A cancelled auction has no panel any more; a bid on it still hears why it was refused.
+    if (!model && res && !res.ok && res.reason === 'cancelled') throw new AppError(409, 'bidding.errors.cancelled', {}, 'CANCELLED');
     if (!model) throw notFound();
     let error: string | undefined;
     let notice: string | undefined;
