@@ -111,7 +111,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     env: nodeEnv as Config['env'],
-    databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:'], 'postgresql://postgres@127.0.0.1:5432/dapanda'),
+    // Dev default: the DML-only role scripts/db-roles.sh creates, as on the VMs (never a superuser).
+    databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:'], 'postgresql://dapanda_app:dapanda-dev-app@127.0.0.1:5432/dapanda'),
     dbPoolMax: int('DB_POOL_MAX', 10, 1, 500),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     redisPrefix: prefix,
