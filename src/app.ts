@@ -22,7 +22,8 @@ import { authPlugin } from './core/auth.js';
 import { errorsPlugin, sendError } from './core/errors.js';
 import { headersPlugin } from './core/headers.js';
 import { inputPlugin } from './core/input.js';
-import { routePath } from './core/redirect.js';
+import { logUrl, routePath } from './core/redirect.js';
+import { mailPlugin } from './core/mail.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
@@ -67,7 +68,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const app = Fastify({
     logger: opts.logger ?? {
       level: config.logLevel,
-      redact: ['req.headers.cookie', 'req.headers.authorization', 'req.body.password', 'req.body._csrf'],
+      redact: ['req.headers.cookie', 'req.headers.authorization', 'req.body.password', 'req.body._csrf', 'req.body.token', 'req.query.token'],
+      serializers: { req: (req) => ({ method: req.method, url: logUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort }) },
     },
     trustProxy: config.trustProxy,
     // A proxy's request id is kept for tracing only when it is a plain token: it is echoed in a header and logged.
@@ -102,6 +104,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     runWorkers: opts.runWorkers ?? config.role !== 'web',
   });
   await app.register(eventsPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });
+  await app.register(mailPlugin, { ...config.mail, memory: config.env === 'test' && !config.mail.smtpUrl });
   await app.register(securityPlugin, {
     redis: app.redis,
     prefix: config.redisPrefix,
@@ -137,7 +140,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   await app.register(opsModule, { state });
-  await app.register(accountsModule, { keyPrefix: config.redisPrefix });
+  await app.register(accountsModule, { keyPrefix: config.redisPrefix, publicUrl: config.publicUrl });
   await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });
   await app.register(biddingModule, {

@@ -31,6 +31,15 @@ export interface Config {
   };
   /** Won charged per withdrawal request (wallet). */
   walletWithdrawalFee: number;
+  /** Outgoing mail (core/mail.ts). */
+  mail: {
+    /** SMTP_URL (smtp:// or smtps://); unset: messages are written as .eml files to `dir` (tests: kept in memory). */
+    smtpUrl: string | null;
+    /** MAIL_FROM: the sender shown to people. */
+    from: string;
+    /** MAIL_DIR: where .eml files go without SMTP. */
+    dir: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -101,6 +110,13 @@ export function loadConfig(env: Env = process.env): Config {
     return spec.replace(/\s/g, '');
   };
 
+  const mailFrom = (raw: string | undefined): string => {
+    const v = raw || '다판다 <no-reply@dapanda.kr>';
+    // A display name and an address, nothing a header could be split with.
+    if (!/^[^\r\n<>]*<[^\s<>@]+@[^\s<>@]+>$|^[^\s<>@]+@[^\s<>@]+$/.test(v)) throw new ConfigError('MAIL_FROM', `must be an address or "Name <address>" (got "${v}")`);
+    return v;
+  };
+
   const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
   if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters');
 
@@ -130,5 +146,10 @@ export function loadConfig(env: Env = process.env): Config {
       softCloseSeconds: int('SOFT_CLOSE_SECONDS', 180, 0, 3600),
     },
     walletWithdrawalFee: int('WALLET_WITHDRAWAL_FEE', 500, 0, 100_000),
+    mail: {
+      smtpUrl: env.SMTP_URL ? url('SMTP_URL', ['smtp:', 'smtps:'], '') : null,
+      from: mailFrom(env.MAIL_FROM),
+      dir: env.MAIL_DIR || '.data/mail',
+    },
   };
 }

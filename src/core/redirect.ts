@@ -77,3 +77,6 @@ export function routePath(req: FastifyRequest): string {
   const params = (req.params ?? {}) as Record<string, unknown>;
   return safePath(pattern.replace(/:([A-Za-z0-9_]+)|\*/g, (_m, name: string | undefined) => encodeURIComponent(String(params[name ?? '*'] ?? ''))));
 }
+
+/** A URL for the logs: one-time link tokens (`token=`) are secrets until used, so they are masked. */
+export const logUrl = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1***');

@@ -17,6 +17,9 @@ import { AppError } from './errors.js';
 
 export const SESSION_TTL_SECONDS = 14 * 24 * 3600;
 
+/** The Redis key of a session: ending a session elsewhere (all of a user's at a password reset) deletes it. */
+export const sessionKey = (prefix: string, sid: string) => `${prefix}:sess:${sid}`;
+
 /**
  * Minimal @fastify/session store on ioredis: one JSON value per session id with a TTL.
  * Callbacks run on their own tick, outside the Redis promise: the session's save callback goes on
@@ -24,7 +27,7 @@ export const SESSION_TTL_SECONDS = 14 * 24 * 3600;
  * unhandled rejection ends the process). A throw is reported to `onCallbackError` instead.
  */
 export function redisSessionStore(redis: Redis, prefix: string, onCallbackError: (err: unknown) => void = () => {}) {
-  const key = (sid: string) => `${prefix}:sess:${sid}`;
+  const key = (sid: string) => sessionKey(prefix, sid);
   const unavailable = (cause: unknown) => Object.assign(new AppError(503, 'errors.unavailable', {}, 'SESSION_STORE_DOWN'), { cause });
   const settle = <A extends unknown[]>(cb: (...args: A) => void, ...args: A) =>
     process.nextTick(() => {
@@ -156,6 +159,10 @@ export const securityPlugin = fp<SecurityOptions>(
       retryAfter: 10,
       exposeStatusRoute: false,
       pressureHandler: (req, reply, type, value) => {
+        // No delay sample in the last interval (the loop was busy once for the whole of it: start-up,
+        // a long GC) reads as an infinite delay; the loop is free again now, so that is no reason to
+        // refuse. A loop that is really late still records (late) samples and sheds as it should.
+        if (type === 'eventLoopDelay' && !Number.isFinite(value)) return;
         req.log.warn({ type, value }, 'under pressure: shedding request');
         reply.header('Retry-After', '10');
         throw new AppError(503, 'errors.unavailable', {}, 'OVERLOADED');

@@ -5,11 +5,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { accountsRoutes } from './routes.js';
 import * as svc from './service.js';
+import { accountsJobs } from './jobs.js';
 
 export type { PublicUser } from './service.js';
 
-export const accountsModule: FastifyPluginAsync<{ keyPrefix: string }> = async (app, opts) => {
-  await accountsRoutes(app, { db: app.db, redis: app.redis, prefix: opts.keyPrefix });
+export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: string }> = async (app, opts) => {
+  const deps: svc.AccountsDeps = { db: app.db, redis: app.redis, prefix: opts.keyPrefix, mail: app.mail, publicUrl: opts.publicUrl };
+  await accountsRoutes(app, deps, accountsJobs(app, deps));
 };
 
 export interface AccountsApi {
