@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
@@ -81,6 +81,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Every route as registered (method, url, schema, config): the route fuzzer covers new routes from it.
+  const routeTable: RouteOptions[] = [];
+  app.addHook('onRoute', (r) => void routeTable.push(r));
+  app.decorate('routeTable', routeTable);
   const root = projectRoot();
   const production = config.env === 'production';
   const state: OpsState = { draining: false };
@@ -160,5 +164,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 declare module 'fastify' {
   interface FastifyInstance {
     opsState: OpsState;
+    routeTable: RouteOptions[];
   }
 }
