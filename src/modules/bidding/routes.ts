@@ -40,7 +40,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
   const respond = async (req: FastifyRequest, reply: FastifyReply, id: number, res: BidResult | null, amount?: number, errorKey?: string, errorParams?: Record<string, unknown>) => {
     const model = await panelModel(deps, id, req.user?.id ?? null);
     // A cancelled auction has no panel any more; a bid on it still hears why it was refused.
-    if (!model && res && !res.ok && res.reason === 'cancelled') throw new AppError(409, 'bidding.errors.cancelled', {}, 'CANCELLED');
+    if (!model && res && !res.ok && res.reason === 'cancelled') throw new AppError(422, 'bidding.errors.cancelled', {}, 'CANCELLED');
     if (!model) throw notFound();
     let error: string | undefined;
     let notice: string | undefined;
