@@ -18,7 +18,12 @@ echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.
 DATABASE_URL="$TEST_PG_BASE/postgres" bash scripts/services.sh
 
 db="dapanda_test_${TEST_RUN_ID}"
-export DATABASE_URL="$TEST_PG_BASE/$db" TEST_DB_MIGRATED=1
+# The same two roles as the VMs: migrations as dapanda_migrator, the app and every test's app as
+# dapanda_app (DML only). Tests that need more (creating databases, cleanup) use TEST_PG_BASE.
+roles=$(bash scripts/db-roles.sh "$TEST_PG_BASE/postgres" "$db")
+DATABASE_URL=$(sed -n 's/^DATABASE_URL=//p' <<<"$roles")
+MIGRATE_DATABASE_URL=$(sed -n 's/^MIGRATE_DATABASE_URL=//p' <<<"$roles")
+export DATABASE_URL MIGRATE_DATABASE_URL TEST_DB_MIGRATED=1
 # shellcheck disable=SC2317,SC2016 # called by the EXIT trap; the JS is single-quoted on purpose
 cleanup() {
   node -e '
@@ -29,10 +34,10 @@ cleanup() {
   redis-cli -u "$REDIS_URL" --scan --pattern "t${TEST_RUN_ID}_*" 2>/dev/null | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-echo "[test] database $db"
-npx tsx src/cli/db.ts migrate
+echo "[test] database $db (app role dapanda_app, migrations as dapanda_migrator)"
+DATABASE_URL=$MIGRATE_DATABASE_URL npx tsx src/cli/db.ts migrate
 
-suites=(test/unit test/integration test/e2e)
+suites=(test/unit test/integration test/security test/e2e)
 [ -d test/ops ] && suites+=(test/ops)
 files=()
 for s in "${suites[@]}"; do while IFS= read -r f; do files+=("$f"); done < <(find "$s" -name '*.test.ts' -o -name '*.test.mjs' | sort); done

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from './config.js';
@@ -20,6 +20,10 @@ import { securityPlugin } from './core/security.js';
 import { authPlugin } from './core/auth.js';
 import { errorsPlugin, sendError } from './core/errors.js';
 import { htmxPlugin } from './core/htmx.js';
+import { headersPlugin } from './core/headers.js';
+import { inputPlugin } from './core/input.js';
+import { logUrl, routePath } from './core/redirect.js';
+import { mailPlugin } from './core/mail.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
@@ -63,14 +67,23 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const app = Fastify({
     logger: opts.logger ?? {
       level: config.logLevel,
-      redact: ['req.headers.cookie', 'req.headers.authorization', 'req.body.password', 'req.body._csrf'],
+      redact: ['req.headers.cookie', 'req.headers.authorization', 'req.body.password', 'req.body._csrf', 'req.body.token', 'req.query.token'],
+      serializers: { req: (req) => ({ method: req.method, url: logUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort }) },
     },
     trustProxy: config.trustProxy,
-    genReqId: (req) => (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || crypto.randomUUID(),
+    // A proxy's request id is kept for tracing only when it is a plain token: it is echoed in a header and logged.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+    },
     requestIdHeader: false,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Every route as registered (method, url, schema, config): the route fuzzer covers new routes from it.
+  const routeTable: RouteOptions[] = [];
+  app.addHook('onRoute', (r) => void routeTable.push(r));
+  app.decorate('routeTable', routeTable);
   const root = projectRoot();
   const production = config.env === 'production';
   const state: OpsState = { draining: false };
@@ -84,6 +97,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(htmxPlugin);
   await app.register(errorsPlugin);
+  await app.register(headersPlugin);
+  await app.register(inputPlugin);
   await app.register(metricsPlugin);
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl, poolMax: config.dbPoolMax });
   await app.register(redisPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });
@@ -97,6 +112,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     relay: runWorkers && config.outbox.relay,
     outbox: config.outbox,
   });
+  await app.register(mailPlugin, { ...config.mail, memory: config.env === 'test' && !config.mail.smtpUrl });
   await app.register(securityPlugin, {
     redis: app.redis,
     prefix: config.redisPrefix,
@@ -116,7 +132,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         lang: req.lang,
         user: req.user,
         csrfToken: req.session ? reply.generateCsrf() : '',
-        currentPath: req.url.split('?')[0],
+        currentPath: routePath(req),
         flash: flash ? { kind: flash.kind, message: req.t(flash.key, flash.params) } : null,
         publicUrl: config.publicUrl,
       };
@@ -136,7 +152,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   await app.register(opsModule, { state });
-  await app.register(accountsModule, { keyPrefix: config.redisPrefix });
+  await app.register(accountsModule, { keyPrefix: config.redisPrefix, publicUrl: config.publicUrl });
   await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });
   await app.register(biddingModule, {
@@ -155,5 +171,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 declare module 'fastify' {
   interface FastifyInstance {
     opsState: OpsState;
+    routeTable: RouteOptions[];
   }
 }

@@ -54,6 +54,15 @@ export interface Config {
     /** Delivered events are kept this many days for audits, then deleted (OUTBOX_RETENTION_DAYS). */
     retentionDays: number;
   };
+  /** Outgoing mail (core/mail.ts). */
+  mail: {
+    /** SMTP_URL (smtp:// or smtps://); unset: messages are written as .eml files to `dir` (tests: kept in memory). */
+    smtpUrl: string | null;
+    /** MAIL_FROM: the sender shown to people. */
+    from: string;
+    /** MAIL_DIR: where .eml files go without SMTP. */
+    dir: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -143,6 +152,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) throw new ConfigError('NODE_NAME', `must be 1-64 letters, digits, _ . : - (got "${v}")`);
     return v;
   };
+  const mailFrom = (raw: string | undefined): string => {
+    const v = raw || '다판다 <no-reply@dapanda.kr>';
+    // A display name and an address, nothing a header could be split with.
+    if (!/^[^\r\n<>]*<[^\s<>@]+@[^\s<>@]+>$|^[^\s<>@]+@[^\s<>@]+$/.test(v)) throw new ConfigError('MAIL_FROM', `must be an address or "Name <address>" (got "${v}")`);
+    return v;
+  };
 
   const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
   if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters');
@@ -154,7 +169,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     env: nodeEnv as Config['env'],
-    databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:'], 'postgresql://postgres@127.0.0.1:5432/dapanda'),
+    // Dev default: the DML-only role scripts/db-roles.sh creates, as on the VMs (never a superuser).
+    databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:'], 'postgresql://dapanda_app:dapanda-dev-app@127.0.0.1:5432/dapanda'),
     dbPoolMax: int('DB_POOL_MAX', 10, 1, 500),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     redisPrefix: prefix,
@@ -183,6 +199,11 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs: int('OUTBOX_LEASE_MS', 60_000, 1000, 3_600_000),
       maxAttempts: int('OUTBOX_MAX_ATTEMPTS', 12, 1, 1000),
       retentionDays: int('OUTBOX_RETENTION_DAYS', 14, 1, 3650),
+    },
+    mail: {
+      smtpUrl: env.SMTP_URL ? url('SMTP_URL', ['smtp:', 'smtps:'], '') : null,
+      from: mailFrom(env.MAIL_FROM),
+      dir: env.MAIL_DIR || '.data/mail',
     },
   };
 }

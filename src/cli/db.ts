@@ -22,7 +22,10 @@ function findPrismaDir(): string {
 
 async function main(): Promise<number> {
   const [cmd, ...rest] = process.argv.slice(2);
-  const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/dapanda';
+  // Migrations run as the role that owns the schema (scripts/db-roles.sh locally, deploy/ on the VMs);
+  // `new` and `drift` create a shadow database, which needs a role that may create databases.
+  const databaseUrl =
+    process.env.DATABASE_URL ?? (cmd === 'migrate' ? 'postgresql://dapanda_migrator:dapanda-dev-migrator@127.0.0.1:5432/dapanda' : 'postgresql://postgres@127.0.0.1:5432/dapanda');
   const opts = { databaseUrl, prismaDir: findPrismaDir() };
   const where = new URL(databaseUrl);
   where.password = where.password ? '***' : '';

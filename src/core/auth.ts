@@ -1,6 +1,7 @@
 /** Who is logged in (`req.user`, from the server-side session) and the guard for pages that need it. */
 import fp from 'fastify-plugin';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { hxRedirect, loginUrl, safePath } from './redirect.js';
 
 export interface CurrentUser {
   id: number;
@@ -30,23 +31,20 @@ export const authPlugin = fp(
  * Fastify run the handler too (it did, with req.user null, once the session had to be saved).
  */
 export async function requireUser(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+  // A page that needs a login is one person's: never cached, and neither is the way to the login form.
+  reply.header('cache-control', 'no-store');
   if (req.user) return;
-  const next = encodeURIComponent(req.url);
-  if (req.htmx) {
-    return reply.header('HX-Redirect', `/login?next=${next}`).code(401).send();
-  }
+  const login = loginUrl(req.url);
+  if (req.htmx) return hxRedirect(reply, login, 401);
   const accept = req.headers.accept ?? '';
   if (accept.includes('application/json') && !accept.includes('text/html')) {
     return reply.code(401).send({ error: { code: 'LOGIN_REQUIRED', message: req.t('accounts.errors.loginRequired') } });
   }
-  return reply.redirect(`/login?next=${next}`, 303);
+  return reply.redirect(login, 303);
 }
 
-/** A same-site path to go to after login; anything else (absolute URLs, //host) falls back to `/`. */
-export function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
-  return next;
-}
+/** A same-site path to go to after login; anything else (absolute URLs, //host, control characters) is `/`. */
+export const safeNext = safePath;
 
 /** Sets a one-shot message shown on the next page. */
 export function flash(req: FastifyRequest, kind: 'info' | 'error', key: string, params?: Record<string, unknown>): void {

@@ -6,6 +6,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { i18n, DEFAULT_LANG } from './i18n.js';
+import { logUrl } from './redirect.js';
+
+const redactToken = (q: unknown) => (q && typeof q === 'object' && 'token' in q ? { ...q, token: '***' } : q);
 
 export class AppError extends Error {
   constructor(
@@ -74,7 +77,7 @@ export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler(async (err: FastifyError, req, reply) => {
       const c = classify(err);
-      const ctx = { method: req.method, url: req.url, params: req.params, query: req.query, requestId: req.id };
+      const ctx = { method: req.method, url: logUrl(req.url), params: req.params, query: redactToken(req.query), requestId: req.id };
       if (c.status >= 500) req.log.error({ err, ...ctx }, 'request failed');
       else req.log.info({ code: c.code, status: c.status, msg: err.message, ...ctx }, 'request refused');
       return sendError(req, reply, c);

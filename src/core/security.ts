@@ -17,24 +17,54 @@ import { AppError } from './errors.js';
 
 export const SESSION_TTL_SECONDS = 14 * 24 * 3600;
 
-/** Minimal @fastify/session store on ioredis: one JSON value per session id with a TTL. */
-export function redisSessionStore(redis: Redis, prefix: string) {
-  const key = (sid: string) => `${prefix}:sess:${sid}`;
+/** The Redis key of a session: ending a session elsewhere (all of a user's at a password reset) deletes it. */
+export const sessionKey = (prefix: string, sid: string) => `${prefix}:sess:${sid}`;
+
+/**
+ * Minimal @fastify/session store on ioredis: one JSON value per session id with a TTL.
+ * Callbacks run on their own tick, outside the Redis promise: the session's save callback goes on
+ * to send the reply, and anything thrown there must not become a rejection of this promise (an
+ * unhandled rejection ends the process). A throw is reported to `onCallbackError` instead.
+ */
+export function redisSessionStore(redis: Redis, prefix: string, onCallbackError: (err: unknown) => void = () => {}) {
+  const key = (sid: string) => sessionKey(prefix, sid);
   const unavailable = (cause: unknown) => Object.assign(new AppError(503, 'errors.unavailable', {}, 'SESSION_STORE_DOWN'), { cause });
+  const settle = <A extends unknown[]>(cb: (...args: A) => void, ...args: A) =>
+    process.nextTick(() => {
+      try {
+        cb(...args);
+      } catch (err) {
+        onCallbackError(err);
+      }
+    });
   return {
     set(sid: string, session: unknown, cb: (err?: unknown) => void) {
       const s = session as { cookie?: { originalMaxAge?: number | null } };
       const ttl = Math.ceil((s.cookie?.originalMaxAge ?? SESSION_TTL_SECONDS * 1000) / 1000);
-      redis.set(key(sid), JSON.stringify(session), 'EX', Math.max(ttl, 1)).then(() => cb(), (e) => cb(unavailable(e)));
+      redis.set(key(sid), JSON.stringify(session), 'EX', Math.max(ttl, 1)).then(
+        () => settle(cb),
+        (e) => settle(cb, unavailable(e)),
+      );
     },
     get(sid: string, cb: (err: unknown, session?: Session | null) => void) {
       redis.get(key(sid)).then(
-        (raw) => cb(null, raw ? (JSON.parse(raw) as Session) : null),
-        (e) => cb(unavailable(e)),
+        (raw) => {
+          let session: Session | null;
+          try {
+            session = raw ? (JSON.parse(raw) as Session) : null;
+          } catch {
+            session = null; // a corrupt value is no session, not an error page
+          }
+          settle(cb, null, session);
+        },
+        (e) => settle(cb, unavailable(e)),
       );
     },
     destroy(sid: string, cb: (err?: unknown) => void) {
-      redis.del(key(sid)).then(() => cb(), (e) => cb(unavailable(e)));
+      redis.del(key(sid)).then(
+        () => settle(cb),
+        (e) => settle(cb, unavailable(e)),
+      );
     },
   };
 }
@@ -70,7 +100,7 @@ export const securityPlugin = fp<SecurityOptions>(
         maxAge: SESSION_TTL_SECONDS * 1000,
         path: '/',
       },
-      store: redisSessionStore(opts.redis, opts.prefix),
+      store: redisSessionStore(opts.redis, opts.prefix, (err) => app.log.error({ err }, 'session store callback threw (the reply was being sent)')),
     });
     await app.register(fastifyCsrf, {
       sessionPlugin: '@fastify/session',
@@ -129,6 +159,10 @@ export const securityPlugin = fp<SecurityOptions>(
       retryAfter: 10,
       exposeStatusRoute: false,
       pressureHandler: (req, reply, type, value) => {
+        // No delay sample in the last interval (the loop was busy once for the whole of it: start-up,
+        // a long GC) reads as an infinite delay; the loop is free again now, so that is no reason to
+        // refuse. A loop that is really late still records (late) samples and sheds as it should.
+        if (type === 'eventLoopDelay' && !Number.isFinite(value)) return;
         req.log.warn({ type, value }, 'under pressure: shedding request');
         reply.header('Retry-After', '10');
         throw new AppError(503, 'errors.unavailable', {}, 'OVERLOADED');

@@ -31,4 +31,10 @@ export const en: Messages = {
     backHome: 'Home',
     requestId: 'Request id',
   },
+  // Refused input (core/input.ts, cursors, uploads): a clear 400 instead of an error page.
+  guard: {
+    badCharacters: 'The text contains a character that cannot be used (NUL). Remove it and try again.',
+    badCursor: 'This page link is not valid. Open the list again from the first page.',
+    badUpload: 'The upload was cut off or is not in a form we can read. Please try again.',
+  },
 };

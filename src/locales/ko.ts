@@ -31,6 +31,12 @@ export const ko = {
     backHome: '홈으로',
     requestId: '요청 번호',
   },
+  // Refused input (core/input.ts, cursors, uploads): a clear 400 instead of an error page.
+  guard: {
+    badCharacters: '입력에 사용할 수 없는 문자(NUL)가 들어 있어요. 지우고 다시 시도해 주세요.',
+    badCursor: '페이지 주소가 올바르지 않아요. 처음 페이지부터 다시 열어 주세요.',
+    badUpload: '업로드가 중간에 끊겼거나 형식이 올바르지 않아요. 다시 시도해 주세요.',
+  },
 };
 
 export type Messages = Catalog<typeof ko>;

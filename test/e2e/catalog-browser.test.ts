@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { launchBrowser, startServer, screenshotPath, collectPageErrors } from '../helpers/browser.js';
+import { launchBrowser, startServer, screenshotPath, collectPageErrors, submitSignup } from '../helpers/browser.js';
 import { uniq } from '../helpers/env.js';
 
 t.test('a seller lists an item with two photos, reorders them, and a shopper finds it through the header search', async (t) => {
@@ -22,7 +22,7 @@ t.test('a seller lists an item with two photos, reorders them, and a shopper fin
   await page.fill('#f-email', `e2e${u}@example.com`);
   await page.fill('#f-nickname', `판매${u}`);
   await page.fill('#f-password', 'a long enough password');
-  await Promise.all([page.waitForURL(`${baseUrl}/`), page.click('main button[type=submit]')]);
+  await submitSignup(page, app, baseUrl, `e2e${u}@example.com`);
 
   await page.goto(`${baseUrl}/sell`);
   const title = `브롬톤 자전거 ${u}`;

@@ -5,8 +5,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startApp } from './app.js';
+import { waitForMail, linkIn } from './mail.js';
 import { ROOT } from './env.js';
 import type { App } from '../../src/app.js';
 
@@ -53,4 +54,18 @@ export function collectPageErrors(page: import('playwright-core').Page, allowed:
     if (r.status() >= 400 && !allowed.includes(r.status()) && !url.pathname.startsWith('/media/')) errors.push(`${r.status()} ${url.pathname}`);
   });
   return errors;
+}
+
+/**
+ * Submits the filled sign-up form as a person does, then opens the link from the mail the app
+ * sent and confirms: the page ends on the home page, logged in.
+ */
+export async function submitSignup(page: Page, app: App, baseUrl: string, email: string): Promise<void> {
+  const mail = waitForMail(app, email.toLowerCase());
+  await page.click('main button[type=submit]');
+  await page.waitForSelector('[data-testid=check-email]');
+  const link = linkIn(await mail, '/signup/verify');
+  if (!link) throw new Error('no sign-up link in the mail');
+  await page.goto(`${baseUrl}${link}`);
+  await Promise.all([page.waitForURL(`${baseUrl}/`), page.click('[data-testid=verify-submit]')]);
 }

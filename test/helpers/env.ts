@@ -1,10 +1,12 @@
 /**
  * Test environment: the run's fresh database (created and migrated once by scripts/test.sh,
- * or here when a file is run alone) and a Redis key prefix per test file, so files never
- * share counters, sessions or queues.
+ * or here when a file is run alone; the app connects as dapanda_app, DML only, migrations run as
+ * dapanda_migrator) and a Redis key prefix per test file, so files never share counters,
+ * sessions or queues.
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config.js';
 import { applyMigrations } from '../../src/core/db/migrate.js';
@@ -15,13 +17,32 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 let ready: Promise<string> | null = null;
 
-/** The run's database URL, migrated. */
+/**
+ * Database URLs of one database for the two roles the VMs use (scripts/db-roles.sh applies
+ * deploy/provision/sql/roles.sql): the app's (DML only) and the migrator's (owns the schema).
+ */
+export function roleUrls(db: string): { app: string; migrator: string } {
+  const out = execFileSync('bash', [path.join(ROOT, 'scripts/db-roles.sh'), `${PG_BASE}/postgres`, db], { encoding: 'utf8' });
+  const get = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(out)?.[1] ?? '';
+  return { app: get('DATABASE_URL'), migrator: get('MIGRATE_DATABASE_URL') };
+}
+
+/** The migrator's URL of the run's database (the app's is testDatabaseUrl()). */
+export async function migratorDatabaseUrl(): Promise<string> {
+  await testDatabaseUrl();
+  return process.env.MIGRATE_DATABASE_URL!;
+}
+
+/** The run's database URL for the app role, migrated (as the migrator). */
 export function testDatabaseUrl(): Promise<string> {
   ready ??= (async () => {
-    if (process.env.DATABASE_URL && process.env.TEST_DB_MIGRATED === '1') return process.env.DATABASE_URL;
-    const url = process.env.DATABASE_URL ?? `${PG_BASE}/dapanda_test_adhoc`;
-    await applyMigrations({ databaseUrl: url, prismaDir: path.join(ROOT, 'prisma') });
-    return url;
+    if (process.env.DATABASE_URL && process.env.MIGRATE_DATABASE_URL && process.env.TEST_DB_MIGRATED === '1') return process.env.DATABASE_URL;
+    // A file run alone: the database named by DATABASE_URL, or an ad-hoc one, set up with both roles.
+    const db = process.env.DATABASE_URL ? decodeURIComponent(new URL(process.env.DATABASE_URL).pathname.slice(1)) : 'dapanda_test_adhoc';
+    const urls = roleUrls(db);
+    await applyMigrations({ databaseUrl: urls.migrator, prismaDir: path.join(ROOT, 'prisma') });
+    process.env.MIGRATE_DATABASE_URL = urls.migrator;
+    return urls.app;
   })();
   return ready;
 }

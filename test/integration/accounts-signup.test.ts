@@ -1,34 +1,57 @@
 import t from 'tap';
 import { startApp, Client } from '../helpers/app.js';
 import { uniq } from '../helpers/env.js';
+import { waitForMail, linkIn } from '../helpers/mail.js';
 
-t.test('sign up by plain form: redirected home, logged in, nickname in the header', async (t) => {
+t.test('sign up by plain form: "check your e-mail", the link creates the account and logs in', async (t) => {
   const { app } = await startApp(t);
   const c = new Client(app);
   const u = uniq();
+  const email = `user${u}@example.com`;
   await c.get('/signup');
-  const before = c.cookies.get('sid');
+  const mail = waitForMail(app, email);
   const res = await c.post('/signup', { email: `User${u}@Example.com`, nickname: `판다${u}`, password: 'correct horse battery' });
-  t.equal(res.statusCode, 303);
-  t.equal(res.headers.location, '/');
+  t.equal(res.statusCode, 200);
+  t.match(res.body, '메일을 확인해 주세요');
+  t.equal(await app.db.user.count({ where: { email } }), 0, 'no account before the link is used');
+  const m = await mail;
+  t.match(m.subject, '가입을 마무리해 주세요');
+  const link = linkIn(m, '/signup/verify')!;
+  t.ok(link, 'the mail has the link');
+  const page = await c.get(link);
+  t.equal(page.statusCode, 200, 'opening the link shows a button (mail scanners open links too)');
+  t.equal(await app.db.user.count({ where: { email } }), 0, 'opening it changes nothing');
+  const before = c.cookies.get('sid');
+  const token = new URL(link, 'http://x').searchParams.get('token')!;
+  const done = await c.post('/signup/verify', { token });
+  t.equal(done.statusCode, 303);
+  t.equal(done.headers.location, '/');
   t.not(c.cookies.get('sid'), before, 'session id rotated at sign-up');
   const home = await c.get('/');
   t.match(home.body, `판다${u}`, 'nickname shown in the header');
   t.match(home.body, `환영해요, 판다${u}님!`, 'welcome flash');
-  const row = await app.db.user.findUnique({ where: { email: `user${u}@example.com` } });
+  const row = await app.db.user.findUnique({ where: { email } });
   t.ok(row, 'email stored lower-cased');
-  t.not(row!.passwordHash, 'correct horse battery');
   t.match(row!.passwordHash, /^\$argon2id\$/, 'argon2id hash');
+  const again = await new Client(app).post('/signup/verify', { token, _csrf: null });
+  t.equal(again.statusCode, 403, 'a form post without a token is refused');
+  const other = new Client(app);
+  await other.get(link);
+  t.equal((await other.post('/signup/verify', { token })).statusCode, 400, 'the link works once');
 });
 
-t.test('sign up through htmx answers HX-Redirect', async (t) => {
+t.test('sign up through htmx answers with the "check your e-mail" card', async (t) => {
   const { app } = await startApp(t);
   const c = new Client(app);
   const u = uniq();
-  await c.get('/signup');
-  const res = await c.post('/signup', { email: `hx${u}@example.com`, nickname: `hx${u}`, password: 'long enough pw' }, { 'hx-request': 'true' });
-  t.equal(res.statusCode, 204);
+  const res = await c.signup({ email: `hx${u}@example.com`, nickname: `hx${u}`, password: 'long enough pw' }, { 'hx-request': 'true' });
+  t.equal(res.statusCode, 204, 'the verification answers HX-Redirect');
   t.equal(res.headers['hx-redirect'], '/');
+  const d = new Client(app);
+  await d.get('/signup');
+  const card = await d.post('/signup', { email: `hx2${u}@example.com`, nickname: `hx2${u}`, password: 'long enough pw' }, { 'hx-request': 'true' });
+  t.equal(card.statusCode, 200);
+  t.match(card.body, /^<div class="card form" role="status"/, 'fragment only');
 });
 
 t.test('bad input returns the form with field messages, keeps the values, stores nothing', async (t) => {
@@ -38,11 +61,13 @@ t.test('bad input returns the form with field messages, keeps the values, stores
   t.equal((await existing.signup({ email: `taken${u}@example.com`, nickname: `taken${u}`, password: 'long enough pw' })).statusCode, 303);
   // Only this test's addresses and nicknames: other test files create users in the same database at the same time.
   const count = () => app.db.user.count({ where: { OR: [{ email: { contains: u } }, { nickname: { contains: u } }, { email: 'not-an-email' }, { email: 'x' }, { nickname: '가'.repeat(21) }] } });
+  const pending = () => app.db.signupRequest.count({ where: { OR: [{ email: { contains: u } }, { nickname: { contains: u } }] } });
   const base = await count();
+  const basePending = await pending();
 
   const cases: { name: string; form: Record<string, string>; expect: RegExp[] }[] = [
-    { name: 'duplicate email', form: { email: `TAKEN${u}@example.com`, nickname: `new${u}`, password: 'long enough pw' }, expect: [/이미 가입된 이메일이에요/] },
-    { name: 'weak password', form: { email: `weak${u}@example.com`, nickname: `weak${u}`, password: 'short' }, expect: [/비밀번호는 10자 이상이어야 해요/] },
+    { name: 'short password', form: { email: `weak${u}@example.com`, nickname: `weak${u}`, password: 'short' }, expect: [/비밀번호는 10자 이상이어야 해요/] },
+    { name: 'common password', form: { email: `common${u}@example.com`, nickname: `common${u}`, password: 'password12' }, expect: [/흔하게 쓰이는 비밀번호예요/] },
     { name: 'invalid email', form: { email: 'not-an-email', nickname: `inv${u}`, password: 'long enough pw' }, expect: [/올바른 이메일 주소를 입력해 주세요/] },
     { name: 'nickname taken', form: { email: `nick${u}@example.com`, nickname: `taken${u}`, password: 'long enough pw' }, expect: [/이미 사용 중인 닉네임이에요/] },
     { name: 'nickname over 20 chars', form: { email: `long${u}@example.com`, nickname: '가'.repeat(21), password: 'long enough pw' }, expect: [/닉네임은 20자 이하여야 해요/] },
@@ -59,6 +84,7 @@ t.test('bad input returns the form with field messages, keeps the values, stores
     t.notMatch(res.body, `value="${tc.form.password}"`, `${tc.name}: password never echoed`);
   }
   t.equal(await count(), base, 'no user row was created');
+  t.equal(await pending(), basePending, 'no sign-up is pending');
 
   // htmx gets only the form back, in English when the cookie says so
   const c = new Client(app);
@@ -77,7 +103,7 @@ t.test('a POST without the CSRF token is refused with 403 and changes nothing', 
   const res = await c.post('/signup', { _csrf: null, email: `csrf${u}@example.com`, nickname: `csrf${u}`, password: 'long enough pw' });
   t.equal(res.statusCode, 403);
   t.match(res.body, '보안 토큰이 만료되었어요');
-  t.equal(await app.db.user.count({ where: { email: `csrf${u}@example.com` } }), 0);
+  t.equal(await app.db.signupRequest.count({ where: { email: `csrf${u}@example.com` } }), 0);
   const forged = await c.post('/signup', { _csrf: 'forged-token', email: `csrf${u}@example.com`, nickname: `csrf${u}`, password: 'long enough pw' });
   t.equal(forged.statusCode, 403, 'a wrong token too');
   const json = await c.post('/logout', { _csrf: null }, { accept: 'application/json' });
@@ -85,18 +111,24 @@ t.test('a POST without the CSRF token is refused with 403 and changes nothing', 
   t.equal(json.json().error.code, 'CSRF');
 });
 
-t.test('two sign-ups racing for one nickname: exactly one wins', async (t) => {
+t.test('sign-ups racing for one nickname: every link is mailed, exactly one account is made', async (t) => {
   const { app } = await startApp(t);
   const u = uniq();
   const clients = await Promise.all(
     Array.from({ length: 6 }, async (_, i) => {
       const c = new Client(app);
       await c.get('/signup');
-      return { c, i };
+      return { c, i, mail: waitForMail(app, `race${i}${u}@example.com`) };
     }),
   );
-  const results = await Promise.all(clients.map(({ c, i }) => c.post('/signup', { email: `race${i}${u}@example.com`, nickname: `race${u}`, password: 'long enough pw' })));
+  const forms = await Promise.all(clients.map(({ c, i }) => c.post('/signup', { email: `race${i}${u}@example.com`, nickname: `race${u}`, password: 'long enough pw' })));
+  t.same(forms.map((r) => r.statusCode), [200, 200, 200, 200, 200, 200], 'each is told to check their e-mail');
+  const links = await Promise.all(clients.map(async ({ mail }) => linkIn(await mail, '/signup/verify')!));
+  await Promise.all(clients.map(({ c }, i) => c.get(links[i])));
+  const results = await Promise.all(clients.map(({ c }, i) => c.post('/signup/verify', { token: new URL(links[i], 'http://x').searchParams.get('token')! })));
   t.equal(results.filter((r) => r.statusCode === 303).length, 1, 'one account created');
-  t.equal(results.filter((r) => r.statusCode === 422).length, 5, 'the rest told the nickname is taken');
+  const refused = results.filter((r) => r.statusCode === 409);
+  t.equal(refused.length, 5, 'the rest told the nickname went meanwhile');
+  t.match(refused[0].body, '그사이 다른 분이 이 닉네임으로 가입했어요');
   t.equal(await app.db.user.count({ where: { nickname: `race${u}` } }), 1);
 });

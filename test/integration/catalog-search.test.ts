@@ -111,5 +111,5 @@ t.test('keyset pages of 24 are stable when new listings arrive, with the total c
   t.equal(ids(sp.body).length, 24);
   t.match(sp.body, '31개의 경매');
   t.match(sp.body, seller.nickname);
-  t.equal((await c.get('/search?cursor=garbage')).statusCode, 200, 'a bad cursor is the first page');
+  t.equal((await c.get('/search?cursor=garbage')).statusCode, 400, 'a bad cursor is a clear 400, not a silent first page');
 });

@@ -6,15 +6,17 @@ import type { FastifyPluginAsync } from 'fastify';
 import { addMessages } from '../../core/i18n.js';
 import { accountsRoutes } from './routes.js';
 import * as svc from './service.js';
+import { accountsJobs } from './jobs.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
 export type { PublicUser } from './service.js';
 
-export const accountsModule: FastifyPluginAsync<{ keyPrefix: string }> = async (app, opts) => {
+export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: string }> = async (app, opts) => {
   addMessages('accounts', { ko, en });
   app.views.module('accounts', import.meta.url);
-  await accountsRoutes(app, { db: app.db, redis: app.redis, prefix: opts.keyPrefix });
+  const deps: svc.AccountsDeps = { db: app.db, redis: app.redis, prefix: opts.keyPrefix, mail: app.mail, publicUrl: opts.publicUrl };
+  await accountsRoutes(app, deps, accountsJobs(app, deps));
 };
 
 export interface AccountsApi {

@@ -1,13 +1,25 @@
-/** accounts rules: sign-up validation, password hashing (argon2id), login with lockout. */
+/**
+ * accounts rules: sign-up validation and e-mail verification, password hashing (argon2id) and
+ * strength (password.ts), login throttled per (account, address) and per address (throttle.ts).
+ * Sign-up, login and password reset answer alike for known and unknown addresses.
+ */
 import { hash, verify, Algorithm } from '@node-rs/argon2';
 import type { Redis } from 'ioredis';
+import type { TFunction } from 'i18next';
 import type { Db } from '../../core/db/index.js';
 import { Prisma } from '../../core/db/index.js';
+import type { Mail } from '../../core/mail.js';
+import { passwordProblem } from './password.js';
+import { throttle } from './throttle.js';
+import { newToken, tokenHashOf } from './tokens.js';
 
 export interface AccountsDeps {
   db: Db;
   redis: Redis;
   prefix: string;
+  mail: Mail;
+  /** Links in mails point here. */
+  publicUrl: string;
 }
 
 export type FieldErrors = Partial<Record<'email' | 'nickname' | 'password', string>>;
@@ -30,8 +42,6 @@ const ARGON = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, p
 // Verified when the email is unknown, so a miss takes as long as a wrong password.
 const DUMMY_HASH = await hash('dapanda-timing-equaliser', ARGON);
 
-export const LOGIN_WINDOW_SECONDS = 15 * 60;
-export const LOGIN_MAX_FAILURES = 10;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const NICK_RE = /^[\p{L}\p{N}_-]+$/u;
 
@@ -43,14 +53,14 @@ export function normaliseSignup(raw: Partial<SignupInput>): SignupInput {
   };
 }
 
-export function validateSignup(input: SignupInput): FieldErrors {
+export async function validateSignup(input: SignupInput): Promise<FieldErrors> {
   const errors: FieldErrors = {};
   if (!EMAIL_RE.test(input.email) || input.email.length > 254) errors.email = 'accounts.errors.emailInvalid';
   if (!input.nickname) errors.nickname = 'accounts.errors.nicknameRequired';
   else if ([...input.nickname].length > 20) errors.nickname = 'accounts.errors.nicknameTooLong';
   else if (!NICK_RE.test(input.nickname)) errors.nickname = 'accounts.errors.nicknameInvalid';
-  if (input.password.length < 10) errors.password = 'accounts.errors.passwordWeak';
-  else if (input.password.length > 200) errors.password = 'accounts.errors.passwordTooLong';
+  const weak = await passwordProblem(input.password, [input.email, input.nickname]);
+  if (weak) errors.password = weak.key;
   return errors;
 }
 
@@ -62,29 +72,84 @@ const toPublic = (u: { id: number; email: string; nickname: string; role: string
   createdAt: u.createdAt,
 });
 
-export async function signup(deps: AccountsDeps, raw: Partial<SignupInput>): Promise<{ user?: PublicUser; errors?: FieldErrors; values: SignupInput }> {
+export const VERIFY_TTL_MS = 24 * 3600 * 1000;
+/** Mails to one address per hour (sign-up and reset together): a form cannot be used to flood a mailbox. */
+const MAIL_BUDGET_PER_HOUR = 5;
+
+/** False when this address has had its share of mail this hour (the form answers the same anyway). */
+export async function mailBudget(deps: Pick<AccountsDeps, 'redis' | 'prefix'>, email: string): Promise<boolean> {
+  const key = `${deps.prefix}:mail-budget:${email}`;
+  const res = await deps.redis.multi().incr(key).expire(key, 3600, 'NX').exec();
+  return Number(res?.[0]?.[1] ?? 0) <= MAIL_BUDGET_PER_HOUR;
+}
+
+export interface SignupJob {
+  email: string;
+  nickname: string;
+  passwordHash: string;
+  lang: string;
+}
+
+/**
+ * A sign-up form. Field errors (format, a nickname in use, a weak password) come back at once and
+ * say nothing about the address. Otherwise the form always answers "check your e-mail", and what
+ * happens next depends on the address, off the request (`deliverSignup` in a job), so the answer
+ * takes as long for a registered address as for a new one.
+ */
+export async function requestSignup(deps: AccountsDeps, raw: Partial<SignupInput>, lang: string, enqueue: (job: SignupJob) => Promise<void>): Promise<{ errors?: FieldErrors; values: SignupInput }> {
   const input = normaliseSignup(raw);
-  const errors = validateSignup(input);
-  if (!errors.email || !errors.nickname) {
-    // Report "taken" along with the other field errors, in one round trip.
-    const taken = await deps.db.user.findMany({
-      where: { OR: [{ email: input.email }, { nickname: input.nickname }] },
-      select: { email: true, nickname: true },
-    });
-    if (!errors.email && taken.some((t) => t.email === input.email)) errors.email = 'accounts.errors.emailTaken';
-    if (!errors.nickname && taken.some((t) => t.nickname === input.nickname)) errors.nickname = 'accounts.errors.nicknameTaken';
-  }
+  const errors = await validateSignup(input);
+  if (!errors.nickname && (await deps.db.user.findUnique({ where: { nickname: input.nickname }, select: { id: true } }))) errors.nickname = 'accounts.errors.nicknameTaken';
   if (Object.keys(errors).length) return { errors, values: input };
+  await enqueue({ email: input.email, nickname: input.nickname, passwordHash: await hash(input.password, ARGON), lang });
+  return { values: input };
+}
+
+/**
+ * A new address gets a link that creates the account; a registered one gets a note that it
+ * already has an account, with the way to reset its password.
+ */
+export async function deliverSignup(deps: AccountsDeps, job: SignupJob, t: TFunction): Promise<void> {
+  const known = await deps.db.user.findUnique({ where: { email: job.email }, select: { id: true } });
+  if (!(await mailBudget(deps, job.email))) return;
+  if (known) {
+    await deps.mail.send({ kind: 'accounts.exists', to: job.email, subject: t('accountSecurity.mail.existsSubject'), text: t('accountSecurity.mail.existsBody', { loginUrl: `${deps.publicUrl}/login`, resetUrl: `${deps.publicUrl}/password/forgot` }) });
+    return;
+  }
+  const { token, hash: tokenHash } = newToken();
+  await deps.db.signupRequest.create({ data: { email: job.email, nickname: job.nickname, passwordHash: job.passwordHash, locale: job.lang, tokenHash, expiresAt: new Date(Date.now() + VERIFY_TTL_MS) } });
+  // Old requests nobody finished go as new ones come.
+  await deps.db.signupRequest.deleteMany({ where: { expiresAt: { lt: new Date(Date.now() - VERIFY_TTL_MS) } } });
+  const link = `${deps.publicUrl}/signup/verify?token=${token}`;
+  await deps.mail.send({ kind: 'accounts.verify', to: job.email, subject: t('accountSecurity.mail.verifySubject'), text: t('accountSecurity.mail.verifyBody', { link, nickname: job.nickname, hours: VERIFY_TTL_MS / 3600000 }) });
+}
+
+export type LinkProblem = 'invalid' | 'exists' | 'nicknameTaken';
+
+/** The pending sign-up a link names, if it can still be used (nothing is changed). */
+export async function pendingSignup(deps: Pick<AccountsDeps, 'db'>, token: unknown) {
+  const tokenHash = tokenHashOf(token);
+  if (!tokenHash) return null;
+  return deps.db.signupRequest.findFirst({ where: { tokenHash, usedAt: null, expiresAt: { gt: new Date() } }, select: { email: true, nickname: true } });
+}
+
+/** Uses a sign-up link once: creates the account. */
+export async function completeSignup(deps: Pick<AccountsDeps, 'db'>, token: unknown): Promise<{ user: PublicUser } | { problem: LinkProblem }> {
+  const tokenHash = tokenHashOf(token);
+  if (!tokenHash) return { problem: 'invalid' };
   try {
-    const user = await deps.db.user.create({
-      data: { email: input.email, nickname: input.nickname, passwordHash: await hash(input.password, ARGON) },
+    return await deps.db.$transaction(async (tx) => {
+      const now = new Date();
+      const req = await tx.signupRequest.findUnique({ where: { tokenHash } });
+      const used = await tx.signupRequest.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+      if (!req || used.count !== 1) return { problem: 'invalid' as const };
+      const user = await tx.user.create({ data: { email: req.email, nickname: req.nickname, passwordHash: req.passwordHash, locale: req.locale } });
+      return { user: toPublic(user) };
     });
-    return { user: toPublic(user), values: input };
   } catch (err) {
-    // Two sign-ups racing for the same email or nickname: the unique index decides.
+    // The address or the nickname was taken between the form and the link (the unique index decides).
     if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-      const target = JSON.stringify(err.meta ?? {});
-      return { errors: target.includes('nickname') ? { nickname: 'accounts.errors.nicknameTaken' } : { email: 'accounts.errors.emailTaken' }, values: input };
+      return { problem: JSON.stringify(err.meta ?? {}).includes('nickname') ? 'nicknameTaken' : 'exists' };
     }
     throw err;
   }
@@ -96,27 +161,23 @@ export type LoginResult =
   | { ok: false; reason: 'locked'; retryAfterSeconds: number };
 
 /**
- * Checks a login. Ten failures for one account or from one IP within 15 minutes lock that
- * account/IP until the window passes; counters live in Redis so every instance agrees.
+ * Checks a login. Failures slow down the (account, address) pair and the address with growing
+ * delays (throttle.ts), never the account as such, so nobody can lock the owner out from
+ * elsewhere. An unknown address is checked against a dummy hash: a miss takes as long as a
+ * wrong password, and is counted the same way.
  */
 export async function login(deps: AccountsDeps, emailRaw: string, password: string, ip: string): Promise<LoginResult> {
   const email = String(emailRaw ?? '').trim().toLowerCase();
-  const keys = [`${deps.prefix}:login-fail:acct:${email}`, `${deps.prefix}:login-fail:ip:${ip}`];
-  const counts = await deps.redis.mget(...keys);
-  const lockedIdx = counts.findIndex((c) => Number(c ?? 0) >= LOGIN_MAX_FAILURES);
-  if (lockedIdx >= 0) {
-    const ttl = await deps.redis.ttl(keys[lockedIdx]);
-    return { ok: false, reason: 'locked', retryAfterSeconds: ttl > 0 ? ttl : LOGIN_WINDOW_SECONDS };
-  }
+  const th = throttle(deps.redis, deps.prefix);
+  const wait = await th.waitSeconds(email, ip);
+  if (wait > 0) return { ok: false, reason: 'locked', retryAfterSeconds: wait };
   const user = email ? await deps.db.user.findUnique({ where: { email } }) : null;
   const good = await verify(user?.passwordHash ?? DUMMY_HASH, String(password ?? '')).catch(() => false);
   if (!user || !good) {
-    const multi = deps.redis.multi();
-    for (const k of keys) multi.incr(k).expire(k, LOGIN_WINDOW_SECONDS, 'NX');
-    await multi.exec();
-    return { ok: false, reason: 'bad_credentials' };
+    const next = await th.failed(email, ip);
+    return next > 0 ? { ok: false, reason: 'locked', retryAfterSeconds: next } : { ok: false, reason: 'bad_credentials' };
   }
-  await deps.redis.del(keys[0]);
+  await th.succeeded(email, ip);
   return { ok: true, user: toPublic(user) };
 }
 

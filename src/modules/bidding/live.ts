@@ -64,7 +64,7 @@ export function livePusher(app: FastifyInstance, deps: PanelDeps): LivePusher {
       return 0;
     }
     const a = await q.loadSnapshot(deps.db, auctionId, deps.settings.bands);
-    if (!a) return 0;
+    if (!a || a.status === 'CANCELLED') return 0;
     const ended = a.status === 'ENDED';
     const since = lastRow.get(auctionId);
     const [rows, series, bidders] = await Promise.all([

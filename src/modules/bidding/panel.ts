@@ -10,10 +10,14 @@ export interface PanelDeps extends BiddingDeps {
   timers: AuctionTimers;
 }
 
-/** Everything the bid panel partials need for one viewer. */
+/**
+ * Everything the bid panel partials need for one viewer; null when there is nothing to show:
+ * no such auction, or a cancelled one (also while the listing's cancel event is still on its way,
+ * so the panel, its htmx fragment and the socket snapshot never show what the item page hides).
+ */
 export async function panelModel(deps: PanelDeps, id: number, viewerId: number | null) {
-  const a = await q.loadSnapshot(deps.db, id, deps.settings.bands);
-  if (!a) return null;
+  const [a, listing] = await Promise.all([q.loadSnapshot(deps.db, id, deps.settings.bands), deps.catalog.getListing(id)]);
+  if (!a || a.status === 'CANCELLED' || !listing || listing.cancelled) return null;
   const [info, rows, series] = await Promise.all([q.viewerInfo(deps.db, id, viewerId), q.history(deps.db, deps.accounts, id, viewerId), q.priceSeries(deps.db, id)]);
   const startPrice = series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice;
   return {

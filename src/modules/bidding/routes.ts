@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser } from '../../core/auth.js';
-import { notFound } from '../../core/errors.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { goTo, refererPath } from '../../core/redirect.js';
 import type { BidResult } from './service.js';
 import { placeBid } from './lanes.js';
 import * as q from './queries.js';
@@ -38,6 +39,8 @@ export function parseAmount(raw: string): number | null {
 export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
   const respond = async (req: FastifyRequest, reply: FastifyReply, id: number, res: BidResult | null, amount?: number, errorKey?: string, errorParams?: Record<string, unknown>) => {
     const model = await panelModel(deps, id, req.user?.id ?? null);
+    // A cancelled auction has no panel any more; a bid on it still hears why it was refused.
+    if (!model && res && !res.ok && res.reason === 'cancelled') throw new AppError(422, 'bidding.errors.cancelled', {}, 'CANCELLED');
     if (!model) throw notFound();
     let error: string | undefined;
     let notice: string | undefined;
@@ -54,7 +57,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     if (!req.htmx) {
       // Without JavaScript: back to the item page (the panel there shows the outcome via flash).
       req.session.flash = { kind: failed ? 'error' : 'info', key: failed ? 'bidding.flashError' : 'bidding.flashOk', params: { message: error ?? notice ?? '' } };
-      return reply.redirect(`/items/${id}#bid-panel-${id}`, 303);
+      return goTo(req, reply, `/items/${id}#bid-panel-${id}`);
     }
     reply.code(failed ? 422 : 200);
     return reply.fragment('bidding/bid-panel', { ...model, extended: !!(res?.ok && res.extended), error, notice, openMax: failed && amount !== undefined, maxValue: failed ? amount : undefined });
@@ -111,7 +114,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       const watch = req.body.watch !== '0';
       if (watch) await deps.db.watch.upsert({ where: { userId_auctionId: { userId, auctionId: id } }, create: { userId, auctionId: id }, update: {} });
       else await deps.db.watch.deleteMany({ where: { userId, auctionId: id } });
-      if (!req.htmx) return reply.redirect(req.headers.referer && new URL(req.headers.referer, 'http://x').pathname.startsWith('/') ? new URL(req.headers.referer, 'http://x').pathname : `/items/${id}`, 303);
+      if (!req.htmx) return goTo(req, reply, refererPath(req, `/items/${id}`));
       return reply.fragment('bidding/watch-form', { auctionId: id, watching: watch, compact: req.body.compact === '1' });
     },
   );

@@ -21,13 +21,10 @@ export async function homeSections(db: Db, take = 8) {
 
 /** Newest first, keyset on (createdAt, id). `statuses` null = every status (the seller's own page). */
 export async function sellerListings(db: Db, sellerId: number, cursorRaw: string | undefined, statuses: CardRow['status'][] | null) {
-  const cursor = decodeCursor(cursorRaw);
+  const cursor = decodeCursor(cursorRaw, 'date');
   const base = { sellerId, ...(statuses ? { status: { in: statuses as never[] } } : {}) };
   const at = cursor ? new Date(String(cursor[0])) : null;
-  const where =
-    cursor && at && !Number.isNaN(at.getTime())
-      ? { ...base, OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: cursor[1] } }] }
-      : base;
+  const where = cursor && at ? { ...base, OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: cursor[1] } }] } : base;
   const [rows, total] = await Promise.all([
     db.listing.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: PAGE_SIZE + 1, select: cardSelect }),
     db.listing.count({ where: base }),

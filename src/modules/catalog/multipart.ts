@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
+import { badCharacters } from '../../core/input.js';
 import { MAX_PHOTOS, processImage, readUpload, PhotoError, type ProcessedPhoto } from './photos.js';
 
 declare module 'fastify' {
@@ -40,6 +41,7 @@ function verifyCsrf(app: FastifyInstance, req: FastifyRequest, reply: FastifyRep
 }
 
 function addField(fields: Fields, name: string, value: string) {
+  if (name.includes('\u0000') || value.includes('\u0000')) throw badCharacters();
   const prev = fields[name];
   if (prev === undefined) fields[name] = value;
   else fields[name] = Array.isArray(prev) ? [...prev, value] : [prev, value];
@@ -63,6 +65,9 @@ export async function readForm(app: FastifyInstance, req: FastifyRequest, reply:
   const photos: ProcessedPhoto[] = [];
   let error: AppError | null = null;
   let files = 0;
+  // An error of our own (processing a photo, storage) is not the client's fault: it is kept apart
+  // from the parser's, which all mean a malformed body (no or wrong boundary, cut off) -> 400.
+  let ours: unknown = null;
   try {
     for await (const part of req.parts()) {
       if (part.type === 'field') {
@@ -86,20 +91,32 @@ export async function readForm(app: FastifyInstance, req: FastifyRequest, reply:
         part.file.resume(); // drain: the request is refused anyway, keep reading its fields
         continue;
       }
+      let buf: Buffer;
       try {
-        const buf = await readUpload(part.file, part.filename);
+        buf = await readUpload(part.file, part.filename);
+      } catch (err) {
+        if (!(err instanceof PhotoError)) throw err; // the stream broke: the body is malformed
+        error = err;
+        continue;
+      }
+      try {
         photos.push(await processImage(buf, part.filename));
       } catch (err) {
-        if (!(err instanceof PhotoError)) throw err;
+        if (!(err instanceof PhotoError)) {
+          ours = err;
+          break;
+        }
         error = err;
       }
     }
   } catch (err) {
-    const code = (err as { code?: string }).code;
+    const code = (err as { code?: string }).code ?? '';
     if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') error = new AppError(413, 'catalog.photoErrors.tooMany', { max: MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
     else if (code === 'FST_FIELDS_LIMIT') error = new AppError(413, 'errors.validation', {}, 'TOO_MANY_FIELDS');
-    else throw err;
+    else if (err instanceof AppError || code.startsWith('FST_CSRF')) throw err;
+    else throw new AppError(400, 'guard.badUpload', {}, 'BAD_MULTIPART');
   }
+  if (ours) throw ours;
   if (!error && files > MAX_PHOTOS) error = new AppError(413, 'catalog.photoErrors.tooMany', { max: MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
   if (!verified) throw new AppError(403, 'errors.csrf', {}, 'CSRF');
   return { fields, photos, error };

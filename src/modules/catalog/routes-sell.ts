@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
+import { goTo } from '../../core/redirect.js';
 import { AppError } from '../../core/errors.js';
 import * as svc from './service.js';
 import * as photos from './photos.js';
@@ -19,10 +20,6 @@ const CsrfBody = Type.Object({ _csrf: Type.Optional(Type.String()) });
  */
 const MultipartOnly = { querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 5 })) }) };
 
-function goTo(req: FastifyRequest, reply: FastifyReply, url: string) {
-  if (req.htmx) return reply.header('HX-Redirect', url).code(204).send();
-  return reply.redirect(url, 303);
-}
 
 function toForm(f: Fields): ListingForm {
   const o: Record<string, string | undefined> = {};

@@ -7,6 +7,7 @@
  * templates; the only raw pieces are column names picked from the constant SORTS table.
  */
 import { Prisma, type Db } from '../../core/db/index.js';
+import { AppError } from '../../core/errors.js';
 import { CONDITIONS, type Condition } from './validation.js';
 
 export const PAGE_SIZE = 24;
@@ -63,16 +64,34 @@ export function encodeCursor(v: string | number, id: number): string {
   return Buffer.from(JSON.stringify([v, id])).toString('base64url');
 }
 
-/** A cursor from the URL; anything malformed reads as "first page". */
-export function decodeCursor(raw: string | undefined): [string | number, number] | null {
-  if (!raw || raw.length > 200) return null;
+const INT_MAX = 2147483647;
+const badCursor = () => new AppError(400, 'guard.badCursor', {}, 'BAD_CURSOR');
+
+/**
+ * A cursor from the URL: `[key, id]` where the key is an integer column (`int`) or a timestamp
+ * (`date`). Absent is the first page; anything else that is not exactly what `encodeCursor`
+ * makes (wrong shape, out-of-range numbers PostgreSQL would refuse, impossible dates) is a 400.
+ */
+export function decodeCursor(raw: string | undefined, kind: 'int' | 'date'): [string | number, number] | null {
+  if (raw === undefined || raw === '') return null;
+  let v: unknown;
   try {
-    const v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && Number.isInteger(v[1]) && (typeof v[0] === 'number' || typeof v[0] === 'string')) return [v[0], v[1]];
+    v = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
   } catch {
-    /* fall through */
+    throw badCursor();
   }
-  return null;
+  if (!Array.isArray(v) || v.length !== 2) throw badCursor();
+  const [key, id] = v as unknown[];
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || id > INT_MAX) throw badCursor();
+  if (kind === 'int') {
+    if (typeof key !== 'number' || !Number.isSafeInteger(key) || key < -INT_MAX - 1 || key > INT_MAX) throw badCursor();
+    return [key, id];
+  }
+  if (typeof key !== 'string' || key.length > 40) throw badCursor();
+  const at = new Date(key);
+  const year = at.getUTCFullYear();
+  if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999) throw badCursor();
+  return [at.toISOString(), id];
 }
 
 function whereClause(p: SearchParams, q: string): Prisma.Sql {
@@ -120,16 +139,11 @@ export async function searchListings(db: Db, p: SearchParams): Promise<SearchRes
   const sort = SORTS[sortKey];
   const limit = Math.min(Math.max(p.limit ?? PAGE_SIZE, 1), 100);
   const where = whereClause(p, q);
-  const cursor = decodeCursor(p.cursor);
+  const dateKey = sortKey === 'ending' || sortKey === 'newest';
+  const cursor = decodeCursor(p.cursor, dateKey ? 'date' : 'int');
   const cmp = sort.dir === 'ASC' ? Prisma.raw('>') : Prisma.raw('<');
   const [c0, c1] = sort.cols.map((c) => Prisma.raw(c));
-  let after = Prisma.empty;
-  if (cursor) {
-    const v = sortKey === 'ending' || sortKey === 'newest' ? new Date(String(cursor[0])) : Number(cursor[0]);
-    if (!(v instanceof Date && Number.isNaN(v.getTime())) && !(typeof v === 'number' && !Number.isFinite(v))) {
-      after = Prisma.sql`WHERE (${c0}, ${c1}) ${cmp} (${v}, ${cursor[1]})`;
-    }
-  }
+  const after = cursor ? Prisma.sql`WHERE (${c0}, ${c1}) ${cmp} (${dateKey ? new Date(String(cursor[0])) : cursor[0]}, ${cursor[1]})` : Prisma.empty;
   const dir = Prisma.raw(sort.dir);
   const rows = await db.$queryRaw<(CardRow & { score: number; ends_at: Date; created_at: Date; current_price: number; bid_count: number })[]>`
     SELECT * FROM (

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError } from '../../core/errors.js';
+import { goTo } from '../../core/redirect.js';
 import * as svc from './service.js';
 import { payoutQueue } from './history.js';
 
@@ -30,8 +31,7 @@ export async function walletAdminRoutes(app: FastifyInstance, deps: svc.WalletDe
     async (req: FastifyRequest<{ Params: Static<typeof IdParams> }>, reply: FastifyReply) => {
       const r = to === 'paid' ? await svc.markPayoutPaid(deps, req.params.id, req.user!.id) : await svc.rejectPayout(deps, req.params.id, req.user!.id);
       flash(req, 'info', to === 'paid' ? 'wallet.admin.markedPaid' : 'wallet.admin.rejected', { id: req.params.id });
-      if (req.htmx) return reply.header('HX-Redirect', '/admin/payouts').code(204).send();
-      return reply.code(303).header('location', '/admin/payouts').header('x-replayed', String(r.replayed)).send();
+      return goTo(req, reply.header('x-replayed', String(r.replayed)), '/admin/payouts');
     };
   app.post<{ Params: Static<typeof IdParams> }>('/admin/payouts/:id/paid', { preHandler: requireAdmin, schema: { params: IdParams, body: ActionBody } }, action('paid'));
   app.post<{ Params: Static<typeof IdParams> }>('/admin/payouts/:id/reject', { preHandler: requireAdmin, schema: { params: IdParams, body: ActionBody } }, action('reject'));

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
+import { goTo } from '../../core/redirect.js';
 import { AppError } from '../../core/errors.js';
 import { InsufficientFunds } from './errors.js';
 import { inTransaction, LEDGER_KINDS, type LedgerKind } from './ledger.js';
@@ -12,12 +13,14 @@ import { history, bankAccountOf, payoutsOf } from './history.js';
 import { TEST_CARDS, isValidCardNumber } from './gateway.js';
 import { BANK_CODES, TOPUP_MAX, TOPUP_MIN, WITHDRAW_MAX, WITHDRAW_MIN, checkBank, isRequestKey, maskAccount, parseWon } from './money.js';
 
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
+// A real calendar day (format: month 1-12, day within the month) in a year PostgreSQL accepts.
+const DATE = { pattern: '^[1-9]\\d{3}-\\d{2}-\\d{2}$', format: 'date' } as const;
 const HistoryQuery = Type.Object({
   kind: Type.Optional(Type.Union([Type.Literal(''), ...LEDGER_KINDS.map((k) => Type.Literal(k))])),
-  from: Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: DATE })])),
-  to: Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: DATE })])),
-  before: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
+  from: Type.Optional(Type.Union([Type.Literal(''), Type.String(DATE)])),
+  to: Type.Optional(Type.Union([Type.Literal(''), Type.String(DATE)])),
+  // Ledger entry ids are bigint: 18 digits stay below 2^63 (19 could overflow it).
+  before: Type.Optional(Type.String({ pattern: '^\\d{1,18}$' })),
   lang: Type.Optional(Type.String()),
 });
 const TopupBody = Type.Object({
@@ -35,11 +38,6 @@ const WithdrawBody = Type.Object({
   _csrf: Type.Optional(Type.String()),
 });
 
-/** After a successful form: a full-page navigation, for plain forms and htmx alike. */
-function goTo(req: FastifyRequest, reply: FastifyReply, url: string) {
-  if (req.htmx) return reply.header('HX-Redirect', url).code(204).send();
-  return reply.redirect(url, 303);
-}
 
 /** A fresh idempotency key, generated when a form is rendered. */
 const newKey = () => randomUUID();
