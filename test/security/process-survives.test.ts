@@ -25,7 +25,7 @@ const freePort = () =>
 
 async function startServer(t: Test) {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--experimental-wasm-modules', '--no-warnings', '--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: `tsurvive${port}`, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,8 +16,8 @@ export interface PanelDeps extends BiddingDeps {
  * so the panel, its htmx fragment and the socket snapshot never show what the item page hides).
  */
 export async function panelModel(deps: PanelDeps, id: number, viewerId: number | null) {
-  const [a, listing] = await Promise.all([q.loadSnapshot(deps.db, id, deps.settings.bands), deps.catalog.getListing(id)]);
-  if (!a || a.status === 'CANCELLED' || !listing || listing.cancelled) return null;
+  const [a, listing] = await Promise.all([q.loadSnapshot(deps.db, id, deps.settings.bands), deps.catalog.getListingForAuction(id)]);
+  if (!a || a.status === 'CANCELLED' || !listing || listing.status === 'CANCELLED') return null;
   const [info, rows, series] = await Promise.all([q.viewerInfo(deps.db, id, viewerId), q.history(deps.db, deps.accounts, id, viewerId), q.priceSeries(deps.db, id)]);
   const startPrice = series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice;
   return {
