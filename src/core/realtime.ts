@@ -52,12 +52,9 @@ const PING_EVERY_MS = Number(process.env.WS_PING_MS ?? 25_000);
 /** Re-renders of one snapshot while pushes keep landing; then pushes go out as they come. */
 const MAX_RESYNC = 5;
 
-export const realtimePlugin = fp<{ publicUrl: string; upgradeHeaders?: Record<string, string> }>(
+export const realtimePlugin = fp<{ publicUrl: string }>(
   async (app, opts) => {
     await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
-    // The 101 answer skips Fastify's reply hooks: headers operators read (which node, which release) go on here.
-    const extra = Object.entries(opts.upgradeHeaders ?? {}).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`);
-    if (extra.length) app.websocketServer.on('headers', (headers: string[]) => headers.push(...extra));
     const families = new Map<string, TopicRenderer>();
     const byTopic = new Map<string, Set<WebSocket>>();
     const ctxOf = new WeakMap<WebSocket, ConnContext>();
