@@ -223,8 +223,11 @@ prom_lint() {
 metrics_private() {
   local a=${ADDR[app1]} public web worker
   public=$(c_curl -o /dev/null -w '%{http_code}' "https://$DAPANDA_DOMAIN/metrics")
-  web=$(in_ns mon curl -fsS --max-time 5 "http://$a:9464/metrics" | prom_lint && echo valid || echo invalid)
-  worker=$(in_ns mon curl -fsS --max-time 5 "http://$a:9465/metrics" | grep -q 'role="worker"' && echo valid || echo invalid)
+  # Read whole first: `curl | grep -q` fails under pipefail when grep stops reading early.
+  web=$(in_ns mon curl -fsS --max-time 5 "http://$a:9464/metrics" || true)
+  worker=$(in_ns mon curl -fsS --max-time 5 "http://$a:9465/metrics" || true)
+  web=$(prom_lint <<<"$web" && [[ -n $web ]] && echo valid || echo invalid)
+  worker=$(grep -q 'role="worker"' <<<"$worker" && echo valid || echo invalid)
   say "  /metrics through nginx: $public; from mon: web $web, worker $worker"
   [[ $public == 404 && $web == valid && $worker == valid ]] && ! tcp_open client "$a" 9464 && ! tcp_open app1 127.0.0.1 9464
 }
