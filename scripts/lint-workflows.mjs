@@ -1,5 +1,7 @@
 // Supply-chain lint of GitHub Actions workflows (every *.yml / *.yaml under .github/workflows, or the
 // files / directories given). Fails on:
+//   - anything GitHub's workflow schema refuses (@action-validator/core: a misspelt key, a job without
+//     runs-on, ...), since nothing here can run the workflows themselves;
 //   - a third-party `uses:` (step or reusable workflow) not pinned to a full 40-hex commit SHA, or pinned
 //     without the release it stands for in a comment (`@<sha> # v4.2.2`): tags and branches move, and a
 //     moved tag is how tj-actions/changed-files leaked CI secrets in March 2025 (CVE-2025-30066);
@@ -16,6 +18,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseDocument, isScalar, visit } from "yaml";
+import { validateWorkflow } from "@action-validator/core";
 
 const SHA = /^[0-9a-f]{40}$/;
 const DIGEST = /@sha256:[0-9a-f]{64}$/;
@@ -46,6 +49,19 @@ function checkUses(value, line, where, out) {
 const CLOUD_KEY = /\b(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id|aws-secret-access-key)\b/;
 const INJECTABLE = /\$\{\{\s*(github\.event\.|github\.head_ref)/;
 
+// The validator reports a oneOf (a job is either steps or a reusable workflow call) with every
+// branch's errors: keep the details of the branch with the fewest, each once.
+function schemaErrors(errors) {
+  const out = new Set();
+  for (const e of errors) {
+    if (e.states?.length) {
+      const best = e.states.reduce((a, b) => (b.errors.length < a.errors.length ? b : a));
+      for (const x of schemaErrors(best.errors)) out.add(x);
+    } else out.add(`${e.path ?? ""} ${e.detail ?? e.title}`.trim());
+  }
+  return [...out];
+}
+
 export function lintFile(file) {
   const text = fs.readFileSync(file, "utf8");
   const lines = text.split("\n");
@@ -54,6 +70,7 @@ export function lintFile(file) {
   if (doc.errors.length) return doc.errors.map((e) => `${file}: YAML: ${e.message.split("\n")[0]}`);
   const wf = doc.toJS();
   if (!wf || typeof wf !== "object") return [`${file}: not a workflow`];
+  for (const e of schemaErrors(validateWorkflow(text).errors)) out.push(`${file}: schema: ${e}`);
 
   if (!("permissions" in wf)) out.push(`${file}: no top-level permissions (set "permissions: contents: read" and widen per job)`);
   else if (!readOnly(wf.permissions)) out.push(`${file}: top-level permissions ${JSON.stringify(wf.permissions)} grant write; keep them read-only and widen per job`);

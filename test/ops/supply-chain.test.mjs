@@ -34,6 +34,7 @@ t.test("the lint fails on each unsafe workflow", (t) => {
     "bad-no-top-level.yml": [/no top-level permissions/],
     "bad-cloud-keys.yml": [/AWS_SECRET_ACCESS_KEY: long-lived cloud keys; use OIDC/],
     "bad-script-injection.yml": [/run script expands \$\{\{ github\.event\./],
+    "bad-schema.yml": [/schema: \/jobs\/a Additional property 'permisions' is not allowed/, /job "a" has no explicit permissions/],
   };
   for (const [name, want] of Object.entries(cases)) {
     const found = lintFile(f(name));
