@@ -56,7 +56,8 @@ t.test("secret scan: a key in the tree, and one committed then deleted (only --d
   const git = (...a) => run("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...a], { cwd: dir });
   git("init", "-q");
   fs.writeFileSync(path.join(dir, "README"), "hello\n");
-  git("add", "."), git("commit", "-qm", "first");
+  git("add", ".");
+  git("commit", "-qm", "first");
   const base = git("rev-parse", "HEAD").stdout.trim();
   // Made here, never stored in this repository: a real RSA key, and a token shaped like GitHub's.
   const key = run("openssl", ["genrsa", "2048"]).stdout;
@@ -64,7 +65,8 @@ t.test("secret scan: a key in the tree, and one committed then deleted (only --d
   fs.writeFileSync(path.join(dir, "deploy.key"), key);
   const tok = "ghp_" + Array.from({ length: 36 }, (_, i) => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789"[(i * 7 + 3) % 46]).join("");
   fs.writeFileSync(path.join(dir, "settings.env"), `GITHUB_TOKEN=${tok}\n`);
-  git("add", "."), git("commit", "-qm", "oops");
+  git("add", ".");
+  git("commit", "-qm", "oops");
   const scan = (...a) => run("bash", [path.join(repo, "scripts/secret-scan.sh"), ...a], { cwd: dir, timeout: 120_000 });
 
   let r = scan();
@@ -72,7 +74,8 @@ t.test("secret scan: a key in the tree, and one committed then deleted (only --d
   t.match(r.out, /deploy\.key[\s\S]*PrivateKey/);
   t.notMatch(r.out, new RegExp(tok), "the finding is masked");
 
-  git("rm", "-q", "deploy.key", "settings.env"), git("commit", "-qm", "remove again");
+  git("rm", "-q", "deploy.key", "settings.env");
+  git("commit", "-qm", "remove again");
   r = scan();
   t.equal(r.code, 0, `tree scan of the cleaned tree passes: ${r.out.trim().split("\n").at(-1)}`);
   r = scan("--diff", base);
