@@ -28,6 +28,10 @@ const agents = (ips.length ? ips : [undefined]).map((localAddress) => new https.
 const start = Date.now();
 const s = { requests: 0, reusedSocketRetries: 0, status: {}, errors: {}, identified: 0, nodes: {}, versions: {}, timeline: [], latencyMs: [] };
 const probe = { requests: 0, status: {}, errors: {} };
+// When each transport error happened (wall clock, ms): the rehearsal tells a response cut by its own
+// SIGKILL of a node from any other failure.
+const errorLog = [];
+const logError = (code, path) => { if (errorLog.length < 100) errorLog.push({ code, path, at: Date.now() }); };
 
 // A keep-alive socket the server closed while our next request was on its way fails before any
 // response byte. Browsers retry that case for idempotent requests (RFC 9112 9.3.1) and so does this
@@ -72,7 +76,7 @@ async function loop(i) {
     const sec = Math.floor((Date.now() - start) / 1000);
     const b = (s.timeline[sec] ??= { s: sec, ok: 0, e5xx: 0, err: 0, nodes: {} });
     s.latencyMs.push(r.ms);
-    if (r.error) { s.errors[r.error] = (s.errors[r.error] ?? 0) + 1; b.err++; continue; }
+    if (r.error) { s.errors[r.error] = (s.errors[r.error] ?? 0) + 1; b.err++; logError(r.error, paths[(n - 1) % paths.length]); continue; }
     s.status[r.status] = (s.status[r.status] ?? 0) + 1;
     if (r.status >= 500) b.e5xx++; else b.ok++;
     if (r.identified) s.identified++;
@@ -87,8 +91,7 @@ async function probeLoop() {
     const r = await attempt("/readyz", probeAgent, o["probe-url"]);
     const sec = Math.floor((Date.now() - start) / 1000);
     const b = (s.timeline[sec] ??= { s: sec, ok: 0, e5xx: 0, err: 0, nodes: {} });
-    if (r.error) probe.errors[r.error] = (probe.errors[r.error] ?? 0) + 1;
-    else probe.status[r.status] = (probe.status[r.status] ?? 0) + 1;
+    if (r.error) { probe.errors[r.error] = (probe.errors[r.error] ?? 0) + 1; b.err++; logError(r.error, "probe /readyz"); } else probe.status[r.status] = (probe.status[r.status] ?? 0) + 1;
     if (r.node) { s.nodes[r.node] = (s.nodes[r.node] ?? 0) + 1; b.nodes[r.node] = (b.nodes[r.node] ?? 0) + 1; }
     if (r.version) s.versions[r.version] = (s.versions[r.version] ?? 0) + 1;
     await new Promise((res) => setTimeout(res, Number(o["probe-ms"])));
@@ -112,6 +115,7 @@ const summary = {
   count5xx: Object.entries(s.status).filter(([k]) => Number(k) >= 500).reduce((a, [, v]) => a + v, 0),
   identified: s.identified,
   hung,
+  errorLog,
   probe,
   nodes: s.nodes,
   versions: s.versions,

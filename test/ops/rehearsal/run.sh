@@ -153,7 +153,7 @@ jq_() { jq -r "$1" "$R/$2.json"; }
 LOAD_IPS=$(for ((i = 161; i <= 200; i++)); do in_ns client ip addr add "$NET.$i/24" dev eth0; printf '%s,' "$NET.$i"; done)
 LOAD_IPS=${LOAD_IPS%,}
 tcp_open() { in_ns "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
-report_load() { say "  $1: $(jq -c '{requests, seconds, status, errors, reusedSocketRetries, count5xx, identified, hung, probe, nodes, versions, p99ms}' "$R/$1.json")"; }
+report_load() { say "  $1: $(jq -c '{requests, seconds, status, errors, reusedSocketRetries, count5xx, identified, hung, probe, nodes, versions, p99ms, firstErrors: .errorLog[:5]}' "$R/$1.json")"; }
 # Shoppers saw no 5xx, no transport error and no node name; the operator's probe no failure either.
 no_failures() {
   [[ $(jq_ .count5xx "$1") == 0 && $(jq_ '.errors | length' "$1") == 0 && $(jq_ .requests "$1") -gt 100 && $(jq_ .identified "$1") == 0 && $(jq_ .hung "$1") == false &&
@@ -302,17 +302,26 @@ failover() {
   local lp=$!
   sleep 4
   pid=$(cat "$R/app1/run/dapanda-web.service.pid")
+  local killed_ms
+  killed_ms=$(date +%s%3N)
   kill -9 "$pid"
   say "  killed app1 web (pid $pid, SIGKILL) at ~4s"
   wait "$lp"
   report_load failover
   say "  timeline: $(jq -r '.timeline | join(" ")' "$R/failover.json")"
-  local after_kill
+  local after_kill cut other
   after_kill=$(jq -r '[.timeline[] | select(test("^([6-9]|1[0-4])s:"))] | map(test("app1")) | any' "$R/failover.json")
+  # A response app1 was sending when it died is cut (HAProxy retries requests that got no answer
+  # yet; half an answer cannot be replayed). Allowed: such cuts within 2 s of the kill, at most one
+  # per load loop. Anything else (reset, refused, timeout, 5xx) fails.
+  cut=$(jq --argjson k "$killed_ms" '[.errorLog[] | select(.code == "EABORTED" and .at >= $k and .at <= $k + 2000)] | length' "$R/failover.json")
+  other=$(jq --argjson c "$cut" '([.errors[]] + [.probe.errors[]] | add // 0) - $c' "$R/failover.json")
+  say "  responses cut by the SIGKILL: $cut; other transport errors: $other"
   node_exec app1 x restart 2>/dev/null && node_exec app1 x wait-ready 20 2>/dev/null
-  no_failures failover && [[ $after_kill == false ]]
+  [[ $(jq_ .count5xx failover) == 0 && $other == 0 && $cut -le 8 && $(jq_ .requests failover) -gt 100 && $(jq_ .identified failover) == 0 &&
+    $(jq_ .hung failover) == false && $(jq_ '[.probe.status | to_entries[] | select(.key != "200")] | length' failover) == 0 && $after_kill == false ]]
 }
-check "SIGKILL of app1 under load: no 5xx, no errors, app2 takes all traffic" failover
+check "SIGKILL of app1 under load: no 5xx, no reset (only responses cut at the kill), app2 takes all traffic" failover
 
 rolling_release() {
   load rolling 30 8 "$P_ROLLING" &
