@@ -8,7 +8,9 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464 STORAGE_DIR=/data/photos TRUST_PROXY=true
+# Metrics listen on the container's own interface so a scraper on the container network reaches them;
+# publish 9464 only on a private network (the app's default outside a container is 127.0.0.1).
+ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464 METRICS_HOST=0.0.0.0 STORAGE_DIR=/data/photos TRUST_PROXY=true
 WORKDIR /app
 RUN groupadd --system dapanda && useradd --system --gid dapanda --home /app dapanda && mkdir -p /data/photos && chown dapanda /data/photos
 COPY --from=build --chown=root:root /app/dist ./dist

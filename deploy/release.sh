@@ -5,7 +5,7 @@
 #
 # 1. copy + unpack on every node (nothing running changes), 2. run migrations once, from the first
 # node (migrations must be backward compatible with the release still running: expand, then contract
-# in a later release), 3. per node: drain in nginx, switch `current`, restart, wait for /readyz, undrain.
+# in a later release), 3. per node: drain in HAProxy (runtime API), switch `current`, restart, wait for /readyz, undrain.
 # Stops at the first node that fails readiness; that node stays drained.
 set -euo pipefail
 # shellcheck source=deploy/lib/deploy.sh

@@ -53,11 +53,11 @@ tap_files() { # node-tap test files, run with node (each prints TAP and exits no
 }
 
 if [[ $static == yes ]]; then
-  need_pkgs shellcheck ruby vagrant prometheus nginx postgresql-client-15 systemd
+  need_pkgs shellcheck ruby vagrant prometheus nginx haproxy socat postgresql-client-15 systemd
   stage "static checks + backup/restore drill (test/ops/*.test.mjs)" tap_files
 fi
 if [[ $rehearsal == yes ]]; then
-  need_pkgs nginx postgresql-15 redis-server nftables iproute2 curl jq openssl prometheus
+  need_pkgs nginx haproxy socat postgresql-15 redis-server nftables iproute2 curl jq openssl prometheus
   stage "network-namespace rehearsal (--app $app)" timeout 900 bash test/ops/rehearsal/run.sh --app "$app"
 fi
 if [[ $provision == yes ]]; then

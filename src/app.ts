@@ -43,7 +43,7 @@ export function projectRoot(): string {
   throw new Error('cannot find the views/ and public/ folders');
 }
 
-/** Which release and node answered (operators and the ops rehearsal read these through the load balancer). */
+/** Which node and release this process is: on /readyz for operators, never on shoppers' responses. */
 function releaseIdentity(root: string, node: string): { node: string; version: string } {
   let version: string;
   try {
@@ -91,8 +91,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const identity = releaseIdentity(root, config.nodeName);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
-    reply.header('x-dapanda-node', identity.node);
-    reply.header('x-dapanda-version', identity.version);
   });
 
   await app.register(htmxPlugin);
@@ -138,11 +136,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       };
     },
   });
-  await app.register(realtimePlugin, {
-    publicUrl: config.publicUrl,
-    pingMs: config.wsPingMs,
-    upgradeHeaders: { 'x-dapanda-node': identity.node, 'x-dapanda-version': identity.version },
-  });
+  await app.register(realtimePlugin, { publicUrl: config.publicUrl, pingMs: config.wsPingMs });
   await app.register(slotsPlugin);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
@@ -151,7 +145,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     immutable: production,
   });
 
-  await app.register(opsModule, { state });
+  await app.register(opsModule, { state, identity });
   await app.register(accountsModule, { keyPrefix: config.redisPrefix, publicUrl: config.publicUrl });
   await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });

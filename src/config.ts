@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isIP } from 'node:net';
 
 export type Role = 'all' | 'web' | 'worker';
 
@@ -19,6 +20,8 @@ export interface Config {
   port: number;
   host: string;
   metricsPort: number;
+  /** Address the metrics listener binds (METRICS_HOST): loopback unless a private address is given. */
+  metricsHost: string;
   sessionSecret: string;
   role: Role;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -158,6 +161,9 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^[^\r\n<>]*<[^\s<>@]+@[^\s<>@]+>$|^[^\s<>@]+@[^\s<>@]+$/.test(v)) throw new ConfigError('MAIL_FROM', `must be an address or "Name <address>" (got "${v}")`);
     return v;
   };
+  // Metrics carry business figures and have no auth: loopback by default, a private address on the VMs.
+  const metricsHost = env.METRICS_HOST || '127.0.0.1';
+  if (!isIP(metricsHost)) throw new ConfigError('METRICS_HOST', `must be an IP address such as 127.0.0.1 or the node's private address (got "${metricsHost}")`);
 
   const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
   if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters');
@@ -177,6 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: port_,
     host: env.HOST || (prod ? '0.0.0.0' : '127.0.0.1'),
     metricsPort: port('METRICS_PORT', 9464),
+    metricsHost,
     sessionSecret,
     role: oneOf('ROLE', ['all', 'web', 'worker'] as const, 'all'),
     logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),

@@ -14,13 +14,13 @@ export async function startServer(config: Config, beforeReady?: (app: App) => vo
   beforeReady?.(app);
   await app.ready();
 
-  // Metrics on their own port, never behind the public load balancer.
+  // Metrics on their own port and address (METRICS_HOST), never behind the public load balancer.
   const metrics = Fastify({ logger: false });
   metrics.get('/metrics', async (_req, reply) => {
     const m = await metricsText();
     return reply.type(m.contentType).send(m.body);
   });
-  await metrics.listen({ port: config.metricsPort, host: config.host });
+  await metrics.listen({ port: config.metricsPort, host: config.metricsHost });
 
   if (config.role !== 'worker') {
     await app.listen({ port: config.port, host: config.host });

@@ -69,7 +69,7 @@ switch_nodes() {
     dlog "$name: ${cur:-nothing} -> $id"
     if [[ -n $DEPLOY_LB_HOST ]]; then
       lb_exec down "$addr:$DEPLOY_APP_PORT"
-      lb_exec wait-drained "$DEPLOY_DRAIN_TIMEOUT"
+      lb_exec wait-drained "$addr:$DEPLOY_APP_PORT" "$DEPLOY_DRAIN_TIMEOUT"
     else
       dlog "no load balancer configured: $name restarts with traffic on it"
     fi
@@ -78,7 +78,8 @@ switch_nodes() {
     if ! node_exec "$name" "$addr" wait-ready "$DEPLOY_READY_TIMEOUT"; then
       ddie "$name did not become ready on $id; it stays out of the load balancer and the nodes after it were not touched. Fix it or run deploy/rollback.sh"
     fi
-    if [[ -n $DEPLOY_LB_HOST ]]; then lb_exec up "$addr:$DEPLOY_APP_PORT"; fi
+    # Returns once the load balancer's health checks pass, so the next node is drained only then.
+    if [[ -n $DEPLOY_LB_HOST ]]; then lb_exec up "$addr:$DEPLOY_APP_PORT" "$DEPLOY_READY_TIMEOUT"; fi
     dlog "$name serves $id"
   done
 }

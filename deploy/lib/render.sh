@@ -8,12 +8,15 @@ _nft_set() { local IFS=,; printf '{ %s }' "$*"; }
 
 # The application's environment (/etc/dapanda/dapanda.env, 0640 root:dapanda). ROLE and
 # METRICS_PORT are set by each unit, so they are absent here (EnvironmentFile= would override them).
+# Metrics (no auth, business figures) bind to the node's private address, which only mon may reach
+# (nftables), or to loopback where an agent on the node scrapes them (DAPANDA_METRICS_HOST).
 render_app_env() {
   cat <<EOF
 # Managed by deploy/provision/app.sh: local edits are overwritten.
 NODE_ENV=production
 HOST=0.0.0.0
 PORT=${DAPANDA_APP_PORT}
+METRICS_HOST=${DAPANDA_METRICS_HOST:-127.0.0.1}
 PUBLIC_URL=https://${DAPANDA_DOMAIN}
 TRUST_PROXY=true
 LOG_LEVEL=${DAPANDA_LOG_LEVEL:-info}
@@ -24,6 +27,25 @@ SESSION_SECRET=${DAPANDA_SESSION_SECRET}
 SOFT_CLOSE_SECONDS=${DAPANDA_SOFT_CLOSE_SECONDS:-180}
 AUCTION_SWEEP_MS=${DAPANDA_AUCTION_SWEEP_MS:-15000}
 EOF
+}
+
+# HAProxy on lb (deploy/haproxy/haproxy.cfg.tmpl): one server per app node, named as in DAPANDA_APP_NODES
+# (the name X-Dapanda-Node shows on the admin listener); the WebSocket backend tracks the HTTP one.
+render_haproxy_cfg() { # TEMPLATE
+  local n app="" ws=""
+  for n in $DAPANDA_APP_NODES; do
+    app+=$(printf '  server %s %s:%s' "${n%%=*}" "${n#*=}" "$DAPANDA_APP_PORT")$'\n'
+    ws+=$(printf '  server %s %s:%s track dapanda_app/%s' "${n%%=*}" "${n#*=}" "$DAPANDA_APP_PORT" "${n%%=*}")$'\n'
+  done
+  HAPROXY_APP_SERVERS=${app%$'\n'} HAPROXY_WS_SERVERS=${ws%$'\n'} render_template "$1"
+}
+
+# Prometheus file_sd targets (mon): render_prom_targets PORT ADDR...
+render_prom_targets() {
+  local port=$1 sep="" out="" a
+  shift
+  for a in "$@"; do out+="$sep\"$a:$port\""; sep=", "; done
+  printf '[{"targets": [%s], "labels": {"site": "onprem"}}]\n' "$out"
 }
 
 # Only dapanda-node (root) reads this: the app process never sees the migrator's password.
@@ -105,7 +127,9 @@ table inet dapanda {
 EOF
   case $role in
     lb)
-      printf '    tcp dport { 80, 443 } accept\n' ;;
+      printf '    tcp dport { 80, 443 } accept\n'
+      printf '    tcp dport 8443 ip saddr %s accept\n' "${DAPANDA_ADMIN_CIDR:-127.0.0.1}"
+      printf '    tcp dport 8405 ip saddr %s accept\n' "$DAPANDA_MON_ADDR" ;;
     app)
       printf '    tcp dport %s ip saddr %s accept\n' "$DAPANDA_APP_PORT" "$DAPANDA_LB_ADDR"
       printf '    tcp dport { 9464, 9465 } ip saddr %s accept\n' "$DAPANDA_MON_ADDR" ;;

@@ -40,6 +40,18 @@ ensure_dir /opt/dapanda/releases 0755 root:root
 ensure_dir "$DAPANDA_STORAGE_DIR" 0750 dapanda:dapanda
 ensure_secrets DAPANDA_DB_APP_PASSWORD DAPANDA_DB_MIGRATOR_PASSWORD DAPANDA_REDIS_PASSWORD DAPANDA_SESSION_SECRET
 
+# Metrics bind to this node's private address (the one of DAPANDA_APP_NODES this host has), where
+# Prometheus on mon scrapes them; DAPANDA_METRICS_HOST overrides it (127.0.0.1 for an agent on the
+# node, e.g. CloudWatch's, or an instance address from cloud user data).
+if [[ -z ${DAPANDA_METRICS_HOST:-} ]]; then
+  for a in $(app_nodes_addrs); do
+    if ip -o -4 addr show | awk '{ sub(/\/.*/, "", $4); print $4 }' | grep -qxF "$a"; then DAPANDA_METRICS_HOST=$a; fi
+  done
+  if [[ -z ${DAPANDA_METRICS_HOST:-} ]]; then
+    warn "none of DAPANDA_APP_NODES ($DAPANDA_APP_NODES) is an address of this host: metrics bind to 127.0.0.1 (set DAPANDA_METRICS_HOST)"
+  fi
+fi
+export DAPANDA_METRICS_HOST=${DAPANDA_METRICS_HOST:-127.0.0.1}
 render_app_env | install_content /etc/dapanda/dapanda.env 0640 root:dapanda app
 render_migrate_env | install_content /etc/dapanda/migrate.env 0600 root:root
 for unit in dapanda-web.service dapanda-worker.service; do

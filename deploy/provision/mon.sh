@@ -20,20 +20,16 @@ ensure_dir /etc/prometheus/dapanda/rules 0755 root:root
 ensure_dir /etc/prometheus/dapanda/targets 0755 root:root
 install_file "$mon/prometheus.yml" /etc/prometheus/prometheus.yml 0644 root:root prometheus
 install_file "$mon/rules/dapanda.rules.yml" /etc/prometheus/dapanda/rules/dapanda.rules.yml 0644 root:root prometheus
-targets() { # PORT ADDR...
-  local port=$1 sep="" out="" a; shift
-  for a in "$@"; do out+="$sep\"$a:$port\""; sep=", "; done
-  printf '[{"targets": [%s], "labels": {"site": "onprem"}}]\n' "$out"
-}
 # shellcheck disable=SC2046
-targets 9464 $(app_nodes_addrs) | install_content /etc/prometheus/dapanda/targets/web.json 0644 root:root
+render_prom_targets 9464 $(app_nodes_addrs) | install_content /etc/prometheus/dapanda/targets/web.json 0644 root:root
 # shellcheck disable=SC2046
-targets 9465 $(app_nodes_addrs) | install_content /etc/prometheus/dapanda/targets/worker.json 0644 root:root
+render_prom_targets 9465 $(app_nodes_addrs) | install_content /etc/prometheus/dapanda/targets/worker.json 0644 root:root
 # shellcheck disable=SC2046
-targets 9100 "$DAPANDA_LB_ADDR" $(app_nodes_addrs) "$DAPANDA_DATA_ADDR" "$DAPANDA_MON_ADDR" |
+render_prom_targets 9100 "$DAPANDA_LB_ADDR" $(app_nodes_addrs) "$DAPANDA_DATA_ADDR" "$DAPANDA_MON_ADDR" |
   install_content /etc/prometheus/dapanda/targets/node.json 0644 root:root
-targets 9187 "$DAPANDA_DATA_ADDR" | install_content /etc/prometheus/dapanda/targets/postgres.json 0644 root:root
-targets 9121 "$DAPANDA_DATA_ADDR" | install_content /etc/prometheus/dapanda/targets/redis.json 0644 root:root
+render_prom_targets 9187 "$DAPANDA_DATA_ADDR" | install_content /etc/prometheus/dapanda/targets/postgres.json 0644 root:root
+render_prom_targets 9121 "$DAPANDA_DATA_ADDR" | install_content /etc/prometheus/dapanda/targets/redis.json 0644 root:root
+render_prom_targets 8405 "$DAPANDA_LB_ADDR" | install_content /etc/prometheus/dapanda/targets/haproxy.json 0644 root:root
 promtool check config --syntax-only /etc/prometheus/prometheus.yml >/dev/null
 svc_enable prometheus.service
 svc_apply prometheus.service reload prometheus

@@ -54,13 +54,9 @@ export const realtimePlugin = fp<{
   publicUrl: string;
   /** A peer that has not answered a ping within one interval is gone (half-open TCP, sleeping phone). */
   pingMs: number;
-  upgradeHeaders?: Record<string, string>;
 }>(
   async (app, opts) => {
     await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
-    // The 101 answer skips Fastify's reply hooks: headers operators read (which node, which release) go on here.
-    const extra = Object.entries(opts.upgradeHeaders ?? {}).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`);
-    if (extra.length) app.websocketServer.on('headers', (headers: string[]) => headers.push(...extra));
     const families = new Map<string, TopicRenderer>();
     const byTopic = new Map<string, Set<WebSocket>>();
     const ctxOf = new WeakMap<WebSocket, ConnContext>();

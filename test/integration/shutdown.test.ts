@@ -2,37 +2,9 @@
  * SIGTERM drains: /readyz turns 503 at once, a request in flight still completes, then the process exits 0;
  * also while Redis is unreachable (BullMQ's close would wait for it forever: the wait is bounded).
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { ROOT, REDIS_URL, testDatabaseUrl, tsNodeArgs } from '../helpers/env.js';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-/** The real server (src/server.ts) in its own process, with its output collected. */
-async function startServer(t: Test, env: Record<string, string>) {
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, tsNodeArgs('src/server.ts'), {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: `tshutdown${port}`, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  for (let i = 0; i < 150 && !out.includes('DAPANDA listening'); i++) await new Promise((r) => setTimeout(r, 100));
-  return { child, port, metricsPort, exited, output: () => out };
-}
+import { freePort, startServer } from '../helpers/server.js';
 
 t.test('graceful shutdown on SIGTERM', async (t) => {
   const { child, port, metricsPort, exited, output } = await startServer(t, { DRAIN_DELAY_MS: '1500' });

@@ -21,6 +21,8 @@ t.test('development gets defaults for everything', async (t) => {
 
 t.test('production requires each secret and URL, naming the variable', async (t) => {
   t.equal(loadConfig(prodBase).host, '0.0.0.0');
+  t.equal(loadConfig(prodBase).metricsHost, '127.0.0.1', 'metrics stay on loopback unless told otherwise');
+  t.equal(loadConfig({ ...prodBase, METRICS_HOST: '10.0.1.11' }).metricsHost, '10.0.1.11');
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'SESSION_SECRET', 'PUBLIC_URL', 'STORAGE_DIR']) {
     const env = { ...prodBase, [name]: undefined };
     t.throws(() => loadConfig(env), new ConfigError(name, 'is required in production'), `${name} missing`);
@@ -37,6 +39,7 @@ t.test('malformed values fail with one clear line', async (t) => {
     [{ REDIS_URL: 'http://x' }, /^config: REDIS_URL must start with redis:/],
     [{ SESSION_SECRET: 'short' }, /^config: SESSION_SECRET must be at least 32/],
     [{ LOG_LEVEL: 'loud' }, /^config: LOG_LEVEL must be one of/],
+    [{ METRICS_HOST: 'app1.internal' }, /^config: METRICS_HOST must be an IP address/],
     [{ NODE_ENV: 'staging' }, /^config: NODE_ENV must be/],
   ];
   for (const [env, re] of cases) {

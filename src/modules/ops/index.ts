@@ -1,6 +1,7 @@
 /**
  * ops: the process's own health (`/healthz`), readiness to serve (`/readyz`: PostgreSQL and
- * Redis reachable, not draining) and the metrics text for Prometheus.
+ * Redis reachable, not draining; names the node and release for operators) and the metrics text
+ * for Prometheus.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { registry } from '../../core/metrics.js';
@@ -12,18 +13,26 @@ export interface OpsState {
   draining: boolean;
 }
 
-export const opsModule: FastifyPluginAsync<{ state: OpsState }> = async (app, opts) => {
-  app.get('/healthz', { config: { rateLimit: false } }, async () => ({ status: 'ok' }));
+export interface NodeIdentity {
+  node: string;
+  version: string;
+}
 
-  app.get('/readyz', { config: { rateLimit: false } }, async (_req, reply) => {
-    if (opts.state.draining) return reply.code(503).send({ status: 'unavailable', reason: 'draining: shutting down' });
+export const opsModule: FastifyPluginAsync<{ state: OpsState; identity: NodeIdentity }> = async (app, opts) => {
+  const { node, version } = opts.identity;
+  // The load balancer asks every node every 2 s: those requests are not worth two log lines each.
+  const probe = { config: { rateLimit: false }, logLevel: 'warn' } as const;
+  app.get('/healthz', probe, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', probe, async (_req, reply) => {
+    if (opts.state.draining) return reply.code(503).send({ status: 'unavailable', reason: 'draining: shutting down', node, version });
     const failures: string[] = [];
     await Promise.all([
       withTimeout(app.db.$queryRaw`SELECT 1`, 1500, 'postgresql').catch((e: Error) => failures.push(`postgresql: ${e.message.split('\n')[0]}`)),
       withTimeout(app.redis.ping(), 1500, 'redis').catch((e: Error) => failures.push(`redis: ${e.message}`)),
     ]);
-    if (failures.length) return reply.code(503).send({ status: 'unavailable', reason: failures.join('; ') });
-    return { status: 'ready' };
+    if (failures.length) return reply.code(503).send({ status: 'unavailable', reason: failures.join('; '), node, version });
+    return { status: 'ready', node, version };
   });
 };
 

@@ -21,8 +21,6 @@ node_copy() {
 }
 
 lb_exec() {
-  ip netns exec "${NS_PREFIX}lb" env NGINX_CONF_DIR="$R/lb/conf" NGINX_PID="$R/lb/nginx.pid" \
-    NGINX_TEST_CMD="nginx -t -q -p $R/lb -e $R/lb/log/error.log -c $R/lb/nginx.conf" \
-    NGINX_RELOAD_CMD="nginx -p $R/lb -e $R/lb/log/error.log -c $R/lb/nginx.conf -s reload" \
-    bash "$REPO/deploy/nginx/upstream.sh" "$@"
+  ip netns exec "${NS_PREFIX}lb" env HAPROXY_SOCKET="$R/lb/haproxy/admin.sock" \
+    HAPROXY_STATE_FILE="$R/lb/haproxy/server-state" bash "$REPO/deploy/haproxy/dapanda-lb.sh" "$@"
 }

@@ -107,14 +107,14 @@ const priceOf = (html) => Number(PRICE_RE.exec(html)?.[1].replace(/[^\d]/g, "") 
 
 /** A watcher like the item page's: one socket, reconnects when it drops; remembers every price pushed. */
 function watcher(item, localAddress) {
-  const w = { prices: [], connects: 0, nodes: [], closed: false, ws: null };
+  const w = { prices: [], connects: 0, closed: false, ws: null };
   const open = () => {
     if (w.closed) return;
     const ws = new WebSocket(`${o.url.replace(/^https/, "wss")}/ws?topics=auction:${item}`, {
       ca, servername: host, localAddress, headers: { host, origin: `https://${host}` }, handshakeTimeout: 5000,
     });
     w.ws = ws;
-    ws.on("upgrade", (res) => { w.connects++; w.nodes.push(res.headers["x-dapanda-node"] ?? "?"); });
+    ws.on("upgrade", () => { w.connects++; });
     ws.on("message", (d) => { const p = priceOf(d.toString()); if (p) w.prices.push(p); });
     ws.on("error", () => {});
     ws.on("close", () => { if (!w.closed) setTimeout(open, 500); });
@@ -160,7 +160,7 @@ async function journey() {
   const pushed = w.prices.slice(1).includes(min);
   w.stop();
   seller.agent.destroy(); shopper.agent.destroy();
-  console.log(JSON.stringify({ item, photo: !!photo, bid: min, pushed, pushMs: pushed ? Date.now() - tBid : null, watcherNode: w.nodes[0], seconds: (Date.now() - t0) / 1000 }));
+  console.log(JSON.stringify({ item, photo: !!photo, bid: min, pushed, pushMs: pushed ? Date.now() - tBid : null, seconds: (Date.now() - t0) / 1000 }));
   if (!pushed) process.exit(1);
 }
 
@@ -193,13 +193,13 @@ async function storm() {
       status[r.status] = (status[r.status] ?? 0) + 1;
       const min = Number(MIN_RE.exec(r.body)?.[1]);
       if (min) floor = Math.max(floor, min);
-      if (r.status === 200) accepted.push({ bidder: b.email, amount, node: r.headers["x-dapanda-node"] });
+      if (r.status === 200) accepted.push({ bidder: b.email, amount });
       if (/data-testid="auction-ended"/.test(r.body)) break;
       await sleep(150);
     }
   }));
   await sleep(3000); // the last pushes
-  const pushes = watchers.map((w) => ({ connects: w.connects, nodes: [...new Set(w.nodes)], prices: w.prices.length, last: w.prices.at(-1) ?? null }));
+  const pushes = watchers.map((w) => ({ connects: w.connects, prices: w.prices.length, last: w.prices.at(-1) ?? null }));
   const maxAccepted = Math.max(0, ...accepted.map((a) => a.amount));
   for (const w of watchers) w.stop();
   for (const b of bidders) b.agent.destroy();
