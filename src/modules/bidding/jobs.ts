@@ -41,6 +41,8 @@ export function auctionTimers(app: FastifyInstance, deps: BiddingDeps): AuctionT
   const announceClose = async (c: ClosedAuction) => {
     closedTotal.inc({ outcome: c.outcome.toLowerCase() });
     closeLag.observe(Math.max(0, c.lagMs) / 1000);
+    // One line per close: CloudWatch (which drops Prometheus histograms) alarms on closeLagMs from the log.
+    app.log.info({ auctionId: c.auctionId, outcome: c.outcome, closeLagMs: Math.max(0, c.lagMs) }, 'auction closed');
     if (c.finalPrice) gmv.inc(c.finalPrice);
     await app.events.emit('auction.closed', { ...c });
   };

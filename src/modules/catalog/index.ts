@@ -20,7 +20,7 @@ export { canEdit, canAppend } from './service.js';
 export interface CatalogOptions {
   storageDir: string;
   publicUrl: string;
-  /** Another storage (tests, S3 later); defaults to local disk under storageDir. */
+  /** Another storage (S3, tests); defaults to local disk under storageDir. */
   storage?: Storage;
 }
 
