@@ -15,6 +15,8 @@ export interface Res {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  /** What the mocked provider answered (inputs and computed outputs). */
+  state: Record<string, any>;
   custom: boolean;
 }
 
@@ -91,8 +93,9 @@ export async function runStack(stack: 'dev' | 'prod'): Promise<{ resources: Res[
   pulumi.runtime.setMocks(
     {
       newResource: (a) => {
-        resources.push({ type: a.type, name: a.name, inputs: unwrapSecrets(a.inputs), custom: a.custom ?? true });
-        return { id: `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.name, a.inputs) } };
+        const state = { ...a.inputs, ...computed(a.type, a.name, a.inputs) };
+        resources.push({ type: a.type, name: a.name, inputs: unwrapSecrets(a.inputs), state: unwrapSecrets(state), custom: a.custom ?? true });
+        return { id: `${a.name}-id`, state };
       },
       call: (a) => {
         switch (a.token) {

@@ -1,14 +1,15 @@
 /**
  * The program under Pulumi's mocks, offline, for both stacks: every property the stack promises
  * for security, availability and cost, asserted on the resources it registers. One check per
- * property, per stack (the count is printed at the end).
+ * property, per stack; then the policy pack's validators on the same resources.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import * as yaml from 'js-yaml';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runStack, query, type Res } from './harness';
 import * as rules from '../policy/rules';
+import { policyChecks } from './policy-checks';
 import type { StackConfig } from '../src/config';
 
 type Ctx = { stack: 'dev' | 'prod'; cfg: StackConfig; res: Res[]; q: ReturnType<typeof query>; outputs: Record<string, unknown> };
@@ -29,7 +30,8 @@ const policyOf = (c: Ctx, name: string) => c.q.one('aws:autoscaling/policy:Polic
 const alarm = (c: Ctx, name: string) => c.q.one('aws:cloudwatch/metricAlarm:MetricAlarm', (r) => r.inputs.name === `dapanda-${c.stack}-${name}`);
 const userData = (c: Ctx, role: string) => Buffer.from(c.q.one('aws:ec2/launchTemplate:LaunchTemplate', (r) => r.inputs.name === `dapanda-${c.stack}-${role}`).inputs.userData, 'base64').toString('utf8');
 
-const checks: [string, (t: Tap.Test, c: Ctx) => void][] = [
+type T = Test;
+const checks: [string, (t: T, c: Ctx) => void][] = [
   [
     'nothing but the ALB is public (no public DB, IPs, subnets or instances)',
     (t, c) => {
@@ -180,7 +182,7 @@ const checks: [string, (t: Tap.Test, c: Ctx) => void][] = [
       const listeners = c.q.of('aws:lb/listener:Listener').map((l) => l.inputs);
       t.match(listeners.find((l) => l.port === 80), { defaultActions: [{ type: 'redirect', redirect: { protocol: 'HTTPS', statusCode: 'HTTP_301' } }] });
       t.match(listeners.find((l) => l.port === 443), { protocol: 'HTTPS', sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06' });
-      t.ok(listeners.find((l) => l.port === 443).certificateArn, 'a validated certificate');
+      t.ok(listeners.find((l) => l.port === 443)?.certificateArn, 'a validated certificate');
       t.equal(c.q.one('aws:acm/certificate:Certificate').inputs.domainName, c.cfg.domain);
       const tg = c.q.one('aws:lb/targetGroup:TargetGroup').inputs;
       t.match(tg, { port: 3000, deregistrationDelay: 30, healthCheck: { path: '/readyz', matcher: '200' } });
@@ -278,7 +280,7 @@ const checks: [string, (t: Tap.Test, c: Ctx) => void][] = [
       const epIn = c.q.of('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter((r) => r.inputs.securityGroupId === `dapanda-${c.stack}-net-endpoints-sg-id`);
       t.same(epIn.map((r) => r.inputs.fromPort), [443, 443], 'endpoints: HTTPS from web and worker only');
       const s3pol = json(c.q.one('aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy').inputs.policy).Statement;
-      t.notOk(s3pol.some((s: any) => [].concat(s.Resource).includes('*')), 'the S3 endpoint reaches named buckets only');
+      t.notOk(s3pol.some((s: any) => ([] as string[]).concat(s.Resource).includes('*')), 'the S3 endpoint reaches named buckets only');
     },
   ],
   [
@@ -374,7 +376,10 @@ for (const stack of ['dev', 'prod'] as const) {
     const c: Ctx = { stack, cfg: yamlConfig(stack), res: resources, q: query(resources), outputs };
     t.equal(outputs.url, `https://${c.cfg.domain}`);
     for (const [name, fn] of checks) t.test(name, async (t) => fn(t, c));
+    // The CrossGuard pack's validators on the same resources: compliant, then one violation each.
+    const n = policyChecks(t, stack, resources);
     counts[stack] = checks.length;
+    t.comment(`${stack}: ${checks.length} properties asserted, ${n} policies each with a compliant and a violating case`);
   });
 }
-t.teardown(() => console.log(`# properties asserted: ${Object.entries(counts).map(([s, n]) => `${s} ${n}`).join(', ')}`));
+t.teardown(() => void counts);
