@@ -54,6 +54,7 @@ export function renderUserData(o: UserDataOptions): string {
     ['DAPANDA_RELEASE', o.releaseId],
     ['DAPANDA_NODE_TARBALL_NAME', o.nodeTarball],
     ['DAPANDA_DB_HOST', o.dbHost],
+    ['DAPANDA_DB_PORT', '5432'],
     ['DAPANDA_DB_NAME', o.dbName],
     ['DAPANDA_DB_MASTER_USER', o.dbMasterUser],
     ['DAPANDA_REDIS_HOST', o.redisHost],
@@ -259,7 +260,7 @@ db_roles() {
     cat "$src/deploy/provision/sql/roles.sql"
   } >"$sql"
   PGPASSWORD=$DAPANDA_DB_MASTER_PASSWORD PGSSLROOTCERT=$DAPANDA_ETC/rds-ca.pem PGCONNECT_TIMEOUT=10 retry psql -X -q \
-    "host=$DAPANDA_DB_HOST port=5432 dbname=$DAPANDA_DB_NAME user=$DAPANDA_DB_MASTER_USER sslmode=$sslmode" \
+    "host=$DAPANDA_DB_HOST port=$DAPANDA_DB_PORT dbname=$DAPANDA_DB_NAME user=$DAPANDA_DB_MASTER_USER sslmode=$sslmode" \
     -v dbname="$DAPANDA_DB_NAME" -v app_password="$DAPANDA_DB_APP_PASSWORD" -v migrator_password="$DAPANDA_DB_MIGRATOR_PASSWORD" -f "$sql" >/dev/null
   rm -f "$sql"
   log "database roles dapanda_migrator and dapanda_app are in place"
