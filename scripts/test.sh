@@ -2,7 +2,7 @@
 # `npm test`: typecheck, lint, module boundaries, then every node-tap suite against real
 # PostgreSQL and Redis (a fresh database per run, created and migrated here; a Redis key
 # prefix per test file) and real Chromium; with TEST_REHEARSAL=1 (root) the on-prem rehearsal in
-# network namespaces too. Prints "N passed, N failed" at the end.
+# network namespaces too; pulumi/'s mock, policy-pack and user-data tests. Prints "N passed, N failed" at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TEST_PG_BASE=${TEST_PG_BASE:-postgresql://postgres@127.0.0.1:5432}
@@ -15,6 +15,12 @@ bash scripts/deps.sh
 echo "[test] typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "[test] lint";      npx eslint .
 echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.cjs
+# ---- cloud: pulumi/ is its own package (lockfile, tsconfig), outside the app's tsc and lint rules.
+if [ ! -d pulumi/node_modules ] || [ pulumi/package-lock.json -nt pulumi/node_modules/.package-lock.json ]; then
+  echo "[test] pulumi: npm ci"; (cd pulumi && npm ci --no-audit --no-fund)
+fi
+echo "[test] pulumi typecheck"; (cd pulumi && npx tsc -p tsconfig.json)
+# ---- end cloud
 DATABASE_URL="$TEST_PG_BASE/postgres" bash scripts/services.sh
 
 db="dapanda_test_${TEST_RUN_ID}"
@@ -34,6 +40,7 @@ node --experimental-wasm-modules --no-warnings=ExperimentalWarning --import tsx 
 
 suites=(test/unit test/integration test/e2e)
 [ -d test/ops ] && suites+=(test/ops)
+[ -d pulumi/test ] && suites+=(pulumi/test) # Pulumi mocks, policy pack, user data (cloud)
 files=()
 for s in "${suites[@]}"; do while IFS= read -r f; do files+=("$f"); done < <(find "$s" -name '*.test.ts' -o -name '*.test.mjs' | sort); done
 if [ "$#" -gt 0 ]; then files=("$@"); fi
