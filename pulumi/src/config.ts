@@ -19,6 +19,8 @@ export interface WebConfig {
   instanceType: string;
   min: number;
   max: number;
+  /** Raise the floor ahead of the evening's auction endings (target tracking is minutes late for a 10x surge). */
+  evening?: { min: number; fromCron: string; toCron: string };
 }
 
 export interface WorkerConfig {
@@ -151,6 +153,7 @@ export function validate(c: StackConfig): StackConfig {
   check(between(n.azCount, 2, 3), 'network.azCount', 'must be 2 or 3');
   check(between(n.endpointAzs, 1, n.azCount), 'network.endpointAzs', 'must be 1..azCount');
   check(between(c.web.min, 0, c.web.max) && c.web.max <= 50, 'web', 'needs 0 <= min <= max <= 50');
+  if (c.web.evening) check(between(c.web.evening.min, c.web.min, c.web.max), 'web.evening.min', 'must be between web.min and web.max');
   check(between(c.worker.min, 0, c.worker.max) && c.worker.max <= 20, 'worker', 'needs 0 <= min <= max <= 20');
   check(c.worker.instanceTypes.length >= 1, 'worker.instanceTypes', 'needs at least one type');
   check(between(c.worker.spotPercent, 0, 100), 'worker.spotPercent', 'must be 0-100');

@@ -216,6 +216,13 @@ export class WebCluster extends pulumi.ComponentResource {
       p,
     );
 
+    const ev = c.web.evening;
+    if (ev) {
+      // Auction endings cluster in the evening and their times are known: the floor rises before them.
+      new aws.autoscaling.Schedule(`${name}-web-evening`, { scheduledActionName: `${prefix}-web-evening`, autoscalingGroupName: web.name, minSize: ev.min, maxSize: c.web.max, recurrence: ev.fromCron, timeZone: c.schedule.timezone }, p);
+      new aws.autoscaling.Schedule(`${name}-web-evening-end`, { scheduledActionName: `${prefix}-web-evening-end`, autoscalingGroupName: web.name, minSize: c.web.min, maxSize: c.web.max, recurrence: ev.toCron, timeZone: c.schedule.timezone }, p);
+    }
+
     // The migration step of a release on one running worker, before the refresh that rolls it out.
     this.migrateDocument = new aws.ssm.Document(
       `${name}-migrate`,

@@ -137,6 +137,12 @@ const checks: [string, (t: T, c: Ctx) => void][] = [
       t.equal(web.vpcZoneIdentifiers.length, c.cfg.network.azCount, 'spread over every AZ');
       if (c.stack === 'prod') t.ok(web.minSize >= 2 && worker.minSize >= 2, 'prod keeps two of each');
       t.ok(web.enabledMetrics.includes('GroupInServiceInstances'), 'group metrics on (ASG-at-max alarm)');
+      const evening = c.q.of('aws:autoscaling/schedule:Schedule').filter((s) => s.inputs.scheduledActionName.includes('-web-evening'));
+      if (c.cfg.web.evening) {
+        t.same(evening.map((s) => s.inputs.minSize).sort((a, b) => a - b), [c.cfg.web.min, c.cfg.web.evening.min], 'the evening floor rises and falls back');
+      } else {
+        t.equal(evening.length, 0);
+      }
     },
   ],
   [
@@ -351,7 +357,7 @@ const checks: [string, (t: T, c: Ctx) => void][] = [
         const role = json(c.q.one('aws:iam/rolePolicy:RolePolicy', (r) => r.name.includes('scheduler')).inputs.policy).Statement[0];
         t.same(role.Resource, ['arn:aws:rds:ap-northeast-2:111122223333:db:dapanda-dev'], 'the scheduler may stop and start this database only');
       } else {
-        t.equal(sched.length + db.length, 0);
+        t.equal(sched.filter((s) => !s.inputs.scheduledActionName.includes('-web-evening')).length + db.length, 0, 'no night schedule');
       }
     },
   ],
