@@ -14,7 +14,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as aws from '@pulumi/aws';
 import type { StackConfig } from './config';
 import type { Tagger } from './tags';
-import { policy, trust, type Statement } from './iam';
+import { policy, trust, SSM_CHANNEL_ACTIONS, AGENT_ACTIONS, type Statement } from './iam';
 
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
 
@@ -57,25 +57,7 @@ export class Delivery extends pulumi.ComponentResource {
           { Sid: 'Health', Action: ['autoscaling:SetInstanceHealth'], Resource: [arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${prefix}-*`)] },
           { Sid: 'Db', Action: ['rds:StopDBInstance', 'rds:StartDBInstance'], Resource: [arn('rds', `db:${prefix}`)] },
           { Sid: 'SsmRegister', Action: ['ssm:UpdateInstanceInformation'], Resource: [arn('ec2', 'instance/*')] },
-          {
-            Sid: 'Resourceless',
-            Action: [
-              'cloudwatch:PutMetricData',
-              'ec2:DescribeTags',
-              'ec2:DescribeVolumes',
-              'ssmmessages:CreateControlChannel',
-              'ssmmessages:CreateDataChannel',
-              'ssmmessages:OpenControlChannel',
-              'ssmmessages:OpenDataChannel',
-              'ec2messages:AcknowledgeMessage',
-              'ec2messages:DeleteMessage',
-              'ec2messages:FailMessage',
-              'ec2messages:GetEndpoint',
-              'ec2messages:GetMessages',
-              'ec2messages:SendReply',
-            ],
-            Resource: '*',
-          },
+          { Sid: 'Resourceless', Action: ['cloudwatch:PutMetricData', ...AGENT_ACTIONS, ...SSM_CHANNEL_ACTIONS], Resource: '*' },
         ]),
         tags: tag('boundary'),
       },

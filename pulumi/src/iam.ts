@@ -23,11 +23,8 @@ export function trust(principal: Record<string, unknown>, action = 'sts:AssumeRo
  * Actions that accept no narrower resource than "*" (AWS's service authorisation reference lists
  * no resource type for them). The tests and the policy pack allow Resource "*" only for these.
  */
-export const RESOURCELESS_ACTIONS = new Set([
-  'cloudwatch:PutMetricData',
-  'ec2:DescribeTags',
-  'ec2:DescribeVolumes',
-  'ec2:DescribeInstances',
+/** Session Manager and Run Command channels of the SSM agent (AmazonSSMManagedInstanceCore uses these). */
+export const SSM_CHANNEL_ACTIONS = [
   'ssmmessages:CreateControlChannel',
   'ssmmessages:CreateDataChannel',
   'ssmmessages:OpenControlChannel',
@@ -38,6 +35,15 @@ export const RESOURCELESS_ACTIONS = new Set([
   'ec2messages:GetEndpoint',
   'ec2messages:GetMessages',
   'ec2messages:SendReply',
+];
+/** What the CloudWatch agent calls with no resource to name. */
+export const AGENT_ACTIONS = ['ec2:DescribeTags', 'ec2:DescribeVolumes'];
+
+export const RESOURCELESS_ACTIONS = new Set([
+  'cloudwatch:PutMetricData',
+  ...AGENT_ACTIONS,
+  'ec2:DescribeInstances',
+  ...SSM_CHANNEL_ACTIONS,
   'kms:CreateKey',
   'kms:ListAliases',
   'kms:ListKeys',

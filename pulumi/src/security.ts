@@ -10,7 +10,7 @@ import * as aws from '@pulumi/aws';
 import * as random from '@pulumi/random';
 import type { StackConfig } from './config';
 import type { Tagger } from './tags';
-import { policy, trust, type Statement } from './iam';
+import { policy, trust, SSM_CHANNEL_ACTIONS, AGENT_ACTIONS, type Statement } from './iam';
 
 export const APP_PORT = 3000;
 
@@ -171,27 +171,12 @@ export class Security extends pulumi.ComponentResource {
       { Sid: 'AgentConfig', Action: ['ssm:GetParameter'], Resource: [a.agentConfigParameterArn] },
       { Sid: 'Logs', Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], Resource: a.logGroupArns.map((g) => pulumi.interpolate`${g}:*`) },
       { Sid: 'Metrics', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': ['CWAgent', `DAPANDA/${c.stack}`] } } },
-      { Sid: 'AgentDescribe', Action: ['ec2:DescribeTags', 'ec2:DescribeVolumes'], Resource: '*' },
+      { Sid: 'AgentDescribe', Action: AGENT_ACTIONS, Resource: '*' },
       // A failed boot marks its own instance unhealthy (userdata.ts), in its own group only.
       { Sid: 'OwnHealth', Action: ['autoscaling:SetInstanceHealth'], Resource: [pulumi.interpolate`arn:aws:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${a.asgNames[role]}`] },
-      // Session Manager and Run Command (the same actions as AmazonSSMManagedInstanceCore uses for them).
+      // Session Manager and Run Command.
       { Sid: 'SsmRegister', Action: ['ssm:UpdateInstanceInformation'], Resource: [pulumi.interpolate`arn:aws:ec2:${region}:${account}:instance/*`] },
-      {
-        Sid: 'SsmChannels',
-        Action: [
-          'ssmmessages:CreateControlChannel',
-          'ssmmessages:CreateDataChannel',
-          'ssmmessages:OpenControlChannel',
-          'ssmmessages:OpenDataChannel',
-          'ec2messages:AcknowledgeMessage',
-          'ec2messages:DeleteMessage',
-          'ec2messages:FailMessage',
-          'ec2messages:GetEndpoint',
-          'ec2messages:GetMessages',
-          'ec2messages:SendReply',
-        ],
-        Resource: '*',
-      },
+      { Sid: 'SsmChannels', Action: SSM_CHANNEL_ACTIONS, Resource: '*' },
     ];
     const secretsOf = (role: 'web' | 'worker') => {
       const arns: pulumi.Input<string>[] = [this.secrets.session.arn, this.secrets.dbApp.arn, this.secrets.redis.arn];
