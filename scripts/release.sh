@@ -2,7 +2,7 @@
 # Build the one release artifact that runs on a VM, an EC2 instance or a laptop:
 #   release/dapanda-<version>-<gitsha>.tar.gz (+ .sha256)
 # holding dist/ (with the modules' templates and scripts), views/, public/, prisma/ (schema/*.prisma +
-# migrations), package.json, package-lock.json,
+# migrations), deploy/ (provisioning), package.json, package-lock.json,
 # production node_modules (no devDependencies, no optional peers) and a VERSION file. Needs the npm registry (or a warm npm cache) only.
 #
 #   npm run release                       # from a clean checkout
@@ -51,7 +51,8 @@ trap 'rm -rf "$stage_root"' EXIT
 stage=$stage_root/$id
 mkdir -p "$stage"
 cp -a dist package.json package-lock.json "$stage/"
-for d in views public prisma; do
+# deploy/ too: a cloud instance provisions itself with the release's own deploy/provision/app.sh.
+for d in views public prisma deploy; do
   if [[ -d $d ]]; then cp -a "$d" "$stage/"; else log "note: no $d/ in $project"; fi
 done
 # Generated sources are compiled into dist; only schema and migrations are shipped from prisma/.

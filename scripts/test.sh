@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: typecheck, lint, module boundaries, then every node-tap suite against real
 # PostgreSQL and Redis (a fresh database per run, created and migrated here; a Redis key
-# prefix per test file) and real Chromium; as root also the on-prem rehearsal in network namespaces
-# (TEST_REHEARSAL=0 skips it). Prints "N passed, N failed" at the end.
+# prefix per test file) and real Chromium; pulumi/'s mock, policy-pack and user-data tests; as root also the
+# on-prem rehearsal in network namespaces (TEST_REHEARSAL=0 skips it). Prints "N passed, N failed" at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TEST_PG_BASE=${TEST_PG_BASE:-postgresql://postgres@127.0.0.1:5432}
@@ -15,6 +15,12 @@ bash scripts/deps.sh
 echo "[test] typecheck"; npx tsc --noEmit -p tsconfig.json
 echo "[test] lint";      npx eslint .
 echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.cjs; npx tsx scripts/boundaries.ts
+# ---- cloud: pulumi/ is its own package (lockfile, tsconfig), outside the app's tsc and lint rules.
+if [ ! -d pulumi/node_modules ] || [ pulumi/package-lock.json -nt pulumi/node_modules/.package-lock.json ]; then
+  echo "[test] pulumi: npm ci"; (cd pulumi && npm ci --no-audit --no-fund)
+fi
+echo "[test] pulumi typecheck"; (cd pulumi && npx tsc -p tsconfig.json)
+# ---- end cloud
 DATABASE_URL="$TEST_PG_BASE/postgres" bash scripts/services.sh
 
 db="dapanda_test_${TEST_RUN_ID}"
@@ -39,6 +45,7 @@ DATABASE_URL=$MIGRATE_DATABASE_URL npx tsx src/cli/db.ts migrate
 
 suites=(test/unit test/integration test/security test/e2e)
 [ -d test/ops ] && suites+=(test/ops)
+[ -d pulumi/test ] && suites+=(pulumi/test) # Pulumi mocks, policy pack, user data (cloud)
 files=()
 for s in "${suites[@]}"; do while IFS= read -r f; do files+=("$f"); done < <(find "$s" -name '*.test.ts' -o -name '*.test.mjs' | sort); done
 if [ "$#" -gt 0 ]; then files=("$@"); fi

@@ -27,6 +27,7 @@ import { mailPlugin } from './core/mail.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
+import { S3Storage } from './core/storage-s3.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
@@ -111,10 +112,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     outbox: config.outbox,
   });
   await app.register(mailPlugin, { ...config.mail, memory: config.env === 'test' && !config.mail.smtpUrl });
+  // Photos on S3 (STORAGE=s3): pages link PHOTO_BASE_URL (CloudFront) when set, else /media/ proxies.
+  const s3 = config.storage.kind === 's3' ? new S3Storage({ ...config.storage, publicBaseUrl: config.storage.photoBaseUrl }) : undefined;
+  if (s3) app.addHook('onClose', async () => s3.close());
+  const photoOrigin = config.storage.kind === 's3' && config.storage.photoBaseUrl ? new URL(config.storage.photoBaseUrl).origin : undefined;
   await app.register(securityPlugin, {
     redis: app.redis,
     prefix: config.redisPrefix,
     sessionSecret: config.sessionSecret,
+    imgOrigins: photoOrigin ? [photoOrigin] : [],
     production,
   });
   await app.register(i18nPlugin);
@@ -147,7 +153,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(opsModule, { state, identity });
   await app.register(accountsModule, { keyPrefix: config.redisPrefix, publicUrl: config.publicUrl });
-  await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl });
+  await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl, storage: s3 });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });
   await app.register(biddingModule, {
     increments: config.bidding.increments,

@@ -27,6 +27,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   publicUrl: string;
   storageDir: string;
+  /** Where photos live: the local folder above, or an S3 bucket (STORAGE=s3). */
+  storage: StorageConfig;
   trustProxy: boolean;
   bidding: {
     /** "<limit>:<step>,...,*:<step>" minimum increments by price band, in won. */
@@ -67,6 +69,19 @@ export interface Config {
     dir: string;
   };
 }
+
+export type StorageConfig =
+  | { kind: 'local' }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      /** An S3-compatible server (tests, rehearsal); empty on AWS. */
+      endpoint?: string;
+      credentials?: { accessKeyId: string; secretAccessKey: string };
+      /** Browsers load photos from here (CloudFront); without it the app proxies /media/. */
+      photoBaseUrl?: string;
+    };
 
 export class ConfigError extends Error {
   constructor(
@@ -164,6 +179,20 @@ export function loadConfig(env: Env = process.env): Config {
   // Metrics carry business figures and have no auth: loopback by default, a private address on the VMs.
   const metricsHost = env.METRICS_HOST || '127.0.0.1';
   if (!isIP(metricsHost)) throw new ConfigError('METRICS_HOST', `must be an IP address such as 127.0.0.1 or the node's private address (got "${metricsHost}")`);
+  const storage = (): StorageConfig => {
+    if (oneOf('STORAGE', ['local', 's3'] as const, 'local') === 'local') return { kind: 'local' };
+    const bucket = env.S3_BUCKET ?? '';
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET', 'must be an S3 bucket name when STORAGE=s3');
+    const region = env.S3_REGION || 'ap-northeast-2';
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError('S3_REGION', `must be an AWS region (got "${region}")`);
+    const endpoint = env.S3_ENDPOINT ? url('S3_ENDPOINT', ['http:', 'https:'], '') : undefined;
+    const photoBaseUrl = env.PHOTO_BASE_URL ? url('PHOTO_BASE_URL', ['https:', 'http:'], '').replace(/\/+$/, '') : undefined;
+    if (photoBaseUrl && (prod && !photoBaseUrl.startsWith('https:'))) throw new ConfigError('PHOTO_BASE_URL', 'must be https in production');
+    const id = env.S3_ACCESS_KEY_ID ?? '';
+    const secret = env.S3_SECRET_ACCESS_KEY ?? '';
+    if (!id !== !secret) throw new ConfigError(id ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID', 'must be set together with its pair (or neither: the instance role)');
+    return { kind: 's3', bucket, region, endpoint, photoBaseUrl, credentials: id ? { accessKeyId: id, secretAccessKey: secret } : undefined };
+  };
 
   const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
   if (sessionSecret.length < 32) throw new ConfigError('SESSION_SECRET', 'must be at least 32 characters');
@@ -189,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     publicUrl: publicUrl.replace(/\/$/, ''),
     storageDir: str('STORAGE_DIR', '.data/storage'),
+    storage: storage(),
     trustProxy: oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',
     bidding: {
       increments: increments(env.BID_INCREMENTS),

@@ -21,12 +21,21 @@ PUBLIC_URL=https://${DAPANDA_DOMAIN}
 TRUST_PROXY=true
 LOG_LEVEL=${DAPANDA_LOG_LEVEL:-info}
 STORAGE_DIR=${DAPANDA_STORAGE_DIR}
-DATABASE_URL=postgresql://dapanda_app:${DAPANDA_DB_APP_PASSWORD}@${DAPANDA_DATA_ADDR}:5432/${DAPANDA_DB_NAME}
-REDIS_URL=redis://:${DAPANDA_REDIS_PASSWORD}@${DAPANDA_DATA_ADDR}:6379
+DATABASE_URL=postgresql://dapanda_app:${DAPANDA_DB_APP_PASSWORD}@$(_db_host):5432/${DAPANDA_DB_NAME}$(_db_params)
+REDIS_URL=${DAPANDA_REDIS_SCHEME:-redis}://:${DAPANDA_REDIS_PASSWORD}@${DAPANDA_REDIS_HOST:-$DAPANDA_DATA_ADDR}:6379
 SESSION_SECRET=${DAPANDA_SESSION_SECRET}
 SOFT_CLOSE_SECONDS=${DAPANDA_SOFT_CLOSE_SECONDS:-180}
 AUCTION_SWEEP_MS=${DAPANDA_AUCTION_SWEEP_MS:-15000}
 EOF
+  # Cloud nodes (pulumi/src/userdata.ts): photos on S3, TLS to managed PostgreSQL with its CA.
+  if [[ ${DAPANDA_STORAGE:-local} == s3 ]]; then
+    printf 'STORAGE=s3\nS3_BUCKET=%s\nS3_REGION=%s\n' "$DAPANDA_S3_BUCKET" "$DAPANDA_S3_REGION"
+    [[ -z ${DAPANDA_S3_ENDPOINT:-} ]] || printf 'S3_ENDPOINT=%s\n' "$DAPANDA_S3_ENDPOINT"
+    [[ -z ${DAPANDA_PHOTO_BASE_URL:-} ]] || printf 'PHOTO_BASE_URL=%s\n' "$DAPANDA_PHOTO_BASE_URL"
+    # Static keys only for an S3-compatible server off AWS; on EC2 the instance role is used.
+    [[ -z ${DAPANDA_S3_ACCESS_KEY_ID:-} ]] || printf 'S3_ACCESS_KEY_ID=%s\nS3_SECRET_ACCESS_KEY=%s\n' "$DAPANDA_S3_ACCESS_KEY_ID" "$DAPANDA_S3_SECRET_ACCESS_KEY"
+  fi
+  [[ -z ${DAPANDA_NODE_EXTRA_CA_CERTS:-} ]] || printf 'NODE_EXTRA_CA_CERTS=%s\n' "$DAPANDA_NODE_EXTRA_CA_CERTS"
 }
 
 # HAProxy on lb (deploy/haproxy/haproxy.cfg.tmpl): one server per app node, named as in DAPANDA_APP_NODES
@@ -48,11 +57,15 @@ render_prom_targets() {
   printf '[{"targets": [%s], "labels": {"site": "onprem"}}]\n' "$out"
 }
 
+# The database host (the data node on-prem, RDS in the cloud) and connection parameters.
+_db_host() { printf '%s' "${DAPANDA_DB_HOST:-$DAPANDA_DATA_ADDR}"; }
+_db_params() { [[ -z ${DAPANDA_DB_PARAMS:-} ]] || printf '?%s' "$DAPANDA_DB_PARAMS"; }
+
 # Only dapanda-node (root) reads this: the app process never sees the migrator's password.
 render_migrate_env() {
   cat <<EOF
 # Managed by deploy/provision/app.sh: local edits are overwritten.
-MIGRATE_DATABASE_URL=postgresql://dapanda_migrator:${DAPANDA_DB_MIGRATOR_PASSWORD}@${DAPANDA_DATA_ADDR}:5432/${DAPANDA_DB_NAME}
+MIGRATE_DATABASE_URL=postgresql://dapanda_migrator:${DAPANDA_DB_MIGRATOR_PASSWORD}@$(_db_host):5432/${DAPANDA_DB_NAME}$(_db_params)
 EOF
 }
 

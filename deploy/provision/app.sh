@@ -89,13 +89,18 @@ if [[ -n ${DAPANDA_RELEASE_TARBALL:-} ]]; then
   fi
 fi
 
+# Both units on a VM; a cloud instance runs one (DAPANDA_APP_UNITS=web or worker, see pulumi/).
+units=()
+for u in ${DAPANDA_APP_UNITS:-web worker}; do
+  [[ $u == web || $u == worker ]] || die "DAPANDA_APP_UNITS: unknown unit $u (web, worker)"
+  units+=("dapanda-$u.service")
+done
 if [[ -L /opt/dapanda/current ]]; then
-  svc_enable dapanda-web.service
-  svc_enable dapanda-worker.service
+  for u in "${units[@]}"; do svc_enable "$u"; done
   if dirty app && systemd_running; then
     systemctl daemon-reload
-    systemctl restart dapanda-web.service dapanda-worker.service
-    dapanda-node wait-ready 90
+    systemctl restart "${units[@]}"
+    if [[ " ${units[*]} " == *" dapanda-web.service "* ]]; then dapanda-node wait-ready 90; fi
   fi
 else
   log "no release yet: units installed, not enabled (deploy one with deploy/release.sh or DAPANDA_RELEASE_TARBALL)"

@@ -25,7 +25,8 @@ provision_common() {
   svc_enable prometheus-node-exporter.service
 
   # Logs: journald of every node is uploaded to mon (systemd-journal-remote, Debian packages only).
-  if [[ $role != mon ]]; then
+  # (Cloud instances ship logs with the CloudWatch agent instead: DAPANDA_JOURNAL_UPLOAD=no.)
+  if [[ $role != mon && ${DAPANDA_JOURNAL_UPLOAD:-yes} == yes ]]; then
     printf '[Upload]\nURL=http://%s:19532\n' "$DAPANDA_MON_ADDR" |
       install_content /etc/systemd/journal-upload.conf.d/dapanda.conf 0644 root:root journal-upload
     svc_enable systemd-journal-upload.service

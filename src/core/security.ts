@@ -83,6 +83,8 @@ export interface SecurityOptions {
   sessionSecret: string;
   production: boolean;
   rateLimitMax?: number;
+  /** Other origins pages load images from (the photo CDN). */
+  imgOrigins?: string[];
 }
 
 export const securityPlugin = fp<SecurityOptions>(
@@ -125,7 +127,7 @@ export const securityPlugin = fp<SecurityOptions>(
           // htmx runs from our own file with eval off (htmx-config meta), so no 'unsafe-*' is needed.
           scriptSrc: ["'self'"],
           styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:', 'blob:'],
+          imgSrc: ["'self'", 'data:', 'blob:', ...(opts.imgOrigins ?? [])],
           connectSrc: ["'self'", 'ws:', 'wss:'],
           fontSrc: ["'self'"],
           objectSrc: ["'none'"],

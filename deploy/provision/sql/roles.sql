@@ -6,8 +6,11 @@ SELECT 'CREATE ROLE dapanda_migrator' WHERE NOT EXISTS (SELECT 1 FROM pg_roles W
 SELECT 'CREATE ROLE dapanda_app' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dapanda_app') \gexec
 SELECT 'CREATE ROLE prometheus LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'prometheus') \gexec
 SET password_encryption = 'scram-sha-256';
-ALTER ROLE dapanda_migrator WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'migrator_password';
-ALTER ROLE dapanda_app WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT 180 PASSWORD :'app_password';
+ALTER ROLE dapanda_migrator WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'migrator_password';
+ALTER ROLE dapanda_app WITH LOGIN NOCREATEDB NOCREATEROLE CONNECTION LIMIT 180 PASSWORD :'app_password';
+-- Only a superuser may touch these two attributes; RDS's master is none (new roles never have them).
+SELECT format('ALTER ROLE %I NOSUPERUSER NOREPLICATION', r) FROM unnest(ARRAY['dapanda_migrator', 'dapanda_app']) AS r
+  WHERE (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \gexec
 GRANT pg_monitor TO prometheus;
 SELECT format('CREATE DATABASE %I OWNER dapanda_migrator', :'dbname')
   WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'dbname') \gexec

@@ -56,7 +56,7 @@ export function auctionTimers(app: FastifyInstance, deps: BiddingDeps, opts: { s
     },
     async close(id) {
       const c = await closeAuction(deps, id);
-      if (c) countClose(c);
+      if (c) countClose(c, app.log);
       return c;
     },
     async replanAll() {

@@ -25,7 +25,7 @@ export async function announceBid(app: FastifyInstance, deps: PanelDeps, res: Bi
   const s = res.snapshot;
   if (res.extended) await deps.timers.replanClose(s.id, s.endsAt);
   // A buy-now closed the auction: its auction.closed committed with it (the outbox delivers it).
-  if (res.closed) countClose({ outcome: 'SOLD', lagMs: 0, finalPrice: s.currentPrice });
+  if (res.closed) countClose({ auctionId: s.id, outcome: 'SOLD', lagMs: 0, finalPrice: s.currentPrice }, app.log);
   await app.events.emit(
     bidPlaced({
       auctionId: s.id,

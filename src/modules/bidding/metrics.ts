@@ -1,4 +1,5 @@
 /** Bidding's Prometheus metrics. */
+import type { FastifyBaseLogger } from 'fastify';
 import { prom, registry } from '../../core/metrics.js';
 import type { AuctionClosed } from './events.js';
 
@@ -22,8 +23,10 @@ const closeLag = new prom.Histogram({
 const gmv = new prom.Counter({ name: 'dapanda_gmv_won_total', help: 'Gross merchandise value of sold auctions, won', registers: [registry] });
 
 /** Counted by the process whose transaction closed the auction (by its end or by a buy-now). */
-export function countClose(c: Pick<AuctionClosed, 'outcome' | 'lagMs' | 'finalPrice'>): void {
+export function countClose(c: Pick<AuctionClosed, 'auctionId' | 'outcome' | 'lagMs' | 'finalPrice'>, log: FastifyBaseLogger): void {
   closedTotal.inc({ outcome: c.outcome.toLowerCase() });
   closeLag.observe(Math.max(0, c.lagMs) / 1000);
+  // One line per close: CloudWatch (which drops Prometheus histograms) alarms on closeLagMs from the log.
+  log.info({ auctionId: c.auctionId, outcome: c.outcome, closeLagMs: Math.max(0, c.lagMs) }, 'auction closed');
   if (c.finalPrice) gmv.inc(c.finalPrice);
 }

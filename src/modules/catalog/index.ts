@@ -25,7 +25,7 @@ export { listingCreated, listingUpdated, listingCancelled } from './events.js';
 export interface CatalogOptions {
   storageDir: string;
   publicUrl: string;
-  /** Another storage (tests, S3 later); defaults to local disk under storageDir. */
+  /** Another storage (S3, tests); defaults to local disk under storageDir. */
   storage?: Storage;
 }
 

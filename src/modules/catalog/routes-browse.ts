@@ -196,7 +196,8 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         title: l.title,
         description: description || l.title,
         canonical: `${ctx.config.publicUrl}/items/${l.id}`,
-        ogImage: gallery[0] ? `${ctx.config.publicUrl}${gallery[0].card}` : undefined,
+        // Photo URLs are site paths (/media/...) or absolute on a CDN.
+        ogImage: gallery[0] ? (gallery[0].card.startsWith('/') ? `${ctx.config.publicUrl}${gallery[0].card}` : gallery[0].card) : undefined,
         scripts: ['catalog.js'],
       },
     );
