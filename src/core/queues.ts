@@ -25,6 +25,8 @@ export interface Queues {
    * never two runs of it at once in one process. Make it idempotent: every worker process runs it.
    */
   every(name: string, everyMs: number, fn: () => Promise<unknown>): void;
+  /** Runs a periodic task now in this process (operators' tools, tests); waits for a run already under way instead. */
+  runNow(name: string): Promise<void>;
   /** Runs `fn` (in one worker process) once Redis is found to have lost the jobs it had. */
   onRedisReset(name: string, fn: () => Promise<void>): void;
   /** Checks the queue epoch now (it is checked every few seconds anyway); true when `onRedisReset` handlers ran. */
@@ -126,6 +128,12 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
       },
       every(name, everyMs, fn) {
         if (opts.runWorkers) tasks.push({ name, everyMs, fn });
+      },
+      async runNow(name) {
+        const t = tasks.find((x) => x.name === name);
+        if (!t) throw new Error(`no periodic task named ${name} in this process`);
+        runTask(t);
+        await t.running;
       },
       onRedisReset(name, fn) {
         resetHandlers.push({ name, fn });
