@@ -18,7 +18,9 @@ const graphRules = names.map((m) => {
   const allowed = [m, ...uses.filter((u) => u !== m)];
   return {
     name: `module-graph-${m}`,
-    comment: uses.length ? `${m} may import only ${uses.join(', ')} (module-graph.cjs).` : `${m} may import no other module (module-graph.cjs).`,
+    comment: uses.length
+      ? `${m} may import only ${uses.join(', ')} (module-graph.cjs).`
+      : `${m} may import no other module (module-graph.cjs).`,
     severity: 'error',
     from: { path: `^src/modules/${m}/` },
     to: { path: `^src/modules/(?!(${alt(allowed)})/)[^/]+/` },

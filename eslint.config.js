@@ -4,7 +4,19 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'src/generated/', 'public/vendor/', '.data/', 'release/', 'pulumi/node_modules/', 'pulumi/bin/', 'test/artifacts/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'src/generated/',
+      'public/vendor/',
+      '.data/',
+      'release/',
+      'pulumi/node_modules/',
+      'pulumi/bin/',
+      'test/artifacts/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,12 +25,25 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
       eqeqeq: ['error', 'smart'],
-      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.property.name='$queryRawUnsafe']", message: 'Use $queryRaw tagged templates: user input must never be concatenated into SQL.' }, { selector: "CallExpression[callee.property.name='$executeRawUnsafe']", message: 'Use $executeRaw tagged templates.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='$queryRawUnsafe']",
+          message: 'Use $queryRaw tagged templates: user input must never be concatenated into SQL.',
+        },
+        {
+          selector: "CallExpression[callee.property.name='$executeRawUnsafe']",
+          message: 'Use $executeRaw tagged templates.',
+        },
+      ],
     },
   },
   {
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

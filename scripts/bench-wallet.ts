@@ -26,7 +26,8 @@ const userBase = 2_000_000_000 - Math.floor(Math.random() * 1_000_000) * 100;
 
 async function bench(label: string, userOf: (client: number) => number): Promise<void> {
   const users = [...new Set(Array.from({ length: CLIENTS }, (_, i) => userOf(i)))];
-  for (const u of users) await topUp(deps, { userId: u, amount: 10_000_000, key: randomUUID(), cardNumber: '4242424242424242' });
+  for (const u of users)
+    await topUp(deps, { userId: u, amount: 10_000_000, key: randomUUID(), cardNumber: '4242424242424242' });
   let ops = 0;
   let refused = 0;
   const latencies: number[] = [];
@@ -54,7 +55,8 @@ async function bench(label: string, userOf: (client: number) => number): Promise
       `hold+release round trip p50 ${p(0.5)} ms, p99 ${p(0.99)} ms; refused ${refused}`,
   );
   const b = await Promise.all(users.map((u) => wallet.balances(u)));
-  if (b.some((x) => x.held !== 0 || x.available !== 10_000_000)) throw new Error('balances drifted during the benchmark');
+  if (b.some((x) => x.held !== 0 || x.available !== 10_000_000))
+    throw new Error('balances drifted during the benchmark');
 }
 
 try {

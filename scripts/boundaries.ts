@@ -39,7 +39,9 @@ function walk(dir: string, ext: string): string[] {
 /** Every template, with its owner: a module's name, or null for the shared views/. */
 export function templateFiles(root: string): { file: string; module: string | null }[] {
   const modulesDir = path.join(root, 'src', 'modules');
-  const modules = existsSync(modulesDir) ? readdirSync(modulesDir).filter((m) => statSync(path.join(modulesDir, m)).isDirectory()) : [];
+  const modules = existsSync(modulesDir)
+    ? readdirSync(modulesDir).filter((m) => statSync(path.join(modulesDir, m)).isDirectory())
+    : [];
   return [
     ...walk(path.join(root, 'views'), '.hbs').map((file) => ({ file, module: null })),
     ...modules.flatMap((m) => walk(path.join(modulesDir, m, 'views'), '.hbs').map((file) => ({ file, module: m }))),
@@ -48,7 +50,11 @@ export function templateFiles(root: string): { file: string; module: string | nu
 
 /** Static partial includes that cross a module's boundary. */
 export function templateViolations(root: string): string[] {
-  const shared = new Set(walk(path.join(root, 'views', 'partials'), '.hbs').map((f) => path.relative(path.join(root, 'views', 'partials'), f).slice(0, -4)));
+  const shared = new Set(
+    walk(path.join(root, 'views', 'partials'), '.hbs').map((f) =>
+      path.relative(path.join(root, 'views', 'partials'), f).slice(0, -4),
+    ),
+  );
   const out: string[] = [];
   for (const { file, module } of templateFiles(root)) {
     const src = readFileSync(file, 'utf8');
@@ -58,7 +64,9 @@ export function templateViolations(root: string): string[] {
       const own = module !== null && name.startsWith(`${module}/`);
       if (own || shared.has(name)) continue;
       const where = path.relative(root, file);
-      out.push(`${where}: includes "${name}", which is ${name.includes('/') ? `module ${name.split('/')[0]}'s` : 'not a shared partial'}; use a slot (core/slots.ts)`);
+      out.push(
+        `${where}: includes "${name}", which is ${name.includes('/') ? `module ${name.split('/')[0]}'s` : 'not a shared partial'}; use a slot (core/slots.ts)`,
+      );
     }
   }
   return out;
@@ -87,7 +95,10 @@ export function schemaViolations(root: string): string[] {
       const target = owner.get(r[1]);
       if (!target || target === m.module) continue;
       const ok = m.module !== 'core' && target !== 'core' && mayUse(graph, m.module, target);
-      if (!ok) out.push(`${m.file}: ${m.name} (${m.module}) holds a foreign key to ${r[1]} (${target}), against the module graph`);
+      if (!ok)
+        out.push(
+          `${m.file}: ${m.name} (${m.module}) holds a foreign key to ${r[1]} (${target}), against the module graph`,
+        );
     }
   }
   return out;
@@ -96,13 +107,17 @@ export function schemaViolations(root: string): string[] {
 type Tree = { [key: string]: string | Tree };
 const merge = (a: Tree, b: Tree): Tree => {
   const out: Tree = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = typeof v === 'object' && typeof out[k] === 'object' ? merge(out[k] as Tree, v) : v;
+  for (const [k, v] of Object.entries(b))
+    out[k] = typeof v === 'object' && typeof out[k] === 'object' ? merge(out[k] as Tree, v) : v;
   return out;
 };
 
 /** Every message catalog (shared and each module's), merged per language. */
 export async function allMessages(root: string): Promise<{ ko: Tree; en: Tree }> {
-  const dirs = [path.join(root, 'src', 'locales'), ...readdirSync(path.join(root, 'src', 'modules')).map((m) => path.join(root, 'src', 'modules', m, 'locales'))];
+  const dirs = [
+    path.join(root, 'src', 'locales'),
+    ...readdirSync(path.join(root, 'src', 'modules')).map((m) => path.join(root, 'src', 'modules', m, 'locales')),
+  ];
   let ko: Tree = {};
   let en: Tree = {};
   for (const d of dirs.filter((x) => existsSync(path.join(x, 'ko.ts')))) {

@@ -14,36 +14,39 @@
 //     pass it through `env:` instead).
 //
 //   node scripts/lint-workflows.mjs [FILE|DIR...]      prints one line per finding, exits 1 on any
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseDocument, isScalar, visit } from "yaml";
-import { validateWorkflow } from "@action-validator/core";
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument, isScalar, visit } from 'yaml';
+import { validateWorkflow } from '@action-validator/core';
 
 const SHA = /^[0-9a-f]{40}$/;
 const DIGEST = /@sha256:[0-9a-f]{64}$/;
 
 function readOnly(perms) {
-  if (perms === "read-all" || perms === "{}") return true;
-  if (typeof perms === "string") return false; // write-all, or anything else
-  if (perms && typeof perms === "object") return Object.values(perms).every((v) => v === "read" || v === "none");
+  if (perms === 'read-all' || perms === '{}') return true;
+  if (typeof perms === 'string') return false; // write-all, or anything else
+  if (perms && typeof perms === 'object') return Object.values(perms).every((v) => v === 'read' || v === 'none');
   return false;
 }
 
 function checkUses(value, line, where, out) {
-  if (typeof value !== "string") return out.push(`${where}: uses must be a string`);
-  if (value.startsWith("./")) return; // an action or workflow of this repository, pinned by the checkout itself
-  if (value.startsWith("docker://")) {
+  if (typeof value !== 'string') return out.push(`${where}: uses must be a string`);
+  if (value.startsWith('./')) return; // an action or workflow of this repository, pinned by the checkout itself
+  if (value.startsWith('docker://')) {
     if (!DIGEST.test(value)) out.push(`${where}: ${value} is not pinned by digest (docker://image@sha256:<64 hex>)`);
     return;
   }
-  const at = value.lastIndexOf("@");
-  const ref = at > 0 ? value.slice(at + 1) : "";
+  const at = value.lastIndexOf('@');
+  const ref = at > 0 ? value.slice(at + 1) : '';
   if (!SHA.test(ref)) {
-    out.push(`${where}: ${value} is not pinned to a full commit SHA (tags and branches can be moved, see CVE-2025-30066)`);
+    out.push(
+      `${where}: ${value} is not pinned to a full commit SHA (tags and branches can be moved, see CVE-2025-30066)`,
+    );
     return;
   }
-  if (!/#\s*v?\d+(\.\d+)*\S*/.test(line)) out.push(`${where}: ${value} needs the release it pins in a comment (e.g. "@${ref} # v1.2.3")`);
+  if (!/#\s*v?\d+(\.\d+)*\S*/.test(line))
+    out.push(`${where}: ${value} needs the release it pins in a comment (e.g. "@${ref} # v1.2.3")`);
 }
 
 const CLOUD_KEY = /\b(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|aws-access-key-id|aws-secret-access-key)\b/;
@@ -57,33 +60,37 @@ function schemaErrors(errors) {
     if (e.states?.length) {
       const best = e.states.reduce((a, b) => (b.errors.length < a.errors.length ? b : a));
       for (const x of schemaErrors(best.errors)) out.add(x);
-    } else out.add(`${e.path ?? ""} ${e.detail ?? e.title}`.trim());
+    } else out.add(`${e.path ?? ''} ${e.detail ?? e.title}`.trim());
   }
   return [...out];
 }
 
 export function lintFile(file) {
-  const text = fs.readFileSync(file, "utf8");
-  const lines = text.split("\n");
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
   const out = [];
   const doc = parseDocument(text);
-  if (doc.errors.length) return doc.errors.map((e) => `${file}: YAML: ${e.message.split("\n")[0]}`);
+  if (doc.errors.length) return doc.errors.map((e) => `${file}: YAML: ${e.message.split('\n')[0]}`);
   const wf = doc.toJS();
-  if (!wf || typeof wf !== "object") return [`${file}: not a workflow`];
+  if (!wf || typeof wf !== 'object') return [`${file}: not a workflow`];
   for (const e of schemaErrors(validateWorkflow(text).errors)) out.push(`${file}: schema: ${e}`);
 
-  if (!("permissions" in wf)) out.push(`${file}: no top-level permissions (set "permissions: contents: read" and widen per job)`);
-  else if (!readOnly(wf.permissions)) out.push(`${file}: top-level permissions ${JSON.stringify(wf.permissions)} grant write; keep them read-only and widen per job`);
+  if (!('permissions' in wf))
+    out.push(`${file}: no top-level permissions (set "permissions: contents: read" and widen per job)`);
+  else if (!readOnly(wf.permissions))
+    out.push(
+      `${file}: top-level permissions ${JSON.stringify(wf.permissions)} grant write; keep them read-only and widen per job`,
+    );
 
-  const jobs = wf.jobs && typeof wf.jobs === "object" ? wf.jobs : {};
+  const jobs = wf.jobs && typeof wf.jobs === 'object' ? wf.jobs : {};
   if (!Object.keys(jobs).length) out.push(`${file}: no jobs`);
   for (const [id, job] of Object.entries(jobs)) {
-    if (!job || typeof job !== "object") continue;
-    if (!("permissions" in job)) out.push(`${file}: job "${id}" has no explicit permissions`);
+    if (!job || typeof job !== 'object') continue;
+    if (!('permissions' in job)) out.push(`${file}: job "${id}" has no explicit permissions`);
   }
 
   // Every `uses:` anywhere (steps, reusable workflow calls), with its source line for the comment.
-  const lineAt = (offset) => text.slice(0, offset).split("\n").length;
+  const lineAt = (offset) => text.slice(0, offset).split('\n').length;
   visit(doc, {
     Pair(_, pair) {
       if (!isScalar(pair.key)) return;
@@ -91,13 +98,16 @@ export function lintFile(file) {
       const line = lineAt(pair.key.range?.[0] ?? 0);
       const value = isScalar(pair.value) ? pair.value.value : undefined;
       const at = `${file}:${line}`;
-      if (key === "uses") checkUses(value, lines[line - 1] ?? "", at, out);
-      if (key === "run" && typeof value === "string" && INJECTABLE.test(value)) {
+      if (key === 'uses') checkUses(value, lines[line - 1] ?? '', at, out);
+      if (key === 'run' && typeof value === 'string' && INJECTABLE.test(value)) {
         out.push(`${at}: run script expands ${INJECTABLE.exec(value)[0]}...: pass it through env: instead`);
       }
-      if (CLOUD_KEY.test(key)) out.push(`${at}: ${key}: long-lived cloud keys; use OIDC (id-token: write, role-to-assume)`);
-      if (typeof value === "string" && /secrets\.(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)\b/.test(value)) {
-        out.push(`${at}: reads ${/secrets\.\w+/.exec(value)[0]}: long-lived cloud keys; use OIDC (id-token: write, role-to-assume)`);
+      if (CLOUD_KEY.test(key))
+        out.push(`${at}: ${key}: long-lived cloud keys; use OIDC (id-token: write, role-to-assume)`);
+      if (typeof value === 'string' && /secrets\.(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)\b/.test(value)) {
+        out.push(
+          `${at}: reads ${/secrets\.\w+/.exec(value)[0]}: long-lived cloud keys; use OIDC (id-token: write, role-to-assume)`,
+        );
       }
     },
   });
@@ -119,8 +129,8 @@ export function lint(targets) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const targets = process.argv.slice(2).length ? process.argv.slice(2) : [path.join(repo, ".github/workflows")];
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const targets = process.argv.slice(2).length ? process.argv.slice(2) : [path.join(repo, '.github/workflows')];
   const files = workflowFiles(targets);
   const findings = files.flatMap((f) => lintFile(f));
   for (const f of findings) console.log(f);

@@ -12,10 +12,16 @@ import { applyMigrations } from '../src/core/db/migrate.js';
 const url = process.argv[2] ?? 'postgresql://postgres@127.0.0.1:5432/dapanda_explain';
 const root = path.resolve(import.meta.dirname, '..');
 await applyMigrations({ databaseUrl: url, prismaDir: path.join(root, 'prisma') });
-execFileSync('npx', ['tsx', 'prisma/seed.ts'], { cwd: root, env: { ...process.env, DATABASE_URL: url, STORAGE_DIR: path.join(root, '.data', 'explain-storage') }, stdio: 'inherit' });
+execFileSync('npx', ['tsx', 'prisma/seed.ts'], {
+  cwd: root,
+  env: { ...process.env, DATABASE_URL: url, STORAGE_DIR: path.join(root, '.data', 'explain-storage') },
+  stdio: 'inherit',
+});
 const db = new pg.Client({ connectionString: url });
 await db.connect();
-const { rows: [{ n }] } = await db.query('SELECT count(*)::int AS n FROM listings');
+const {
+  rows: [{ n }],
+} = await db.query('SELECT count(*)::int AS n FROM listings');
 if (n < 100_000) {
   const t0 = Date.now();
   // Titles from Korean and English words, so trigram statistics look like real data.
@@ -44,9 +50,15 @@ const sql = `EXPLAIN (ANALYZE, BUFFERS)
     WHERE l.status = 'LIVE' AND l.category_id = ANY($3::int[]) AND l.current_price >= 100000 AND l.current_price <= 1000000
       AND (((l.title ILIKE $2 OR l.description ILIKE $2)) OR $1 <% l.title)
   ) s ORDER BY score DESC, id DESC LIMIT 25`;
-const cats = (await db.query(`SELECT id FROM categories WHERE slug = 'digital' OR parent_id = (SELECT id FROM categories WHERE slug = 'digital')`)).rows.map((r) => r.id);
+const cats = (
+  await db.query(
+    `SELECT id FROM categories WHERE slug = 'digital' OR parent_id = (SELECT id FROM categories WHERE slug = 'digital')`,
+  )
+).rows.map((r) => r.id);
 const t1 = Date.now();
 const plan = await db.query(sql, [q, `%${q}%`, cats]);
 console.log(plan.rows.map((r) => r['QUERY PLAN']).join('\n'));
-console.log(`wall time ${Date.now() - t1} ms over ${(await db.query('SELECT count(*)::int AS n FROM listings')).rows[0].n} listings`);
+console.log(
+  `wall time ${Date.now() - t1} ms over ${(await db.query('SELECT count(*)::int AS n FROM listings')).rows[0].n} listings`,
+);
 await db.end();

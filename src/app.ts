@@ -68,8 +68,23 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const app = Fastify({
     logger: opts.logger ?? {
       level: config.logLevel,
-      redact: ['req.headers.cookie', 'req.headers.authorization', 'req.body.password', 'req.body._csrf', 'req.body.token', 'req.query.token'],
-      serializers: { req: (req) => ({ method: req.method, url: logUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort }) },
+      redact: [
+        'req.headers.cookie',
+        'req.headers.authorization',
+        'req.body.password',
+        'req.body._csrf',
+        'req.body.token',
+        'req.query.token',
+      ],
+      serializers: {
+        req: (req) => ({
+          method: req.method,
+          url: logUrl(req.url),
+          host: req.host,
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        }),
+      },
     },
     trustProxy: config.trustProxy,
     // A proxy's request id is kept for tracing only when it is a plain token: it is echoed in a header and logged.
@@ -102,7 +117,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(dbPlugin, { databaseUrl: config.databaseUrl, poolMax: config.dbPoolMax });
   await app.register(redisPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix });
   const runWorkers = opts.runWorkers ?? config.role !== 'web';
-  await app.register(queuesPlugin, { redisUrl: config.redisUrl, prefix: config.redisPrefix, runWorkers, closeTimeoutMs: config.queueCloseTimeoutMs });
+  await app.register(queuesPlugin, {
+    redisUrl: config.redisUrl,
+    prefix: config.redisPrefix,
+    runWorkers,
+    closeTimeoutMs: config.queueCloseTimeoutMs,
+  });
   await app.register(eventsPlugin, {
     redisUrl: config.redisUrl,
     prefix: config.redisPrefix,
@@ -113,9 +133,15 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   await app.register(mailPlugin, { ...config.mail, memory: config.env === 'test' && !config.mail.smtpUrl });
   // Photos on S3 (STORAGE=s3): pages link PHOTO_BASE_URL (CloudFront) when set, else /media/ proxies.
-  const s3 = config.storage.kind === 's3' ? new S3Storage({ ...config.storage, publicBaseUrl: config.storage.photoBaseUrl }) : undefined;
+  const s3 =
+    config.storage.kind === 's3'
+      ? new S3Storage({ ...config.storage, publicBaseUrl: config.storage.photoBaseUrl })
+      : undefined;
   if (s3) app.addHook('onClose', async () => s3.close());
-  const photoOrigin = config.storage.kind === 's3' && config.storage.photoBaseUrl ? new URL(config.storage.photoBaseUrl).origin : undefined;
+  const photoOrigin =
+    config.storage.kind === 's3' && config.storage.photoBaseUrl
+      ? new URL(config.storage.photoBaseUrl).origin
+      : undefined;
   await app.register(securityPlugin, {
     redis: app.redis,
     prefix: config.redisPrefix,

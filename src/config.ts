@@ -138,7 +138,8 @@ export function loadConfig(env: Env = process.env): Config {
     const raw = env[name];
     if (raw === undefined || raw === '') return def;
     const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n < 0 || n > 65535) throw new ConfigError(name, `must be a port number 0-65535 (got "${raw}")`);
+    if (!/^\d+$/.test(raw) || n < 0 || n > 65535)
+      throw new ConfigError(name, `must be a port number 0-65535 (got "${raw}")`);
     return n;
   };
   const oneOf = <T extends string>(name: string, allowed: readonly T[], def: T): T => {
@@ -154,7 +155,8 @@ export function loadConfig(env: Env = process.env): Config {
     const raw = env[name];
     if (raw === undefined || raw === '') return def;
     const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n < min || n > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
+    if (!/^\d+$/.test(raw) || n < min || n > max)
+      throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
     return n;
   };
   const increments = (raw: string | undefined): string => {
@@ -167,31 +169,53 @@ export function loadConfig(env: Env = process.env): Config {
   const nodeName = (raw: string | undefined): string => {
     const v = raw || hostname();
     // It goes into response headers and logs: printable ASCII only.
-    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) throw new ConfigError('NODE_NAME', `must be 1-64 letters, digits, _ . : - (got "${v}")`);
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v))
+      throw new ConfigError('NODE_NAME', `must be 1-64 letters, digits, _ . : - (got "${v}")`);
     return v;
   };
   const mailFrom = (raw: string | undefined): string => {
     const v = raw || '다판다 <no-reply@dapanda.kr>';
     // A display name and an address, nothing a header could be split with.
-    if (!/^[^\r\n<>]*<[^\s<>@]+@[^\s<>@]+>$|^[^\s<>@]+@[^\s<>@]+$/.test(v)) throw new ConfigError('MAIL_FROM', `must be an address or "Name <address>" (got "${v}")`);
+    if (!/^[^\r\n<>]*<[^\s<>@]+@[^\s<>@]+>$|^[^\s<>@]+@[^\s<>@]+$/.test(v))
+      throw new ConfigError('MAIL_FROM', `must be an address or "Name <address>" (got "${v}")`);
     return v;
   };
   // Metrics carry business figures and have no auth: loopback by default, a private address on the VMs.
   const metricsHost = env.METRICS_HOST || '127.0.0.1';
-  if (!isIP(metricsHost)) throw new ConfigError('METRICS_HOST', `must be an IP address such as 127.0.0.1 or the node's private address (got "${metricsHost}")`);
+  if (!isIP(metricsHost))
+    throw new ConfigError(
+      'METRICS_HOST',
+      `must be an IP address such as 127.0.0.1 or the node's private address (got "${metricsHost}")`,
+    );
   const storage = (): StorageConfig => {
     if (oneOf('STORAGE', ['local', 's3'] as const, 'local') === 'local') return { kind: 'local' };
     const bucket = env.S3_BUCKET ?? '';
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET', 'must be an S3 bucket name when STORAGE=s3');
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      throw new ConfigError('S3_BUCKET', 'must be an S3 bucket name when STORAGE=s3');
     const region = env.S3_REGION || 'ap-northeast-2';
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError('S3_REGION', `must be an AWS region (got "${region}")`);
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+      throw new ConfigError('S3_REGION', `must be an AWS region (got "${region}")`);
     const endpoint = env.S3_ENDPOINT ? url('S3_ENDPOINT', ['http:', 'https:'], '') : undefined;
-    const photoBaseUrl = env.PHOTO_BASE_URL ? url('PHOTO_BASE_URL', ['https:', 'http:'], '').replace(/\/+$/, '') : undefined;
-    if (photoBaseUrl && (prod && !photoBaseUrl.startsWith('https:'))) throw new ConfigError('PHOTO_BASE_URL', 'must be https in production');
+    const photoBaseUrl = env.PHOTO_BASE_URL
+      ? url('PHOTO_BASE_URL', ['https:', 'http:'], '').replace(/\/+$/, '')
+      : undefined;
+    if (photoBaseUrl && prod && !photoBaseUrl.startsWith('https:'))
+      throw new ConfigError('PHOTO_BASE_URL', 'must be https in production');
     const id = env.S3_ACCESS_KEY_ID ?? '';
     const secret = env.S3_SECRET_ACCESS_KEY ?? '';
-    if (!id !== !secret) throw new ConfigError(id ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID', 'must be set together with its pair (or neither: the instance role)');
-    return { kind: 's3', bucket, region, endpoint, photoBaseUrl, credentials: id ? { accessKeyId: id, secretAccessKey: secret } : undefined };
+    if (!id !== !secret)
+      throw new ConfigError(
+        id ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID',
+        'must be set together with its pair (or neither: the instance role)',
+      );
+    return {
+      kind: 's3',
+      bucket,
+      region,
+      endpoint,
+      photoBaseUrl,
+      credentials: id ? { accessKeyId: id, secretAccessKey: secret } : undefined,
+    };
   };
 
   const sessionSecret = str('SESSION_SECRET', randomBytes(32).toString('hex'));
@@ -200,12 +224,17 @@ export function loadConfig(env: Env = process.env): Config {
   const port_ = port('PORT', 3000);
   const publicUrl = url('PUBLIC_URL', ['http:', 'https:'], `http://localhost:${port_}`);
   const prefix = env.REDIS_PREFIX ?? 'dapanda';
-  if (!/^[A-Za-z0-9_.-]{1,40}$/.test(prefix)) throw new ConfigError('REDIS_PREFIX', 'must be 1-40 letters, digits, _ . -');
+  if (!/^[A-Za-z0-9_.-]{1,40}$/.test(prefix))
+    throw new ConfigError('REDIS_PREFIX', 'must be 1-40 letters, digits, _ . -');
 
   return {
     env: nodeEnv as Config['env'],
     // Dev default: the DML-only role scripts/db-roles.sh creates, as on the VMs (never a superuser).
-    databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:'], 'postgresql://dapanda_app:dapanda-dev-app@127.0.0.1:5432/dapanda'),
+    databaseUrl: url(
+      'DATABASE_URL',
+      ['postgresql:', 'postgres:'],
+      'postgresql://dapanda_app:dapanda-dev-app@127.0.0.1:5432/dapanda',
+    ),
     dbPoolMax: int('DB_POOL_MAX', 10, 1, 500),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     redisPrefix: prefix,

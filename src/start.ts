@@ -24,7 +24,10 @@ export async function startServer(config: Config, beforeReady?: (app: App) => vo
 
   if (config.role !== 'worker') {
     await app.listen({ port: config.port, host: config.host });
-    app.log.info({ url: config.publicUrl, role: config.role }, `DAPANDA listening on http://${config.host}:${config.port}`);
+    app.log.info(
+      { url: config.publicUrl, role: config.role },
+      `DAPANDA listening on http://${config.host}:${config.port}`,
+    );
   } else {
     app.log.info({ role: config.role }, 'DAPANDA worker running');
   }

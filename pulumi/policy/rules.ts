@@ -47,7 +47,9 @@ export function tagged(r: Resource): string[] {
   if (!r.type.startsWith('aws:') || !isTaggable(r.type)) return [];
   if (r.type === 'aws:autoscaling/group:Group') {
     const tags = (r.props.tags ?? []) as { key: string; value: string; propagateAtLaunch: boolean }[];
-    return REQUIRED_TAGS.filter((k) => !tags.some((t) => t.key === k && t.value && t.propagateAtLaunch)).map((k) => `${r.name}: tag ${k} missing or not propagated`);
+    return REQUIRED_TAGS.filter((k) => !tags.some((t) => t.key === k && t.value && t.propagateAtLaunch)).map(
+      (k) => `${r.name}: tag ${k} missing or not propagated`,
+    );
   }
   const tags = (r.props.tags ?? {}) as Record<string, string>;
   return REQUIRED_TAGS.filter((k) => !tags[k]).map((k) => `${r.name}: tag ${k} missing`);
@@ -58,10 +60,17 @@ export function noWorldIngress(r: Resource, isAlbGroup: (sgId: string) => boolea
   if (r.type === 'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule') {
     const world = r.props.cidrIpv4 === '0.0.0.0/0' || r.props.cidrIpv6 === '::/0';
     if (!world) return [];
-    const ok = isAlbGroup(r.props.securityGroupId) && r.props.ipProtocol === 'tcp' && [80, 443].includes(r.props.fromPort) && r.props.fromPort === r.props.toPort;
+    const ok =
+      isAlbGroup(r.props.securityGroupId) &&
+      r.props.ipProtocol === 'tcp' &&
+      [80, 443].includes(r.props.fromPort) &&
+      r.props.fromPort === r.props.toPort;
     return fail(ok, `${r.name}: open to the internet on ${r.props.fromPort}-${r.props.toPort}`);
   }
-  if (r.type === 'aws:ec2/securityGroup:SecurityGroup' || r.type === 'aws:ec2/defaultSecurityGroup:DefaultSecurityGroup') {
+  if (
+    r.type === 'aws:ec2/securityGroup:SecurityGroup' ||
+    r.type === 'aws:ec2/defaultSecurityGroup:DefaultSecurityGroup'
+  ) {
     // Inline rules would escape the per-rule review: groups carry none.
     return fail(list(r.props.ingress).length === 0, `${r.name}: inline ingress rules`);
   }
@@ -76,7 +85,10 @@ export function notPublic(r: Resource): string[] {
     case 'aws:ec2/subnet:Subnet':
       return fail(r.props.mapPublicIpOnLaunch !== true, `${r.name}: assigns public IPs`);
     case 'aws:ec2/launchTemplate:LaunchTemplate':
-      return fail(list(r.props.networkInterfaces).every((n: any) => String(n.associatePublicIpAddress) === 'false'), `${r.name}: instances get a public IP`);
+      return fail(
+        list(r.props.networkInterfaces).every((n: any) => String(n.associatePublicIpAddress) === 'false'),
+        `${r.name}: instances get a public IP`,
+      );
     case 'aws:ec2/instance:Instance':
       return [`${r.name}: a standalone instance (use the Auto Scaling groups)`];
     case 'aws:lb/loadBalancer:LoadBalancer':
@@ -95,7 +107,10 @@ export function hardenedInstances(r: Resource): string[] {
     ...fail(m.httpTokens === 'required', `${r.name}: IMDSv1 allowed`),
     ...fail(m.httpPutResponseHopLimit === 1, `${r.name}: IMDS hop limit ${m.httpPutResponseHopLimit}`),
     ...fail(!r.props.keyName, `${r.name}: has an SSH key`),
-    ...fail(disks.length > 0 && disks.every((d: any) => String(d.ebs?.encrypted) === 'true' && d.ebs?.volumeType === 'gp3'), `${r.name}: root volume not encrypted gp3`),
+    ...fail(
+      disks.length > 0 && disks.every((d: any) => String(d.ebs?.encrypted) === 'true' && d.ebs?.volumeType === 'gp3'),
+      `${r.name}: root volume not encrypted gp3`,
+    ),
   ];
 }
 
@@ -103,16 +118,30 @@ export function hardenedInstances(r: Resource): string[] {
 export function encrypted(r: Resource, kmsExempt: (r: Resource) => boolean = () => false): string[] {
   switch (r.type) {
     case 'aws:rds/instance:Instance':
-      return [...fail(r.props.storageEncrypted === true && !!r.props.kmsKeyId, `${r.name}: storage not KMS-encrypted`), ...fail(r.props.manageMasterUserPassword === true && !r.props.password, `${r.name}: master password not managed in Secrets Manager`)];
+      return [
+        ...fail(r.props.storageEncrypted === true && !!r.props.kmsKeyId, `${r.name}: storage not KMS-encrypted`),
+        ...fail(
+          r.props.manageMasterUserPassword === true && !r.props.password,
+          `${r.name}: master password not managed in Secrets Manager`,
+        ),
+      ];
     case 'aws:elasticache/replicationGroup:ReplicationGroup':
       return [
-        ...fail(r.props.atRestEncryptionEnabled === true && !!r.props.kmsKeyId, `${r.name}: not encrypted at rest with KMS`),
+        ...fail(
+          r.props.atRestEncryptionEnabled === true && !!r.props.kmsKeyId,
+          `${r.name}: not encrypted at rest with KMS`,
+        ),
         ...fail(r.props.transitEncryptionEnabled === true, `${r.name}: no TLS in transit`),
         ...fail(!!r.props.authToken, `${r.name}: no AUTH token`),
       ];
     case 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration': {
       const algo = r.props.rules?.[0]?.applyServerSideEncryptionByDefault?.sseAlgorithm;
-      return kmsExempt(r) ? fail(algo === 'AES256' || algo === 'aws:kms', `${r.name}: not encrypted`) : fail(algo === 'aws:kms' && !!r.props.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId, `${r.name}: not SSE-KMS`);
+      return kmsExempt(r)
+        ? fail(algo === 'AES256' || algo === 'aws:kms', `${r.name}: not encrypted`)
+        : fail(
+            algo === 'aws:kms' && !!r.props.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId,
+            `${r.name}: not SSE-KMS`,
+          );
     }
     case 'aws:kms/key:Key':
       return fail(r.props.enableKeyRotation === true, `${r.name}: key rotation off`);
@@ -129,14 +158,20 @@ export function encrypted(r: Resource, kmsExempt: (r: Resource) => boolean = () 
 export function bucketPrivate(r: Resource): string[] {
   if (r.type !== 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock') return [];
   const p = r.props;
-  return fail(p.blockPublicAcls && p.blockPublicPolicy && p.ignorePublicAcls && p.restrictPublicBuckets, `${r.name}: public access not fully blocked`);
+  return fail(
+    p.blockPublicAcls && p.blockPublicPolicy && p.ignorePublicAcls && p.restrictPublicBuckets,
+    `${r.name}: public access not fully blocked`,
+  );
 }
 
 /** Redis keeps BullMQ's keys: noeviction. */
 export function redisNoEviction(r: Resource): string[] {
   if (r.type !== 'aws:elasticache/parameterGroup:ParameterGroup') return [];
   const policy = list(r.props.parameters).find((p: any) => p.name === 'maxmemory-policy');
-  return fail(policy?.value === 'noeviction', `${r.name}: maxmemory-policy is ${policy?.value ?? 'the default (volatile-lru)'}`);
+  return fail(
+    policy?.value === 'noeviction',
+    `${r.name}: maxmemory-policy is ${policy?.value ?? 'the default (volatile-lru)'}`,
+  );
 }
 
 export interface PolicyContext {
@@ -154,13 +189,15 @@ export function leastPrivilege(doc: unknown, where: string, ctx: PolicyContext =
     const resources = list<string>(s.Resource);
     for (const a of actions) {
       if (a === '*') out.push(`${where} ${s.Sid ?? ''}: Action "*"`);
-      else if (/^[a-z0-9-]+:\*$/.test(a) && (!ctx.deployRole || /^(iam|kms|sts|organizations):/.test(a))) out.push(`${where} ${s.Sid ?? ''}: service-wide action ${a}`);
+      else if (/^[a-z0-9-]+:\*$/.test(a) && (!ctx.deployRole || /^(iam|kms|sts|organizations):/.test(a)))
+        out.push(`${where} ${s.Sid ?? ''}: service-wide action ${a}`);
       else if (a.includes('*') && !/^[a-z0-9-]+:\*$/.test(a)) out.push(`${where} ${s.Sid ?? ''}: wildcard action ${a}`);
     }
     if (resources.includes('*')) {
       const narrowerExists = actions.filter((a) => !RESOURCELESS_ACTIONS.has(a));
       const managed = ctx.deployRole && actions.every((a) => /^[a-z0-9-]+:\*$/.test(a));
-      if (narrowerExists.length && !managed) out.push(`${where} ${s.Sid ?? ''}: Resource "*" for ${narrowerExists.join(', ')}`);
+      if (narrowerExists.length && !managed)
+        out.push(`${where} ${s.Sid ?? ''}: Resource "*" for ${narrowerExists.join(', ')}`);
     }
     if (s.NotAction || s.NotResource) out.push(`${where} ${s.Sid ?? ''}: NotAction/NotResource`);
   }
@@ -176,9 +213,16 @@ export function safeTrust(doc: unknown, where: string): string[] {
     if (p === '*' || p.AWS === '*') out.push(`${where}: anyone may assume it`);
     if (p.Federated) {
       const aud = s.Condition?.StringEquals?.['token.actions.githubusercontent.com:aud'];
-      const subs = list<string>(s.Condition?.StringLike?.['token.actions.githubusercontent.com:sub'] ?? s.Condition?.StringEquals?.['token.actions.githubusercontent.com:sub']);
+      const subs = list<string>(
+        s.Condition?.StringLike?.['token.actions.githubusercontent.com:sub'] ??
+          s.Condition?.StringEquals?.['token.actions.githubusercontent.com:sub'],
+      );
       if (aud !== 'sts.amazonaws.com') out.push(`${where}: OIDC trust without the sts audience`);
-      if (!subs.length || subs.some((x) => !/^repo:[^/*:]+\/[^/*:]+:(ref:refs\/(heads|tags)\/|environment:)[^*]*\*?$/.test(x))) out.push(`${where}: OIDC subject not bound to one repository and ref/environment: ${subs.join(', ')}`);
+      if (
+        !subs.length ||
+        subs.some((x) => !/^repo:[^/*:]+\/[^/*:]+:(ref:refs\/(heads|tags)\/|environment:)[^*]*\*?$/.test(x))
+      )
+        out.push(`${where}: OIDC subject not bound to one repository and ref/environment: ${subs.join(', ')}`);
     }
   }
   return out;

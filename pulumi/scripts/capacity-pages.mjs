@@ -29,7 +29,15 @@ for (const path of paths) {
       headers: { accept: 'text/html' },
       requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'x-forwarded-for': ip() } }) }],
     });
-    const row = { path: decodeURIComponent(path), connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], other: r.non2xx + r.errors + r.timeouts };
+    const row = {
+      path: decodeURIComponent(path),
+      connections,
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      ok: r['2xx'],
+      other: r.non2xx + r.errors + r.timeouts,
+    };
     rows.push(row);
     console.log(JSON.stringify(row));
   }
@@ -38,5 +46,7 @@ for (const path of paths) {
 for (const path of paths.map(decodeURIComponent)) {
   const ok = rows.filter((r) => r.path === path && r.p99 < 300 && r.other === 0);
   const best = ok.sort((a, b) => b.rps - a.rps)[0];
-  console.log(`capacity ${path}: ${best ? `${best.rps.toFixed(0)} req/s at ${best.connections} connections (p99 ${best.p99} ms)` : 'p99 >= 300 ms at every level'}`);
+  console.log(
+    `capacity ${path}: ${best ? `${best.rps.toFixed(0)} req/s at ${best.connections} connections (p99 ${best.p99} ms)` : 'p99 >= 300 ms at every level'}`,
+  );
 }

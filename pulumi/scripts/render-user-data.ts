@@ -34,12 +34,21 @@ export const SAMPLE_VALUES: Omit<UserDataOptions, 'role'> = {
 };
 
 if (require.main === module) {
-  const { values } = parseArgs({ options: { role: { type: 'string' }, values: { type: 'string' }, sample: { type: 'boolean' }, out: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      role: { type: 'string' },
+      values: { type: 'string' },
+      sample: { type: 'boolean' },
+      out: { type: 'string' },
+    },
+  });
   if ((values.role !== 'web' && values.role !== 'worker') || !values.out || (!values.values && !values.sample)) {
     console.error('usage: render-user-data.ts --role web|worker (--values FILE | --sample) --out FILE');
     process.exit(2);
   }
-  const base = values.sample ? SAMPLE_VALUES : (JSON.parse(readFileSync(values.values!, 'utf8')) as Omit<UserDataOptions, 'role'>);
+  const base = values.sample
+    ? SAMPLE_VALUES
+    : (JSON.parse(readFileSync(values.values!, 'utf8')) as Omit<UserDataOptions, 'role'>);
   writeFileSync(values.out, renderUserData({ ...base, role: values.role }), { mode: 0o700 });
   console.log(`wrote ${values.out}`);
 }

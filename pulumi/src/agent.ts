@@ -6,12 +6,21 @@
 export const METRICS_NAMESPACE = (stack: string) => `DAPANDA/${stack}`;
 
 /** Paths the boot script and the units' drop-ins write (userdata.ts). */
-export const LOG_FILES = { web: '/var/log/dapanda/web.log', worker: '/var/log/dapanda/worker.log', boot: '/var/log/dapanda-boot.log' } as const;
+export const LOG_FILES = {
+  web: '/var/log/dapanda/web.log',
+  worker: '/var/log/dapanda/worker.log',
+  boot: '/var/log/dapanda-boot.log',
+} as const;
 export const PROMETHEUS_CONFIG_PATH = '/opt/aws/amazon-cloudwatch-agent/etc/dapanda-prometheus.yaml';
 
 /** The agent's JSON configuration (stored in SSM; fetched by the agent at boot). */
 export function agentConfig(stack: string, groups: { web: string; worker: string; boot: string; prometheus: string }) {
-  const file = (path: string, group: string) => ({ file_path: path, log_group_name: group, log_stream_name: '{instance_id}', timestamp_format: '%Y-%m-%dT%H:%M:%S' });
+  const file = (path: string, group: string) => ({
+    file_path: path,
+    log_group_name: group,
+    log_stream_name: '{instance_id}',
+    timestamp_format: '%Y-%m-%dT%H:%M:%S',
+  });
   return {
     agent: { metrics_collection_interval: 60, run_as_user: 'root' },
     metrics: {
@@ -21,13 +30,23 @@ export function agentConfig(stack: string, groups: { web: string; worker: string
       aggregation_dimensions: [['AutoScalingGroupName']],
       metrics_collected: {
         mem: { measurement: ['mem_used_percent'] },
-        disk: { measurement: ['used_percent'], resources: ['/'], ignore_file_system_types: ['sysfs', 'devtmpfs', 'tmpfs', 'overlay'] },
+        disk: {
+          measurement: ['used_percent'],
+          resources: ['/'],
+          ignore_file_system_types: ['sysfs', 'devtmpfs', 'tmpfs', 'overlay'],
+        },
       },
     },
     logs: {
       force_flush_interval: 15,
       logs_collected: {
-        files: { collect_list: [file(LOG_FILES.web, groups.web), file(LOG_FILES.worker, groups.worker), file(LOG_FILES.boot, groups.boot)] },
+        files: {
+          collect_list: [
+            file(LOG_FILES.web, groups.web),
+            file(LOG_FILES.worker, groups.worker),
+            file(LOG_FILES.boot, groups.boot),
+          ],
+        },
         prometheus: {
           log_group_name: groups.prometheus,
           prometheus_config_path: PROMETHEUS_CONFIG_PATH,
@@ -39,7 +58,12 @@ export function agentConfig(stack: string, groups: { web: string; worker: string
                 source_labels: ['job'],
                 label_matcher: '^dapanda$',
                 dimensions: [['role']],
-                metric_selectors: ['^dapanda_ws_connections$', '^dapanda_auctions_closed_total$', '^process_resident_memory_bytes$', '^nodejs_eventloop_lag_p99_seconds$'],
+                metric_selectors: [
+                  '^dapanda_ws_connections$',
+                  '^dapanda_auctions_closed_total$',
+                  '^process_resident_memory_bytes$',
+                  '^nodejs_eventloop_lag_p99_seconds$',
+                ],
               },
             ],
           },

@@ -32,7 +32,11 @@ export class Cache extends pulumi.ComponentResource {
     const ha = c.cache.nodes >= 2;
     this.id = `${c.project}-${c.stack}`;
 
-    const subnets = new aws.elasticache.SubnetGroup(`${name}-subnets`, { name: `${this.id}-data`, subnetIds: args.subnetIds, tags: tag('cache-subnets') }, p);
+    const subnets = new aws.elasticache.SubnetGroup(
+      `${name}-subnets`,
+      { name: `${this.id}-data`, subnetIds: args.subnetIds, tags: tag('cache-subnets') },
+      p,
+    );
     const params = new aws.elasticache.ParameterGroup(
       `${name}-params`,
       {
@@ -48,7 +52,16 @@ export class Cache extends pulumi.ComponentResource {
       },
       p,
     );
-    const slowLog = new aws.cloudwatch.LogGroup(`${name}-slowlog`, { name: `/dapanda/${c.stack}/redis-slowlog`, retentionInDays: c.logRetentionDays, kmsKeyId: args.logKmsKeyArn, tags: tag('redis-slowlog') }, p);
+    const slowLog = new aws.cloudwatch.LogGroup(
+      `${name}-slowlog`,
+      {
+        name: `/dapanda/${c.stack}/redis-slowlog`,
+        retentionInDays: c.logRetentionDays,
+        kmsKeyId: args.logKmsKeyArn,
+        tags: tag('redis-slowlog'),
+      },
+      p,
+    );
     this.group = new aws.elasticache.ReplicationGroup(
       `${name}-redis`,
       {
@@ -73,7 +86,9 @@ export class Cache extends pulumi.ComponentResource {
         snapshotWindow: '17:00-18:00',
         maintenanceWindow: 'sun:20:00-sun:21:00',
         applyImmediately: !c.prod,
-        logDeliveryConfigurations: [{ destination: slowLog.name, destinationType: 'cloudwatch-logs', logFormat: 'json', logType: 'slow-log' }],
+        logDeliveryConfigurations: [
+          { destination: slowLog.name, destinationType: 'cloudwatch-logs', logFormat: 'json', logType: 'slow-log' },
+        ],
         tags: tag('redis'),
       },
       p,

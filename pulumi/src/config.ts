@@ -146,49 +146,107 @@ export function validate(c: StackConfig): StackConfig {
   check(/^[a-z0-9.-]+\.[a-z]{2,}$/.test(c.domain), 'domain', 'must be a DNS name');
   check(/^Z[A-Z0-9]{4,40}$/.test(c.hostedZoneId), 'hostedZoneId', 'must be a Route 53 hosted zone id (Z...)');
   check(/^[^@\s]+@[^@\s]+$/.test(c.alarmEmail), 'alarmEmail', 'must be an e-mail address');
-  check(c.owner.length > 0 && c.costCentre.length > 0, 'owner', 'and dapanda:costCentre are required (cost allocation tags)');
-  check([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365].includes(c.logRetentionDays), 'logRetentionDays', 'must be a CloudWatch retention value');
+  check(
+    c.owner.length > 0 && c.costCentre.length > 0,
+    'owner',
+    'and dapanda:costCentre are required (cost allocation tags)',
+  );
+  check(
+    [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365].includes(c.logRetentionDays),
+    'logRetentionDays',
+    'must be a CloudWatch retention value',
+  );
   const n = c.network;
   check(/^10\.\d+\.0\.0\/16$/.test(n.cidr), 'network.cidr', 'must be a 10.x.0.0/16');
   check(between(n.azCount, 2, 3), 'network.azCount', 'must be 2 or 3');
   check(between(n.endpointAzs, 1, n.azCount), 'network.endpointAzs', 'must be 1..azCount');
   check(between(c.web.min, 0, c.web.max) && c.web.max <= 50, 'web', 'needs 0 <= min <= max <= 50');
-  if (c.web.evening) check(between(c.web.evening.min, c.web.min, c.web.max), 'web.evening.min', 'must be between web.min and web.max');
+  if (c.web.evening)
+    check(between(c.web.evening.min, c.web.min, c.web.max), 'web.evening.min', 'must be between web.min and web.max');
   check(between(c.worker.min, 0, c.worker.max) && c.worker.max <= 20, 'worker', 'needs 0 <= min <= max <= 20');
   check(c.worker.instanceTypes.length >= 1, 'worker.instanceTypes', 'needs at least one type');
   check(between(c.worker.spotPercent, 0, 100), 'worker.spotPercent', 'must be 0-100');
   check(between(c.worker.onDemandBase, 0, c.worker.max), 'worker.onDemandBase', 'must be 0..max');
   const s = c.scaling;
   check(between(s.cpuTargetPercent, 20, 90), 'scaling.cpuTargetPercent', 'must be 20-90');
-  check(between(s.requestsPerTargetPerMinute, 60, 1_000_000), 'scaling.requestsPerTargetPerMinute', 'must come from CAPACITY.md');
-  check(between(s.memoryHighPercent, 40, 95) && s.memoryCriticalPercent > s.memoryHighPercent && s.memoryCriticalPercent <= 98, 'scaling.memory*', 'needs high < critical <= 98');
+  check(
+    between(s.requestsPerTargetPerMinute, 60, 1_000_000),
+    'scaling.requestsPerTargetPerMinute',
+    'must come from CAPACITY.md',
+  );
+  check(
+    between(s.memoryHighPercent, 40, 95) &&
+      s.memoryCriticalPercent > s.memoryHighPercent &&
+      s.memoryCriticalPercent <= 98,
+    'scaling.memory*',
+    'needs high < critical <= 98',
+  );
   check(between(s.warmupSeconds, 30, 900), 'scaling.warmupSeconds', 'must be 30-900');
   const r = c.refresh;
   check(between(r.minHealthyPercent, 0, 100), 'refresh.minHealthyPercent', 'must be 0-100');
-  check(r.checkpoints.length > 0 && r.checkpoints.at(-1) === 100 && r.checkpoints.every((p, i) => p > (r.checkpoints[i - 1] ?? 0)), 'refresh.checkpoints', 'must rise and end at 100');
+  check(
+    r.checkpoints.length > 0 &&
+      r.checkpoints.at(-1) === 100 &&
+      r.checkpoints.every((p, i) => p > (r.checkpoints[i - 1] ?? 0)),
+    'refresh.checkpoints',
+    'must rise and end at 100',
+  );
   const d = c.database;
   check(d.instanceClass.startsWith('db.'), 'database.instanceClass', 'must be an RDS class (db.*)');
   check(between(d.allocatedGb, 20, d.maxAllocatedGb), 'database.allocatedGb', 'must be 20..maxAllocatedGb');
   check(between(d.backupDays, 1, 35), 'database.backupDays', 'must be 1-35 (0 would turn off PITR)');
-  check([7, 31, 62, 93, 186, 372, 731].includes(d.performanceInsightsDays), 'database.performanceInsightsDays', 'must be a Performance Insights retention value');
-  check(c.cache.nodeType.startsWith('cache.') && between(c.cache.nodes, 1, 6), 'cache', 'needs a cache.* node type and 1-6 nodes');
-  check(/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(c.release.id), 'release.id', 'must be a release name (dapanda-<version>-<sha>)');
-  check(/^node-v2\d\.\d+\.\d+-linux-x64\.tar\.xz$/.test(c.release.nodeTarball), 'release.nodeTarball', 'must be node-v2x.y.z-linux-x64.tar.xz');
+  check(
+    [7, 31, 62, 93, 186, 372, 731].includes(d.performanceInsightsDays),
+    'database.performanceInsightsDays',
+    'must be a Performance Insights retention value',
+  );
+  check(
+    c.cache.nodeType.startsWith('cache.') && between(c.cache.nodes, 1, 6),
+    'cache',
+    'needs a cache.* node type and 1-6 nodes',
+  );
+  check(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(c.release.id),
+    'release.id',
+    'must be a release name (dapanda-<version>-<sha>)',
+  );
+  check(
+    /^node-v2\d\.\d+\.\d+-linux-x64\.tar\.xz$/.test(c.release.nodeTarball),
+    'release.nodeTarball',
+    'must be node-v2x.y.z-linux-x64.tar.xz',
+  );
   if (c.schedule.scaleToZero) {
     const cron5 = /^[0-9*,/-]+ [0-9*,/-]+ [0-9*,/?-]+ [0-9*,/-]+ [0-9A-Z*,/?-]+$/;
-    check(cron5.test(c.schedule.downCron) && cron5.test(c.schedule.upCron), 'schedule.downCron', 'and upCron must be 5-field cron expressions');
-    check(/^cron\(.+\)$/.test(c.schedule.dbStopCron) && /^cron\(.+\)$/.test(c.schedule.dbStartCron), 'schedule.dbStopCron', 'and dbStartCron must be cron(...) expressions');
+    check(
+      cron5.test(c.schedule.downCron) && cron5.test(c.schedule.upCron),
+      'schedule.downCron',
+      'and upCron must be 5-field cron expressions',
+    );
+    check(
+      /^cron\(.+\)$/.test(c.schedule.dbStopCron) && /^cron\(.+\)$/.test(c.schedule.dbStartCron),
+      'schedule.dbStopCron',
+      'and dbStartCron must be cron(...) expressions',
+    );
   }
   check(c.budget.monthlyUsd > 0 && c.budget.emails.length > 0, 'budget', 'needs monthlyUsd and emails');
   check(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(c.github.repository), 'github.repository', 'must be owner/name');
   check(
-    c.github.subjects.length > 0 && c.github.subjects.every((s) => s.startsWith(`repo:${c.github.repository}:`) && !s.endsWith(':*')),
+    c.github.subjects.length > 0 &&
+      c.github.subjects.every((s) => s.startsWith(`repo:${c.github.repository}:`) && !s.endsWith(':*')),
     'github.subjects',
     'must name this repository and a ref or environment (never repo:*)',
   );
-  check(c.github.createOidcProvider || !!c.github.oidcProviderArn, 'github.oidcProviderArn', 'is required when createOidcProvider is false');
+  check(
+    c.github.createOidcProvider || !!c.github.oidcProviderArn,
+    'github.oidcProviderArn',
+    'is required when createOidcProvider is false',
+  );
   if (c.prod) {
-    check(d.multiAz && d.deletionProtection && d.backupDays >= 14, 'database', 'in prod needs multiAz, deletionProtection and backupDays >= 14');
+    check(
+      d.multiAz && d.deletionProtection && d.backupDays >= 14,
+      'database',
+      'in prod needs multiAz, deletionProtection and backupDays >= 14',
+    );
     check(c.cache.nodes >= 2, 'cache.nodes', 'in prod needs a replica (>= 2)');
     check(c.web.min >= 2, 'web.min', 'in prod must be >= 2 (one per AZ survives an AZ loss)');
     check(n.natPerAz, 'network.natPerAz', 'must be true in prod');

@@ -41,8 +41,20 @@ export class Cost extends pulumi.ComponentResource {
         // The `stack` cost allocation tag (activate it once in the Billing console).
         costFilters: [{ name: 'TagKeyValue', values: [`user:stack$${c.stack}`] }],
         notifications: [
-          ...b.actualThresholds.map((t) => ({ comparisonOperator: 'GREATER_THAN', notificationType: 'ACTUAL', threshold: t, thresholdType: 'PERCENTAGE', subscriberEmailAddresses: b.emails })),
-          { comparisonOperator: 'GREATER_THAN', notificationType: 'FORECASTED', threshold: b.forecastThreshold, thresholdType: 'PERCENTAGE', subscriberEmailAddresses: b.emails },
+          ...b.actualThresholds.map((t) => ({
+            comparisonOperator: 'GREATER_THAN',
+            notificationType: 'ACTUAL',
+            threshold: t,
+            thresholdType: 'PERCENTAGE',
+            subscriberEmailAddresses: b.emails,
+          })),
+          {
+            comparisonOperator: 'GREATER_THAN',
+            notificationType: 'FORECASTED',
+            threshold: b.forecastThreshold,
+            thresholdType: 'PERCENTAGE',
+            subscriberEmailAddresses: b.emails,
+          },
         ],
         tags: tag('budget'),
       },
@@ -53,17 +65,60 @@ export class Cost extends pulumi.ComponentResource {
     if (s.scaleToZero) {
       for (const [role, g] of Object.entries(args.groups)) {
         const size = role === 'web' ? c.web : c.worker;
-        new aws.autoscaling.Schedule(`${name}-${role}-night`, { scheduledActionName: `${prefix}-${role}-night`, autoscalingGroupName: g.name, minSize: 0, maxSize: 0, desiredCapacity: 0, recurrence: s.downCron, timeZone: s.timezone }, p);
-        new aws.autoscaling.Schedule(`${name}-${role}-morning`, { scheduledActionName: `${prefix}-${role}-morning`, autoscalingGroupName: g.name, minSize: size.min, maxSize: size.max, desiredCapacity: size.min, recurrence: s.upCron, timeZone: s.timezone }, p);
+        new aws.autoscaling.Schedule(
+          `${name}-${role}-night`,
+          {
+            scheduledActionName: `${prefix}-${role}-night`,
+            autoscalingGroupName: g.name,
+            minSize: 0,
+            maxSize: 0,
+            desiredCapacity: 0,
+            recurrence: s.downCron,
+            timeZone: s.timezone,
+          },
+          p,
+        );
+        new aws.autoscaling.Schedule(
+          `${name}-${role}-morning`,
+          {
+            scheduledActionName: `${prefix}-${role}-morning`,
+            autoscalingGroupName: g.name,
+            minSize: size.min,
+            maxSize: size.max,
+            desiredCapacity: size.min,
+            recurrence: s.upCron,
+            timeZone: s.timezone,
+          },
+          p,
+        );
       }
       // The database: EventBridge Scheduler calls RDS directly (no function to run or pay for).
-      const role = new aws.iam.Role(`${name}-scheduler-role`, { name: `${prefix}-db-scheduler`, assumeRolePolicy: trust({ Service: 'scheduler.amazonaws.com' }), permissionsBoundary: args.boundaryArn, tags: tag('db-scheduler') }, p);
-      new aws.iam.RolePolicy(
-        `${name}-scheduler-policy`,
-        { role: role.id, name: `${prefix}-db-scheduler`, policy: policy([{ Sid: 'StopStartDb', Action: ['rds:StopDBInstance', 'rds:StartDBInstance'], Resource: [args.dbArn] }]) },
+      const role = new aws.iam.Role(
+        `${name}-scheduler-role`,
+        {
+          name: `${prefix}-db-scheduler`,
+          assumeRolePolicy: trust({ Service: 'scheduler.amazonaws.com' }),
+          permissionsBoundary: args.boundaryArn,
+          tags: tag('db-scheduler'),
+        },
         p,
       );
-      const group = new aws.scheduler.ScheduleGroup(`${name}-schedules`, { name: `${prefix}-night`, tags: tag('schedules') }, p);
+      new aws.iam.RolePolicy(
+        `${name}-scheduler-policy`,
+        {
+          role: role.id,
+          name: `${prefix}-db-scheduler`,
+          policy: policy([
+            { Sid: 'StopStartDb', Action: ['rds:StopDBInstance', 'rds:StartDBInstance'], Resource: [args.dbArn] },
+          ]),
+        },
+        p,
+      );
+      const group = new aws.scheduler.ScheduleGroup(
+        `${name}-schedules`,
+        { name: `${prefix}-night`, tags: tag('schedules') },
+        p,
+      );
       const dbSchedule = (id: string, action: 'stopDBInstance' | 'startDBInstance', expression: string) =>
         new aws.scheduler.Schedule(
           `${name}-db-${id}`,
@@ -73,7 +128,11 @@ export class Cost extends pulumi.ComponentResource {
             scheduleExpression: expression,
             scheduleExpressionTimezone: s.timezone,
             flexibleTimeWindow: { mode: 'OFF' },
-            target: { arn: `arn:aws:scheduler:::aws-sdk:rds:${action}`, roleArn: role.arn, input: JSON.stringify({ DbInstanceIdentifier: args.dbIdentifier }) },
+            target: {
+              arn: `arn:aws:scheduler:::aws-sdk:rds:${action}`,
+              roleArn: role.arn,
+              input: JSON.stringify({ DbInstanceIdentifier: args.dbIdentifier }),
+            },
           },
           p,
         );

@@ -36,7 +36,11 @@ export class Database extends pulumi.ComponentResource {
     const d = c.database;
     this.identifier = `${c.project}-${c.stack}`;
 
-    const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { name: `${this.identifier}-data`, subnetIds: args.subnetIds, tags: tag('db-subnets') }, p);
+    const subnets = new aws.rds.SubnetGroup(
+      `${name}-subnets`,
+      { name: `${this.identifier}-data`, subnetIds: args.subnetIds, tags: tag('db-subnets') },
+      p,
+    );
     const params = new aws.rds.ParameterGroup(
       `${name}-params`,
       {
@@ -55,7 +59,15 @@ export class Database extends pulumi.ComponentResource {
       p,
     );
     // RDS writes its PostgreSQL log here; created first so it gets a retention (RDS's own has none).
-    new aws.cloudwatch.LogGroup(`${name}-log`, { name: `/aws/rds/instance/${this.identifier}/postgresql`, retentionInDays: c.logRetentionDays, tags: tag('db-log') }, p);
+    new aws.cloudwatch.LogGroup(
+      `${name}-log`,
+      {
+        name: `/aws/rds/instance/${this.identifier}/postgresql`,
+        retentionInDays: c.logRetentionDays,
+        tags: tag('db-log'),
+      },
+      p,
+    );
 
     this.instance = new aws.rds.Instance(
       `${name}-postgres`,

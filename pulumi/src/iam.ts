@@ -15,8 +15,17 @@ export function policy(statements: Statement[]): pulumi.Output<string> {
 }
 
 /** A trust policy: who may assume a role (Principal, no Resource), optionally under conditions. */
-export function trust(principal: Record<string, unknown>, action = 'sts:AssumeRole', condition?: Statement['Condition']): pulumi.Output<string> {
-  return pulumi.jsonStringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Principal: principal, ...(condition ? { Condition: condition } : {}) }] });
+export function trust(
+  principal: Record<string, unknown>,
+  action = 'sts:AssumeRole',
+  condition?: Statement['Condition'],
+): pulumi.Output<string> {
+  return pulumi.jsonStringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: action, Principal: principal, ...(condition ? { Condition: condition } : {}) },
+    ],
+  });
 }
 
 /**

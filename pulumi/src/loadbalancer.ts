@@ -21,7 +21,11 @@ export const TLS_POLICY = 'ELBSecurityPolicy-TLS13-1-2-2021-06';
 
 /** Per client IP, per 5 minutes. Mobile carriers put many shoppers behind one address: generous. */
 export const RATE_LIMITS = { auth: 100, bids: 1500, all: 6000 } as const;
-export const MANAGED_RULE_SETS = ['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesSQLiRuleSet'] as const;
+export const MANAGED_RULE_SETS = [
+  'AWSManagedRulesCommonRuleSet',
+  'AWSManagedRulesKnownBadInputsRuleSet',
+  'AWSManagedRulesSQLiRuleSet',
+] as const;
 
 export interface LoadBalancerArgs {
   config: StackConfig;
@@ -46,14 +50,29 @@ export class LoadBalancer extends pulumi.ComponentResource {
     const prefix = `${c.project}-${c.stack}`;
     this.url = `https://${c.domain}`;
 
-    const cert = new aws.acm.Certificate(`${name}-cert`, { domainName: c.domain, validationMethod: 'DNS', tags: tag('cert') }, { parent: this });
+    const cert = new aws.acm.Certificate(
+      `${name}-cert`,
+      { domainName: c.domain, validationMethod: 'DNS', tags: tag('cert') },
+      { parent: this },
+    );
     const validation = cert.domainValidationOptions.apply((o) => o[0]);
     const record = new aws.route53.Record(
       `${name}-cert-validation`,
-      { zoneId: c.hostedZoneId, name: validation.resourceRecordName, type: validation.resourceRecordType, records: [validation.resourceRecordValue], ttl: 300, allowOverwrite: true },
+      {
+        zoneId: c.hostedZoneId,
+        name: validation.resourceRecordName,
+        type: validation.resourceRecordType,
+        records: [validation.resourceRecordValue],
+        ttl: 300,
+        allowOverwrite: true,
+      },
       p,
     );
-    const validated = new aws.acm.CertificateValidation(`${name}-cert-validated`, { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] }, p);
+    const validated = new aws.acm.CertificateValidation(
+      `${name}-cert-validated`,
+      { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] },
+      p,
+    );
 
     this.alb = new aws.lb.LoadBalancer(
       `${name}-alb`,
@@ -80,14 +99,29 @@ export class LoadBalancer extends pulumi.ComponentResource {
         targetType: 'instance',
         vpcId: args.vpcId,
         deregistrationDelay: DEREGISTRATION_DELAY_S,
-        healthCheck: { path: '/readyz', port: 'traffic-port', protocol: 'HTTP', matcher: '200', interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2 },
+        healthCheck: {
+          path: '/readyz',
+          port: 'traffic-port',
+          protocol: 'HTTP',
+          matcher: '200',
+          interval: 10,
+          timeout: 5,
+          healthyThreshold: 2,
+          unhealthyThreshold: 2,
+        },
         tags: tag('web-tg'),
       },
       p,
     );
     new aws.lb.Listener(
       `${name}-http`,
-      { loadBalancerArn: this.alb.arn, port: 80, protocol: 'HTTP', defaultActions: [{ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301' } }], tags: tag('http') },
+      {
+        loadBalancerArn: this.alb.arn,
+        port: 80,
+        protocol: 'HTTP',
+        defaultActions: [{ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301' } }],
+        tags: tag('http'),
+      },
       p,
     );
     new aws.lb.Listener(
@@ -105,18 +139,47 @@ export class LoadBalancer extends pulumi.ComponentResource {
     );
     new aws.route53.Record(
       `${name}-dns`,
-      { zoneId: c.hostedZoneId, name: c.domain, type: 'A', aliases: [{ name: this.alb.dnsName, zoneId: this.alb.zoneId, evaluateTargetHealth: true }] },
+      {
+        zoneId: c.hostedZoneId,
+        name: c.domain,
+        type: 'A',
+        aliases: [{ name: this.alb.dnsName, zoneId: this.alb.zoneId, evaluateTargetHealth: true }],
+      },
       p,
     );
 
-    const visibility = (metric: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${prefix}-${metric}` });
-    const post = { byteMatchStatement: { searchString: 'POST', positionalConstraint: 'EXACTLY', fieldToMatch: { method: {} }, textTransformations: [{ priority: 0, type: 'NONE' }] } };
-    const path = (regex: string) => ({ regexMatchStatement: { regexString: regex, fieldToMatch: { uriPath: {} }, textTransformations: [{ priority: 0, type: 'NONE' }] } });
-    const rate = (ruleName: string, priority: number, limit: number, scopeDown?: aws.types.input.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatement) => ({
+    const visibility = (metric: string) => ({
+      cloudwatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName: `${prefix}-${metric}`,
+    });
+    const post = {
+      byteMatchStatement: {
+        searchString: 'POST',
+        positionalConstraint: 'EXACTLY',
+        fieldToMatch: { method: {} },
+        textTransformations: [{ priority: 0, type: 'NONE' }],
+      },
+    };
+    const path = (regex: string) => ({
+      regexMatchStatement: {
+        regexString: regex,
+        fieldToMatch: { uriPath: {} },
+        textTransformations: [{ priority: 0, type: 'NONE' }],
+      },
+    });
+    const rate = (
+      ruleName: string,
+      priority: number,
+      limit: number,
+      scopeDown?: aws.types.input.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatement,
+    ) => ({
       name: ruleName,
       priority,
       action: { block: {} },
-      statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: 300, scopeDownStatement: scopeDown } },
+      statement: {
+        rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: 300, scopeDownStatement: scopeDown },
+      },
       visibilityConfig: visibility(ruleName),
     });
     const managed = (set: string, priority: number, countOnly: string[] = []) => ({
@@ -140,7 +203,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
         defaultAction: { allow: {} },
         rules: [
           rate('rate-auth', 0, RATE_LIMITS.auth, { andStatement: { statements: [post, path('^/(login|signup)$')] } }),
-          rate('rate-bids', 1, RATE_LIMITS.bids, { andStatement: { statements: [post, path('^/items/[0-9]+/(bids|buy-now)$')] } }),
+          rate('rate-bids', 1, RATE_LIMITS.bids, {
+            andStatement: { statements: [post, path('^/items/[0-9]+/(bids|buy-now)$')] },
+          }),
           rate('rate-all', 2, RATE_LIMITS.all),
           // Photo uploads are multipart bodies of up to 10 MB: the 8 KB body-size rule only counts.
           managed('AWSManagedRulesCommonRuleSet', 10, ['SizeRestrictions_BODY']),

@@ -46,8 +46,22 @@ export class Monitoring extends pulumi.ComponentResource {
     const ns = METRICS_NAMESPACE(c.stack);
 
     const group = (id: keyof Monitoring['logGroups']) =>
-      new aws.cloudwatch.LogGroup(`${name}-${id}-log`, { name: `/dapanda/${c.stack}/${id}`, retentionInDays: c.logRetentionDays, kmsKeyId: args.opsKeyArn, tags: tag(`${id}-log`) }, p);
-    this.logGroups = { web: group('web'), worker: group('worker'), boot: group('boot'), prometheus: group('prometheus') };
+      new aws.cloudwatch.LogGroup(
+        `${name}-${id}-log`,
+        {
+          name: `/dapanda/${c.stack}/${id}`,
+          retentionInDays: c.logRetentionDays,
+          kmsKeyId: args.opsKeyArn,
+          tags: tag(`${id}-log`),
+        },
+        p,
+      );
+    this.logGroups = {
+      web: group('web'),
+      worker: group('worker'),
+      boot: group('boot'),
+      prometheus: group('prometheus'),
+    };
 
     this.agentParameter = new aws.ssm.Parameter(
       `${name}-agent-config`,
@@ -56,8 +70,15 @@ export class Monitoring extends pulumi.ComponentResource {
         type: 'String',
         tier: 'Standard',
         value: pulumi
-          .all([this.logGroups.web.name, this.logGroups.worker.name, this.logGroups.boot.name, this.logGroups.prometheus.name])
-          .apply(([web, worker, boot, prometheus]) => JSON.stringify(agentConfig(c.stack, { web, worker, boot, prometheus }))),
+          .all([
+            this.logGroups.web.name,
+            this.logGroups.worker.name,
+            this.logGroups.boot.name,
+            this.logGroups.prometheus.name,
+          ])
+          .apply(([web, worker, boot, prometheus]) =>
+            JSON.stringify(agentConfig(c.stack, { web, worker, boot, prometheus })),
+          ),
         tags: tag('agent-config'),
       },
       p,
@@ -74,12 +95,27 @@ export class Monitoring extends pulumi.ComponentResource {
       p,
     );
 
-    this.topic = new aws.sns.Topic(`${name}-alarms`, { name: `${prefix}-alarms`, kmsMasterKeyId: args.opsKeyArn, tags: tag('alarms') }, p);
-    new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: this.topic.arn, protocol: 'email', endpoint: c.alarmEmail }, p);
+    this.topic = new aws.sns.Topic(
+      `${name}-alarms`,
+      { name: `${prefix}-alarms`, kmsMasterKeyId: args.opsKeyArn, tags: tag('alarms') },
+      p,
+    );
+    new aws.sns.TopicSubscription(
+      `${name}-alarms-email`,
+      { topic: this.topic.arn, protocol: 'email', endpoint: c.alarmEmail },
+      p,
+    );
 
     const actions = { alarmActions: [this.topic.arn], okActions: [this.topic.arn] };
-    const alarm = (id: string, a: Omit<aws.cloudwatch.MetricAlarmArgs, 'name' | 'tags' | 'alarmActions' | 'okActions'>) => {
-      const m = new aws.cloudwatch.MetricAlarm(`${name}-${id}`, { name: `${prefix}-${id}`, treatMissingData: 'notBreaching', ...actions, ...a, tags: tag(id) }, p);
+    const alarm = (
+      id: string,
+      a: Omit<aws.cloudwatch.MetricAlarmArgs, 'name' | 'tags' | 'alarmActions' | 'okActions'>,
+    ) => {
+      const m = new aws.cloudwatch.MetricAlarm(
+        `${name}-${id}`,
+        { name: `${prefix}-${id}`, treatMissingData: 'notBreaching', ...actions, ...a, tags: tag(id) },
+        p,
+      );
       this.alarms.push(m);
       return m;
     };
@@ -93,10 +129,42 @@ export class Monitoring extends pulumi.ComponentResource {
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
       metricQueries: [
-        { id: 'ratio', expression: '100 * (FILL(t5xx, 0) + FILL(e5xx, 0)) / FILL(reqs, 1)', label: '5xx %', returnData: true },
-        { id: 't5xx', metric: { namespace: 'AWS/ApplicationELB', metricName: 'HTTPCode_Target_5XX_Count', dimensions: { LoadBalancer: args.albArnSuffix }, period: 60, stat: 'Sum' } },
-        { id: 'e5xx', metric: { namespace: 'AWS/ApplicationELB', metricName: 'HTTPCode_ELB_5XX_Count', dimensions: { LoadBalancer: args.albArnSuffix }, period: 60, stat: 'Sum' } },
-        { id: 'reqs', metric: { namespace: 'AWS/ApplicationELB', metricName: 'RequestCount', dimensions: { LoadBalancer: args.albArnSuffix }, period: 60, stat: 'Sum' } },
+        {
+          id: 'ratio',
+          expression: '100 * (FILL(t5xx, 0) + FILL(e5xx, 0)) / FILL(reqs, 1)',
+          label: '5xx %',
+          returnData: true,
+        },
+        {
+          id: 't5xx',
+          metric: {
+            namespace: 'AWS/ApplicationELB',
+            metricName: 'HTTPCode_Target_5XX_Count',
+            dimensions: { LoadBalancer: args.albArnSuffix },
+            period: 60,
+            stat: 'Sum',
+          },
+        },
+        {
+          id: 'e5xx',
+          metric: {
+            namespace: 'AWS/ApplicationELB',
+            metricName: 'HTTPCode_ELB_5XX_Count',
+            dimensions: { LoadBalancer: args.albArnSuffix },
+            period: 60,
+            stat: 'Sum',
+          },
+        },
+        {
+          id: 'reqs',
+          metric: {
+            namespace: 'AWS/ApplicationELB',
+            metricName: 'RequestCount',
+            dimensions: { LoadBalancer: args.albArnSuffix },
+            period: 60,
+            stat: 'Sum',
+          },
+        },
       ],
     });
     alarm('target-p99', {
@@ -122,7 +190,16 @@ export class Monitoring extends pulumi.ComponentResource {
       threshold: 0,
     });
     const db = { DBInstanceIdentifier: args.dbIdentifier };
-    alarm('rds-cpu', { namespace: 'AWS/RDS', metricName: 'CPUUtilization', dimensions: db, statistic: 'Average', period: 300, evaluationPeriods: 2, comparisonOperator: 'GreaterThanThreshold', threshold: 80 });
+    alarm('rds-cpu', {
+      namespace: 'AWS/RDS',
+      metricName: 'CPUUtilization',
+      dimensions: db,
+      statistic: 'Average',
+      period: 300,
+      evaluationPeriods: 2,
+      comparisonOperator: 'GreaterThanThreshold',
+      threshold: 80,
+    });
     alarm('rds-free-storage', {
       alarmDescription: 'Less than 10 % of the allocated storage free (autoscaling should have grown it)',
       namespace: 'AWS/RDS',
@@ -147,7 +224,8 @@ export class Monitoring extends pulumi.ComponentResource {
     });
     for (const member of args.cacheMemberIds) {
       alarm(`redis-memory-${member.slice(-3)}`, {
-        alarmDescription: 'Redis memory above 75 %: with noeviction a full Redis refuses writes (sessions, bids, timers)',
+        alarmDescription:
+          'Redis memory above 75 %: with noeviction a full Redis refuses writes (sessions, bids, timers)',
         namespace: 'AWS/ElastiCache',
         metricName: 'DatabaseMemoryUsagePercentage',
         dimensions: { CacheClusterId: member },
@@ -188,9 +266,11 @@ export class Monitoring extends pulumi.ComponentResource {
       `${name}-dashboard`,
       {
         dashboardName: prefix,
-        dashboardBody: pulumi.all([args.albArnSuffix, args.targetGroupArnSuffix]).apply(([lb, tg]) =>
-          JSON.stringify(dashboard(c.region, ns, lb, tg, args.asgNames, args.dbIdentifier, args.cacheMemberIds)),
-        ),
+        dashboardBody: pulumi
+          .all([args.albArnSuffix, args.targetGroupArnSuffix])
+          .apply(([lb, tg]) =>
+            JSON.stringify(dashboard(c.region, ns, lb, tg, args.asgNames, args.dbIdentifier, args.cacheMemberIds)),
+          ),
       },
       p,
     );
@@ -198,18 +278,55 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 }
 
-function dashboard(region: string, ns: string, lb: string, tg: string, asg: { web: string; worker: string }, db: string, cache: string[]) {
-  const w = (title: string, metrics: unknown[][], extra: Record<string, unknown> = {}) => ({ type: 'metric', width: 12, height: 6, properties: { title, region, metrics, period: 60, ...extra } });
+function dashboard(
+  region: string,
+  ns: string,
+  lb: string,
+  tg: string,
+  asg: { web: string; worker: string },
+  db: string,
+  cache: string[],
+) {
+  const w = (title: string, metrics: unknown[][], extra: Record<string, unknown> = {}) => ({
+    type: 'metric',
+    width: 12,
+    height: 6,
+    properties: { title, region, metrics, period: 60, ...extra },
+  });
   return {
     widgets: [
-      w('Requests and 5xx', [['AWS/ApplicationELB', 'RequestCount', 'LoadBalancer', lb, { stat: 'Sum' }], ['.', 'HTTPCode_Target_5XX_Count', '.', '.', { stat: 'Sum' }], ['.', 'HTTPCode_ELB_5XX_Count', '.', '.', { stat: 'Sum' }]]),
-      w('Target response time p50 / p99', [['AWS/ApplicationELB', 'TargetResponseTime', 'LoadBalancer', lb, 'TargetGroup', tg, { stat: 'p50' }], ['...', { stat: 'p99' }]]),
-      w('Requests per target (scaling metric)', [['AWS/ApplicationELB', 'RequestCountPerTarget', 'TargetGroup', tg, { stat: 'Sum' }]]),
-      w('Instances in service', [['AWS/AutoScaling', 'GroupInServiceInstances', 'AutoScalingGroupName', asg.web], ['...', asg.worker]]),
-      w('CPU % per group', [['AWS/EC2', 'CPUUtilization', 'AutoScalingGroupName', asg.web], ['...', asg.worker]]),
-      w('Memory % per group (agent)', [['CWAgent', 'mem_used_percent', 'AutoScalingGroupName', asg.web], ['...', asg.worker]]),
-      w('RDS CPU and connections', [['AWS/RDS', 'CPUUtilization', 'DBInstanceIdentifier', db], ['.', 'DatabaseConnections', '.', '.', { yAxis: 'right' }]]),
-      w('Redis memory %', cache.map((m) => ['AWS/ElastiCache', 'DatabaseMemoryUsagePercentage', 'CacheClusterId', m])),
+      w('Requests and 5xx', [
+        ['AWS/ApplicationELB', 'RequestCount', 'LoadBalancer', lb, { stat: 'Sum' }],
+        ['.', 'HTTPCode_Target_5XX_Count', '.', '.', { stat: 'Sum' }],
+        ['.', 'HTTPCode_ELB_5XX_Count', '.', '.', { stat: 'Sum' }],
+      ]),
+      w('Target response time p50 / p99', [
+        ['AWS/ApplicationELB', 'TargetResponseTime', 'LoadBalancer', lb, 'TargetGroup', tg, { stat: 'p50' }],
+        ['...', { stat: 'p99' }],
+      ]),
+      w('Requests per target (scaling metric)', [
+        ['AWS/ApplicationELB', 'RequestCountPerTarget', 'TargetGroup', tg, { stat: 'Sum' }],
+      ]),
+      w('Instances in service', [
+        ['AWS/AutoScaling', 'GroupInServiceInstances', 'AutoScalingGroupName', asg.web],
+        ['...', asg.worker],
+      ]),
+      w('CPU % per group', [
+        ['AWS/EC2', 'CPUUtilization', 'AutoScalingGroupName', asg.web],
+        ['...', asg.worker],
+      ]),
+      w('Memory % per group (agent)', [
+        ['CWAgent', 'mem_used_percent', 'AutoScalingGroupName', asg.web],
+        ['...', asg.worker],
+      ]),
+      w('RDS CPU and connections', [
+        ['AWS/RDS', 'CPUUtilization', 'DBInstanceIdentifier', db],
+        ['.', 'DatabaseConnections', '.', '.', { yAxis: 'right' }],
+      ]),
+      w(
+        'Redis memory %',
+        cache.map((m) => ['AWS/ElastiCache', 'DatabaseMemoryUsagePercentage', 'CacheClusterId', m]),
+      ),
       w('Auction close lag p99 (ms)', [[ns, 'AuctionCloseLagMs', { stat: 'p99' }]], { period: 300 }),
       w('WebSocket connections', [[ns, 'dapanda_ws_connections', 'role', 'web', { stat: 'Sum' }]]),
     ],

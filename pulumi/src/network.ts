@@ -20,7 +20,14 @@ export interface NetworkArgs {
 }
 
 /** Interface endpoints instances need with no public IP: SSM Session Manager, secrets, logs and metrics. */
-export const INTERFACE_ENDPOINTS = ['ssm', 'ssmmessages', 'ec2messages', 'secretsmanager', 'logs', 'monitoring'] as const;
+export const INTERFACE_ENDPOINTS = [
+  'ssm',
+  'ssmmessages',
+  'ec2messages',
+  'secretsmanager',
+  'logs',
+  'monitoring',
+] as const;
 
 export class Network extends pulumi.ComponentResource {
   readonly vpc: aws.ec2.Vpc;
@@ -40,16 +47,30 @@ export class Network extends pulumi.ComponentResource {
     const azs = aws.getAvailabilityZonesOutput({ state: 'available' }, p);
     const az = (i: number) => azs.names.apply((n) => n[i]);
 
-    this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: c.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tag('vpc') }, p);
+    this.vpc = new aws.ec2.Vpc(
+      `${name}-vpc`,
+      { cidrBlock: c.cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tag('vpc') },
+      p,
+    );
     // The default security group of a VPC allows all traffic between its members: emptied.
-    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: this.vpc.id, ingress: [], egress: [], tags: tag('default-sg-unused') }, p);
+    new aws.ec2.DefaultSecurityGroup(
+      `${name}-default-sg`,
+      { vpcId: this.vpc.id, ingress: [], egress: [], tags: tag('default-sg-unused') },
+      p,
+    );
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags: tag('igw') }, p);
 
     const indexes = [...Array(c.azCount).keys()];
     const subnet = (tier: string, i: number, cidr: string, isPublic: boolean) =>
       new aws.ec2.Subnet(
         `${name}-${tier}-${i}`,
-        { vpcId: this.vpc.id, cidrBlock: cidr, availabilityZone: az(i), mapPublicIpOnLaunch: false, tags: tag(`${tier}-${i}`, { tier, public: String(isPublic) }) },
+        {
+          vpcId: this.vpc.id,
+          cidrBlock: cidr,
+          availabilityZone: az(i),
+          mapPublicIpOnLaunch: false,
+          tags: tag(`${tier}-${i}`, { tier, public: String(isPublic) }),
+        },
         p,
       );
     const publicSubnets = indexes.map((i) => subnet('public', i, `10.${octet}.${i}.0/24`, true));
@@ -57,35 +78,67 @@ export class Network extends pulumi.ComponentResource {
     const dataSubnets = indexes.map((i) => subnet('data', i, `10.${octet}.${64 + i}.0/24`, false));
 
     const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: this.vpc.id, tags: tag('public-rt') }, p);
-    new aws.ec2.Route(`${name}-public-default`, { routeTableId: publicRt.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: igw.id }, p);
-    publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-rta-${i}`, { subnetId: s.id, routeTableId: publicRt.id }, p));
+    new aws.ec2.Route(
+      `${name}-public-default`,
+      { routeTableId: publicRt.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: igw.id },
+      p,
+    );
+    publicSubnets.forEach(
+      (s, i) =>
+        new aws.ec2.RouteTableAssociation(`${name}-public-rta-${i}`, { subnetId: s.id, routeTableId: publicRt.id }, p),
+    );
 
     const natCount = c.natPerAz ? c.azCount : 1;
     this.natGateways = [...Array(natCount).keys()].map((i) => {
       const eip = new aws.ec2.Eip(`${name}-nat-eip-${i}`, { domain: 'vpc', tags: tag(`nat-eip-${i}`) }, p);
-      return new aws.ec2.NatGateway(`${name}-nat-${i}`, { allocationId: eip.id, subnetId: publicSubnets[i].id, tags: tag(`nat-${i}`) }, { parent: this, dependsOn: [igw] });
+      return new aws.ec2.NatGateway(
+        `${name}-nat-${i}`,
+        { allocationId: eip.id, subnetId: publicSubnets[i].id, tags: tag(`nat-${i}`) },
+        { parent: this, dependsOn: [igw] },
+      );
     });
 
     const appRts = indexes.map((i) => {
       const rt = new aws.ec2.RouteTable(`${name}-app-rt-${i}`, { vpcId: this.vpc.id, tags: tag(`app-rt-${i}`) }, p);
-      new aws.ec2.Route(`${name}-app-default-${i}`, { routeTableId: rt.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: this.natGateways[c.natPerAz ? i : 0].id }, p);
+      new aws.ec2.Route(
+        `${name}-app-default-${i}`,
+        {
+          routeTableId: rt.id,
+          destinationCidrBlock: '0.0.0.0/0',
+          natGatewayId: this.natGateways[c.natPerAz ? i : 0].id,
+        },
+        p,
+      );
       new aws.ec2.RouteTableAssociation(`${name}-app-rta-${i}`, { subnetId: appSubnets[i].id, routeTableId: rt.id }, p);
       return rt;
     });
     // Data subnets: a route table with only the VPC's local route.
     const dataRt = new aws.ec2.RouteTable(`${name}-data-rt`, { vpcId: this.vpc.id, tags: tag('data-rt') }, p);
-    dataSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-data-rta-${i}`, { subnetId: s.id, routeTableId: dataRt.id }, p));
+    dataSubnets.forEach(
+      (s, i) =>
+        new aws.ec2.RouteTableAssociation(`${name}-data-rta-${i}`, { subnetId: s.id, routeTableId: dataRt.id }, p),
+    );
 
     // S3 through a gateway endpoint (free, and release downloads skip the NAT's per-GB charge).
     this.s3Endpoint = new aws.ec2.VpcEndpoint(
       `${name}-s3`,
-      { vpcId: this.vpc.id, serviceName: `com.amazonaws.${args.region}.s3`, vpcEndpointType: 'Gateway', routeTableIds: appRts.map((r) => r.id), tags: tag('vpce-s3') },
+      {
+        vpcId: this.vpc.id,
+        serviceName: `com.amazonaws.${args.region}.s3`,
+        vpcEndpointType: 'Gateway',
+        routeTableIds: appRts.map((r) => r.id),
+        tags: tag('vpce-s3'),
+      },
       p,
     );
 
     this.endpointSecurityGroup = new aws.ec2.SecurityGroup(
       `${name}-endpoints-sg`,
-      { vpcId: this.vpc.id, description: 'Interface VPC endpoints: HTTPS from the app instances only', tags: tag('endpoints-sg') },
+      {
+        vpcId: this.vpc.id,
+        description: 'Interface VPC endpoints: HTTPS from the app instances only',
+        tags: tag('endpoints-sg'),
+      },
       p,
     );
     const endpointSubnets = appSubnets.slice(0, c.endpointAzs).map((s) => s.id);

@@ -63,8 +63,21 @@ export class Security extends pulumi.ComponentResource {
 
     // Keys: one for data at rest (S3, RDS, ElastiCache, Secrets Manager), one for operations
     // (SNS alarms, CloudWatch Logs). Their key policies are set once every user exists (index.ts).
-    this.dataKey = new aws.kms.Key(`${name}-data-key`, { description: `${this.prefix} data at rest`, enableKeyRotation: true, deletionWindowInDays: c.prod ? 30 : 7, tags: tag('data-key') }, p);
-    new aws.kms.Alias(`${name}-data-key-alias`, { name: `alias/${this.prefix}-data`, targetKeyId: this.dataKey.keyId }, p);
+    this.dataKey = new aws.kms.Key(
+      `${name}-data-key`,
+      {
+        description: `${this.prefix} data at rest`,
+        enableKeyRotation: true,
+        deletionWindowInDays: c.prod ? 30 : 7,
+        tags: tag('data-key'),
+      },
+      p,
+    );
+    new aws.kms.Alias(
+      `${name}-data-key-alias`,
+      { name: `alias/${this.prefix}-data`, targetKeyId: this.dataKey.keyId },
+      p,
+    );
     const account = aws.getCallerIdentityOutput({}, p).accountId;
     this.opsKey = new aws.kms.Key(
       `${name}-ops-key`,
@@ -73,15 +86,36 @@ export class Security extends pulumi.ComponentResource {
         enableKeyRotation: true,
         deletionWindowInDays: c.prod ? 30 : 7,
         policy: policy([
-          { Sid: 'AccountAdministers', Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` }, Action: ['kms:*'], Resource: '*' },
+          {
+            Sid: 'AccountAdministers',
+            Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+            Action: ['kms:*'],
+            Resource: '*',
+          },
           // CloudWatch alarms publish to the encrypted SNS topic.
-          { Sid: 'CloudWatchAlarms', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*' },
+          {
+            Sid: 'CloudWatchAlarms',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Resource: '*',
+          },
           {
             Sid: 'LogGroups',
             Principal: { Service: `logs.${c.region}.amazonaws.com` },
-            Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+            Action: [
+              'kms:Encrypt',
+              'kms:Decrypt',
+              'kms:ReEncryptFrom',
+              'kms:ReEncryptTo',
+              'kms:GenerateDataKey',
+              'kms:DescribeKey',
+            ],
             Resource: '*',
-            Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': pulumi.interpolate`arn:aws:logs:${c.region}:${account}:log-group:/dapanda/${c.stack}/*` } },
+            Condition: {
+              ArnLike: {
+                'kms:EncryptionContext:aws:logs:arn': pulumi.interpolate`arn:aws:logs:${c.region}:${account}:log-group:/dapanda/${c.stack}/*`,
+              },
+            },
           },
         ]),
         tags: tag('ops-key'),
@@ -90,23 +124,54 @@ export class Security extends pulumi.ComponentResource {
     );
     new aws.kms.Alias(`${name}-ops-key-alias`, { name: `alias/${this.prefix}-ops`, targetKeyId: this.opsKey.keyId }, p);
 
-    const sg = (id: string, description: string) => new aws.ec2.SecurityGroup(`${name}-${id}-sg`, { vpcId: args.vpcId, description, tags: tag(`${id}-sg`) }, p);
+    const sg = (id: string, description: string) =>
+      new aws.ec2.SecurityGroup(`${name}-${id}-sg`, { vpcId: args.vpcId, description, tags: tag(`${id}-sg`) }, p);
     this.albSg = sg('alb', 'ALB: HTTP and HTTPS from the internet, to the web instances only');
     this.webSg = sg('web', 'Web instances: the app port from the ALB only');
     this.workerSg = sg('worker', 'Worker instances: no inbound traffic');
     this.dbSg = sg('db', 'RDS PostgreSQL: from the app instances only');
     this.redisSg = sg('redis', 'ElastiCache Redis: from the app instances only');
 
-    const ingress = (id: string, sgId: pulumi.Input<string>, port: number, from: { cidr?: string; sg?: pulumi.Input<string> }, description: string) =>
+    const ingress = (
+      id: string,
+      sgId: pulumi.Input<string>,
+      port: number,
+      from: { cidr?: string; sg?: pulumi.Input<string> },
+      description: string,
+    ) =>
       new aws.vpc.SecurityGroupIngressRule(
         `${name}-${id}`,
-        { securityGroupId: sgId, ipProtocol: 'tcp', fromPort: port, toPort: port, cidrIpv4: from.cidr, referencedSecurityGroupId: from.sg, description, tags: tag(id) },
+        {
+          securityGroupId: sgId,
+          ipProtocol: 'tcp',
+          fromPort: port,
+          toPort: port,
+          cidrIpv4: from.cidr,
+          referencedSecurityGroupId: from.sg,
+          description,
+          tags: tag(id),
+        },
         p,
       );
-    const egress = (id: string, sgId: pulumi.Input<string>, port: number, to: { cidr?: string; sg?: pulumi.Input<string> }, description: string) =>
+    const egress = (
+      id: string,
+      sgId: pulumi.Input<string>,
+      port: number,
+      to: { cidr?: string; sg?: pulumi.Input<string> },
+      description: string,
+    ) =>
       new aws.vpc.SecurityGroupEgressRule(
         `${name}-${id}`,
-        { securityGroupId: sgId, ipProtocol: 'tcp', fromPort: port, toPort: port, cidrIpv4: to.cidr, referencedSecurityGroupId: to.sg, description, tags: tag(id) },
+        {
+          securityGroupId: sgId,
+          ipProtocol: 'tcp',
+          fromPort: port,
+          toPort: port,
+          cidrIpv4: to.cidr,
+          referencedSecurityGroupId: to.sg,
+          description,
+          tags: tag(id),
+        },
         p,
       );
 
@@ -114,7 +179,10 @@ export class Security extends pulumi.ComponentResource {
     ingress('alb-in-https', this.albSg.id, 443, { cidr: '0.0.0.0/0' }, 'HTTPS');
     egress('alb-out-web', this.albSg.id, APP_PORT, { sg: this.webSg.id }, 'to the web instances');
     ingress('web-in-alb', this.webSg.id, APP_PORT, { sg: this.albSg.id }, 'app port from the ALB');
-    for (const [role, g] of [['web', this.webSg], ['worker', this.workerSg]] as const) {
+    for (const [role, g] of [
+      ['web', this.webSg],
+      ['worker', this.workerSg],
+    ] as const) {
       // HTTPS out: AWS APIs through the endpoints, apt and the RDS CA bundle through NAT.
       egress(`${role}-out-https`, g.id, 443, { cidr: '0.0.0.0/0' }, 'HTTPS (endpoints, NAT)');
       egress(`${role}-out-db`, g.id, 5432, { sg: this.dbSg.id }, 'PostgreSQL');
@@ -129,7 +197,13 @@ export class Security extends pulumi.ComponentResource {
       const value = new random.RandomPassword(`${name}-${id}-value`, { length, special: false }, p);
       const s = new aws.secretsmanager.Secret(
         `${name}-${id}`,
-        { name: `${this.prefix}/${id}`, description, kmsKeyId: this.dataKey.arn, recoveryWindowInDays: c.prod ? 30 : 7, tags: tag(id) },
+        {
+          name: `${this.prefix}/${id}`,
+          description,
+          kmsKeyId: this.dataKey.arn,
+          recoveryWindowInDays: c.prod ? 30 : 7,
+          tags: tag(id),
+        },
         p,
       );
       new aws.secretsmanager.SecretVersion(`${name}-${id}-version`, { secretId: s.id, secretString: value.result }, p);
@@ -143,7 +217,11 @@ export class Security extends pulumi.ComponentResource {
     this.redisAuthToken = pulumi.secret(redis.value);
 
     if (c.security.guardDuty) {
-      new aws.guardduty.Detector(`${name}-guardduty`, { enable: true, findingPublishingFrequency: 'FIFTEEN_MINUTES', tags: tag('guardduty') }, p);
+      new aws.guardduty.Detector(
+        `${name}-guardduty`,
+        { enable: true, findingPublishingFrequency: 'FIFTEEN_MINUTES', tags: tag('guardduty') },
+        p,
+      );
     }
     this.registerOutputs({});
   }
@@ -156,26 +234,67 @@ export class Security extends pulumi.ComponentResource {
     const account = aws.getCallerIdentityOutput({}, p).accountId;
     const region = c.region;
     const common = (role: 'web' | 'worker'): Statement[] => [
-      { Sid: 'ReadRelease', Action: ['s3:GetObject'], Resource: [pulumi.interpolate`${a.releasesBucketArn}/releases/*`, pulumi.interpolate`${a.releasesBucketArn}/tools/*`] },
+      {
+        Sid: 'ReadRelease',
+        Action: ['s3:GetObject'],
+        Resource: [
+          pulumi.interpolate`${a.releasesBucketArn}/releases/*`,
+          pulumi.interpolate`${a.releasesBucketArn}/tools/*`,
+        ],
+      },
       // The SSM and CloudWatch agents' Debian packages, from AWS's own regional buckets.
-      { Sid: 'ReadAgentPackages', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::amazon-ssm-${region}/*`, `arn:aws:s3:::amazoncloudwatch-agent-${region}/*`] },
-      { Sid: 'PhotoObjects', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [pulumi.interpolate`${a.photosBucketArn}/photos/*`] },
+      {
+        Sid: 'ReadAgentPackages',
+        Action: ['s3:GetObject'],
+        Resource: [`arn:aws:s3:::amazon-ssm-${region}/*`, `arn:aws:s3:::amazoncloudwatch-agent-${region}/*`],
+      },
+      {
+        Sid: 'PhotoObjects',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        Resource: [pulumi.interpolate`${a.photosBucketArn}/photos/*`],
+      },
       // Listing lets a missing photo answer 404 instead of 403; only under photos/.
-      { Sid: 'PhotoList', Action: ['s3:ListBucket'], Resource: [a.photosBucketArn], Condition: { StringLike: { 's3:prefix': ['photos/*'] } } },
+      {
+        Sid: 'PhotoList',
+        Action: ['s3:ListBucket'],
+        Resource: [a.photosBucketArn],
+        Condition: { StringLike: { 's3:prefix': ['photos/*'] } },
+      },
       {
         Sid: 'DataKeyThroughServices',
         Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Resource: [this.dataKey.arn],
-        Condition: { StringEquals: { 'kms:ViaService': [`s3.${region}.amazonaws.com`, `secretsmanager.${region}.amazonaws.com`] } },
+        Condition: {
+          StringEquals: { 'kms:ViaService': [`s3.${region}.amazonaws.com`, `secretsmanager.${region}.amazonaws.com`] },
+        },
       },
       { Sid: 'AgentConfig', Action: ['ssm:GetParameter'], Resource: [a.agentConfigParameterArn] },
-      { Sid: 'Logs', Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], Resource: a.logGroupArns.map((g) => pulumi.interpolate`${g}:*`) },
-      { Sid: 'Metrics', Action: ['cloudwatch:PutMetricData'], Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': ['CWAgent', `DAPANDA/${c.stack}`] } } },
+      {
+        Sid: 'Logs',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        Resource: a.logGroupArns.map((g) => pulumi.interpolate`${g}:*`),
+      },
+      {
+        Sid: 'Metrics',
+        Action: ['cloudwatch:PutMetricData'],
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': ['CWAgent', `DAPANDA/${c.stack}`] } },
+      },
       { Sid: 'AgentDescribe', Action: AGENT_ACTIONS, Resource: '*' },
       // A failed boot marks its own instance unhealthy (userdata.ts), in its own group only.
-      { Sid: 'OwnHealth', Action: ['autoscaling:SetInstanceHealth'], Resource: [pulumi.interpolate`arn:aws:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${a.asgNames[role]}`] },
+      {
+        Sid: 'OwnHealth',
+        Action: ['autoscaling:SetInstanceHealth'],
+        Resource: [
+          pulumi.interpolate`arn:aws:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${a.asgNames[role]}`,
+        ],
+      },
       // Session Manager and Run Command.
-      { Sid: 'SsmRegister', Action: ['ssm:UpdateInstanceInformation'], Resource: [pulumi.interpolate`arn:aws:ec2:${region}:${account}:instance/*`] },
+      {
+        Sid: 'SsmRegister',
+        Action: ['ssm:UpdateInstanceInformation'],
+        Resource: [pulumi.interpolate`arn:aws:ec2:${region}:${account}:instance/*`],
+      },
       { Sid: 'SsmChannels', Action: SSM_CHANNEL_ACTIONS, Resource: '*' },
     ];
     const secretsOf = (role: 'web' | 'worker') => {
@@ -198,10 +317,21 @@ export class Security extends pulumi.ComponentResource {
       // The master secret is encrypted with RDS's choice of key (the data key, see Database).
       new aws.iam.RolePolicy(
         `${this.prefix}-${role}-policy`,
-        { role: r.id, name: `${this.prefix}-${role}`, policy: policy([...common(role), { Sid: 'OwnSecrets', Action: ['secretsmanager:GetSecretValue'], Resource: secretsOf(role) }]) },
+        {
+          role: r.id,
+          name: `${this.prefix}-${role}`,
+          policy: policy([
+            ...common(role),
+            { Sid: 'OwnSecrets', Action: ['secretsmanager:GetSecretValue'], Resource: secretsOf(role) },
+          ]),
+        },
         p,
       );
-      const profile = new aws.iam.InstanceProfile(`${this.prefix}-${role}-profile`, { name: `${this.prefix}-${role}`, role: r.name, tags: tag(`${role}-profile`) }, p);
+      const profile = new aws.iam.InstanceProfile(
+        `${this.prefix}-${role}-profile`,
+        { name: `${this.prefix}-${role}`, role: r.name, tags: tag(`${role}-profile`) },
+        p,
+      );
       return { role: r, profile };
     };
     return { web: make('web'), worker: make('worker') };

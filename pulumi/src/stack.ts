@@ -27,15 +27,31 @@ export function build(config: StackConfig = loadStackConfig()) {
 
   const delivery = new Delivery(`${prefix}-delivery`, { config: c, tag });
   const network = new Network(`${prefix}-net`, { config: c.network, region: c.region, tag });
-  const security = new Security(`${prefix}-sec`, { config: c, vpcId: network.vpc.id, endpointSecurityGroupId: network.endpointSecurityGroup.id, tag });
+  const security = new Security(`${prefix}-sec`, {
+    config: c,
+    vpcId: network.vpc.id,
+    endpointSecurityGroupId: network.endpointSecurityGroup.id,
+    tag,
+  });
   const storage = new Storage(`${prefix}-storage`, { config: c, dataKeyArn: security.dataKey.arn, tag });
 
   // The data key's policy: the account administers it; CloudFront may decrypt photos for its own distribution.
   new aws.kms.KeyPolicy(`${prefix}-data-key-policy`, {
     keyId: security.dataKey.id,
     policy: policy([
-      { Sid: 'AccountAdministers', Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` }, Action: ['kms:*'], Resource: '*' },
-      { Sid: 'CloudFrontReadsPhotos', Principal: { Service: 'cloudfront.amazonaws.com' }, Action: ['kms:Decrypt'], Resource: '*', Condition: { StringEquals: { 'AWS:SourceArn': storage.cdn.arn } } },
+      {
+        Sid: 'AccountAdministers',
+        Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+        Action: ['kms:*'],
+        Resource: '*',
+      },
+      {
+        Sid: 'CloudFrontReadsPhotos',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Action: ['kms:Decrypt'],
+        Resource: '*',
+        Condition: { StringEquals: { 'AWS:SourceArn': storage.cdn.arn } },
+      },
     ]),
   });
   // What the app subnets may reach through the S3 gateway endpoint: this stack's buckets and AWS's agent buckets.
@@ -46,7 +62,12 @@ export function build(config: StackConfig = loadStackConfig()) {
         Sid: 'StackBuckets',
         Principal: '*',
         Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'],
-        Resource: [storage.photos.arn, pulumi.interpolate`${storage.photos.arn}/*`, storage.releases.arn, pulumi.interpolate`${storage.releases.arn}/*`],
+        Resource: [
+          storage.photos.arn,
+          pulumi.interpolate`${storage.photos.arn}/*`,
+          storage.releases.arn,
+          pulumi.interpolate`${storage.releases.arn}/*`,
+        ],
       },
       {
         Sid: 'AwsAgentBuckets',
@@ -65,7 +86,13 @@ export function build(config: StackConfig = loadStackConfig()) {
   });
   security.auditTrail(storage.logs, storage.logsPolicy);
 
-  const database = new Database(`${prefix}-db`, { config: c, subnetIds: network.dataSubnetIds, securityGroupId: security.dbSg.id, kmsKeyArn: security.dataKey.arn, tag });
+  const database = new Database(`${prefix}-db`, {
+    config: c,
+    subnetIds: network.dataSubnetIds,
+    securityGroupId: security.dbSg.id,
+    kmsKeyArn: security.dataKey.arn,
+    tag,
+  });
   const cache = new Cache(`${prefix}-cache`, {
     config: c,
     subnetIds: network.dataSubnetIds,
@@ -120,25 +147,39 @@ export function build(config: StackConfig = loadStackConfig()) {
         security.secrets.dbMigrator.arn,
         database.masterSecretArn,
       ])
-      .apply(([releasesBucket, dbHost, redisHost, photosBucket, photoBaseUrl, agentConfigParameter, session, dbApp, redis, dbMigrator, dbMaster]) => ({
-        stack: c.stack,
-        region: c.region,
-        domain: c.domain,
-        vpcCidr: c.network.cidr,
-        releasesBucket,
-        releaseId: c.release.id,
-        nodeTarball: c.release.nodeTarball,
-        dbHost,
-        dbName: DB_NAME,
-        dbMasterUser: MASTER_USER,
-        redisHost,
-        photosBucket,
-        photoBaseUrl,
-        agentConfigParameter,
-        asgName: asgNames[role],
-        // The web role reads neither the migrator's nor the master's password.
-        secrets: role === 'worker' ? { session, dbApp, redis, dbMigrator, dbMaster } : { session, dbApp, redis },
-      }));
+      .apply(
+        ([
+          releasesBucket,
+          dbHost,
+          redisHost,
+          photosBucket,
+          photoBaseUrl,
+          agentConfigParameter,
+          session,
+          dbApp,
+          redis,
+          dbMigrator,
+          dbMaster,
+        ]) => ({
+          stack: c.stack,
+          region: c.region,
+          domain: c.domain,
+          vpcCidr: c.network.cidr,
+          releasesBucket,
+          releaseId: c.release.id,
+          nodeTarball: c.release.nodeTarball,
+          dbHost,
+          dbName: DB_NAME,
+          dbMasterUser: MASTER_USER,
+          redisHost,
+          photosBucket,
+          photoBaseUrl,
+          agentConfigParameter,
+          asgName: asgNames[role],
+          // The web role reads neither the migrator's nor the master's password.
+          secrets: role === 'worker' ? { session, dbApp, redis, dbMigrator, dbMaster } : { session, dbApp, redis },
+        }),
+      );
 
   const cluster = new WebCluster(`${prefix}-app`, {
     config: c,
@@ -151,8 +192,19 @@ export function build(config: StackConfig = loadStackConfig()) {
     userData: { web: userData('web'), worker: userData('worker') },
     tag,
   });
-  new Cost(`${prefix}-cost`, { config: c, groups: cluster.groups, dbArn: database.instance.arn, dbIdentifier: database.identifier, boundaryArn: delivery.boundary.arn, tag });
-  delivery.grant({ releasesBucketArn: storage.releases.arn, migrateDocumentArn: pulumi.interpolate`arn:aws:ssm:${c.region}:${account}:document/${cluster.migrateDocument.name}`, workerAsgName: asgNames.worker });
+  new Cost(`${prefix}-cost`, {
+    config: c,
+    groups: cluster.groups,
+    dbArn: database.instance.arn,
+    dbIdentifier: database.identifier,
+    boundaryArn: delivery.boundary.arn,
+    tag,
+  });
+  delivery.grant({
+    releasesBucketArn: storage.releases.arn,
+    migrateDocumentArn: pulumi.interpolate`arn:aws:ssm:${c.region}:${account}:document/${cluster.migrateDocument.name}`,
+    workerAsgName: asgNames.worker,
+  });
 
   return {
     url: lb.url,

@@ -37,17 +37,42 @@ export class Storage extends pulumi.ComponentResource {
     const account = aws.getCallerIdentityOutput({}, p).accountId;
 
     const bucket = (id: string, kms: boolean, lifecycle: aws.types.input.s3.BucketLifecycleConfigurationRule[]) => {
-      const b = new aws.s3.Bucket(`${name}-${id}`, { bucketPrefix: `${prefix}-${id}-`, forceDestroy: !c.prod, tags: tag(`${id}-bucket`) }, p);
-      new aws.s3.BucketPublicAccessBlock(`${name}-${id}-pab`, { bucket: b.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, p);
-      new aws.s3.BucketOwnershipControls(`${name}-${id}-owner`, { bucket: b.id, rule: { objectOwnership: 'BucketOwnerEnforced' } }, p);
-      new aws.s3.BucketVersioning(`${name}-${id}-versioning`, { bucket: b.id, versioningConfiguration: { status: 'Enabled' } }, p);
+      const b = new aws.s3.Bucket(
+        `${name}-${id}`,
+        { bucketPrefix: `${prefix}-${id}-`, forceDestroy: !c.prod, tags: tag(`${id}-bucket`) },
+        p,
+      );
+      new aws.s3.BucketPublicAccessBlock(
+        `${name}-${id}-pab`,
+        {
+          bucket: b.id,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
+        p,
+      );
+      new aws.s3.BucketOwnershipControls(
+        `${name}-${id}-owner`,
+        { bucket: b.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
+        p,
+      );
+      new aws.s3.BucketVersioning(
+        `${name}-${id}-versioning`,
+        { bucket: b.id, versioningConfiguration: { status: 'Enabled' } },
+        p,
+      );
       new aws.s3.BucketServerSideEncryptionConfiguration(
         `${name}-${id}-sse`,
         {
           bucket: b.id,
           rules: [
             kms
-              ? { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.dataKeyArn }, bucketKeyEnabled: true }
+              ? {
+                  applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.dataKeyArn },
+                  bucketKeyEnabled: true,
+                }
               : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
           ],
         },
@@ -57,7 +82,15 @@ export class Storage extends pulumi.ComponentResource {
         `${name}-${id}-lifecycle`,
         {
           bucket: b.id,
-          rules: [...lifecycle, { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } }],
+          rules: [
+            ...lifecycle,
+            {
+              id: 'abort-incomplete-uploads',
+              status: 'Enabled',
+              filter: {},
+              abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+            },
+          ],
         },
         p,
       );
@@ -66,22 +99,45 @@ export class Storage extends pulumi.ComponentResource {
 
     this.photos = bucket('photos', true, [
       // Photos are written once and viewed mostly in the first days of an auction.
-      { id: 'photos-to-ia', status: 'Enabled', filter: { prefix: 'photos/' }, transitions: [{ days: 90, storageClass: 'STANDARD_IA' }] },
+      {
+        id: 'photos-to-ia',
+        status: 'Enabled',
+        filter: { prefix: 'photos/' },
+        transitions: [{ days: 90, storageClass: 'STANDARD_IA' }],
+      },
       // A deleted or replaced photo stays recoverable for a while, then stops costing.
       { id: 'expire-old-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 } },
     ]);
     this.releases = bucket('releases', true, [
-      { id: 'backups-to-glacier', status: 'Enabled', filter: { prefix: 'backups/' }, transitions: [{ days: 30, storageClass: 'GLACIER_IR' }], expiration: { days: 365 } },
+      {
+        id: 'backups-to-glacier',
+        status: 'Enabled',
+        filter: { prefix: 'backups/' },
+        transitions: [{ days: 30, storageClass: 'GLACIER_IR' }],
+        expiration: { days: 365 },
+      },
       { id: 'expire-old-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 90 } },
     ]);
     this.logs = bucket('logs', false, [
-      { id: 'logs-expire', status: 'Enabled', filter: {}, transitions: [{ days: 30, storageClass: 'STANDARD_IA' }], expiration: { days: c.prod ? 365 : 30 } },
+      {
+        id: 'logs-expire',
+        status: 'Enabled',
+        filter: {},
+        transitions: [{ days: 30, storageClass: 'STANDARD_IA' }],
+        expiration: { days: c.prod ? 365 : 30 },
+      },
       { id: 'expire-old-versions', status: 'Enabled', filter: {}, noncurrentVersionExpiration: { noncurrentDays: 7 } },
     ]);
 
     const oac = new aws.cloudfront.OriginAccessControl(
       `${name}-photos-oac`,
-      { name: `${prefix}-photos`, description: 'CloudFront reads the photo bucket', originAccessControlOriginType: 's3', signingBehavior: 'always', signingProtocol: 'sigv4' },
+      {
+        name: `${prefix}-photos`,
+        description: 'CloudFront reads the photo bucket',
+        originAccessControlOriginType: 's3',
+        signingBehavior: 'always',
+        signingProtocol: 'sigv4',
+      },
       p,
     );
     this.cdn = new aws.cloudfront.Distribution(
@@ -93,7 +149,14 @@ export class Storage extends pulumi.ComponentResource {
         httpVersion: 'http2and3',
         // Asia, Europe and North America edges: shoppers are in Korea, the cheapest class lacks Seoul.
         priceClass: 'PriceClass_200',
-        origins: [{ originId: 'photos', domainName: this.photos.bucketRegionalDomainName, originAccessControlId: oac.id, originPath: '' }],
+        origins: [
+          {
+            originId: 'photos',
+            domainName: this.photos.bucketRegionalDomainName,
+            originAccessControlId: oac.id,
+            originPath: '',
+          },
+        ],
         defaultCacheBehavior: {
           targetOriginId: 'photos',
           viewerProtocolPolicy: 'redirect-to-https',
@@ -135,7 +198,11 @@ export class Storage extends pulumi.ComponentResource {
       },
       p,
     );
-    new aws.s3.BucketPolicy(`${name}-releases-policy`, { bucket: this.releases.id, policy: policy([denyInsecure(this.releases)]) }, p);
+    new aws.s3.BucketPolicy(
+      `${name}-releases-policy`,
+      { bucket: this.releases.id, policy: policy([denyInsecure(this.releases)]) },
+      p,
+    );
     const elb = aws.elb.getServiceAccountOutput({}, p);
     this.logsPolicy = new aws.s3.BucketPolicy(
       `${name}-logs-policy`,
@@ -143,8 +210,18 @@ export class Storage extends pulumi.ComponentResource {
         bucket: this.logs.id,
         policy: policy([
           // ALB access logs: the regional ELB account writes under alb/.
-          { Sid: 'AlbAccessLogs', Principal: { AWS: elb.arn }, Action: ['s3:PutObject'], Resource: [pulumi.interpolate`${this.logs.arn}/alb/AWSLogs/${account}/*`] },
-          { Sid: 'CloudTrailAcl', Principal: { Service: 'cloudtrail.amazonaws.com' }, Action: ['s3:GetBucketAcl'], Resource: [this.logs.arn] },
+          {
+            Sid: 'AlbAccessLogs',
+            Principal: { AWS: elb.arn },
+            Action: ['s3:PutObject'],
+            Resource: [pulumi.interpolate`${this.logs.arn}/alb/AWSLogs/${account}/*`],
+          },
+          {
+            Sid: 'CloudTrailAcl',
+            Principal: { Service: 'cloudtrail.amazonaws.com' },
+            Action: ['s3:GetBucketAcl'],
+            Resource: [this.logs.arn],
+          },
           {
             Sid: 'CloudTrailWrite',
             Principal: { Service: 'cloudtrail.amazonaws.com' },

@@ -43,7 +43,8 @@ export interface UserDataOptions {
 export const USER_DATA_MAX_BYTES = 16384;
 
 export function renderUserData(o: UserDataOptions): string {
-  if (o.role === 'worker' && (!o.secrets.dbMigrator || !o.secrets.dbMaster)) throw new Error('the worker needs the migrator and master secrets');
+  if (o.role === 'worker' && (!o.secrets.dbMigrator || !o.secrets.dbMaster))
+    throw new Error('the worker needs the migrator and master secrets');
   const settings: [string, string, string?][] = [
     ['DAPANDA_ROLE_UNITS', o.role],
     ['DAPANDA_STACK', o.stack],
@@ -69,7 +70,11 @@ export function renderUserData(o: UserDataOptions): string {
     ['DAPANDA_SECRET_DB_MASTER', o.secrets.dbMaster ?? ''],
     ['DAPANDA_AWS_S3_ENDPOINT', '', 'e.g. http://127.0.0.1:4569: a local S3-compatible server'],
     ['DAPANDA_AWS_SECRETS_ENDPOINT', ''],
-    ['DAPANDA_SECRETS_SOURCE', 'aws', 'env: take DAPANDA_SESSION_SECRET, DAPANDA_DB_*_PASSWORD, DAPANDA_REDIS_PASSWORD from the environment'],
+    [
+      'DAPANDA_SECRETS_SOURCE',
+      'aws',
+      'env: take DAPANDA_SESSION_SECRET, DAPANDA_DB_*_PASSWORD, DAPANDA_REDIS_PASSWORD from the environment',
+    ],
     ['DAPANDA_CLOUD_AGENTS', 'yes', 'no: skip the SSM and CloudWatch agents'],
     ['DAPANDA_IMDS', 'yes', 'no: not on EC2 (no instance metadata, no ASG health reports)'],
     ['DAPANDA_APT', 'yes', 'no: the tools (aws, jq, psql, curl) are already installed'],
@@ -79,7 +84,9 @@ export function renderUserData(o: UserDataOptions): string {
     ['DAPANDA_ETC', '/etc/dapanda'],
   ];
   // Values are plain names, ARNs and URLs; anything that would need quoting inside "${VAR:=...}" is refused.
-  for (const [k, v] of settings) if (/['"$`\\{}\s]/.test(v)) throw new Error(`user data setting ${k} has a character that needs quoting: ${JSON.stringify(v)}`);
+  for (const [k, v] of settings)
+    if (/['"$`\\{}\s]/.test(v))
+      throw new Error(`user data setting ${k} has a character that needs quoting: ${JSON.stringify(v)}`);
   const header = settings.map(([k, v, why]) => `: "\${${k}:=${v}}"${why ? ` # ${why}` : ''}`);
 
   return `#!/bin/bash
@@ -87,7 +94,9 @@ export function renderUserData(o: UserDataOptions): string {
 set -euo pipefail
 umask 022
 ${header.join('\n')}
-${BODY.replace('@@PROMETHEUS_CONFIG_PATH@@', PROMETHEUS_CONFIG_PATH).replace('@@PROMETHEUS_CONFIG@@', prometheusScrapeConfig().trimEnd()).replace(/@@LOG_(WEB|WORKER|BOOT)@@/g, (_m, k: string) => LOG_FILES[k.toLowerCase() as keyof typeof LOG_FILES])}`;
+${BODY.replace('@@PROMETHEUS_CONFIG_PATH@@', PROMETHEUS_CONFIG_PATH)
+  .replace('@@PROMETHEUS_CONFIG@@', prometheusScrapeConfig().trimEnd())
+  .replace(/@@LOG_(WEB|WORKER|BOOT)@@/g, (_m, k: string) => LOG_FILES[k.toLowerCase() as keyof typeof LOG_FILES])}`;
 }
 
 const BODY = String.raw`
@@ -99,13 +108,13 @@ s3_args=()
 [[ -n $DAPANDA_AWS_S3_ENDPOINT ]] && s3_args=(--endpoint-url "$DAPANDA_AWS_S3_ENDPOINT")
 sm_args=()
 [[ -n $DAPANDA_AWS_SECRETS_ENDPOINT ]] && sm_args=(--endpoint-url "$DAPANDA_AWS_SECRETS_ENDPOINT")
-s3_get() { retry aws --region "$DAPANDA_REGION" "${"$"}{s3_args[@]}" s3 cp --only-show-errors "$1" "$2"; }
+s3_get() { retry aws --region "$DAPANDA_REGION" "${'$'}{s3_args[@]}" s3 cp --only-show-errors "$1" "$2"; }
 
 # secret_value ARN [JSON_KEY]: a Secrets Manager value, or one key of a JSON secret (RDS's master secret).
 secret_value() {
   local v
-  v=$(retry aws --region "$DAPANDA_REGION" "${"$"}{sm_args[@]}" secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text)
-  if [[ -n ${"$"}{2:-} ]]; then jq -er --arg k "$2" '.[$k]' <<<"$v"; else printf '%s' "$v"; fi
+  v=$(retry aws --region "$DAPANDA_REGION" "${'$'}{sm_args[@]}" secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text)
+  if [[ -n ${'$'}{2:-} ]]; then jq -er --arg k "$2" '.[$k]' <<<"$v"; else printf '%s' "$v"; fi
 }
 
 imds() {
@@ -126,7 +135,7 @@ install_tools() {
   [[ $DAPANDA_ROLE_UNITS == worker ]] && pkgs+=(postgresql-client-15)
   export DEBIAN_FRONTEND=noninteractive
   retry apt-get update -qq
-  retry apt-get install -y -qq --no-install-recommends "${"$"}{pkgs[@]}" >/dev/null
+  retry apt-get install -y -qq --no-install-recommends "${'$'}{pkgs[@]}" >/dev/null
 }
 
 install_agents() {
@@ -147,8 +156,8 @@ EOF
 
 read_secrets() {
   if [[ $DAPANDA_SECRETS_SOURCE == env ]]; then
-    : "${"$"}{DAPANDA_SESSION_SECRET:?}" "${"$"}{DAPANDA_DB_APP_PASSWORD:?}" "${"$"}{DAPANDA_REDIS_PASSWORD:?}"
-    if [[ $DAPANDA_ROLE_UNITS == worker ]]; then : "${"$"}{DAPANDA_DB_MIGRATOR_PASSWORD:?}" "${"$"}{DAPANDA_DB_MASTER_PASSWORD:?}"; fi
+    : "${'$'}{DAPANDA_SESSION_SECRET:?}" "${'$'}{DAPANDA_DB_APP_PASSWORD:?}" "${'$'}{DAPANDA_REDIS_PASSWORD:?}"
+    if [[ $DAPANDA_ROLE_UNITS == worker ]]; then : "${'$'}{DAPANDA_DB_MIGRATOR_PASSWORD:?}" "${'$'}{DAPANDA_DB_MASTER_PASSWORD:?}"; fi
     return 0
   fi
   DAPANDA_SESSION_SECRET=$(secret_value "$DAPANDA_SECRET_SESSION")
@@ -227,11 +236,11 @@ write_provision_env() {
       DAPANDA_RUN_MIGRATIONS "$([[ $DAPANDA_ROLE_UNITS == worker ]] && echo yes || echo no)" \
       DAPANDA_SESSION_SECRET "$DAPANDA_SESSION_SECRET" \
       DAPANDA_DB_APP_PASSWORD "$DAPANDA_DB_APP_PASSWORD" \
-      DAPANDA_DB_MIGRATOR_PASSWORD "${"$"}{DAPANDA_DB_MIGRATOR_PASSWORD:-unused-on-web-instances}" \
+      DAPANDA_DB_MIGRATOR_PASSWORD "${'$'}{DAPANDA_DB_MIGRATOR_PASSWORD:-unused-on-web-instances}" \
       DAPANDA_REDIS_PASSWORD "$DAPANDA_REDIS_PASSWORD"
     # A local S3-compatible server needs keys; on EC2 the instance role signs.
-    if [[ -n ${"$"}{DAPANDA_S3_ACCESS_KEY_ID:-} ]]; then
-      printf "%s='%s'\n" DAPANDA_S3_ACCESS_KEY_ID "$DAPANDA_S3_ACCESS_KEY_ID" DAPANDA_S3_SECRET_ACCESS_KEY "${"$"}{DAPANDA_S3_SECRET_ACCESS_KEY:?}"
+    if [[ -n ${'$'}{DAPANDA_S3_ACCESS_KEY_ID:-} ]]; then
+      printf "%s='%s'\n" DAPANDA_S3_ACCESS_KEY_ID "$DAPANDA_S3_ACCESS_KEY_ID" DAPANDA_S3_SECRET_ACCESS_KEY "${'$'}{DAPANDA_S3_SECRET_ACCESS_KEY:?}"
     fi
   } >"$DAPANDA_ETC/provision.env"
 }
@@ -308,15 +317,15 @@ migrate() {
 main() {
   install -d -m 0755 "$(dirname @@LOG_BOOT@@)"
   exec > >(tee -a @@LOG_BOOT@@) 2>&1
-  case ${"$"}{1:-boot} in
+  case ${'$'}{1:-boot} in
     boot)
       trap 'rc=$?; ((rc == 0)) || report_unhealthy' EXIT
       boot
       ;;
-    migrate) migrate "${"$"}{2:?release id}" ;;
+    migrate) migrate "${'$'}{2:?release id}" ;;
     *) die "usage: $0 [boot | migrate RELEASE]" ;;
   esac
 }
 
-if [[ ${"$"}{DAPANDA_BOOT_LIBRARY:-0} != 1 ]]; then main "$@"; fi
+if [[ ${'$'}{DAPANDA_BOOT_LIBRARY:-0} != 1 ]]; then main "$@"; fi
 `;

@@ -21,7 +21,15 @@ import { renderUserData, type UserDataOptions } from './userdata';
 /** Debian's own account publishes the official Debian AMIs. */
 export const DEBIAN_OWNER = '136693071363';
 export const DEBIAN_AMI_NAME = 'debian-12-amd64-*';
-export const ASG_METRICS: aws.autoscaling.Metric[] = ['GroupMinSize', 'GroupMaxSize', 'GroupDesiredCapacity', 'GroupInServiceInstances', 'GroupPendingInstances', 'GroupTerminatingInstances', 'GroupTotalInstances'];
+export const ASG_METRICS: aws.autoscaling.Metric[] = [
+  'GroupMinSize',
+  'GroupMaxSize',
+  'GroupDesiredCapacity',
+  'GroupInServiceInstances',
+  'GroupPendingInstances',
+  'GroupTerminatingInstances',
+  'GroupTotalInstances',
+];
 
 export type Role = 'web' | 'worker';
 
@@ -52,7 +60,15 @@ export class WebCluster extends pulumi.ComponentResource {
     const { config: c, tag } = args;
     const prefix = `${c.project}-${c.stack}`;
     const ami = aws.ec2.getAmiOutput(
-      { owners: [DEBIAN_OWNER], mostRecent: true, filters: [{ name: 'name', values: [DEBIAN_AMI_NAME] }, { name: 'architecture', values: ['x86_64'] }, { name: 'root-device-type', values: ['ebs'] }] },
+      {
+        owners: [DEBIAN_OWNER],
+        mostRecent: true,
+        filters: [
+          { name: 'name', values: [DEBIAN_AMI_NAME] },
+          { name: 'architecture', values: ['x86_64'] },
+          { name: 'root-device-type', values: ['ebs'] },
+        ],
+      },
       p,
     );
 
@@ -66,11 +82,29 @@ export class WebCluster extends pulumi.ComponentResource {
           instanceType,
           updateDefaultVersion: true,
           iamInstanceProfile: { name: args.instanceProfiles[role] },
-          networkInterfaces: [{ associatePublicIpAddress: 'false', securityGroups: [args.securityGroups[role]], deleteOnTermination: 'true' }],
-          metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
-          blockDeviceMappings: [{ deviceName: '/dev/xvda', ebs: { volumeType: 'gp3', volumeSize: 16, encrypted: 'true', deleteOnTermination: 'true' } }],
+          networkInterfaces: [
+            {
+              associatePublicIpAddress: 'false',
+              securityGroups: [args.securityGroups[role]],
+              deleteOnTermination: 'true',
+            },
+          ],
+          metadataOptions: {
+            httpEndpoint: 'enabled',
+            httpTokens: 'required',
+            httpPutResponseHopLimit: 1,
+            instanceMetadataTags: 'disabled',
+          },
+          blockDeviceMappings: [
+            {
+              deviceName: '/dev/xvda',
+              ebs: { volumeType: 'gp3', volumeSize: 16, encrypted: 'true', deleteOnTermination: 'true' },
+            },
+          ],
           monitoring: { enabled: c.prod },
-          userData: pulumi.output(args.userData[role]).apply((u) => Buffer.from(renderUserData({ ...u, role })).toString('base64')),
+          userData: pulumi
+            .output(args.userData[role])
+            .apply((u) => Buffer.from(renderUserData({ ...u, role })).toString('base64')),
           tagSpecifications: [
             { resourceType: 'instance', tags: tag(role, { role }) },
             { resourceType: 'volume', tags: tag(`${role}-root`, { role }) },
@@ -79,7 +113,10 @@ export class WebCluster extends pulumi.ComponentResource {
         },
         p,
       );
-    this.launchTemplates = { web: template('web', c.web.instanceType), worker: template('worker', c.worker.instanceTypes[0]) };
+    this.launchTemplates = {
+      web: template('web', c.web.instanceType),
+      worker: template('worker', c.worker.instanceTypes[0]),
+    };
 
     const refresh = {
       strategy: 'Rolling',
@@ -96,7 +133,10 @@ export class WebCluster extends pulumi.ComponentResource {
         standbyInstances: 'Terminate',
       },
     };
-    const ltSpec = (role: Role) => ({ id: this.launchTemplates[role].id, version: pulumi.interpolate`${this.launchTemplates[role].latestVersion}` });
+    const ltSpec = (role: Role) => ({
+      id: this.launchTemplates[role].id,
+      version: pulumi.interpolate`${this.launchTemplates[role].latestVersion}`,
+    });
     // Scaling owns the desired capacity; `pulumi up` sets only the bounds.
     const scaled = { parent: this, ignoreChanges: ['desiredCapacity'] };
 
@@ -136,7 +176,13 @@ export class WebCluster extends pulumi.ComponentResource {
             onDemandPercentageAboveBaseCapacity: 100 - spot,
             spotAllocationStrategy: 'price-capacity-optimized',
           },
-          launchTemplate: { launchTemplateSpecification: { launchTemplateId: this.launchTemplates.worker.id, version: ltSpec('worker').version }, overrides: c.worker.instanceTypes.map((t) => ({ instanceType: t })) },
+          launchTemplate: {
+            launchTemplateSpecification: {
+              launchTemplateId: this.launchTemplates.worker.id,
+              version: ltSpec('worker').version,
+            },
+            overrides: c.worker.instanceTypes.map((t) => ({ instanceType: t })),
+          },
         },
         healthCheckType: 'EC2',
         healthCheckGracePeriod: 600,
@@ -159,7 +205,10 @@ export class WebCluster extends pulumi.ComponentResource {
           autoscalingGroupName: g.name,
           policyType: 'TargetTrackingScaling',
           estimatedInstanceWarmup: c.scaling.warmupSeconds,
-          targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' }, targetValue: c.scaling.cpuTargetPercent },
+          targetTrackingConfiguration: {
+            predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
+            targetValue: c.scaling.cpuTargetPercent,
+          },
         },
         p,
       );
@@ -175,8 +224,15 @@ export class WebCluster extends pulumi.ComponentResource {
           metricAggregationType: 'Average',
           estimatedInstanceWarmup: c.scaling.warmupSeconds,
           stepAdjustments: [
-            { metricIntervalLowerBound: '0', metricIntervalUpperBound: String(c.scaling.memoryCriticalPercent - c.scaling.memoryHighPercent), scalingAdjustment: 1 },
-            { metricIntervalLowerBound: String(c.scaling.memoryCriticalPercent - c.scaling.memoryHighPercent), scalingAdjustment: 2 },
+            {
+              metricIntervalLowerBound: '0',
+              metricIntervalUpperBound: String(c.scaling.memoryCriticalPercent - c.scaling.memoryHighPercent),
+              scalingAdjustment: 1,
+            },
+            {
+              metricIntervalLowerBound: String(c.scaling.memoryCriticalPercent - c.scaling.memoryHighPercent),
+              scalingAdjustment: 2,
+            },
           ],
         },
         p,
@@ -209,7 +265,10 @@ export class WebCluster extends pulumi.ComponentResource {
         policyType: 'TargetTrackingScaling',
         estimatedInstanceWarmup: c.scaling.warmupSeconds,
         targetTrackingConfiguration: {
-          predefinedMetricSpecification: { predefinedMetricType: 'ALBRequestCountPerTarget', resourceLabel: args.requestCountLabel },
+          predefinedMetricSpecification: {
+            predefinedMetricType: 'ALBRequestCountPerTarget',
+            resourceLabel: args.requestCountLabel,
+          },
           targetValue: c.scaling.requestsPerTargetPerMinute,
         },
       },
@@ -219,8 +278,30 @@ export class WebCluster extends pulumi.ComponentResource {
     const ev = c.web.evening;
     if (ev) {
       // Auction endings cluster in the evening and their times are known: the floor rises before them.
-      new aws.autoscaling.Schedule(`${name}-web-evening`, { scheduledActionName: `${prefix}-web-evening`, autoscalingGroupName: web.name, minSize: ev.min, maxSize: c.web.max, recurrence: ev.fromCron, timeZone: c.schedule.timezone }, p);
-      new aws.autoscaling.Schedule(`${name}-web-evening-end`, { scheduledActionName: `${prefix}-web-evening-end`, autoscalingGroupName: web.name, minSize: c.web.min, maxSize: c.web.max, recurrence: ev.toCron, timeZone: c.schedule.timezone }, p);
+      new aws.autoscaling.Schedule(
+        `${name}-web-evening`,
+        {
+          scheduledActionName: `${prefix}-web-evening`,
+          autoscalingGroupName: web.name,
+          minSize: ev.min,
+          maxSize: c.web.max,
+          recurrence: ev.fromCron,
+          timeZone: c.schedule.timezone,
+        },
+        p,
+      );
+      new aws.autoscaling.Schedule(
+        `${name}-web-evening-end`,
+        {
+          scheduledActionName: `${prefix}-web-evening-end`,
+          autoscalingGroupName: web.name,
+          minSize: c.web.min,
+          maxSize: c.web.max,
+          recurrence: ev.toCron,
+          timeZone: c.schedule.timezone,
+        },
+        p,
+      );
     }
 
     // The migration step of a release on one running worker, before the refresh that rolls it out.
@@ -232,9 +313,21 @@ export class WebCluster extends pulumi.ComponentResource {
         documentFormat: 'JSON',
         content: JSON.stringify({
           schemaVersion: '2.2',
-          description: 'DAPANDA: run a release\'s database migration step on a worker',
-          parameters: { release: { type: 'String', description: 'release id (dapanda-<version>-<sha>)', allowedPattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$' } },
-          mainSteps: [{ action: 'aws:runShellScript', name: 'migrate', inputs: { timeoutSeconds: '900', runCommand: ['/usr/local/sbin/dapanda-cloud migrate "{{ release }}"'] } }],
+          description: "DAPANDA: run a release's database migration step on a worker",
+          parameters: {
+            release: {
+              type: 'String',
+              description: 'release id (dapanda-<version>-<sha>)',
+              allowedPattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$',
+            },
+          },
+          mainSteps: [
+            {
+              action: 'aws:runShellScript',
+              name: 'migrate',
+              inputs: { timeoutSeconds: '900', runCommand: ['/usr/local/sbin/dapanda-cloud migrate "{{ release }}"'] },
+            },
+          ],
         }),
         tags: tag('migrate'),
       },

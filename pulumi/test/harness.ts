@@ -24,8 +24,12 @@ const ROOT = path.resolve(__dirname, '..');
 
 /** The stack file's `config:` as Pulumi's runtime wants it: "ns:key" -> string (objects as JSON). */
 export function stackConfig(stack: string): Record<string, string> {
-  const doc = yaml.load(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), 'utf8')) as { config: Record<string, unknown> };
-  return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  const doc = yaml.load(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), 'utf8')) as {
+    config: Record<string, unknown>;
+  };
+  return Object.fromEntries(
+    Object.entries(doc.config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
 }
 
 function computed(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
@@ -35,21 +39,35 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
   switch (type) {
     case 'aws:s3/bucket:Bucket': {
       const bucket = `${inputs.bucketPrefix ?? n}mock`;
-      Object.assign(out, { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com` });
+      Object.assign(out, {
+        bucket,
+        arn: `arn:aws:s3:::${bucket}`,
+        bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com`,
+      });
       break;
     }
     case 'aws:lb/loadBalancer:LoadBalancer':
-      Object.assign(out, { arnSuffix: `app/${n}/0123456789abcdef`, dnsName: `${n}-1.${REGION}.elb.amazonaws.com`, zoneId: 'ZWKZPGTI48KDX' });
+      Object.assign(out, {
+        arnSuffix: `app/${n}/0123456789abcdef`,
+        dnsName: `${n}-1.${REGION}.elb.amazonaws.com`,
+        zoneId: 'ZWKZPGTI48KDX',
+      });
       break;
     case 'aws:lb/targetGroup:TargetGroup':
       out.arnSuffix = `targetgroup/${n}/0123456789abcdef`;
       break;
     case 'aws:cloudfront/distribution:Distribution':
-      Object.assign(out, { domainName: 'd111111abcdef8.cloudfront.net', arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/E2MOCK` });
+      Object.assign(out, {
+        domainName: 'd111111abcdef8.cloudfront.net',
+        arn: `arn:aws:cloudfront::${ACCOUNT}:distribution/E2MOCK`,
+      });
       break;
     case 'aws:rds/instance:Instance':
       Object.assign(out, {
-        arn: arnOf('rds', `db:${inputs.identifier}`), address: `${inputs.identifier}.cmock.${REGION}.rds.amazonaws.com`, masterUserSecrets: [{ secretArn: arnOf('secretsmanager', 'secret:rds!db-mock-AbCdEf') }] });
+        arn: arnOf('rds', `db:${inputs.identifier}`),
+        address: `${inputs.identifier}.cmock.${REGION}.rds.amazonaws.com`,
+        masterUserSecrets: [{ secretArn: arnOf('secretsmanager', 'secret:rds!db-mock-AbCdEf') }],
+      });
       break;
     case 'aws:elasticache/replicationGroup:ReplicationGroup':
       out.primaryEndpointAddress = `master.${inputs.replicationGroupId}.mock.apn2.cache.amazonaws.com`;
@@ -61,7 +79,14 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
       Object.assign(out, { keyId: `${name}-id`, arn: arnOf('kms', `key/${name}-id`) });
       break;
     case 'aws:acm/certificate:Certificate':
-      out.domainValidationOptions = [{ domainName: inputs.domainName, resourceRecordName: `_x.${inputs.domainName}.`, resourceRecordType: 'CNAME', resourceRecordValue: '_y.acm-validations.aws.' }];
+      out.domainValidationOptions = [
+        {
+          domainName: inputs.domainName,
+          resourceRecordName: `_x.${inputs.domainName}.`,
+          resourceRecordType: 'CNAME',
+          resourceRecordValue: '_y.acm-validations.aws.',
+        },
+      ];
       break;
     case 'aws:acm/certificateValidation:CertificateValidation':
       out.certificateArn = inputs.certificateArn;
@@ -94,7 +119,13 @@ export async function runStack(stack: 'dev' | 'prod'): Promise<{ resources: Res[
     {
       newResource: (a) => {
         const state = { ...a.inputs, ...computed(a.type, a.name, a.inputs) };
-        resources.push({ type: a.type, name: a.name, inputs: unwrapSecrets(a.inputs), state: unwrapSecrets(state), custom: a.custom ?? true });
+        resources.push({
+          type: a.type,
+          name: a.name,
+          inputs: unwrapSecrets(a.inputs),
+          state: unwrapSecrets(state),
+          custom: a.custom ?? true,
+        });
         return { id: `${a.name}-id`, state };
       },
       call: (a) => {

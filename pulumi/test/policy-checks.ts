@@ -26,9 +26,12 @@ export function asPolicyResources(stack: string, resources: Res[]): PolicyResour
   // Which resource an input value names: its id, ARN, name or bucket name.
   // (Names can be shared: a launch template and its group are both "dapanda-dev-web".)
   const owner = new Map<string, PolicyResource[]>();
-  resources.filter((r) => r.custom).forEach((r, i) => {
-    for (const v of new Set([`${r.name}-id`, r.state.arn, r.state.name, r.state.bucket])) if (typeof v === 'string' && v.length > 8) owner.set(v, [...(owner.get(v) ?? []), out[i]]);
-  });
+  resources
+    .filter((r) => r.custom)
+    .forEach((r, i) => {
+      for (const v of new Set([`${r.name}-id`, r.state.arn, r.state.name, r.state.bucket]))
+        if (typeof v === 'string' && v.length > 8) owner.set(v, [...(owner.get(v) ?? []), out[i]]);
+    });
   const refs = (v: unknown, acc: Set<PolicyResource>): Set<PolicyResource> => {
     if (typeof v === 'string') {
       for (const o of owner.get(v) ?? []) acc.add(o);
@@ -60,7 +63,10 @@ export function run(policy: ResourceValidationPolicy | StackValidationPolicy, re
       }
     }
   } else if ('validateStack' in policy && policy.validateStack) {
-    void policy.validateStack({ resources, getConfig: () => ({}) as never, notApplicable: () => undefined } as never, report);
+    void policy.validateStack(
+      { resources, getConfig: () => ({}) as never, notApplicable: () => undefined } as never,
+      report,
+    );
   }
   return found;
 }
@@ -70,14 +76,50 @@ const clone = <T>(x: T): T => structuredClone(x);
 /** One way to break each rule: [policy name, which resource, what to change]. */
 const BREAKS: [string, (r: PolicyResource) => boolean, (p: Record<string, any>) => void][] = [
   ['dapanda-required-tags', (r) => r.type === 'aws:rds/instance:Instance', (p) => delete p.tags['cost-centre']],
-  ['dapanda-only-alb-public', (r) => r.name.endsWith('-db-in-web'), (p) => Object.assign(p, { cidrIpv4: '0.0.0.0/0', referencedSecurityGroupId: undefined })],
-  ['dapanda-instance-hardening', (r) => r.type === 'aws:ec2/launchTemplate:LaunchTemplate', (p) => (p.metadataOptions.httpTokens = 'optional')],
-  ['dapanda-encryption-at-rest', (r) => r.type === 'aws:elasticache/replicationGroup:ReplicationGroup', (p) => (p.transitEncryptionEnabled = false)],
-  ['dapanda-s3-private-versioned', (r) => r.type === 'aws:s3/bucketVersioning:BucketVersioning', (p) => (p.versioningConfiguration.status = 'Suspended')],
-  ['dapanda-redis-noeviction', (r) => r.type === 'aws:elasticache/parameterGroup:ParameterGroup', (p) => (p.parameters[0].value = 'allkeys-lru')],
-  ['dapanda-iam-least-privilege', (r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name.endsWith('-web-policy'), (p) => (p.policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }))],
-  ['dapanda-prod-availability', (r) => r.type === 'aws:rds/instance:Instance', (p) => Object.assign(p, { multiAz: false, tags: { ...p.tags, stack: 'prod' } })],
-  ['dapanda-scaling-policies', (r) => r.type === 'aws:autoscaling/policy:Policy' && r.name.endsWith('-web-requests'), (p) => (p.targetTrackingConfiguration.predefinedMetricSpecification.predefinedMetricType = 'ASGAverageNetworkIn')],
+  [
+    'dapanda-only-alb-public',
+    (r) => r.name.endsWith('-db-in-web'),
+    (p) => Object.assign(p, { cidrIpv4: '0.0.0.0/0', referencedSecurityGroupId: undefined }),
+  ],
+  [
+    'dapanda-instance-hardening',
+    (r) => r.type === 'aws:ec2/launchTemplate:LaunchTemplate',
+    (p) => (p.metadataOptions.httpTokens = 'optional'),
+  ],
+  [
+    'dapanda-encryption-at-rest',
+    (r) => r.type === 'aws:elasticache/replicationGroup:ReplicationGroup',
+    (p) => (p.transitEncryptionEnabled = false),
+  ],
+  [
+    'dapanda-s3-private-versioned',
+    (r) => r.type === 'aws:s3/bucketVersioning:BucketVersioning',
+    (p) => (p.versioningConfiguration.status = 'Suspended'),
+  ],
+  [
+    'dapanda-redis-noeviction',
+    (r) => r.type === 'aws:elasticache/parameterGroup:ParameterGroup',
+    (p) => (p.parameters[0].value = 'allkeys-lru'),
+  ],
+  [
+    'dapanda-iam-least-privilege',
+    (r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name.endsWith('-web-policy'),
+    (p) =>
+      (p.policy = JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+      })),
+  ],
+  [
+    'dapanda-prod-availability',
+    (r) => r.type === 'aws:rds/instance:Instance',
+    (p) => Object.assign(p, { multiAz: false, tags: { ...p.tags, stack: 'prod' } }),
+  ],
+  [
+    'dapanda-scaling-policies',
+    (r) => r.type === 'aws:autoscaling/policy:Policy' && r.name.endsWith('-web-requests'),
+    (p) => (p.targetTrackingConfiguration.predefinedMetricSpecification.predefinedMetricType = 'ASGAverageNetworkIn'),
+  ],
   ['dapanda-cost-controls', (r) => r.type === 'aws:budgets/budget:Budget', (p) => (p.timeUnit = 'ANNUALLY')],
 ];
 
@@ -89,9 +131,26 @@ export function policyChecks(t: Test, stack: string, resources: Res[]): number {
       const breaks = BREAKS.filter(([name]) => name === policy.name);
       t.ok(breaks.length, 'a violating case exists');
       for (const [, pick, mutate] of breaks) {
-        const broken = rs.map((r) => (pick(r) ? { ...r, props: (() => { const p = clone(r.props); mutate(p); return p; })() } : r));
-        t.ok(broken.some((r, i) => r !== rs[i]), 'the violating resource exists in the stack');
-        t.ok(run(policy, broken).length > 0, `a violating resource is reported: ${run(policy, broken)[0] ?? 'nothing'}`);
+        const broken = rs.map((r) =>
+          pick(r)
+            ? {
+                ...r,
+                props: (() => {
+                  const p = clone(r.props);
+                  mutate(p);
+                  return p;
+                })(),
+              }
+            : r,
+        );
+        t.ok(
+          broken.some((r, i) => r !== rs[i]),
+          'the violating resource exists in the stack',
+        );
+        t.ok(
+          run(policy, broken).length > 0,
+          `a violating resource is reported: ${run(policy, broken)[0] ?? 'nothing'}`,
+        );
       }
     });
   }

@@ -22,7 +22,12 @@ export class UserClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   }
 
-  request(method: 'GET' | 'POST', path: string, form?: Record<string, string>, headers: Record<string, string> = {}): Promise<Res> {
+  request(
+    method: 'GET' | 'POST',
+    path: string,
+    form?: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<Res> {
     const body = form ? new URLSearchParams({ _csrf: this.csrf, ...form }).toString() : undefined;
     const h: Record<string, string> = { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...headers };
     if (body !== undefined) {
@@ -30,16 +35,31 @@ export class UserClient {
       h['content-length'] = String(Buffer.byteLength(body));
     }
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: this.port, method, path, headers: h, agent: this.agent, localAddress: this.localAddress }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const out = { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers };
-          this.absorb(out);
-          resolve(out);
-        });
-        res.on('error', reject);
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          method,
+          path,
+          headers: h,
+          agent: this.agent,
+          localAddress: this.localAddress,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const out = {
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              headers: res.headers,
+            };
+            this.absorb(out);
+            resolve(out);
+          });
+          res.on('error', reject);
+        },
+      );
       req.setTimeout(30_000, () => req.destroy(new Error(`timeout ${method} ${path}`)));
       req.on('error', reject);
       req.end(body);

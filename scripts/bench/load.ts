@@ -35,8 +35,17 @@ interface AuctionState {
 
 const MIN_RE = /name="amount" value="(\d+)"/;
 
-export async function bidStorm(o: { bidders: Bidder[]; auctions: number[]; concurrency: number; seconds: number; startPrice: number; increment: number }): Promise<StormResult> {
-  const state = new Map<number, AuctionState>(o.auctions.map((id) => [id, { issued: null, floor: o.startPrice, leader: null, inflight: 0 }]));
+export async function bidStorm(o: {
+  bidders: Bidder[];
+  auctions: number[];
+  concurrency: number;
+  seconds: number;
+  startPrice: number;
+  increment: number;
+}): Promise<StormResult> {
+  const state = new Map<number, AuctionState>(
+    o.auctions.map((id) => [id, { issued: null, floor: o.startPrice, leader: null, inflight: 0 }]),
+  );
   const idle = [...o.bidders]; // least recently used first
   const latencies: number[] = [];
   const r = { accepted: 0, refused: 0, rateLimited: 0, errors: 0, firstError: undefined as string | undefined };
@@ -68,7 +77,12 @@ export async function bidStorm(o: { bidders: Bidder[]; auctions: number[]; concu
         s.inflight++;
         const started = performance.now();
         try {
-          const res = await b.client.request('POST', `/items/${id}/bids`, { amount: String(amount), requestKey: randomUUID() }, { 'hx-request': 'true' });
+          const res = await b.client.request(
+            'POST',
+            `/items/${id}/bids`,
+            { amount: String(amount), requestKey: randomUUID() },
+            { 'hx-request': 'true' },
+          );
           latencies.push(performance.now() - started);
           const min = MIN_RE.exec(res.body);
           if (min) s.floor = Math.max(s.floor, Number(min[1]));

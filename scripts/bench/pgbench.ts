@@ -24,21 +24,57 @@ export interface PgbenchResult {
 }
 
 /** `auctions`: one id (the hot row) or a contiguous range [lo, hi]. */
-export async function pgbench(databaseUrl: string, o: { auctions: [number, number]; bidders: [number, number]; clients: number; seconds: number }): Promise<PgbenchResult> {
+export async function pgbench(
+  databaseUrl: string,
+  o: { auctions: [number, number]; bidders: [number, number]; clients: number; seconds: number },
+): Promise<PgbenchResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'dapanda-pgbench-'));
   try {
     const file = path.join(dir, 'bid.sql');
-    const pick = o.auctions[0] === o.auctions[1] ? `\\set auction ${o.auctions[0]}` : `\\set auction random(${o.auctions[0]}, ${o.auctions[1]})`;
+    const pick =
+      o.auctions[0] === o.auctions[1]
+        ? `\\set auction ${o.auctions[0]}`
+        : `\\set auction random(${o.auctions[0]}, ${o.auctions[1]})`;
     writeFileSync(file, SCRIPT(pick));
     const u = new URL(databaseUrl);
-    const args = ['-n', '-M', 'prepared', '-f', file, '-c', String(o.clients), '-j', '2', '-T', String(o.seconds), '-D', `blo=${o.bidders[0]}`, '-D', `bhi=${o.bidders[1]}`];
-    args.push('-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres'), u.pathname.slice(1));
+    const args = [
+      '-n',
+      '-M',
+      'prepared',
+      '-f',
+      file,
+      '-c',
+      String(o.clients),
+      '-j',
+      '2',
+      '-T',
+      String(o.seconds),
+      '-D',
+      `blo=${o.bidders[0]}`,
+      '-D',
+      `bhi=${o.bidders[1]}`,
+    ];
+    args.push(
+      '-h',
+      u.hostname,
+      '-p',
+      u.port || '5432',
+      '-U',
+      decodeURIComponent(u.username || 'postgres'),
+      u.pathname.slice(1),
+    );
     const env = { ...process.env, ...(u.password ? { PGPASSWORD: decodeURIComponent(u.password) } : {}) };
     const { stdout } = await run('pgbench', args, { env, timeout: (o.seconds + 30) * 1000 });
     const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? NaN);
     const tps = num(/tps = ([\d.]+) \(without initial connection time\)/);
     if (!Number.isFinite(tps)) throw new Error(`pgbench output not understood:\n${stdout}`);
-    return { tps, transactions: num(/number of transactions actually processed: (\d+)/), latencyMs: num(/latency average = ([\d.]+) ms/), clients: o.clients, seconds: o.seconds };
+    return {
+      tps,
+      transactions: num(/number of transactions actually processed: (\d+)/),
+      latencyMs: num(/latency average = ([\d.]+) ms/),
+      clients: o.clients,
+      seconds: o.seconds,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

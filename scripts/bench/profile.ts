@@ -25,9 +25,15 @@ function packageOf(url: string, fn: string): string {
   const src = url.indexOf('/src/');
   if (src >= 0) {
     const parts = url.slice(src + 1).split('/');
-    return parts[1] === 'modules' || parts[1] === 'core' ? parts.slice(0, 3).join('/').replace(/\.ts$/, '') : parts.slice(0, 2).join('/');
+    return parts[1] === 'modules' || parts[1] === 'core'
+      ? parts.slice(0, 3).join('/').replace(/\.ts$/, '')
+      : parts.slice(0, 2).join('/');
   }
-  return url.replace(/^file:\/\//, '').split('/').slice(-2).join('/');
+  return url
+    .replace(/^file:\/\//, '')
+    .split('/')
+    .slice(-2)
+    .join('/');
 }
 
 export function summariseProfile(p: CpuProfile): ProfileSummary {
@@ -40,10 +46,20 @@ export function summariseProfile(p: CpuProfile): ProfileSummary {
     const { functionName, url, lineNumber } = n.callFrame;
     const label = packageOf(url, functionName);
     pkg.set(label, (pkg.get(label) ?? 0) + 1);
-    const fname = `${functionName || '(anonymous)'} ${url ? `${packageOf(url, functionName)}:${lineNumber + 1}` : ''}`.trim();
+    const fname =
+      `${functionName || '(anonymous)'} ${url ? `${packageOf(url, functionName)}:${lineNumber + 1}` : ''}`.trim();
     fns.set(fname, (fns.get(fname) ?? 0) + 1);
   }
   const total = p.samples.length || 1;
-  const top = (m: Map<string, number>, k: number): [string, number][] => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([l, c]) => [l, c / total]);
-  return { seconds: (p.endTime - p.startTime) / 1e6, samples: p.samples.length, byPackage: top(pkg, 14), topFunctions: top(fns, 15) };
+  const top = (m: Map<string, number>, k: number): [string, number][] =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([l, c]) => [l, c / total]);
+  return {
+    seconds: (p.endTime - p.startTime) / 1e6,
+    samples: p.samples.length,
+    byPackage: top(pkg, 14),
+    topFunctions: top(fns, 15),
+  };
 }

@@ -39,7 +39,11 @@ const TSX = ['--import', 'tsx'];
 
 /** A child process speaking IPC: `ask` sends a message and resolves with the next reply matching `pick`. */
 function child(file: string, env: NodeJS.ProcessEnv) {
-  const p: ChildProcess = fork(path.join(ROOT, 'scripts/bench', file), [], { execArgv: TSX, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const p: ChildProcess = fork(path.join(ROOT, 'scripts/bench', file), [], {
+    execArgv: TSX,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ask = <T>(msg: unknown, pick: (m: any) => boolean, ms = 120_000): Promise<T> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${file}: no answer to ${JSON.stringify(msg)} in ${ms} ms`)), ms);
@@ -73,7 +77,8 @@ try {
   const [hot] = await makeAuctions(db, seller.id, 1, START_PRICE);
   const many = await makeAuctions(db, seller.id, 1000, START_PRICE);
   const [watched] = await makeAuctions(db, seller.id, 1, START_PRICE);
-  if (many[999] - many[0] !== 999) throw new Error('the 1,000 auctions are not contiguous ids (pgbench picks from a range)');
+  if (many[999] - many[0] !== 999)
+    throw new Error('the 1,000 auctions are not contiguous ids (pgbench picks from a range)');
   const bidderRange: [number, number] = [Math.min(...users.map((u) => u.id)), Math.max(...users.map((u) => u.id))];
 
   const env = {
@@ -109,7 +114,15 @@ try {
     );
   }
 
-  const storm = (auctions: number[]) => bidStorm({ bidders, auctions, concurrency: CONCURRENCY, seconds: SECONDS, startPrice: START_PRICE, increment: 100 });
+  const storm = (auctions: number[]) =>
+    bidStorm({
+      bidders,
+      auctions,
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      startPrice: START_PRICE,
+      increment: 100,
+    });
   log(`HTTP: one hot auction, ${CONCURRENCY} bids in flight, ${SECONDS}s`);
   const httpHot = await storm([hot]);
   log(`HTTP: 1,000 auctions, ${CONCURRENCY} bids in flight, ${SECONDS}s`);
@@ -122,16 +135,37 @@ try {
   let queriesPerBid: number | null = null;
   let profiled: StormResult | null = null;
 
-  log(`pgbench: bare UPDATE auctions + INSERT bids, ${POOL} clients (the app's pool size, DB_POOL_MAX), ${SECONDS}s each`);
-  const pgHot = await pgbench(databaseUrl, { auctions: [hot, hot], bidders: bidderRange, clients: POOL, seconds: SECONDS });
-  const pgMany = await pgbench(databaseUrl, { auctions: [many[0], many[999]], bidders: bidderRange, clients: POOL, seconds: SECONDS });
+  log(
+    `pgbench: bare UPDATE auctions + INSERT bids, ${POOL} clients (the app's pool size, DB_POOL_MAX), ${SECONDS}s each`,
+  );
+  const pgHot = await pgbench(databaseUrl, {
+    auctions: [hot, hot],
+    bidders: bidderRange,
+    clients: POOL,
+    seconds: SECONDS,
+  });
+  const pgMany = await pgbench(databaseUrl, {
+    auctions: [many[0], many[999]],
+    bidders: bidderRange,
+    clients: POOL,
+    seconds: SECONDS,
+  });
 
   if (httpHot.acceptedPerSecond / pgHot.tps < 0.6) {
-    log('hot ratio short of 0.6: profiling the server during a second hot storm (5 s), counting PostgreSQL round trips');
+    log(
+      'hot ratio short of 0.6: profiling the server during a second hot storm (5 s), counting PostgreSQL round trips',
+    );
     const [hot2] = await makeAuctions(db, seller.id, 1, START_PRICE);
     await server.ask('prof-start', (m) => m.ack === 'prof-start');
     await server.ask('count-start', (m) => m.ack === 'count-start');
-    profiled = await bidStorm({ bidders, auctions: [hot2], concurrency: CONCURRENCY, seconds: 5, startPrice: START_PRICE, increment: 100 });
+    profiled = await bidStorm({
+      bidders,
+      auctions: [hot2],
+      concurrency: CONCURRENCY,
+      seconds: 5,
+      startPrice: START_PRICE,
+      increment: 100,
+    });
     const { queries } = await server.ask<{ queries: number }>('count-stop', (m) => 'queries' in m);
     ({ profile } = await server.ask<{ profile: ProfileSummary }>('prof-stop', (m) => 'profile' in m));
     queriesPerBid = queries / Math.max(1, profiled.accepted + profiled.refused);
@@ -141,8 +175,15 @@ try {
   watchers = child('watchers.ts', env);
   await watchers.ask(null, (m) => 'ready' in m, 30_000);
   const watch: WatchResult[] = [];
-  for (const [n, add, block] of [[1000, 1000, 21], [5000, 4000, 22]] as const) {
-    const conn = await watchers.ask<{ connected: number; failed: number; ms: number }>({ connect: add, port, auctionId: watched, block }, (m) => 'connected' in m, 180_000);
+  for (const [n, add, block] of [
+    [1000, 1000, 21],
+    [5000, 4000, 22],
+  ] as const) {
+    const conn = await watchers.ask<{ connected: number; failed: number; ms: number }>(
+      { connect: add, port, auctionId: watched, block },
+      (m) => 'connected' in m,
+      180_000,
+    );
     log(`  ${n} watchers: +${conn.connected} connected (${conn.failed} failed) in ${(conn.ms / 1000).toFixed(1)}s`);
     watch.push(await measureWatchers(n, watched, bidders.slice(0, 2), watchers.ask, 15, 300));
   }
@@ -151,26 +192,42 @@ try {
   const f = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
   const ratio = (h: StormResult, p: PgbenchResult) => h.acceptedPerSecond / p.tps;
   console.log('\n== DAPANDA bench: bids through HTTP vs the bare SQL transaction ==');
-  console.log(`HTTP: ${CONCURRENCY} form posts in flight from ${BIDDERS} logged-in bidders (own loopback IPs), ${SECONDS}s; pgbench: ${POOL} clients (-M prepared), ${SECONDS}s`);
-  console.log('| scenario        | HTTP accepted/s | refused | 429 | errors | HTTP p50 / p99 ms | pgbench tps | ratio | target |');
-  console.log('|-----------------|-----------------|---------|-----|--------|-------------------|-------------|-------|--------|');
+  console.log(
+    `HTTP: ${CONCURRENCY} form posts in flight from ${BIDDERS} logged-in bidders (own loopback IPs), ${SECONDS}s; pgbench: ${POOL} clients (-M prepared), ${SECONDS}s`,
+  );
+  console.log(
+    '| scenario        | HTTP accepted/s | refused | 429 | errors | HTTP p50 / p99 ms | pgbench tps | ratio | target |',
+  );
+  console.log(
+    '|-----------------|-----------------|---------|-----|--------|-------------------|-------------|-------|--------|',
+  );
   const line = (name: string, h: StormResult, p: PgbenchResult, target: string) =>
-    console.log(`| ${name.padEnd(15)} | ${f(h.acceptedPerSecond, 1).padStart(15)} | ${String(h.refused).padStart(7)} | ${String(h.rateLimited).padStart(3)} | ${String(h.errors).padStart(6)} | ${`${f(h.p50, 1)} / ${f(h.p99, 1)}`.padStart(17)} | ${f(p.tps, 1).padStart(11)} | ${ratio(h, p).toFixed(2).padStart(5)} | ${target.padEnd(6)} |`);
+    console.log(
+      `| ${name.padEnd(15)} | ${f(h.acceptedPerSecond, 1).padStart(15)} | ${String(h.refused).padStart(7)} | ${String(h.rateLimited).padStart(3)} | ${String(h.errors).padStart(6)} | ${`${f(h.p50, 1)} / ${f(h.p99, 1)}`.padStart(17)} | ${f(p.tps, 1).padStart(11)} | ${ratio(h, p).toFixed(2).padStart(5)} | ${target.padEnd(6)} |`,
+    );
   line('1 hot auction', httpHot, pgHot, '>= 0.6');
   line('1,000 auctions', httpMany, pgMany, '');
-  console.log(`bids rows written by the HTTP storms: hot ${hotRows} (accepted ${httpHot.accepted}), 1,000 auctions ${manyRows} (accepted ${httpMany.accepted})`);
+  console.log(
+    `bids rows written by the HTTP storms: hot ${hotRows} (accepted ${httpHot.accepted}), 1,000 auctions ${manyRows} (accepted ${httpMany.accepted})`,
+  );
   for (const h of [httpHot, httpMany]) if (h.firstError) console.log(`first error: ${h.firstError}`);
 
   console.log('\n== bid accepted (HTTP response received) -> price fragment received by every watcher ==');
   console.log('| watchers | bids | deliveries (expected) | p50 ms | p99 ms | max ms | target p99 |');
   console.log('|----------|------|-----------------------|--------|--------|--------|------------|');
   for (const w of watch) {
-    console.log(`| ${f(w.watchers).padStart(8)} | ${String(w.bids).padStart(4)} | ${`${f(w.deliveries)} (${f(w.expected)})`.padStart(21)} | ${f(w.p50, 1).padStart(6)} | ${f(w.p99, 1).padStart(6)} | ${f(w.max, 1).padStart(6)} | ${(w.watchers === 5000 ? '< 250' : '').padEnd(10)} |`);
+    console.log(
+      `| ${f(w.watchers).padStart(8)} | ${String(w.bids).padStart(4)} | ${`${f(w.deliveries)} (${f(w.expected)})`.padStart(21)} | ${f(w.p50, 1).padStart(6)} | ${f(w.p99, 1).padStart(6)} | ${f(w.max, 1).padStart(6)} | ${(w.watchers === 5000 ? '< 250' : '').padEnd(10)} |`,
+    );
   }
 
   if (profile && profiled) {
-    console.log(`\n== where the time goes (hot auction, server CPU profile over ${profile.seconds.toFixed(1)}s, ${f(profiled.acceptedPerSecond, 1)} accepted/s while profiled) ==`);
-    console.log(`PostgreSQL round trips per bid request (bid transaction + panel response + live push): ${queriesPerBid!.toFixed(1)}`);
+    console.log(
+      `\n== where the time goes (hot auction, server CPU profile over ${profile.seconds.toFixed(1)}s, ${f(profiled.acceptedPerSecond, 1)} accepted/s while profiled) ==`,
+    );
+    console.log(
+      `PostgreSQL round trips per bid request (bid transaction + panel response + live push): ${queriesPerBid!.toFixed(1)}`,
+    );
     console.log('share of server CPU samples by package / app file:');
     for (const [l, s] of profile.byPackage) console.log(`  ${(s * 100).toFixed(1).padStart(5)}%  ${l}`);
     console.log('top functions by self time:');

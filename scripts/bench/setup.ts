@@ -38,7 +38,8 @@ export async function dropDatabase(url: string): Promise<void> {
 
 async function inBatches<T, R>(items: T[], size: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map((x, j) => fn(x, i + j)))));
+  for (let i = 0; i < items.length; i += size)
+    out.push(...(await Promise.all(items.slice(i, i + size).map((x, j) => fn(x, i + j)))));
   return out;
 }
 
@@ -48,18 +49,38 @@ export interface BenchUser {
 }
 
 /** Users with `points` each, credited by a test-card top-up. */
-export async function makeUsers(db: Db, redis: Redis, prefix: string, n: number, points: number, tag: string): Promise<BenchUser[]> {
+export async function makeUsers(
+  db: Db,
+  redis: Redis,
+  prefix: string,
+  n: number,
+  points: number,
+  tag: string,
+): Promise<BenchUser[]> {
   const gateway = createTestCardGateway({ redis, prefix });
   const deps = { db, gateway, withdrawalFee: 500 };
-  return inBatches(Array.from({ length: n }, (_, i) => i), 16, async (i) => {
-    const email = `bench-${tag}-${i}-${prefix}@example.com`;
-    const u = await createUserDirect(db, { email, nickname: `${tag}${i}_${prefix.slice(-6)}`.slice(0, 20), password: PASSWORD });
-    if (points > 0) {
-      const r = await topUp(deps, { userId: u.id, amount: points, key: randomUUID(), cardNumber: '4242 4242 4242 4242' });
-      if (r.status !== 'credited') throw new Error(`top-up failed: ${r.status}`);
-    }
-    return { id: u.id, email };
-  });
+  return inBatches(
+    Array.from({ length: n }, (_, i) => i),
+    16,
+    async (i) => {
+      const email = `bench-${tag}-${i}-${prefix}@example.com`;
+      const u = await createUserDirect(db, {
+        email,
+        nickname: `${tag}${i}_${prefix.slice(-6)}`.slice(0, 20),
+        password: PASSWORD,
+      });
+      if (points > 0) {
+        const r = await topUp(deps, {
+          userId: u.id,
+          amount: points,
+          key: randomUUID(),
+          cardNumber: '4242 4242 4242 4242',
+        });
+        if (r.status !== 'credited') throw new Error(`top-up failed: ${r.status}`);
+      }
+      return { id: u.id, email };
+    },
+  );
 }
 
 /** `n` live listings of `sellerId` ending in an hour, each opened as an auction. Returns their ids. */

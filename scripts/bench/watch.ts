@@ -27,7 +27,14 @@ let turn = 0;
 
 type Ask = <T>(msg: unknown, pick: (m: any) => boolean, ms?: number) => Promise<T>;
 
-export async function measureWatchers(watchers: number, auctionId: number, bidders: Bidder[], ask: Ask, bids: number, gapMs: number): Promise<WatchResult> {
+export async function measureWatchers(
+  watchers: number,
+  auctionId: number,
+  bidders: Bidder[],
+  ask: Ask,
+  bids: number,
+  gapMs: number,
+): Promise<WatchResult> {
   await ask('collect', (m) => 'arrivals' in m); // drop anything before this round
   const acceptedAt = new Map<number, number>();
   let panel = await bidders[0].client.request('GET', `/items/${auctionId}/bid-panel`);
@@ -35,7 +42,12 @@ export async function measureWatchers(watchers: number, auctionId: number, bidde
     const b = bidders[turn++ % bidders.length];
     const min = Number(MIN_RE.exec(panel.body)?.[1]);
     if (!min) throw new Error('no minimum bid in the panel');
-    panel = await b.client.request('POST', `/items/${auctionId}/bids`, { amount: String(min), requestKey: randomUUID() }, { 'hx-request': 'true' });
+    panel = await b.client.request(
+      'POST',
+      `/items/${auctionId}/bids`,
+      { amount: String(min), requestKey: randomUUID() },
+      { 'hx-request': 'true' },
+    );
     const t = now();
     if (panel.status !== 200) throw new Error(`watched auction bid refused: HTTP ${panel.status}`);
     const price = Number(PRICE_RE.exec(panel.body)?.[1].replace(/[^\d]/g, ''));
@@ -43,10 +55,21 @@ export async function measureWatchers(watchers: number, auctionId: number, bidde
     await sleep(gapMs);
   }
   await sleep(1500);
-  const { arrivals, sockets } = await ask<{ arrivals: Record<string, number[]>; sockets: number }>('collect', (m) => 'arrivals' in m);
+  const { arrivals, sockets } = await ask<{ arrivals: Record<string, number[]>; sockets: number }>(
+    'collect',
+    (m) => 'arrivals' in m,
+  );
   const lat: number[] = [];
   for (const [price, at] of acceptedAt) for (const t of arrivals[String(price)] ?? []) lat.push(t - at);
   lat.sort((a, b) => a - b);
   const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] ?? NaN;
-  return { watchers: sockets, bids: acceptedAt.size, deliveries: lat.length, expected: sockets * acceptedAt.size, p50: pct(0.5), p99: pct(0.99), max: lat[lat.length - 1] ?? NaN };
+  return {
+    watchers: sockets,
+    bids: acceptedAt.size,
+    deliveries: lat.length,
+    expected: sockets * acceptedAt.size,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    max: lat[lat.length - 1] ?? NaN,
+  };
 }

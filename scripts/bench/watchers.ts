@@ -19,7 +19,11 @@ const send = (m: unknown) => process.send?.(m);
 
 function open(port: number, auctionId: number, localAddress: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?topics=auction:${auctionId}`, { localAddress, perMessageDeflate: false, handshakeTimeout: 20_000 });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?topics=auction:${auctionId}`, {
+      localAddress,
+      perMessageDeflate: false,
+      handshakeTimeout: 20_000,
+    });
     const seen = new Set<number>();
     let first = true;
     ws.on('message', (data: Buffer) => {
@@ -46,7 +50,10 @@ function open(port: number, auctionId: number, localAddress: string): Promise<bo
 
 process.on('message', async (msg: { connect: number; port: number; auctionId: number; block: number } | string) => {
   if (msg === 'collect') {
-    send({ arrivals: Object.fromEntries(arrivals), sockets: sockets.filter((s) => s.readyState === WebSocket.OPEN).length });
+    send({
+      arrivals: Object.fromEntries(arrivals),
+      sockets: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
+    });
     arrivals = new Map();
   } else if (msg === 'stop') {
     for (const s of sockets) s.terminate();

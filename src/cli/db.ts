@@ -25,14 +25,21 @@ async function main(): Promise<number> {
   // Migrations run as the role that owns the schema (scripts/db-roles.sh locally, deploy/ on the VMs);
   // `new` and `drift` create a shadow database, which needs a role that may create databases.
   const databaseUrl =
-    process.env.DATABASE_URL ?? (cmd === 'migrate' ? 'postgresql://dapanda_migrator:dapanda-dev-migrator@127.0.0.1:5432/dapanda' : 'postgresql://postgres@127.0.0.1:5432/dapanda');
+    process.env.DATABASE_URL ??
+    (cmd === 'migrate'
+      ? 'postgresql://dapanda_migrator:dapanda-dev-migrator@127.0.0.1:5432/dapanda'
+      : 'postgresql://postgres@127.0.0.1:5432/dapanda');
   const opts = { databaseUrl, prismaDir: findPrismaDir() };
   const where = new URL(databaseUrl);
   where.password = where.password ? '***' : '';
   switch (cmd) {
     case 'migrate': {
       const applied = await applyMigrations(opts);
-      console.log(applied.length ? `applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}` : `${where} is up to date`);
+      console.log(
+        applied.length
+          ? `applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}`
+          : `${where} is up to date`,
+      );
       return 0;
     }
     case 'new': {
@@ -42,7 +49,11 @@ async function main(): Promise<number> {
         return 1;
       }
       const folder = await createMigration(opts, name);
-      console.log(folder ? `wrote prisma/migrations/${folder}/migration.sql` : 'the schema matches the migrations: nothing to write');
+      console.log(
+        folder
+          ? `wrote prisma/migrations/${folder}/migration.sql`
+          : 'the schema matches the migrations: nothing to write',
+      );
       return 0;
     }
     case 'drift': {

@@ -47,6 +47,11 @@ export async function requireUser(req: FastifyRequest, reply: FastifyReply): Pro
 export const safeNext = safePath;
 
 /** Sets a one-shot message shown on the next page. */
-export function flash(req: FastifyRequest, kind: 'info' | 'error', key: string, params?: Record<string, unknown>): void {
+export function flash(
+  req: FastifyRequest,
+  kind: 'info' | 'error',
+  key: string,
+  params?: Record<string, unknown>,
+): void {
   req.session.flash = { kind, key, params };
 }

@@ -39,12 +39,16 @@ interface Classified {
 }
 
 function classify(err: FastifyError | AppError): Classified {
-  if (err instanceof AppError) return { status: err.statusCode, code: err.code, key: err.messageKey, params: err.params };
+  if (err instanceof AppError)
+    return { status: err.statusCode, code: err.code, key: err.messageKey, params: err.params };
   const code = (err as FastifyError).code ?? '';
   // Connection pool or transaction wait timed out: the database is saturated, try again shortly.
-  if (code === 'P2024' || code === 'P2028' || code === 'P2034') return { status: 503, code: 'BUSY', key: 'errors.unavailable', params: {} };
-  if (code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET') return { status: 403, code: 'CSRF', key: 'errors.csrf', params: {} };
-  if (err.validation || code === 'FST_ERR_VALIDATION') return { status: 400, code: 'VALIDATION', key: 'errors.validation', params: {} };
+  if (code === 'P2024' || code === 'P2028' || code === 'P2034')
+    return { status: 503, code: 'BUSY', key: 'errors.unavailable', params: {} };
+  if (code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET')
+    return { status: 403, code: 'CSRF', key: 'errors.csrf', params: {} };
+  if (err.validation || code === 'FST_ERR_VALIDATION')
+    return { status: 400, code: 'VALIDATION', key: 'errors.validation', params: {} };
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
   if (status === 429) return { status, code: 'RATE_LIMITED', key: 'errors.rateLimited', params: {} };
   if (status === 404) return { status, code: 'NOT_FOUND', key: 'errors.notFoundBody', params: {} };
@@ -64,7 +68,9 @@ export async function sendError(req: FastifyRequest, reply: FastifyReply, c: Cla
   reply.code(c.status);
   if (wantsJson(req)) return reply.send({ error: { code: c.code, message, requestId: req.id } });
   if (typeof reply.page !== 'function') return reply.type('text/plain; charset=utf-8').send(message);
-  const title = t(c.status === 404 ? 'errors.notFoundTitle' : c.status >= 500 ? 'errors.serverTitle' : 'errors.title') as string;
+  const title = t(
+    c.status === 404 ? 'errors.notFoundTitle' : c.status >= 500 ? 'errors.serverTitle' : 'errors.title',
+  ) as string;
   if (req.htmx) {
     // htmx: show the message in the page's flash area instead of replacing the target.
     reply.header('HX-Retarget', '#flash').header('HX-Reswap', 'innerHTML');
@@ -77,7 +83,13 @@ export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler(async (err: FastifyError, req, reply) => {
       const c = classify(err);
-      const ctx = { method: req.method, url: logUrl(req.url), params: req.params, query: redactToken(req.query), requestId: req.id };
+      const ctx = {
+        method: req.method,
+        url: logUrl(req.url),
+        params: req.params,
+        query: redactToken(req.query),
+        requestId: req.id,
+      };
       if (c.status >= 500) req.log.error({ err, ...ctx }, 'request failed');
       else req.log.info({ code: c.code, status: c.status, msg: err.message, ...ctx }, 'request refused');
       return sendError(req, reply, c);

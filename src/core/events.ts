@@ -39,10 +39,13 @@ export interface DurableEvents {}
 export type EventName = keyof DomainEvents;
 export type DurableEventName = Extract<keyof DurableEvents, EventName>;
 export type LiveEventName = Exclude<EventName, DurableEventName>;
-export type DomainEvent<K extends EventName = EventName> = K extends EventName ? { readonly name: K; readonly payload: DomainEvents[K] } : never;
+export type DomainEvent<K extends EventName = EventName> = K extends EventName
+  ? { readonly name: K; readonly payload: DomainEvents[K] }
+  : never;
 
 /** Builds an event; each module exports one constructor per event made from this. */
-export const domainEvent = <K extends EventName>(name: K, payload: DomainEvents[K]): DomainEvent<K> => ({ name, payload }) as unknown as DomainEvent<K>;
+export const domainEvent = <K extends EventName>(name: K, payload: DomainEvents[K]): DomainEvent<K> =>
+  ({ name, payload }) as unknown as DomainEvent<K>;
 
 type PlainJson = string | number | boolean | null | PlainJson[] | { [key: string]: PlainJson };
 type PlainObject = { [key: string]: PlainJson };
@@ -122,7 +125,8 @@ export const eventsPlugin = fp<EventsOptions>(
     sub.on('message', (_ch, raw) => {
       try {
         const msg = JSON.parse(raw) as { origin: string; name: EventName; payload: unknown; eventId?: string };
-        if (msg.origin !== instanceId) dispatch(msg.name, msg.payload, { name: msg.name, local: false, eventId: msg.eventId });
+        if (msg.origin !== instanceId)
+          dispatch(msg.name, msg.payload, { name: msg.name, local: false, eventId: msg.eventId });
       } catch (err) {
         app.log.warn({ err }, 'malformed event on the bus');
       }
@@ -162,7 +166,11 @@ export const eventsPlugin = fp<EventsOptions>(
       },
       enqueue: (tx, event) => outbox.enqueue(tx, event.name, event.payload),
       onDurable(name, consumer, handler) {
-        outbox.onDurable(name, consumer, handler as unknown as (payload: unknown, ctx: DurableContext) => Promise<void>);
+        outbox.onDurable(
+          name,
+          consumer,
+          handler as unknown as (payload: unknown, ctx: DurableContext) => Promise<void>,
+        );
       },
     };
     app.decorate('events', events);

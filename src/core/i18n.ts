@@ -30,7 +30,6 @@ await i18n.init({
 /** A catalog's shape with every message widened to string: the English catalog is typed against the Korean one. */
 export type Catalog<T> = { [K in keyof T]: T[K] extends string ? string : Catalog<T[K]> };
 
-
 /**
  * Adds a module's messages (one object per language, its top-level keys are the groups it owns,
  * e.g. `bidding`). A group has one owner: a second module claiming it is a startup error.
@@ -64,7 +63,8 @@ export const i18nPlugin = fp(
       let lang: Lang = DEFAULT_LANG;
       if (isLang(q)) {
         lang = q;
-        if (q !== cookie) reply.setCookie('lang', q, { path: '/', maxAge: 365 * 24 * 3600, sameSite: 'lax', httpOnly: false });
+        if (q !== cookie)
+          reply.setCookie('lang', q, { path: '/', maxAge: 365 * 24 * 3600, sameSite: 'lax', httpOnly: false });
       } else if (isLang(cookie)) {
         lang = cookie;
       }

@@ -59,19 +59,29 @@ export const mailPlugin = fp<MailOptions>(
     const transport: Transporter = opts.smtpUrl
       ? nodemailer.createTransport(opts.smtpUrl)
       : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-    if (!opts.smtpUrl && !opts.memory) app.log.info({ dir: opts.dir }, 'SMTP_URL not set: mail is written as .eml files');
+    if (!opts.smtpUrl && !opts.memory)
+      app.log.info({ dir: opts.dir }, 'SMTP_URL not set: mail is written as .eml files');
 
     app.queues.worker<MailMessage>(
       QUEUE,
       async (job) => {
         const m = job.data;
-        const info = (await transport.sendMail({ from: opts.from, to: m.to, subject: m.subject, text: m.text })) as { messageId: string; message?: Buffer };
+        const info = (await transport.sendMail({ from: opts.from, to: m.to, subject: m.subject, text: m.text })) as {
+          messageId: string;
+          message?: Buffer;
+        };
         const raw = info.message ? info.message.toString('utf8') : undefined;
         if (!opts.smtpUrl && !opts.memory && raw) {
           await mkdir(opts.dir, { recursive: true });
-          const file = path.join(opts.dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${job.id ?? randomUUID()}.eml`);
+          const file = path.join(
+            opts.dir,
+            `${new Date().toISOString().replace(/[:.]/g, '-')}-${job.id ?? randomUUID()}.eml`,
+          );
           await writeFile(file, raw);
-          app.log.info({ kind: m.kind, to: m.to, subject: m.subject, links: m.text.match(LINK_RE) ?? [], file }, 'mail written');
+          app.log.info(
+            { kind: m.kind, to: m.to, subject: m.subject, links: m.text.match(LINK_RE) ?? [], file },
+            'mail written',
+          );
         } else {
           app.log.info({ kind: m.kind, messageId: info.messageId }, 'mail sent');
         }
@@ -83,7 +93,12 @@ export const mailPlugin = fp<MailOptions>(
     app.decorate('mail', {
       async send(message) {
         // Links in a message are secrets for a while: a delivered job is not kept in Redis.
-        await app.queues.add(QUEUE, message.kind, message, { attempts: ATTEMPTS, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } });
+        await app.queues.add(QUEUE, message.kind, message, {
+          attempts: ATTEMPTS,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: true,
+          removeOnFail: { age: 24 * 3600 },
+        });
       },
       onSent(listener) {
         bus.on('sent', listener);

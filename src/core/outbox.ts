@@ -41,14 +41,24 @@ const CHANNEL = 'dapanda_outbox';
 const BATCH = 50;
 const MAINTAIN_EVERY_MS = 30_000;
 
-const delivered = new prom.Counter({ name: 'dapanda_outbox_delivered_total', help: 'Durable events delivered to all their consumers', labelNames: ['event'] as const, registers: [registry] });
+const delivered = new prom.Counter({
+  name: 'dapanda_outbox_delivered_total',
+  help: 'Durable events delivered to all their consumers',
+  labelNames: ['event'] as const,
+  registers: [registry],
+});
 const failures = new prom.Counter({
   name: 'dapanda_outbox_failures_total',
   help: 'Failed deliveries of a durable event to one consumer (retried)',
   labelNames: ['event', 'consumer'] as const,
   registers: [registry],
 });
-const deadTotal = new prom.Counter({ name: 'dapanda_outbox_dead_total', help: 'Durable events given up after their last attempt', labelNames: ['event'] as const, registers: [registry] });
+const deadTotal = new prom.Counter({
+  name: 'dapanda_outbox_dead_total',
+  help: 'Durable events given up after their last attempt',
+  labelNames: ['event'] as const,
+  registers: [registry],
+});
 const latency = new prom.Histogram({
   name: 'dapanda_outbox_delivery_seconds',
   help: 'From the commit that wrote a durable event to its delivery',
@@ -56,9 +66,21 @@ const latency = new prom.Histogram({
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300],
   registers: [registry],
 });
-const pendingGauge = new prom.Gauge({ name: 'dapanda_outbox_pending', help: 'Durable events not yet delivered', registers: [registry] });
-const oldestGauge = new prom.Gauge({ name: 'dapanda_outbox_oldest_pending_seconds', help: 'Age of the oldest undelivered durable event', registers: [registry] });
-const deadGauge = new prom.Gauge({ name: 'dapanda_outbox_dead', help: 'Durable events set aside as dead (need an operator)', registers: [registry] });
+const pendingGauge = new prom.Gauge({
+  name: 'dapanda_outbox_pending',
+  help: 'Durable events not yet delivered',
+  registers: [registry],
+});
+const oldestGauge = new prom.Gauge({
+  name: 'dapanda_outbox_oldest_pending_seconds',
+  help: 'Age of the oldest undelivered durable event',
+  registers: [registry],
+});
+const deadGauge = new prom.Gauge({
+  name: 'dapanda_outbox_dead',
+  help: 'Durable events set aside as dead (need an operator)',
+  registers: [registry],
+});
 
 interface Row {
   id: bigint;
@@ -108,7 +130,8 @@ export function createOutbox(o: {
     const problems: string[] = [];
     let durableFailed = false;
     if (!row.published_at) {
-      if (await live(row.name, payload, eventId)) await o.db.$executeRaw`UPDATE outbox_events SET published_at = now() WHERE id = ${eventId}::bigint`;
+      if (await live(row.name, payload, eventId))
+        await o.db.$executeRaw`UPDATE outbox_events SET published_at = now() WHERE id = ${eventId}::bigint`;
       else problems.push('live: not published to other instances');
     }
     for (const c of consumers.get(row.name) ?? []) {
@@ -123,7 +146,10 @@ export function createOutbox(o: {
         durableFailed = true;
         problems.push(`${c.consumer}: ${(err as Error)?.message ?? String(err)}`);
         failures.inc({ event: row.name, consumer: c.consumer });
-        o.log.error({ err, event: row.name, eventId, consumer: c.consumer, attempt: row.attempts }, 'durable event consumer failed');
+        o.log.error(
+          { err, event: row.name, eventId, consumer: c.consumer, attempt: row.attempts },
+          'durable event consumer failed',
+        );
       }
     }
     const lastError = problems.join('; ').slice(0, 2000);
@@ -134,15 +160,22 @@ export function createOutbox(o: {
       delivered.inc({ event: row.name });
       latency.observe({ event: row.name }, Math.max(0, Date.now() - row.created_at.getTime()) / 1000);
     } else if (row.attempts >= o.settings.maxAttempts) {
-      await o.db.$executeRaw`UPDATE outbox_events SET dead_at = now(), locked_until = NULL, last_error = ${lastError}, updated_at = now() WHERE id = ${eventId}::bigint`;
+      await o.db
+        .$executeRaw`UPDATE outbox_events SET dead_at = now(), locked_until = NULL, last_error = ${lastError}, updated_at = now() WHERE id = ${eventId}::bigint`;
       deadTotal.inc({ event: row.name });
-      o.log.error({ event: row.name, eventId, attempts: row.attempts, lastError }, 'durable event given up after its last attempt: needs an operator');
+      o.log.error(
+        { event: row.name, eventId, attempts: row.attempts, lastError },
+        'durable event given up after its last attempt: needs an operator',
+      );
     } else {
       const wait = Math.round(backoffMs(row.attempts));
       await o.db.$executeRaw`
         UPDATE outbox_events SET available_at = now() + ${wait}::int * interval '1 millisecond', locked_until = NULL, last_error = ${lastError}, updated_at = now()
          WHERE id = ${eventId}::bigint`;
-      o.log.warn({ event: row.name, eventId, attempt: row.attempts, retryInMs: wait, lastError }, 'durable event will be retried');
+      o.log.warn(
+        { event: row.name, eventId, attempt: row.attempts, retryInMs: wait, lastError },
+        'durable event will be retried',
+      );
     }
   }
 
@@ -159,10 +192,18 @@ export function createOutbox(o: {
         if (stopped) {
           // Shutting down: let another relay take the rest now rather than after the lease.
           const rest = rows.slice(i).map((r) => r.id.toString());
-          await o.db.$executeRaw`UPDATE outbox_events SET locked_until = NULL, attempts = attempts - 1 WHERE id = ANY(${rest}::bigint[])`.catch(() => {});
+          await o.db
+            .$executeRaw`UPDATE outbox_events SET locked_until = NULL, attempts = attempts - 1 WHERE id = ANY(${rest}::bigint[])`.catch(
+            () => {},
+          );
           return;
         }
-        await deliver(row).catch((err) => o.log.error({ err, eventId: row.id.toString() }, 'outbox: delivery bookkeeping failed (retried after the lease)'));
+        await deliver(row).catch((err) =>
+          o.log.error(
+            { err, eventId: row.id.toString() },
+            'outbox: delivery bookkeeping failed (retried after the lease)',
+          ),
+        );
       }
       if (rows.length < BATCH) return;
     }
@@ -233,16 +274,24 @@ export function createOutbox(o: {
     },
     onDurable(name: string, consumer: string, handler: Consumer['handler']): void {
       if (started) throw new Error(`durable consumer ${consumer} of ${name} registered after start`);
-      if (!/^[a-z][a-z0-9.-]{0,79}$/.test(consumer)) throw new Error(`consumer name "${consumer}": lowercase letters, digits, . and -`);
+      if (!/^[a-z][a-z0-9.-]{0,79}$/.test(consumer))
+        throw new Error(`consumer name "${consumer}": lowercase letters, digits, . and -`);
       const list = consumers.get(name) ?? [];
-      if (list.some((c) => c.consumer === consumer)) throw new Error(`${name} already has a durable consumer named ${consumer}`);
+      if (list.some((c) => c.consumer === consumer))
+        throw new Error(`${name} already has a durable consumer named ${consumer}`);
       consumers.set(name, [...list, { consumer, handler }]);
     },
     /** Starts the relay in this process. */
     async start(): Promise<void> {
       started = true;
       timers.push(setInterval(wake, o.settings.pollMs));
-      timers.push(setInterval(() => void maintain().catch((err) => o.log.debug({ err: (err as Error).message }, 'outbox maintenance failed')), MAINTAIN_EVERY_MS));
+      timers.push(
+        setInterval(
+          () =>
+            void maintain().catch((err) => o.log.debug({ err: (err as Error).message }, 'outbox maintenance failed')),
+          MAINTAIN_EVERY_MS,
+        ),
+      );
       for (const t of timers) t.unref();
       await listen();
       wake();

@@ -42,8 +42,17 @@ declare module 'fastify' {
   }
 }
 
-const periodicFailures = new prom.Counter({ name: 'dapanda_periodic_failures_total', help: 'Failed runs of periodic tasks', labelNames: ['task'] as const, registers: [registry] });
-const redisResets = new prom.Counter({ name: 'dapanda_redis_resets_total', help: 'Times Redis was found to have lost its jobs (timers re-planned from PostgreSQL)', registers: [registry] });
+const periodicFailures = new prom.Counter({
+  name: 'dapanda_periodic_failures_total',
+  help: 'Failed runs of periodic tasks',
+  labelNames: ['task'] as const,
+  registers: [registry],
+});
+const redisResets = new prom.Counter({
+  name: 'dapanda_redis_resets_total',
+  help: 'Times Redis was found to have lost its jobs (timers re-planned from PostgreSQL)',
+  registers: [registry],
+});
 
 /** How often worker processes compare the queue epoch in Redis with PostgreSQL's. */
 const EPOCH_CHECK_MS = 5000;
@@ -58,7 +67,13 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
     queueConn.on('error', (err) => app.log.debug({ err: err.message }, 'queue redis error'));
     connections.push(queueConn);
     const prefix = `${opts.prefix}:bull`;
-    const tasks: { name: string; everyMs: number; fn: () => Promise<unknown>; timer?: NodeJS.Timeout; running?: Promise<void> }[] = [];
+    const tasks: {
+      name: string;
+      everyMs: number;
+      fn: () => Promise<unknown>;
+      timer?: NodeJS.Timeout;
+      running?: Promise<void>;
+    }[] = [];
     const resetHandlers: { name: string; fn: () => Promise<void> }[] = [];
     const epochKey = `${opts.prefix}:queue-epoch`;
 
@@ -84,18 +99,25 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
         epoch = await app.redis.get(epochKey);
         if (!epoch) return false;
       }
-      const known = await app.db.$queryRaw<{ epoch: string }[]>`SELECT epoch FROM queue_epochs WHERE namespace = ${opts.prefix}`;
+      const known = await app.db.$queryRaw<
+        { epoch: string }[]
+      >`SELECT epoch FROM queue_epochs WHERE namespace = ${opts.prefix}`;
       if (!known.length) {
         // A deployment seen for the first time: nothing was planned before, so nothing was forgotten.
-        await app.db.$executeRaw`INSERT INTO queue_epochs (namespace, epoch) VALUES (${opts.prefix}, ${epoch}) ON CONFLICT (namespace) DO NOTHING`;
+        await app.db
+          .$executeRaw`INSERT INTO queue_epochs (namespace, epoch) VALUES (${opts.prefix}, ${epoch}) ON CONFLICT (namespace) DO NOTHING`;
         return false;
       }
       if (known[0].epoch === epoch) return false;
-      app.log.warn({ handlers: resetHandlers.map((h) => h.name) }, 'Redis lost its jobs (queue epoch changed): re-planning timers from PostgreSQL');
+      app.log.warn(
+        { handlers: resetHandlers.map((h) => h.name) },
+        'Redis lost its jobs (queue epoch changed): re-planning timers from PostgreSQL',
+      );
       redisResets.inc();
       for (const h of resetHandlers) await h.fn();
       // Recorded only once every plan is back; two instances noticing at once both re-plan (idempotent job ids).
-      await app.db.$executeRaw`UPDATE queue_epochs SET epoch = ${epoch}, updated_at = now() WHERE namespace = ${opts.prefix}`;
+      await app.db
+        .$executeRaw`UPDATE queue_epochs SET epoch = ${epoch}, updated_at = now() WHERE namespace = ${opts.prefix}`;
       return true;
     };
 
@@ -107,7 +129,12 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
           q = new Queue(name, {
             connection: queueConn,
             prefix,
-            defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+            defaultJobOptions: {
+              removeOnComplete: 1000,
+              removeOnFail: 5000,
+              attempts: 5,
+              backoff: { type: 'exponential', delay: 1000 },
+            },
           });
           q.on('error', (err) => app.log.warn({ err: err.message, queue: name }, 'queue error'));
           queues.set(name, q);
@@ -147,7 +174,10 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
       tasks.push({
         name: 'queue-epoch',
         everyMs: EPOCH_CHECK_MS,
-        fn: () => checkRedisMemory().catch((err: Error) => app.log.debug({ err: err.message }, 'queue epoch not checked (Redis or PostgreSQL away)')),
+        fn: () =>
+          checkRedisMemory().catch((err: Error) =>
+            app.log.debug({ err: err.message }, 'queue epoch not checked (Redis or PostgreSQL away)'),
+          ),
       });
       app.addHook('onReady', async () => {
         for (const t of tasks) {
@@ -167,7 +197,9 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
       const bounded = async (what: string, items: { close(): Promise<unknown> }[], disconnect: () => void) => {
         let timer: NodeJS.Timeout | undefined;
         const settled = Promise.allSettled(items.map((i) => i.close())).then(() => true);
-        const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+        const late = new Promise<false>(
+          (resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))),
+        );
         const ok = await Promise.race([settled, late]);
         clearTimeout(timer);
         if (ok) return;
@@ -182,7 +214,9 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
       );
       // Not awaited: with Redis gone, BullMQ's disconnect can wait as long as its close.
       await bounded('queue workers', workers, () => workers.forEach((w) => w.disconnect().catch(() => {})));
-      await bounded('queues', [...queues.values()], () => [...queues.values()].forEach((q) => q.disconnect().catch(() => {})));
+      await bounded('queues', [...queues.values()], () =>
+        [...queues.values()].forEach((q) => q.disconnect().catch(() => {})),
+      );
       for (const c of connections) c.disconnect();
     });
   },

@@ -44,7 +44,11 @@ declare module 'fastify' {
   }
 }
 
-const wsGauge = new prom.Gauge({ name: 'dapanda_ws_connections', help: 'Open WebSocket connections', registers: [registry] });
+const wsGauge = new prom.Gauge({
+  name: 'dapanda_ws_connections',
+  help: 'Open WebSocket connections',
+  registers: [registry],
+});
 const TOPIC_RE = /^[a-z]+:[A-Za-z0-9_-]{1,64}$/;
 const MAX_TOPICS = 20;
 /** Re-renders of one snapshot while pushes keep landing; then pushes go out as they come. */
@@ -120,7 +124,10 @@ export const realtimePlugin = fp<{
           socket.close(1008, 'origin not allowed');
           return;
         }
-        const topics = [...new Set((req.query.topics ?? '').split(',').filter((x) => TOPIC_RE.test(x)))].slice(0, MAX_TOPICS);
+        const topics = [...new Set((req.query.topics ?? '').split(',').filter((x) => TOPIC_RE.test(x)))].slice(
+          0,
+          MAX_TOPICS,
+        );
         const ctx: ConnContext = { lang: req.lang, userId: req.user?.id ?? null, t: req.t };
         ctxOf.set(socket, ctx);
         wsGauge.inc();

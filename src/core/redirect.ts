@@ -75,7 +75,11 @@ export function routePath(req: FastifyRequest): string {
   const pattern = req.routeOptions?.url;
   if (!pattern || req.is404) return '/';
   const params = (req.params ?? {}) as Record<string, unknown>;
-  return safePath(pattern.replace(/:([A-Za-z0-9_]+)|\*/g, (_m, name: string | undefined) => encodeURIComponent(String(params[name ?? '*'] ?? ''))));
+  return safePath(
+    pattern.replace(/:([A-Za-z0-9_]+)|\*/g, (_m, name: string | undefined) =>
+      encodeURIComponent(String(params[name ?? '*'] ?? '')),
+    ),
+  );
 }
 
 /** A URL for the logs: one-time link tokens (`token=`) are secrets until used, so they are masked. */

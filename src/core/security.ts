@@ -28,7 +28,8 @@ export const sessionKey = (prefix: string, sid: string) => `${prefix}:sess:${sid
  */
 export function redisSessionStore(redis: Redis, prefix: string, onCallbackError: (err: unknown) => void = () => {}) {
   const key = (sid: string) => sessionKey(prefix, sid);
-  const unavailable = (cause: unknown) => Object.assign(new AppError(503, 'errors.unavailable', {}, 'SESSION_STORE_DOWN'), { cause });
+  const unavailable = (cause: unknown) =>
+    Object.assign(new AppError(503, 'errors.unavailable', {}, 'SESSION_STORE_DOWN'), { cause });
   const settle = <A extends unknown[]>(cb: (...args: A) => void, ...args: A) =>
     process.nextTick(() => {
       try {
@@ -102,7 +103,9 @@ export const securityPlugin = fp<SecurityOptions>(
         maxAge: SESSION_TTL_SECONDS * 1000,
         path: '/',
       },
-      store: redisSessionStore(opts.redis, opts.prefix, (err) => app.log.error({ err }, 'session store callback threw (the reply was being sent)')),
+      store: redisSessionStore(opts.redis, opts.prefix, (err) =>
+        app.log.error({ err }, 'session store callback threw (the reply was being sent)'),
+      ),
     });
     await app.register(fastifyCsrf, {
       sessionPlugin: '@fastify/session',

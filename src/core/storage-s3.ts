@@ -7,7 +7,13 @@
  * configured for a server off AWS.
  */
 import { Readable } from 'node:stream';
-import { S3Client, PutObjectCommand, GetObjectCommand, DeleteObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  S3Client,
+  PutObjectCommand,
+  GetObjectCommand,
+  DeleteObjectCommand,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { isValidKey, type Storage, type StoredObject } from './storage.js';
 
 export interface S3StorageOptions {
@@ -36,7 +42,9 @@ export class S3Storage implements Storage {
       forcePathStyle: !!opts.endpoint,
       credentials: opts.credentials,
       // S3-compatible servers reject the SDK's default extra checksums; AWS needs none for these calls.
-      ...(opts.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
+      ...(opts.endpoint
+        ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
+        : {}),
       maxAttempts: 3,
     });
   }
@@ -50,7 +58,14 @@ export class S3Storage implements Storage {
     // Photos are a few hundred KB after re-encoding: buffering gives S3 the length it needs.
     const bytes = Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray());
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.length, CacheControl: OBJECT_CACHE_CONTROL }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentType: contentType,
+        ContentLength: bytes.length,
+        CacheControl: OBJECT_CACHE_CONTROL,
+      }),
     );
   }
 
@@ -59,9 +74,14 @@ export class S3Storage implements Storage {
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if (!res.Body) return null;
-      return { stream: res.Body as Readable, contentType: res.ContentType ?? 'application/octet-stream', size: Number(res.ContentLength ?? 0) };
+      return {
+        stream: res.Body as Readable,
+        contentType: res.ContentType ?? 'application/octet-stream',
+        size: Number(res.ContentLength ?? 0),
+      };
     } catch (err) {
-      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404)) return null;
+      if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.$metadata.httpStatusCode === 404))
+        return null;
       throw err;
     }
   }

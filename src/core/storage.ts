@@ -77,7 +77,11 @@ export class LocalDiskStorage implements Storage {
     const file = this.pathOf(key);
     const st = await stat(file).catch(() => null);
     if (!st?.isFile()) return null;
-    return { stream: createReadStream(file), contentType: TYPES[path.extname(file)] ?? 'application/octet-stream', size: st.size };
+    return {
+      stream: createReadStream(file),
+      contentType: TYPES[path.extname(file)] ?? 'application/octet-stream',
+      size: st.size,
+    };
   }
 
   async delete(key: string): Promise<void> {

@@ -93,11 +93,22 @@ export function registerHelpers(hbs: typeof Handlebars): void {
     // Korea time, 24-hour clock (ICU's Korean short time style prints "PM"; 23:52 reads naturally in both languages).
     const fmt: Intl.DateTimeFormatOptions =
       style === 'datetime'
-        ? { year: 'numeric', month: 'long', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Asia/Seoul' }
+        ? {
+            year: 'numeric',
+            month: 'long',
+            day: 'numeric',
+            weekday: 'short',
+            hour: '2-digit',
+            minute: '2-digit',
+            hourCycle: 'h23',
+            timeZone: 'Asia/Seoul',
+          }
         : { dateStyle: 'long', timeZone: 'Asia/Seoul' };
     return new Intl.DateTimeFormat(lang, fmt).format(date);
   });
-  hbs.registerHelper('iso', (d: unknown) => (d instanceof Date ? d.toISOString() : d ? new Date(String(d)).toISOString() : ''));
+  hbs.registerHelper('iso', (d: unknown) =>
+    d instanceof Date ? d.toISOString() : d ? new Date(String(d)).toISOString() : '',
+  );
 }
 
 export const viewsPlugin = fp<{ root: string; production: boolean; locals: LocalsFn }>(
@@ -170,7 +181,8 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
       },
       script(module, file) {
         const name = path.basename(file);
-        if (name !== `${module}.js` && !name.startsWith(`${module}-`)) throw new Error(`script ${name} must be named ${module}.js or ${module}-*.js`);
+        if (name !== `${module}.js` && !name.startsWith(`${module}-`))
+          throw new Error(`script ${name} must be named ${module}.js or ${module}-*.js`);
         scripts.set(name, path.dirname(file));
       },
       fillSlot(slot, name) {
@@ -181,7 +193,8 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
         const dir = path.dirname(fileURLToPath(indexUrl));
         if (existsSync(path.join(dir, 'views'))) views.register(module, path.join(dir, 'views'));
         const pub = path.join(dir, 'public');
-        if (existsSync(pub)) for (const f of readdirSync(pub)) if (f.endsWith('.js')) views.script(module, path.join(pub, f));
+        if (existsSync(pub))
+          for (const f of readdirSync(pub)) if (f.endsWith('.js')) views.script(module, path.join(pub, f));
       },
     };
     app.decorate('views', views);
@@ -189,7 +202,10 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
 
     app.get<{ Params: { file: string } }>(
       '/static/js/:file',
-      { config: { rateLimit: false }, schema: { params: { type: 'object', properties: { file: { type: 'string', maxLength: 80 } } } } },
+      {
+        config: { rateLimit: false },
+        schema: { params: { type: 'object', properties: { file: { type: 'string', maxLength: 80 } } } },
+      },
       async (req, reply) => {
         const dir = scripts.get(req.params.file);
         if (!dir) return reply.callNotFound();
@@ -197,7 +213,9 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
       },
     );
 
-    app.decorate('renderPartial', (name: string, data: Record<string, unknown>, t: TFunction, lang = 'ko') => partial(name)({ ...data, __t: t, lang }));
+    app.decorate('renderPartial', (name: string, data: Record<string, unknown>, t: TFunction, lang = 'ko') =>
+      partial(name)({ ...data, __t: t, lang }),
+    );
 
     app.decorateReply('page', async function (this: FastifyReply, name: string, data = {}, popts: PageOptions = {}) {
       const req = this.request;

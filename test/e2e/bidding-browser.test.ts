@@ -10,8 +10,16 @@ import { startApp } from '../helpers/app.js';
 import { user, auction, PASSWORD, loggedIn, bid } from '../helpers/auction.js';
 import type { App } from '../../src/app.js';
 
-async function login(browser: Browser, baseUrl: string, email: string, opts: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number } } = {}) {
-  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 900 }, javaScriptEnabled: opts.javaScriptEnabled ?? true });
+async function login(
+  browser: Browser,
+  baseUrl: string,
+  email: string,
+  opts: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number } } = {},
+) {
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1280, height: 900 },
+    javaScriptEnabled: opts.javaScriptEnabled ?? true,
+  });
   const page = await context.newPage();
   const errors = collectPageErrors(page);
   await page.goto(`${baseUrl}/login`);
@@ -29,7 +37,9 @@ async function socketOpen(page: Page) {
 }
 
 async function openItem(page: Page, baseUrl: string, id: number) {
-  await page.evaluate(() => document.addEventListener('htmx:wsOpen', () => (document.documentElement.dataset.wsOpen = '1'))).catch(() => {});
+  await page
+    .evaluate(() => document.addEventListener('htmx:wsOpen', () => (document.documentElement.dataset.wsOpen = '1')))
+    .catch(() => {});
   await page.goto(`${baseUrl}/items/${id}`);
   // The listener must exist before the socket opens: register it again on the new document.
   await page.evaluate(() => {
@@ -47,14 +57,22 @@ async function serve(t: Parameters<typeof startApp>[0], overrides: Record<string
 
 /** Clicks the quick-bid button and waits for the server's answer (the htmx panel swap). */
 async function clickBid(page: Page) {
-  const [res] = await Promise.all([page.waitForResponse((r) => /\/items\/\d+\/bids$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST'), page.click('[data-testid=quick-bid]')]);
+  const [res] = await Promise.all([
+    page.waitForResponse(
+      (r) => /\/items\/\d+\/bids$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST',
+    ),
+    page.click('[data-testid=quick-bid]'),
+  ]);
   if (res.status() !== 200) throw new Error(`bid answered ${res.status()}: ${await res.text()}`);
   await page.waitForSelector('[data-testid=bid-notice]');
 }
 
 /** Submits a plain (no-JavaScript) form and waits for the page the redirect lands on. */
 async function submit(page: Page, selector: string) {
-  await Promise.all([page.waitForResponse((r) => r.request().method() === 'GET' && /\/items\/\d+$/.test(new URL(r.url()).pathname)), page.click(selector)]);
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'GET' && /\/items\/\d+$/.test(new URL(r.url()).pathname)),
+    page.click(selector),
+  ]);
   await page.waitForLoadState('load');
 }
 
@@ -94,7 +112,9 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
   };
   const shows = (page: Page, e: { price: string; count: string }, timeout = 5000) =>
     page.waitForFunction(
-      ([p, n]) => document.querySelector('[data-testid=current-price]')?.textContent === p && document.querySelector('[data-testid=bid-count]')?.textContent === n,
+      ([p, n]) =>
+        document.querySelector('[data-testid=current-price]')?.textContent === p &&
+        document.querySelector('[data-testid=bid-count]')?.textContent === n,
       [e.price, e.count],
       { polling: 'raf', timeout },
     );
@@ -116,7 +136,11 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
     const e = await expected(id);
     await shows(watcher.page, e);
     lags.push(Date.now() - t0);
-    t.equal(await historyRows(watcher.page), e.rows, `round ${round + 1}: ${e.price}, ${e.count}, ${e.rows} history rows on the watcher's screen`);
+    t.equal(
+      await historyRows(watcher.page),
+      e.rows,
+      `round ${round + 1}: ${e.price}, ${e.count}, ${e.rows} history rows on the watcher's screen`,
+    );
     t.match(await watcher.page.locator('[data-testid=history] li').first().textContent(), e.price, 'newest row first');
   }
   t.equal(await watcher.page.locator('[data-testid=history] li.empty').isVisible(), false, '"no bids yet" is gone');
@@ -129,7 +153,11 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
   t.notMatch(await watcher.page.locator('.quick-bid').innerHTML(), '_csrf', 'the pushed form carries no token field');
   await clickBid(watcher.page);
   t.equal(await text(watcher.page, 'viewer-status'), '현재 최고 입찰자예요!');
-  await bidder.page.waitForFunction(() => document.querySelector('[data-testid=viewer-status]')?.textContent === '다른 사람이 더 높게 입찰했어요.', undefined, { timeout: 3000 });
+  await bidder.page.waitForFunction(
+    () => document.querySelector('[data-testid=viewer-status]')?.textContent === '다른 사람이 더 높게 입찰했어요.',
+    undefined,
+    { timeout: 3000 },
+  );
   t.pass('a bid from a pushed form is accepted, and the bidder is told at once they were outbid');
   await shows(bidder.page, await expected(id));
 
@@ -142,7 +170,13 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
   await clickBid(bidder.page);
   const missed = await expected(id);
   await shows(bidder.page, missed);
-  t.notOk(await watcher.page.evaluate((p) => document.querySelector('[data-testid=current-price]')?.textContent === p, missed.price), 'the offline watcher has not seen it');
+  t.notOk(
+    await watcher.page.evaluate(
+      (p) => document.querySelector('[data-testid=current-price]')?.textContent === p,
+      missed.price,
+    ),
+    'the offline watcher has not seen it',
+  );
   t.ok(await watcher.page.locator('.auction.ws-down').count(), 'the watcher page knows its socket is down');
   const t1 = Date.now();
   offline = false;
@@ -157,7 +191,12 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
   await watcher.page.screenshot({ path: screenshotPath('bidding-desktop'), fullPage: true });
 
   // 3. Soft close: an auction ending in ~10 s; a bid in the last 20 s moves the end on the watcher's screen.
-  const soon = await auction(app, { sellerId: seller.id, startPrice: 50_000, endsInMs: 10_000, title: '닌텐도 스위치 OLED 화이트' });
+  const soon = await auction(app, {
+    sellerId: seller.id,
+    startPrice: 50_000,
+    endsInMs: 10_000,
+    title: '닌텐도 스위치 OLED 화이트',
+  });
   await Promise.all([openItem(bidder.page, baseUrl, soon), openItem(watcher.page, baseUrl, soon)]);
   await socketOpen(watcher.page);
   const endsBefore = Date.parse((await watcher.page.getAttribute('[data-testid=countdown]', 'data-ends-at'))!);
@@ -169,7 +208,11 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
   const endsAfter = Date.parse((await watcher.page.getAttribute('[data-testid=countdown]', 'data-ends-at'))!);
   t.ok(endsAfter - endsBefore > 5000, `the end moved later by ${Math.round((endsAfter - endsBefore) / 1000)} s`);
   t.equal(await text(watcher.page, 'extended'), '마감 연장됨');
-  await watcher.page.waitForFunction(() => /^00:(1\d|20) 남음$/.test(document.querySelector('[data-testid=countdown]')?.textContent ?? ''), undefined, { timeout: 2000 });
+  await watcher.page.waitForFunction(
+    () => /^00:(1\d|20) 남음$/.test(document.querySelector('[data-testid=countdown]')?.textContent ?? ''),
+    undefined,
+    { timeout: 2000 },
+  );
   t.pass(`the countdown shows the new time left (${await text(watcher.page, 'countdown')})`);
   const row = await app.db.auction.findUniqueOrThrow({ where: { id: soon } });
   t.equal(row.endsAt.getTime(), endsAfter, 'the screen shows the end the database holds');
@@ -177,7 +220,11 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
   await watcher.page.setViewportSize({ width: 390, height: 844 });
   await watcher.page.screenshot({ path: screenshotPath('bidding-phone'), fullPage: true });
   t.same(bidder.errors, [], 'no script or CSP errors for the bidder');
-  t.same(watcher.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)), [], 'no script or CSP errors for the watcher');
+  t.same(
+    watcher.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)),
+    [],
+    'no script or CSP errors for the watcher',
+  );
 });
 
 t.test('without JavaScript the plain form bids (post, redirect, message)', async (t) => {
@@ -186,7 +233,10 @@ t.test('without JavaScript the plain form bids (post, redirect, message)', async
   const u = await user(app, config, 500_000);
   const id = await auction(app, { sellerId: seller.id, startPrice: 20_000 });
   const browser = await launchBrowser(t);
-  const { page, errors } = await login(browser, baseUrl, u.email, { javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+  const { page, errors } = await login(browser, baseUrl, u.email, {
+    javaScriptEnabled: false,
+    viewport: { width: 390, height: 844 },
+  });
   await page.goto(`${baseUrl}/items/${id}`);
   await submit(page, '[data-testid=quick-bid]');
   t.equal(page.url(), `${baseUrl}/items/${id}#bid-panel-${id}`, 'redirected back to the bid panel');

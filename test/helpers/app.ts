@@ -57,7 +57,12 @@ export class Client {
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<Res> {
-    const res = (await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), ...headers }, remoteAddress: this.ip })) as unknown as Res;
+    const res = (await this.app.inject({
+      method: 'GET',
+      url,
+      headers: { cookie: this.cookieHeader(), ...headers },
+      remoteAddress: this.ip,
+    })) as unknown as Res;
     this.absorb(res);
     return res;
   }
@@ -65,7 +70,9 @@ export class Client {
   /** Posts a form; includes the CSRF token unless `_csrf: null` is given. */
   async post(url: string, form: Record<string, string | null>, headers: Record<string, string> = {}): Promise<Res> {
     const fields = { _csrf: this.csrf, ...form };
-    const body = new URLSearchParams(Object.entries(fields).filter(([, v]) => v !== null) as [string, string][]).toString();
+    const body = new URLSearchParams(
+      Object.entries(fields).filter(([, v]) => v !== null) as [string, string][],
+    ).toString();
     const res = (await this.app.inject({
       method: 'POST',
       url,
@@ -83,7 +90,10 @@ export class Client {
    * worked, else the form's (422 with field errors; 200 "check your e-mail" for an address that
    * already has an account).
    */
-  async signup(u: { email: string; nickname: string; password: string }, headers: Record<string, string> = {}): Promise<Res> {
+  async signup(
+    u: { email: string; nickname: string; password: string },
+    headers: Record<string, string> = {},
+  ): Promise<Res> {
     await this.get('/signup');
     const mail = waitForMail(this.app, u.email.trim().toLowerCase());
     const res = await this.post('/signup', u, headers);

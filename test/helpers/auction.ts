@@ -15,7 +15,11 @@ export const PASSWORD = 'bidding test password';
 
 export async function user(app: App, config: Config, points = 0, prefix = 'b') {
   const u = uniq();
-  const row = await createUserDirect(app.db, { email: `${prefix}${u}@example.com`, nickname: `${prefix}${u}`, password: PASSWORD });
+  const row = await createUserDirect(app.db, {
+    email: `${prefix}${u}@example.com`,
+    nickname: `${prefix}${u}`,
+    password: PASSWORD,
+  });
   if (points > 0) await fund(walletDeps(app, config), row.id, points);
   return row;
 }
@@ -34,7 +38,10 @@ export interface AuctionOpts {
 
 /** A listing as the catalog stores it, opened as an auction by bidding's own listener. Returns the id once the auction exists. */
 export async function auction(app: App, o: AuctionOpts): Promise<number> {
-  const category = await app.db.category.findFirstOrThrow({ where: { parentId: { not: null } }, orderBy: { id: 'asc' } });
+  const category = await app.db.category.findFirstOrThrow({
+    where: { parentId: { not: null } },
+    orderBy: { id: 'asc' },
+  });
   const now = Date.now();
   const startsAt = new Date(now + (o.startsInMs ?? 0));
   const endsAt = new Date(now + (o.endsInMs ?? 10 * 60_000));
@@ -75,11 +82,17 @@ export async function loggedIn(app: App, email: string): Promise<Client> {
 /** Places a bid through the HTTP form (htmx flavour: the panel fragment comes back). */
 export async function bid(c: Client, auctionId: number, amount: number | string, requestKey?: string) {
   await c.get(`/items/${auctionId}/bid-panel`);
-  return c.post(`/items/${auctionId}/bids`, { amount: String(amount), ...(requestKey ? { requestKey } : {}) }, { 'hx-request': 'true' });
+  return c.post(
+    `/items/${auctionId}/bids`,
+    { amount: String(amount), ...(requestKey ? { requestKey } : {}) },
+    { 'hx-request': 'true' },
+  );
 }
 
 export async function balances(app: App, userId: number) {
-  const rows = await app.db.$queryRaw<{ key: string; balance: bigint }[]>`SELECT key, balance FROM wallet_accounts WHERE user_id = ${userId}`;
+  const rows = await app.db.$queryRaw<
+    { key: string; balance: bigint }[]
+  >`SELECT key, balance FROM wallet_accounts WHERE user_id = ${userId}`;
   const get = (suffix: string) => Number(rows.find((r) => r.key.endsWith(suffix))?.balance ?? 0n);
   return { available: get(':available'), held: get(':held') };
 }

@@ -17,14 +17,26 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export async function launchBrowser(t: Test): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   t.teardown(() => browser.close());
   return browser;
 }
 
 /** The real app listening on 127.0.0.1:<random port>; returns its base URL. */
-export async function startServer(t: Test, overrides: Record<string, string> = {}): Promise<{ app: App; baseUrl: string }> {
+export async function startServer(
+  t: Test,
+  overrides: Record<string, string> = {},
+): Promise<{ app: App; baseUrl: string }> {
   const { app } = await startApp(t, overrides);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -51,7 +63,8 @@ export function collectPageErrors(page: import('playwright-core').Page, allowed:
   });
   page.on('response', (r) => {
     const url = new URL(r.url());
-    if (r.status() >= 400 && !allowed.includes(r.status()) && !url.pathname.startsWith('/media/')) errors.push(`${r.status()} ${url.pathname}`);
+    if (r.status() >= 400 && !allowed.includes(r.status()) && !url.pathname.startsWith('/media/'))
+      errors.push(`${r.status()} ${url.pathname}`);
   });
   return errors;
 }

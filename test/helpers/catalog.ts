@@ -9,14 +9,24 @@ import { startApp, Client, type Res } from './app.js';
 import { uniq } from './env.js';
 import type { App } from '../../src/app.js';
 
-export interface FilePart { name: string; filename: string; type: string; data: Buffer }
+export interface FilePart {
+  name: string;
+  filename: string;
+  type: string;
+  data: Buffer;
+}
 
 export function multipart(fields: [string, string][], files: FilePart[] = []): { body: Buffer; contentType: string } {
   const boundary = `----dapanda${uniq()}${uniq()}`;
   const chunks: Buffer[] = [];
-  for (const [k, v] of fields) chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  for (const [k, v] of fields)
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   for (const f of files) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${f.name}"; filename="${f.filename}"\r\nContent-Type: ${f.type}\r\n\r\n`));
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${f.name}"; filename="${f.filename}"\r\nContent-Type: ${f.type}\r\n\r\n`,
+      ),
+    );
     chunks.push(f.data, Buffer.from('\r\n'));
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
@@ -24,7 +34,9 @@ export function multipart(fields: [string, string][], files: FilePart[] = []): {
 }
 
 export async function jpeg(w = 640, h = 480, color = { r: 200, g: 80, b: 40 }): Promise<Buffer> {
-  return sharp({ create: { width: w, height: h, channels: 3, background: color } }).jpeg({ quality: 80 }).toBuffer();
+  return sharp({ create: { width: w, height: h, channels: 3, background: color } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
 }
 
 /** A JPEG carrying EXIF with a camera model and GPS position (what phones write). */
@@ -32,7 +44,12 @@ export async function jpegWithGps(): Promise<Buffer> {
   return sharp({ create: { width: 800, height: 600, channels: 3, background: { r: 30, g: 120, b: 200 } } })
     .withExif({
       IFD0: { Make: 'PandaCam', Model: 'Secret Model 9', Copyright: 'owner-name' },
-      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '37/1 33/1 59/1', GPSLongitudeRef: 'E', GPSLongitude: '126/1 58/1 40/1' },
+      IFD3: {
+        GPSLatitudeRef: 'N',
+        GPSLatitude: '37/1 33/1 59/1',
+        GPSLongitudeRef: 'E',
+        GPSLongitude: '126/1 58/1 40/1',
+      },
     })
     .jpeg()
     .toBuffer();
@@ -61,11 +78,22 @@ export function pngHeader(width: number, height: number): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; ihdr[9] = 2; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1000))), chunk('IEND', Buffer.alloc(0))]);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  ihdr[10] = 0;
+  ihdr[11] = 0;
+  ihdr[12] = 0;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(1000))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
-export const SVG = Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><script>alert(1)</script><rect width="100" height="100" fill="red"/></svg>');
+export const SVG = Buffer.from(
+  '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><script>alert(1)</script><rect width="100" height="100" fill="red"/></svg>',
+);
 
 /** Every file under a folder (recursively). */
 export function filesUnder(dir: string): string[] {
@@ -120,17 +148,32 @@ export function validFields(categoryId: number, over: Record<string, string> = {
 }
 
 /** Posts a multipart form with the client's cookies; `_csrf` goes first, as the real form sends it. */
-export async function postMultipart(c: Client, url: string, fields: [string, string][], files: FilePart[] = [], headers: Record<string, string> = {}): Promise<Res> {
+export async function postMultipart(
+  c: Client,
+  url: string,
+  fields: [string, string][],
+  files: FilePart[] = [],
+  headers: Record<string, string> = {},
+): Promise<Res> {
   const { body, contentType } = multipart([['_csrf', c.csrf], ...fields], files);
   const res = (await c.app.inject({
     method: 'POST',
     url,
     payload: body,
-    headers: { 'content-type': contentType, cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...headers },
+    headers: {
+      'content-type': contentType,
+      cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      ...headers,
+    },
   })) as unknown as Res;
   const m = /name="_csrf" value="([^"]+)"/.exec(res.body);
   if (m) c.csrf = m[1];
   return res;
 }
 
-export const photo = (data: Buffer, filename = 'photo.jpg', type = 'image/jpeg'): FilePart => ({ name: 'photos', filename, type, data });
+export const photo = (data: Buffer, filename = 'photo.jpg', type = 'image/jpeg'): FilePart => ({
+  name: 'photos',
+  filename,
+  type,
+  data,
+});

@@ -22,7 +22,9 @@ let ready: Promise<string> | null = null;
  * deploy/provision/sql/roles.sql): the app's (DML only) and the migrator's (owns the schema).
  */
 export function roleUrls(db: string): { app: string; migrator: string } {
-  const out = execFileSync('bash', [path.join(ROOT, 'scripts/db-roles.sh'), `${PG_BASE}/postgres`, db], { encoding: 'utf8' });
+  const out = execFileSync('bash', [path.join(ROOT, 'scripts/db-roles.sh'), `${PG_BASE}/postgres`, db], {
+    encoding: 'utf8',
+  });
   const get = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(out)?.[1] ?? '';
   return { app: get('DATABASE_URL'), migrator: get('MIGRATE_DATABASE_URL') };
 }
@@ -36,9 +38,12 @@ export async function migratorDatabaseUrl(): Promise<string> {
 /** The run's database URL for the app role, migrated (as the migrator). */
 export function testDatabaseUrl(): Promise<string> {
   ready ??= (async () => {
-    if (process.env.DATABASE_URL && process.env.MIGRATE_DATABASE_URL && process.env.TEST_DB_MIGRATED === '1') return process.env.DATABASE_URL;
+    if (process.env.DATABASE_URL && process.env.MIGRATE_DATABASE_URL && process.env.TEST_DB_MIGRATED === '1')
+      return process.env.DATABASE_URL;
     // A file run alone: the database named by DATABASE_URL, or an ad-hoc one, set up with both roles.
-    const db = process.env.DATABASE_URL ? decodeURIComponent(new URL(process.env.DATABASE_URL).pathname.slice(1)) : 'dapanda_test_adhoc';
+    const db = process.env.DATABASE_URL
+      ? decodeURIComponent(new URL(process.env.DATABASE_URL).pathname.slice(1))
+      : 'dapanda_test_adhoc';
     const urls = roleUrls(db);
     await applyMigrations({ databaseUrl: urls.migrator, prismaDir: path.join(ROOT, 'prisma') });
     process.env.MIGRATE_DATABASE_URL = urls.migrator;
@@ -65,7 +70,11 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
 export const uniq = () => randomBytes(4).toString('hex');
 
 /** `node` arguments that run one of the project's TypeScript entry points in a child process. */
-export const tsNodeArgs = (file: string): string[] => ['--import', 'tsx', path.isAbsolute(file) ? file : path.join(ROOT, file)];
+export const tsNodeArgs = (file: string): string[] => [
+  '--import',
+  'tsx',
+  path.isAbsolute(file) ? file : path.join(ROOT, file),
+];
 
 /**
  * A database of the test's own, migrated, dropped at the end: for tests whose app re-plans or
@@ -80,7 +89,8 @@ export async function ownDatabase(t: { teardown(fn: () => Promise<void>): void }
   const { readdirSync, readFileSync } = await import('node:fs');
   const migrations = path.join(ROOT, 'prisma', 'migrations');
   const hash = createHash('sha256');
-  for (const d of readdirSync(migrations).sort()) if (!d.endsWith('.toml')) hash.update(d).update(readFileSync(path.join(migrations, d, 'migration.sql')));
+  for (const d of readdirSync(migrations).sort())
+    if (!d.endsWith('.toml')) hash.update(d).update(readFileSync(path.join(migrations, d, 'migration.sql')));
   const template = `dapanda_tpl_${hash.digest('hex').slice(0, 12)}`;
   const name = `dapanda_test_${process.env.TEST_RUN_ID ?? 'adhoc'}_own_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: `${PG_BASE}/postgres` });

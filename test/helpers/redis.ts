@@ -13,7 +13,11 @@ export const freePort = () =>
 export function startRedis(port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     // Never this file's stderr: a leftover child would keep the runner waiting.
-    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     p.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve(p));
     p.on('error', reject);
     setTimeout(() => reject(new Error('redis-server did not start')), 5000).unref();

@@ -17,7 +17,17 @@ export async function startServer(t: Test, env: Record<string, string>) {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, tsNodeArgs('src/server.ts'), {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: `tserver${port}`, LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      DATABASE_URL: await testDatabaseUrl(),
+      REDIS_URL,
+      REDIS_PREFIX: `tserver${port}`,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -10,7 +10,11 @@ import { uniq } from './env.js';
 export const OK_CARD = '4242 4242 4242 4242';
 
 export function walletDeps(app: App, config: Config): WalletDeps {
-  return { db: app.db, gateway: createTestCardGateway({ redis: app.redis, prefix: config.redisPrefix }), withdrawalFee: config.walletWithdrawalFee };
+  return {
+    db: app.db,
+    gateway: createTestCardGateway({ redis: app.redis, prefix: config.redisPrefix }),
+    withdrawalFee: config.walletWithdrawalFee,
+  };
 }
 
 export async function makeUser(app: App, role: 'USER' | 'ADMIN' = 'USER', password = 'wallet test password') {
@@ -33,7 +37,9 @@ export async function ledgerViolations(app: App, sinceTxId = 0): Promise<string[
     SELECT transaction_id, SUM(amount) AS total FROM ledger_entries WHERE transaction_id > ${sinceTxId}
     GROUP BY transaction_id HAVING SUM(amount) <> 0 LIMIT 5`;
   for (const r of unbalanced) out.push(`transaction ${r.transaction_id} sums to ${r.total}`);
-  const [{ total }] = await app.db.$queryRaw<{ total: bigint | null }[]>`SELECT SUM(amount)::bigint AS total FROM ledger_entries`;
+  const [{ total }] = await app.db.$queryRaw<
+    { total: bigint | null }[]
+  >`SELECT SUM(amount)::bigint AS total FROM ledger_entries`;
   if ((total ?? 0n) !== 0n) out.push(`ledger sums to ${total}`);
   const negative = await app.db.$queryRaw<{ key: string; balance: bigint }[]>`
     SELECT key, balance FROM wallet_accounts WHERE balance < 0 AND kind NOT IN ('EXTERNAL_TOPUPS', 'EXTERNAL_PAYOUTS') LIMIT 5`;

@@ -44,8 +44,10 @@ function script(seed: number, n: number): Step[] {
   for (let i = 0; i < n; i++) {
     const roll = r();
     if (roll < 0.05) steps.push({ who: -1, amount: level + 5_000, form: i });
-    else if (roll < 0.15 && steps.length) steps.push({ ...steps[Math.floor(r() * steps.length)] }); // a replayed form
-    else if (roll < 0.25) steps.push({ who: Math.floor(r() * POINTS.length), amount: level - 1_000, form: i }); // too low, mostly
+    else if (roll < 0.15 && steps.length)
+      steps.push({ ...steps[Math.floor(r() * steps.length)] }); // a replayed form
+    else if (roll < 0.25)
+      steps.push({ who: Math.floor(r() * POINTS.length), amount: level - 1_000, form: i }); // too low, mostly
     else {
       level += Math.floor(r() * 6) * 1_000;
       steps.push({ who: Math.floor(r() * POINTS.length), amount: level + Math.floor(r() * 4) * 1_000, form: i });
@@ -66,7 +68,8 @@ async function side(app: App, config: Config, tag: string) {
   for (const p of POINTS) bidders.push(await user(app, config, p, `b${tag}`));
   const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, reservePrice: 45_000 });
   const who = (i: number) => (i < 0 ? seller.id : bidders[i].id);
-  const index = (userId: number | null) => (userId === null ? null : userId === seller.id ? -1 : bidders.findIndex((b) => b.id === userId));
+  const index = (userId: number | null) =>
+    userId === null ? null : userId === seller.id ? -1 : bidders.findIndex((b) => b.id === userId);
   return { seller, bidders, id, who, index };
 }
 
@@ -76,26 +79,77 @@ type Side = Awaited<ReturnType<typeof side>>;
 async function outcome(app: App, s: Side, results: Awaited<ReturnType<typeof placeBid>>[]) {
   const answers = results.map((r) =>
     r.ok
-      ? { ok: true, duplicate: r.duplicate, leads: r.leads, price: r.snapshot.currentPrice, bids: r.snapshot.bidCount, leader: s.index(r.snapshot.leaderId), outbid: s.index(r.outbidUserId), minimum: r.snapshot.minimumBid }
+      ? {
+          ok: true,
+          duplicate: r.duplicate,
+          leads: r.leads,
+          price: r.snapshot.currentPrice,
+          bids: r.snapshot.bidCount,
+          leader: s.index(r.snapshot.leaderId),
+          outbid: s.index(r.outbidUserId),
+          minimum: r.snapshot.minimumBid,
+        }
       : { ok: false, reason: r.reason, minimum: r.minimum ?? null, price: r.snapshot?.currentPrice ?? null },
   );
-  const rows = (await app.db.bid.findMany({ where: { auctionId: s.id }, orderBy: { id: 'asc' } })).map((b) => ({ who: s.index(b.bidderId), amount: b.amount, max: b.maxAmount, kind: b.kind, keyed: b.requestKey !== null }));
+  const rows = (await app.db.bid.findMany({ where: { auctionId: s.id }, orderBy: { id: 'asc' } })).map((b) => ({
+    who: s.index(b.bidderId),
+    amount: b.amount,
+    max: b.maxAmount,
+    kind: b.kind,
+    keyed: b.requestKey !== null,
+  }));
   const a = await app.db.auction.findUniqueOrThrow({ where: { id: s.id } });
-  const auctionState = { price: a.currentPrice, bids: a.bidCount, leader: s.index(a.leaderId), leaderMax: a.leaderMax, runnerUpMax: a.runnerUpMax };
+  const auctionState = {
+    price: a.currentPrice,
+    bids: a.bidCount,
+    leader: s.index(a.leaderId),
+    leaderMax: a.leaderMax,
+    runnerUpMax: a.runnerUpMax,
+  };
   const listing = await app.db.listing.findUniqueOrThrow({ where: { id: s.id } });
-  const maxima = (await app.db.proxyBid.findMany({ where: { auctionId: s.id } })).map((p) => ({ who: s.index(p.bidderId), max: p.maxAmount })).sort((x, y) => x.who! - y.who!);
+  const maxima = (await app.db.proxyBid.findMany({ where: { auctionId: s.id } }))
+    .map((p) => ({ who: s.index(p.bidderId), max: p.maxAmount }))
+    .sort((x, y) => x.who! - y.who!);
   const wallets = [];
   for (const b of s.bidders) wallets.push(await balances(app, b.id));
-  const holds = await app.db.walletHold.findMany({ where: { reference: { startsWith: `auction:${s.id}:` }, status: 'HELD' } });
-  return { answers, rows, auctionState, catalog: { price: listing.currentPrice, bids: listing.bidCount }, maxima, wallets, holds: holds.map((h) => ({ who: s.index(h.userId), amount: h.amount })) };
+  const holds = await app.db.walletHold.findMany({
+    where: { reference: { startsWith: `auction:${s.id}:` }, status: 'HELD' },
+  });
+  return {
+    answers,
+    rows,
+    auctionState,
+    catalog: { price: listing.currentPrice, bids: listing.bidCount },
+    maxima,
+    wallets,
+    holds: holds.map((h) => ({ who: s.index(h.userId), amount: h.amount })),
+  };
 }
 
-async function compare(t: Test, app: App, config: Config, seed: number, n: number, wallet: (real: WalletApi) => WalletApi) {
+async function compare(
+  t: Test,
+  app: App,
+  config: Config,
+  seed: number,
+  n: number,
+  wallet: (real: WalletApi) => WalletApi,
+) {
   const steps = script(seed, n);
   const settings = { bands: parseBands(config.bidding.increments), softCloseMs: 0, maxBid: 1_000_000_000 };
-  const depsFor = (w: WalletApi): BiddingDeps => ({ db: app.db, wallet: w, catalog: catalogApi(app.db), events: app.events, settings });
+  const depsFor = (w: WalletApi): BiddingDeps => ({
+    db: app.db,
+    wallet: w,
+    catalog: catalogApi(app.db),
+    events: app.events,
+    settings,
+  });
   const [together, alone] = [await side(app, config, 'x'), await side(app, config, 'y')];
-  const cmd = (s: Side, step: Step) => ({ auctionId: s.id, bidderId: s.who(step.who), amount: step.amount, requestKey: `${s.id}-${step.form}` });
+  const cmd = (s: Side, step: Step) => ({
+    auctionId: s.id,
+    bidderId: s.who(step.who),
+    amount: step.amount,
+    requestKey: `${s.id}-${step.form}`,
+  });
 
   const before = await batches();
   const batchedDeps = depsFor(wallet(walletApi(app.db)));
@@ -110,7 +164,10 @@ async function compare(t: Test, app: App, config: Config, seed: number, n: numbe
   t.equal(after.count - mid.count, n, 'one at a time: one transaction per bid');
   const got = await outcome(app, together, batched);
   const want = await outcome(app, alone, sequential);
-  t.ok(want.answers.filter((a) => a.ok && !a.duplicate).length >= 10 && want.answers.some((a) => !a.ok), 'the script has accepted and refused bids');
+  t.ok(
+    want.answers.filter((a) => a.ok && !a.duplicate).length >= 10 && want.answers.some((a) => !a.ok),
+    'the script has accepted and refused bids',
+  );
   t.same(got.answers, want.answers, 'every bid got the same answer');
   t.same(got.rows, want.rows, 'the same history rows in the same order');
   t.same(got.auctionState, want.auctionState, 'the same price, leader and maxima');

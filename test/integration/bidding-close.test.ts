@@ -30,7 +30,11 @@ t.test('the close job sells to the leader at the final price and keeps exactly t
   t.same(await balances(app, b.id), { available: 100_000, held: 0 });
   t.equal((await app.db.listing.findUniqueOrThrow({ where: { id } })).status, 'ENDED_SOLD');
   await waitFor(async () => events.length > 0, 2000);
-  t.same(events.map((e) => [e.auctionId, e.outcome, e.winnerId, e.finalPrice, e.holdRef]), [[id, 'SOLD', a.id, 26_000, `auction:${id}:won`]], 'auction.closed once, with plain data');
+  t.same(
+    events.map((e) => [e.auctionId, e.outcome, e.winnerId, e.finalPrice, e.holdRef]),
+    [[id, 'SOLD', a.id, 26_000, `auction:${id}:won`]],
+    'auction.closed once, with plain data',
+  );
   t.same(await ledgerViolations(app), []);
   const late = await bid(await loggedIn(app, b.email), id, 90_000);
   t.match(late.body, '경매가 종료되었어요.', 'no bid after the close');
@@ -41,7 +45,12 @@ t.test('no bid, or the reserve not met: UNSOLD, every hold returned', async (t) 
   const seller = await user(app, config);
   const a = await user(app, config, 100_000);
   const none = await auction(app, { sellerId: seller.id, endsInMs: 1_500 });
-  const reserved = await auction(app, { sellerId: seller.id, startPrice: 10_000, reservePrice: 80_000, endsInMs: 2_000 });
+  const reserved = await auction(app, {
+    sellerId: seller.id,
+    startPrice: 10_000,
+    reservePrice: 80_000,
+    endsInMs: 2_000,
+  });
   const r = await bid(await loggedIn(app, a.email), reserved, 50_000);
   t.match(r.body, '최저가 미달');
   t.ok(await waitFor(ended(app, none), 10_000));
@@ -78,7 +87,9 @@ t.test('a lost close job: the sweeper closes the auction, once', async (t) => {
   await app.queues.queue('auctions').add('sweep', {});
   await app.queues.queue('auctions').add('close', { id });
   await new Promise((r) => setTimeout(r, 1000));
-  const holds = await app.db.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM ledger_transactions WHERE reference LIKE ${`auction:${id}:won%`}`;
+  const holds = await app.db.$queryRaw<
+    { n: bigint }[]
+  >`SELECT count(*) AS n FROM ledger_transactions WHERE reference LIKE ${`auction:${id}:won%`}`;
   t.equal(Number(holds[0].n), 1, 'the win was held once');
   t.same(await balances(app, a.id), { available: 90_000, held: 10_000 });
   t.same(await ledgerViolations(app), []);
@@ -96,13 +107,21 @@ t.test('soft close: a late bid moves the end and the close waits for it', async 
   t.ok(after.getTime() > before.getTime(), 'end moved later');
   t.ok(after.getTime() - Date.now() > 3_000, 'to about now + 4 s');
   await new Promise((r) => setTimeout(r, before.getTime() - Date.now() + 800));
-  t.equal((await app.db.auction.findUniqueOrThrow({ where: { id } })).status, 'LIVE', 'still live after the original end');
+  t.equal(
+    (await app.db.auction.findUniqueOrThrow({ where: { id } })).status,
+    'LIVE',
+    'still live after the original end',
+  );
   await bid(await loggedIn(app, b.email), id, 30_000);
   t.ok(await waitFor(ended(app, id), 12_000), 'closes after the moved end');
   const row = await app.db.auction.findUniqueOrThrow({ where: { id } });
   t.equal(row.winnerId, b.id);
   t.ok(row.closedAt! >= row.endsAt);
-  t.equal((await app.db.listing.findUniqueOrThrow({ where: { id } })).endsAt.getTime(), row.endsAt.getTime(), "the catalog shows the moved end");
+  t.equal(
+    (await app.db.listing.findUniqueOrThrow({ where: { id } })).endsAt.getTime(),
+    row.endsAt.getTime(),
+    'the catalog shows the moved end',
+  );
 });
 
 t.test('a scheduled auction starts by its job', async (t) => {
@@ -110,7 +129,10 @@ t.test('a scheduled auction starts by its job', async (t) => {
   const seller = await user(app, config);
   const id = await auction(app, { sellerId: seller.id, startsInMs: 1_500, endsInMs: 60_000 });
   t.equal((await app.db.auction.findUniqueOrThrow({ where: { id } })).status, 'SCHEDULED');
-  t.ok(await waitFor(async () => (await app.db.auction.findUniqueOrThrow({ where: { id } })).status === 'LIVE', 8_000), 'live after its start');
+  t.ok(
+    await waitFor(async () => (await app.db.auction.findUniqueOrThrow({ where: { id } })).status === 'LIVE', 8_000),
+    'live after its start',
+  );
   t.equal((await app.db.listing.findUniqueOrThrow({ where: { id } })).status, 'LIVE');
 });
 
@@ -124,7 +146,13 @@ t.test('the seller cancels before the first bid, not after', async (t) => {
   await bid(await loggedIn(app, a.email), taken, 10_000);
   await cs.get(`/items/${free}`);
   t.equal((await cs.post(`/items/${free}/cancel`, {})).statusCode, 303);
-  t.ok(await waitFor(async () => (await app.db.auction.findUniqueOrThrow({ where: { id: free } })).status === 'CANCELLED', 3000), 'the auction follows the listing');
+  t.ok(
+    await waitFor(
+      async () => (await app.db.auction.findUniqueOrThrow({ where: { id: free } })).status === 'CANCELLED',
+      3000,
+    ),
+    'the auction follows the listing',
+  );
   t.match((await bid(await loggedIn(app, a.email), free, 20_000)).body, '취소된 경매예요.');
   await cs.get(`/items/${taken}`);
   t.equal((await cs.post(`/items/${taken}/cancel`, {})).statusCode, 409, 'not after a bid');

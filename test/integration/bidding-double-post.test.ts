@@ -11,7 +11,11 @@ import { user, auction, loggedIn, bid, waitFor } from '../helpers/auction.js';
 import { ledgerViolations } from '../helpers/wallet.js';
 
 t.test('the same form on two instances within milliseconds: one bid, and "already placed"', async (t) => {
-  const shared = { REDIS_PREFIX: `tdouble${randomBytes(4).toString('hex')}`, SESSION_SECRET: 'double-post-secret-'.padEnd(40, 'x'), SOFT_CLOSE_SECONDS: '0' };
+  const shared = {
+    REDIS_PREFIX: `tdouble${randomBytes(4).toString('hex')}`,
+    SESSION_SECRET: 'double-post-secret-'.padEnd(40, 'x'),
+    SOFT_CLOSE_SECONDS: '0',
+  };
   const { app: a, config } = await startApp(t, shared);
   const { app: b } = await startApp(t, shared);
   const seller = await user(a, config);
@@ -35,12 +39,16 @@ t.test('the same form on two instances within milliseconds: one bid, and "alread
       const posts = [onA.post(`/items/${id}/bids`, form, hx), onB.post(`/items/${id}/bids`, form, hx)];
       // Both copies are inside their bid transaction, waiting for this lock (the first on our
       // transaction id, the second on the row behind it).
-      const waiting = await waitFor(async () => {
-        const [{ n }] = await a.db.$queryRaw<{ n: number }[]>`
+      const waiting = await waitFor(
+        async () => {
+          const [{ n }] = await a.db.$queryRaw<{ n: number }[]>`
           SELECT count(*)::int AS n FROM pg_locks
            WHERE NOT granted AND ((locktype = 'transactionid' AND transactionid::text = ${xid}) OR (locktype = 'tuple' AND relation = 'auctions'::regclass))`;
-        return n >= 2;
-      }, 10_000, 20);
+          return n >= 2;
+        },
+        10_000,
+        20,
+      );
       t.ok(waiting, 'both copies wait for the auction row');
       return posts;
     },
@@ -49,9 +57,20 @@ t.test('the same form on two instances within milliseconds: one bid, and "alread
   const [ra, rb] = await Promise.all(answers);
   t.same([ra.statusCode, rb.statusCode], [200, 200], 'both copies answered');
   const bodies = [ra.body, rb.body];
-  t.equal(bodies.filter((x) => x.includes('30,000원에 입찰했어요.') || x.includes('최대 입찰')).length >= 1, true, 'one copy placed the bid');
-  t.equal(bodies.filter((x) => x.includes('이미 처리된 입찰이에요.')).length, 1, 'the other says it was already placed');
-  t.notOk(bodies.some((x) => x.includes('새 최대 입찰가는 지금 최대가보다 높아야 해요')), 'not the misleading refusal');
+  t.equal(
+    bodies.filter((x) => x.includes('30,000원에 입찰했어요.') || x.includes('최대 입찰')).length >= 1,
+    true,
+    'one copy placed the bid',
+  );
+  t.equal(
+    bodies.filter((x) => x.includes('이미 처리된 입찰이에요.')).length,
+    1,
+    'the other says it was already placed',
+  );
+  t.notOk(
+    bodies.some((x) => x.includes('새 최대 입찰가는 지금 최대가보다 높아야 해요')),
+    'not the misleading refusal',
+  );
   const rows = await a.db.bid.findMany({ where: { auctionId: id, requestKey: `${u.id}-form-1` } });
   t.equal(rows.length, 1, 'one bid row for the form');
   const row = await a.db.auction.findUniqueOrThrow({ where: { id } });

@@ -34,7 +34,15 @@ async function spawnInstance(name: string, env: Record<string, string>): Promise
   const [port, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, tsNodeArgs('src/server.ts'), {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), ROLE: 'all', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      ROLE: 'all',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -94,7 +102,9 @@ interface Watcher {
 }
 
 function watch(label: string, base: string, id: number, cookie?: string): Watcher {
-  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?topics=auction:${id}`, { headers: cookie ? { cookie } : {} });
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?topics=auction:${id}`, {
+    headers: cookie ? { cookie } : {},
+  });
   const messages: string[] = [];
   ws.on('message', (d) => messages.push(d.toString()));
   ws.on('error', () => {});
@@ -110,7 +120,14 @@ const priceIn = (html: string) => /data-testid="current-price">([\d,]+)원/.exec
 t.test('watchers on two instances see every bid; a killed instance does not stop the close', async (t) => {
   const started = Date.now();
   const prefix = `tmulti${randomBytes(4).toString('hex')}`;
-  const shared = { DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: prefix, SESSION_SECRET, AUCTION_SWEEP_MS: '1000', SOFT_CLOSE_SECONDS: '2' };
+  const shared = {
+    DATABASE_URL: await testDatabaseUrl(),
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    SESSION_SECRET,
+    AUCTION_SWEEP_MS: '1000',
+    SOFT_CLOSE_SECONDS: '2',
+  };
   const instances = await Promise.all([spawnInstance('A', shared), spawnInstance('B', shared)]);
   t.teardown(() => {
     for (const i of instances) if (i.child.exitCode === null && i.child.signalCode === null) i.child.kill('SIGKILL');
@@ -145,7 +162,10 @@ t.test('watchers on two instances see every bid; a killed instance does not stop
     watch('B u2', B.base, id, c2.cookieHeader()),
   ];
   await Promise.all(watchers.map((w) => w.ready));
-  t.ok(await waitFor(async () => watchers.every((w) => w.messages.length >= 1), 5000), 'every watcher got the snapshot on connect');
+  t.ok(
+    await waitFor(async () => watchers.every((w) => w.messages.length >= 1), 5000),
+    'every watcher got the snapshot on connect',
+  );
   for (const w of watchers) t.equal(priceIn(w.messages[0]), '10,000', `${w.label}: snapshot shows the start price`);
 
   const bids: [HttpClient, number, 'u1' | 'u2'][] = [
@@ -166,13 +186,18 @@ t.test('watchers on two instances see every bid; a killed instance does not stop
     t.equal(res.status, 200, `${who} bids ${amount} on ${client === c1 ? 'A' : 'B'}`);
     const price = priceIn(res.body);
     t.ok(price, `the response shows the new price (${price})`);
-    const got = await waitFor(async () => watchers.every((w, i) => w.messages.slice(seen[i]).some((m) => priceIn(m) === price)), 5000, 5);
+    const got = await waitFor(
+      async () => watchers.every((w, i) => w.messages.slice(seen[i]).some((m) => priceIn(m) === price)),
+      5000,
+      5,
+    );
     lags.push(Date.now() - t0);
     t.ok(got, `every watcher on both instances received ${price}원`);
     for (const [i, w] of watchers.entries()) {
       const push = w.messages.slice(seen[i]).find((m) => priceIn(m) === price) ?? '';
       if (w.label.endsWith(who)) t.match(push, '현재 최고 입찰자예요!', `${w.label} is told they lead`);
-      else if (w.label.endsWith(other) && hasBid.has(other)) t.match(push, '다른 사람이 더 높게 입찰했어요.', `${w.label} is told they were outbid`);
+      else if (w.label.endsWith(other) && hasBid.has(other))
+        t.match(push, '다른 사람이 더 높게 입찰했어요.', `${w.label} is told they were outbid`);
       else t.notMatch(push, /최고 입찰자|더 높게 입찰/, `${w.label} sees no personal status`);
       t.match(push, 'hx-swap-oob', `${w.label}: an out-of-band fragment`);
     }
@@ -194,10 +219,19 @@ t.test('watchers on two instances see every bid; a killed instance does not stop
   const survivors = watchers.filter((w) => w.label.startsWith('B'));
   const seenBeforeEnd = survivors.map((w) => w.messages.length);
 
-  const ended = await waitFor(async () => survivors.every((w, i) => w.messages.slice(seenBeforeEnd[i]).some((m) => m.includes('data-testid="auction-ended"'))), endsAt - Date.now() + 10_000, 20);
-  t.ok(ended, "watchers on the surviving instance see the auction end");
+  const ended = await waitFor(
+    async () =>
+      survivors.every((w, i) =>
+        w.messages.slice(seenBeforeEnd[i]).some((m) => m.includes('data-testid="auction-ended"')),
+      ),
+    endsAt - Date.now() + 10_000,
+    20,
+  );
+  t.ok(ended, 'watchers on the surviving instance see the auction end');
   t.comment(`ended fragment on B ${Date.now() - endsAt} ms after the scheduled end`);
-  const endedPush = survivors.map((w, i) => w.messages.slice(seenBeforeEnd[i]).find((m) => m.includes('data-testid="auction-ended"')) ?? '');
+  const endedPush = survivors.map(
+    (w, i) => w.messages.slice(seenBeforeEnd[i]).find((m) => m.includes('data-testid="auction-ended"')) ?? '',
+  );
   t.match(endedPush[0], '경매가 종료되어 낙찰되었어요.', 'anonymous watcher: sold');
   t.match(endedPush[0], `${finalPrice.toLocaleString('ko-KR')}원`, 'at the final price');
   t.match(endedPush[2], '축하해요! 낙찰되었어요.', 'u2 (the leader) is told they won');
@@ -214,20 +248,37 @@ t.test('watchers on two instances see every bid; a killed instance does not stop
   t.equal(won.length, 1, 'one winning hold');
   t.equal(won[0]?.amount, finalPrice, 'of exactly the final price');
   t.equal(won[0]?.userId, u2.id);
-  const wonTx = await app.db.ledgerTransaction.findMany({ where: { reference: { startsWith: `auction:${id}:` } }, select: { kind: true, reference: true } });
+  const wonTx = await app.db.ledgerTransaction.findMany({
+    where: { reference: { startsWith: `auction:${id}:` } },
+    select: { kind: true, reference: true },
+  });
   const holdsOfWin = wonTx.filter((x) => x.reference === `auction:${id}:won`);
-  t.same(holdsOfWin.map((x) => x.kind), ['HOLD'], 'the win was held once in the ledger, never released or held again');
+  t.same(
+    holdsOfWin.map((x) => x.kind),
+    ['HOLD'],
+    'the win was held once in the ledger, never released or held again',
+  );
   const released = wonTx.filter((x) => x.kind === 'RELEASE').map((x) => x.reference);
   t.equal(new Set(released).size, released.length, 'no hold released twice');
-  const open = await app.db.walletHold.findMany({ where: { reference: { startsWith: `auction:${id}:` }, status: 'HELD' } });
-  t.same(open.map((h) => h.reference), [`auction:${id}:won`], "only the winner's hold is left; the leader's maximum went back");
+  const open = await app.db.walletHold.findMany({
+    where: { reference: { startsWith: `auction:${id}:` }, status: 'HELD' },
+  });
+  t.same(
+    open.map((h) => h.reference),
+    [`auction:${id}:won`],
+    "only the winner's hold is left; the leader's maximum went back",
+  );
   for (const [i, w] of survivors.entries()) {
     const endedMsgs = w.messages.slice(seenBeforeEnd[i]).filter((m) => m.includes('data-testid="auction-ended"'));
     t.equal(endedMsgs.length, 1, `${w.label}: told once that it ended (one close announced)`);
   }
   t.same(await ledgerViolations(app), [], 'the ledger balances');
   // (The shared test database may hold other runs' auctions the sweeper also visits: only our path is checked.)
-  t.notMatch(B.out(), /event handler failed|realtime snapshot failed|"level":60/, 'no failed push, snapshot or crash on the survivor');
+  t.notMatch(
+    B.out(),
+    /event handler failed|realtime snapshot failed|"level":60/,
+    'no failed push, snapshot or crash on the survivor',
+  );
   for (const w of watchers) w.ws.terminate();
   B.child.kill('SIGTERM');
   t.comment(`whole test ${Date.now() - started} ms`);

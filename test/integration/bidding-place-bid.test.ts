@@ -6,7 +6,11 @@ import { user, auction, loggedIn, bid, balances } from '../helpers/auction.js';
 t.test('proxy bidding through the form, with holds following the lead', async (t) => {
   const { app, config } = await startApp(t);
   const seller = await user(app, config);
-  const [a, b, c] = await Promise.all([user(app, config, 200_000), user(app, config, 200_000), user(app, config, 200_000)]);
+  const [a, b, c] = await Promise.all([
+    user(app, config, 200_000),
+    user(app, config, 200_000),
+    user(app, config, 200_000),
+  ]);
   const id = await auction(app, { sellerId: seller.id, startPrice: 10_000 });
   const ca = await loggedIn(app, a.email);
   const cb = await loggedIn(app, b.email);
@@ -59,7 +63,12 @@ t.test('every refusal explains itself and changes nothing', async (t) => {
   const poor = await user(app, config, 5_000);
   const rich = await user(app, config, 5_000_000);
   const id = await auction(app, { sellerId: seller.id, startPrice: 10_000 });
-  const scheduled = await auction(app, { sellerId: seller.id, startPrice: 10_000, startsInMs: 3_600_000, endsInMs: 7_200_000 });
+  const scheduled = await auction(app, {
+    sellerId: seller.id,
+    startPrice: 10_000,
+    startsInMs: 3_600_000,
+    endsInMs: 7_200_000,
+  });
   const cs = await loggedIn(app, seller.email);
   const cp = await loggedIn(app, poor.email);
   const cr = await loggedIn(app, rich.email);
@@ -94,7 +103,11 @@ t.test('every refusal explains itself and changes nothing', async (t) => {
   t.equal(plain.statusCode, 303);
   t.equal(plain.headers.location, `/items/${id}#bid-panel-${id}`);
   t.match((await cr.get(`/items/${id}`)).body, '최소 입찰가는 10,000원이에요.');
-  const anon = await (await import('../helpers/app.js')).Client.prototype.post.call(new (await import('../helpers/app.js')).Client(app), `/items/${id}/bids`, { amount: '10000' });
+  const anon = await (
+    await import('../helpers/app.js')
+  ).Client.prototype.post.call(new (await import('../helpers/app.js')).Client(app), `/items/${id}/bids`, {
+    amount: '10000',
+  });
   t.equal(anon.statusCode, 403, 'no session, no CSRF token');
 });
 
@@ -106,14 +119,23 @@ t.test('a replayed form places one bid', async (t) => {
   const ca = await loggedIn(app, a.email);
   await ca.get(`/items/${id}/bid-panel`);
   const key = 'form-key-123';
-  const results = await Promise.all([1, 2, 3].map(() => ca.post(`/items/${id}/bids`, { amount: '20000', requestKey: key }, { 'hx-request': 'true' })));
-  t.same(results.map((r) => r.statusCode), [200, 200, 200]);
-  t.equal(results.filter((r) => r.body.includes('이미 처리된 입찰이에요.')).length, 2, 'two were told it was already placed');
+  const results = await Promise.all(
+    [1, 2, 3].map(() => ca.post(`/items/${id}/bids`, { amount: '20000', requestKey: key }, { 'hx-request': 'true' })),
+  );
+  t.same(
+    results.map((r) => r.statusCode),
+    [200, 200, 200],
+  );
+  t.equal(
+    results.filter((r) => r.body.includes('이미 처리된 입찰이에요.')).length,
+    2,
+    'two were told it was already placed',
+  );
   t.equal(await app.db.bid.count({ where: { auctionId: id } }), 1);
   t.same(await balances(app, a.id), { available: 80_000, held: 20_000 });
 });
 
-t.test('buy-now ends the auction at once and returns the leader\'s hold', async (t) => {
+t.test("buy-now ends the auction at once and returns the leader's hold", async (t) => {
   const { app, config } = await startApp(t);
   const seller = await user(app, config);
   const [a, b] = await Promise.all([user(app, config, 500_000), user(app, config, 500_000)]);

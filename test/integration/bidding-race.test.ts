@@ -51,9 +51,11 @@ class Tab {
 
 async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>) {
   const queue = [...items];
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (queue.length) await fn(queue.shift()!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (queue.length) await fn(queue.shift()!);
+    }),
+  );
 }
 
 t.test('200 concurrent bidders while the close job fires', async (t) => {
@@ -63,15 +65,19 @@ t.test('200 concurrent bidders while the close job fires', async (t) => {
   // Random maxima (a fixed seed would hide nothing: the rule is checked against what was accepted).
   const maxima = Array.from({ length: BIDDERS }, () => 10_000 + Math.floor(Math.random() * 400) * 1_000);
   const bidders: { id: number; email: string; max: number; tab: Tab; funded: number }[] = [];
-  await pool(maxima.map((max, i) => ({ max, i })), 8, async ({ max }) => {
-    const funded = max + 50_000;
-    const u = await user(app, { walletWithdrawalFee: 500, redisPrefix: 'x' } as never, funded, 'r');
-    const tab = new Tab(baseUrl);
-    await tab.get('/login');
-    const res = await tab.post('/login', { email: u.email, password: PASSWORD });
-    if (res.status !== 303) throw new Error(`login ${res.status}`);
-    bidders.push({ id: u.id, email: u.email, max, tab, funded });
-  });
+  await pool(
+    maxima.map((max, i) => ({ max, i })),
+    8,
+    async ({ max }) => {
+      const funded = max + 50_000;
+      const u = await user(app, { walletWithdrawalFee: 500, redisPrefix: 'x' } as never, funded, 'r');
+      const tab = new Tab(baseUrl);
+      await tab.get('/login');
+      const res = await tab.post('/login', { email: u.email, password: PASSWORD });
+      if (res.status !== 303) throw new Error(`login ${res.status}`);
+      bidders.push({ id: u.id, email: u.email, max, tab, funded });
+    },
+  );
   void config;
   t.equal(bidders.length, BIDDERS, `${BIDDERS} bidders logged in`);
 
@@ -97,7 +103,11 @@ t.test('200 concurrent bidders while the close job fires', async (t) => {
         step.set(b.id, k);
         const amount = k === 3 ? b.max : Math.max(10_000, Math.round((b.max * k) / 3 / 1000) * 1000);
         const key = randomUUID();
-        const res = await b.tab.post(`/items/${id}/bids`, { amount: String(amount), requestKey: key }, { 'hx-request': 'true' });
+        const res = await b.tab.post(
+          `/items/${id}/bids`,
+          { amount: String(amount), requestKey: key },
+          { 'hx-request': 'true' },
+        );
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status === 200) accepted.add(key);
         else {
@@ -113,23 +123,41 @@ t.test('200 concurrent bidders while the close job fires', async (t) => {
   const attempts = { length: sent };
   const stormMs = Date.now() - stormStart;
   t.notOk(statuses.has(500), 'no 500s');
-  t.ok(await waitFor(async () => (await app.db.auction.findUniqueOrThrow({ where: { id } })).status === 'ENDED', 15_000), 'closed');
+  t.ok(
+    await waitFor(async () => (await app.db.auction.findUniqueOrThrow({ where: { id } })).status === 'ENDED', 15_000),
+    'closed',
+  );
   const a = await app.db.auction.findUniqueOrThrow({ where: { id } });
-  process.stderr.write(`# race: storm ${stormMs} ms, ${attempts.length} bids sent, ${accepted.size} accepted, refused ${JSON.stringify(Object.fromEntries(refusals))}\n`);
+  process.stderr.write(
+    `# race: storm ${stormMs} ms, ${attempts.length} bids sent, ${accepted.size} accepted, refused ${JSON.stringify(Object.fromEntries(refusals))}\n`,
+  );
   const ended = refusals.get('경매가 종료되었어요.') ?? 0;
   const decidedLive = attempts.length - ended;
-  t.ok(accepted.size >= 2 && decidedLive >= 20, `a real contest before the end: ${decidedLive} bids decided while live, ${accepted.size} accepted, in a ${stormMs} ms storm`);
+  t.ok(
+    accepted.size >= 2 && decidedLive >= 20,
+    `a real contest before the end: ${decidedLive} bids decided while live, ${accepted.size} accepted, in a ${stormMs} ms storm`,
+  );
   t.ok(ended > 0, `and bids arrived after the end (refusals: ${JSON.stringify(Object.fromEntries(refusals))})`);
 
   const rows = await app.db.bid.findMany({ where: { auctionId: id }, orderBy: { id: 'asc' } });
   const manual = rows.filter((r) => r.kind === 'MANUAL');
   // Stored keys are scoped to the bidder ("<userId>-<form key>").
-  t.same(new Set(rows.filter((r) => r.requestKey).map((r) => r.requestKey!.replace(/^\d+-/, ''))), accepted, 'every accepted bid is in the history, and nothing else');
-  const [{ late }] = await app.db.$queryRaw<{ late: bigint }[]>`SELECT count(*) AS late FROM bids WHERE auction_id = ${id} AND created_at > ${a.closedAt}`;
+  t.same(
+    new Set(rows.filter((r) => r.requestKey).map((r) => r.requestKey!.replace(/^\d+-/, ''))),
+    accepted,
+    'every accepted bid is in the history, and nothing else',
+  );
+  const [{ late }] = await app.db.$queryRaw<
+    { late: bigint }[]
+  >`SELECT count(*) AS late FROM bids WHERE auction_id = ${id} AND created_at > ${a.closedAt}`;
   t.equal(Number(late), 0, 'no bid after the close');
 
   // Replaying every accepted maximum (new bids and raises) in acceptance order gives the proxy rule's result.
-  const expected = priceFromMaxima(10_000, null, rows.filter((r) => r.maxAmount !== null).map((r) => ({ bidderId: r.bidderId, max: r.maxAmount! })));
+  const expected = priceFromMaxima(
+    10_000,
+    null,
+    rows.filter((r) => r.maxAmount !== null).map((r) => ({ bidderId: r.bidderId, max: r.maxAmount! })),
+  );
   void manual;
   t.equal(a.outcome, 'SOLD');
   t.equal(a.winnerId, expected.leaderId, 'the winner is the highest maximum (earliest on ties)');
@@ -138,11 +166,19 @@ t.test('200 concurrent bidders while the close job fires', async (t) => {
 
   const holds = await app.db.$queryRaw<{ reference: string; user_id: number; amount: number }[]>`
     SELECT reference, user_id, amount FROM wallet_holds WHERE reference LIKE ${`auction:${id}:%`} AND status = 'HELD'`;
-  t.same(holds, [{ reference: `auction:${id}:won`, user_id: a.winnerId, amount: a.finalPrice }], "the only hold left is the winner's final price");
+  t.same(
+    holds,
+    [{ reference: `auction:${id}:won`, user_id: a.winnerId, amount: a.finalPrice }],
+    "the only hold left is the winner's final price",
+  );
   for (const b of bidders) {
     const bal = await balances(app, b.id);
-    const want = b.id === a.winnerId ? { available: b.funded - a.finalPrice!, held: a.finalPrice } : { available: b.funded, held: 0 };
-    if (bal.available !== want.available || bal.held !== want.held) t.fail(`bidder ${b.id}: ${JSON.stringify(bal)} != ${JSON.stringify(want)}`);
+    const want =
+      b.id === a.winnerId
+        ? { available: b.funded - a.finalPrice!, held: a.finalPrice }
+        : { available: b.funded, held: 0 };
+    if (bal.available !== want.available || bal.held !== want.held)
+      t.fail(`bidder ${b.id}: ${JSON.stringify(bal)} != ${JSON.stringify(want)}`);
   }
   t.same(await ledgerViolations(app), [], 'ledger sums to zero, no negative account');
 });

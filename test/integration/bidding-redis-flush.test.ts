@@ -40,9 +40,19 @@ t.test('after a flush, auctions close within the sweep interval and their jobs a
   t.notOk(await laterJob(), 'the flush took every job');
   t.same(await app.redis.keys('*'), [], 'Redis is empty');
 
-  t.ok(await waitFor(async () => Boolean(await laterJob()), 10_000, 100), 'the close job of an auction ending in 10 minutes is planned again from PostgreSQL');
+  t.ok(
+    await waitFor(async () => Boolean(await laterJob()), 10_000, 100),
+    'the close job of an auction ending in 10 minutes is planned again from PostgreSQL',
+  );
   for (const id of [quiet, sold]) {
-    t.ok(await waitFor(async () => (await app.db.auction.findUniqueOrThrow({ where: { id } })).status === 'ENDED', 15_000, 100), `auction ${id} closed`);
+    t.ok(
+      await waitFor(
+        async () => (await app.db.auction.findUniqueOrThrow({ where: { id } })).status === 'ENDED',
+        15_000,
+        100,
+      ),
+      `auction ${id} closed`,
+    );
     const a = await app.db.auction.findUniqueOrThrow({ where: { id } });
     const lag = a.closedAt!.getTime() - a.endsAt.getTime();
     t.ok(lag >= 0 && lag < SWEEP_MS + 1500, `closed ${lag} ms after its end (sweep interval ${SWEEP_MS} ms)`);
@@ -50,7 +60,11 @@ t.test('after a flush, auctions close within the sweep interval and their jobs a
   t.equal((await app.db.auction.findUniqueOrThrow({ where: { id: quiet } })).outcome, 'UNSOLD', 'no bid: unsold');
   const s = await app.db.auction.findUniqueOrThrow({ where: { id: sold } });
   t.same([s.outcome, s.winnerId, s.finalPrice], ['SOLD', buyer.id, 10_000]);
-  t.same(await balances(app, buyer.id), { available: 90_000, held: 10_000 }, "the winner's hold is exactly the final price");
+  t.same(
+    await balances(app, buyer.id),
+    { available: 90_000, held: 10_000 },
+    "the winner's hold is exactly the final price",
+  );
   t.equal((await app.db.walletHold.findUniqueOrThrow({ where: { reference: `auction:${sold}:won` } })).amount, 10_000);
   t.same(await ledgerViolations(app), []);
 });

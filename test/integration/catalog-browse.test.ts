@@ -12,9 +12,28 @@ t.test('home shows ending soon, new and most-bid sections with cards; my listing
   const seller = await createUserDirect(app.db, { email: `h${u}@example.com`, nickname: `h${u}`, password: pw });
   const cat = (await app.db.category.findUniqueOrThrow({ where: { slug: 'toys' } })).id;
   const now = Date.now();
-  const base = { sellerId: seller.id, description: '설명', categoryId: cat, condition: 'GOOD' as const, startPrice: 1000, durationDays: 1, startsAt: new Date(now - 60_000) };
-  const soon = await app.db.listing.create({ data: { ...base, title: `곧끝남 ${u}`, currentPrice: 1000, endsAt: new Date(now + 60_000), status: 'LIVE' } });
-  const hot = await app.db.listing.create({ data: { ...base, title: `인기 ${u}`, currentPrice: 55000, bidCount: 9999, endsAt: new Date(now + 86400_000 * 20), status: 'LIVE' } });
+  const base = {
+    sellerId: seller.id,
+    description: '설명',
+    categoryId: cat,
+    condition: 'GOOD' as const,
+    startPrice: 1000,
+    durationDays: 1,
+    startsAt: new Date(now - 60_000),
+  };
+  const soon = await app.db.listing.create({
+    data: { ...base, title: `곧끝남 ${u}`, currentPrice: 1000, endsAt: new Date(now + 60_000), status: 'LIVE' },
+  });
+  const hot = await app.db.listing.create({
+    data: {
+      ...base,
+      title: `인기 ${u}`,
+      currentPrice: 55000,
+      bidCount: 9999,
+      endsAt: new Date(now + 86400_000 * 20),
+      status: 'LIVE',
+    },
+  });
   const c = new Client(app);
   const home = await c.get('/');
   t.match(home.body, '원하는 가격, 정해진 마감.', 'the hero stays');

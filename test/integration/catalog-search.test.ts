@@ -7,15 +7,39 @@ import type { App } from '../../src/app.js';
 
 async function fixture(app: App) {
   const u = uniq();
-  const seller = await createUserDirect(app.db, { email: `srch${u}@example.com`, nickname: `srch${u}`, password: 'x'.repeat(12) });
+  const seller = await createUserDirect(app.db, {
+    email: `srch${u}@example.com`,
+    nickname: `srch${u}`,
+    password: 'x'.repeat(12),
+  });
   const cat = async (slug: string) => (await app.db.category.findUniqueOrThrow({ where: { slug } })).id;
   const now = Date.now();
-  const mk = async (title: string, o: Partial<{ slug: string; price: number; bids: number; hoursLeft: number; status: 'LIVE' | 'ENDED_SOLD' | 'SCHEDULED'; condition: 'NEW' | 'GOOD'; description: string }> = {}) => {
+  const mk = async (
+    title: string,
+    o: Partial<{
+      slug: string;
+      price: number;
+      bids: number;
+      hoursLeft: number;
+      status: 'LIVE' | 'ENDED_SOLD' | 'SCHEDULED';
+      condition: 'NEW' | 'GOOD';
+      description: string;
+    }> = {},
+  ) => {
     const l = await app.db.listing.create({
       data: {
-        sellerId: seller.id, title, description: o.description ?? `${title} 설명`, categoryId: await cat(o.slug ?? 'phones'), condition: o.condition ?? 'GOOD',
-        startPrice: o.price ?? 10000, currentPrice: o.price ?? 10000, bidCount: o.bids ?? 0,
-        startsAt: new Date(now - 3600_000 + Math.min(0, (o.hoursLeft ?? 48) * 3600_000)), endsAt: new Date(now + (o.hoursLeft ?? 48) * 3600_000), durationDays: 3, status: o.status ?? 'LIVE',
+        sellerId: seller.id,
+        title,
+        description: o.description ?? `${title} 설명`,
+        categoryId: await cat(o.slug ?? 'phones'),
+        condition: o.condition ?? 'GOOD',
+        startPrice: o.price ?? 10000,
+        currentPrice: o.price ?? 10000,
+        bidCount: o.bids ?? 0,
+        startsAt: new Date(now - 3600_000 + Math.min(0, (o.hoursLeft ?? 48) * 3600_000)),
+        endsAt: new Date(now + (o.hoursLeft ?? 48) * 3600_000),
+        durationDays: 3,
+        status: o.status ?? 'LIVE',
       },
     });
     return l.id;
@@ -23,14 +47,20 @@ async function fixture(app: App) {
   return { u, seller, mk };
 }
 
-const ids = (html: string) => [...html.matchAll(/<li class="lcard[^"]*" data-testid="listing-card">\s*<a href="\/items\/(\d+)">/g)].map((m) => Number(m[1]));
+const ids = (html: string) =>
+  [...html.matchAll(/<li class="lcard[^"]*" data-testid="listing-card">\s*<a href="\/items\/(\d+)">/g)].map((m) =>
+    Number(m[1]),
+  );
 
 t.test('Korean and English substring search, case-insensitive, typo-tolerant, ranked', async (t) => {
   const { app } = await startApp(t);
   const { u, mk } = await fixture(app);
   const iphone = await mk(`아이폰 13 미니 팝니다 ${u}`);
   const mac = await mk(`MacBook Air M2 ${u}`, { slug: 'laptops' });
-  const inDesc = await mk(`노트북 정리 ${u}`, { slug: 'laptops', description: '맥북 에어랑 같이 쓰던 macbook 파우치 포함' });
+  const inDesc = await mk(`노트북 정리 ${u}`, {
+    slug: 'laptops',
+    description: '맥북 에어랑 같이 쓰던 macbook 파우치 포함',
+  });
   const unrelated = await mk(`캠핑 의자 ${u}`, { slug: 'camping' });
   const c = new Client(app);
   const ko = ids((await c.get(`/search?q=${encodeURIComponent('아이폰')}`)).body);
@@ -49,7 +79,7 @@ t.test('Korean and English substring search, case-insensitive, typo-tolerant, ra
   t.notOk(ids(wild.body).includes(iphone));
   const inj = await c.get(`/search?q=${encodeURIComponent("'; DROP TABLE listings; --")}`);
   t.equal(inj.statusCode, 200);
-  t.ok(await app.db.listing.count() > 0, 'still there');
+  t.ok((await app.db.listing.count()) > 0, 'still there');
 });
 
 t.test('filters (category incl. subcategories, price, condition, status) and sorts', async (t) => {
@@ -63,11 +93,19 @@ t.test('filters (category incl. subcategories, price, condition, status) and sor
   const phones = (await app.db.category.findUniqueOrThrow({ where: { slug: 'phones' } })).id;
   const c = new Client(app);
   const q = `q=${encodeURIComponent(`필터 ${u}`)}`;
-  t.same(ids((await c.get(`/search?${q}&sort=price_asc`)).body), [cheap, laptop, pricey], 'live only by default, price low to high');
+  t.same(
+    ids((await c.get(`/search?${q}&sort=price_asc`)).body),
+    [cheap, laptop, pricey],
+    'live only by default, price low to high',
+  );
   t.same(ids((await c.get(`/search?${q}&sort=price_desc`)).body), [pricey, laptop, cheap]);
   t.same(ids((await c.get(`/search?${q}&sort=bids`)).body), [pricey, cheap, laptop]);
   t.same(ids((await c.get(`/search?${q}&sort=ending`)).body), [cheap, laptop, pricey]);
-  t.same(ids((await c.get(`/search?${q}&category=${digital}&sort=price_asc`)).body), [cheap, laptop, pricey], 'a top category includes its subcategories');
+  t.same(
+    ids((await c.get(`/search?${q}&category=${digital}&sort=price_asc`)).body),
+    [cheap, laptop, pricey],
+    'a top category includes its subcategories',
+  );
   t.same(ids((await c.get(`/search?${q}&category=${phones}&sort=price_asc`)).body), [cheap, pricey]);
   t.same(ids((await c.get(`/search?${q}&min=10000&max=60000`)).body), [laptop], 'price range');
   t.same(ids((await c.get(`/search?${q}&condition=NEW`)).body), [cheap], 'condition');
@@ -111,5 +149,9 @@ t.test('keyset pages of 24 are stable when new listings arrive, with the total c
   t.equal(ids(sp.body).length, 24);
   t.match(sp.body, '31개의 경매');
   t.match(sp.body, seller.nickname);
-  t.equal((await c.get('/search?cursor=garbage')).statusCode, 400, 'a bad cursor is a clear 400, not a silent first page');
+  t.equal(
+    (await c.get('/search?cursor=garbage')).statusCode,
+    400,
+    'a bad cursor is a clear 400, not a silent first page',
+  );
 });

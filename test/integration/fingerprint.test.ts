@@ -11,7 +11,8 @@ import WebSocket from 'ws';
 import { startApp } from '../helpers/app.js';
 import { ROOT } from '../helpers/env.js';
 
-const identityHeaders = (h: Record<string, unknown>) => Object.keys(h).filter((k) => k.toLowerCase().startsWith('x-dapanda'));
+const identityHeaders = (h: Record<string, unknown>) =>
+  Object.keys(h).filter((k) => k.toLowerCase().startsWith('x-dapanda'));
 
 t.test('public responses carry no x-dapanda-* header; /readyz names node and release', async (t) => {
   const { app, config } = await startApp(t);
@@ -24,12 +25,18 @@ t.test('public responses carry no x-dapanda-* header; /readyz names node and rel
   const ready = await app.inject('/readyz');
   t.equal(ready.statusCode, 200);
   const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  t.same(ready.json(), { status: 'ready', node: process.env.NODE_NAME || hostname(), version }, '/readyz JSON names node and version');
+  t.same(
+    ready.json(),
+    { status: 'ready', node: process.env.NODE_NAME || hostname(), version },
+    '/readyz JSON names node and version',
+  );
 
   // The WebSocket's 101 answer skips Fastify's reply hooks: checked on a real socket.
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?topics=probe:1`, { headers: { origin: new URL(config.publicUrl).origin } });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?topics=probe:1`, {
+    headers: { origin: new URL(config.publicUrl).origin },
+  });
   const upgrade = await new Promise<Record<string, unknown>>((resolve, reject) => {
     ws.once('upgrade', (res) => resolve(res.headers));
     ws.once('error', reject);

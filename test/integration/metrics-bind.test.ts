@@ -22,7 +22,11 @@ t.test('web on 0.0.0.0, metrics on loopback only', async (t) => {
 });
 
 t.test('METRICS_HOST moves them to the given (private) address', async (t) => {
-  const { metricsPort, output } = await startServer(t, { HOST: '127.0.0.1', METRICS_HOST: '127.0.0.2', DRAIN_DELAY_MS: '0' });
+  const { metricsPort, output } = await startServer(t, {
+    HOST: '127.0.0.1',
+    METRICS_HOST: '127.0.0.2',
+    DRAIN_DELAY_MS: '0',
+  });
   t.match(output(), 'DAPANDA listening', 'server started');
   t.equal(await status(`http://127.0.0.2:${metricsPort}/metrics`), 200, 'metrics on METRICS_HOST');
   t.equal(await status(`http://127.0.0.1:${metricsPort}/metrics`), 'ECONNREFUSED', 'and only there');

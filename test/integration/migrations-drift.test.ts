@@ -32,12 +32,16 @@ async function structure(url: string) {
   try {
     const q = async (sql: string) => (await c.query(sql)).rows.map((r) => JSON.stringify(r));
     return {
-      columns: await q(`SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default, character_maximum_length, numeric_precision, datetime_precision
+      columns:
+        await q(`SELECT table_name, column_name, data_type, udt_name, is_nullable, column_default, character_maximum_length, numeric_precision, datetime_precision
                         FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY 1, 2`),
       constraints: await q(`SELECT conrelid::regclass::text AS tbl, conname, contype, pg_get_constraintdef(oid) AS def
                             FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> '_prisma_migrations' ORDER BY 1, 2`),
-      indexes: await q(`SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY 1, 2`),
-      enums: await q(`SELECT t.typname, e.enumlabel, e.enumsortorder FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+      indexes: await q(
+        `SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '_prisma_migrations' ORDER BY 1, 2`,
+      ),
+      enums:
+        await q(`SELECT t.typname, e.enumlabel, e.enumsortorder FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
                       JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'public' ORDER BY 1, 3`),
     };
   } finally {
@@ -55,8 +59,17 @@ t.test('migrations and the schema files build the same database', async (t) => {
   t.same(await applyMigrations({ databaseUrl: fromMigrations, prismaDir }), [], 'a second run applies nothing');
 
   // The other database straight from the schema, with no migration involved.
-  const { engine, files, close } = await openEngine({ databaseUrl: fromSchema, schemaDir: path.join(prismaDir, 'schema') });
-  const diff = await engine.diff({ from: { tag: 'empty' }, to: { tag: 'schemaDatamodel', files }, script: true, exitCode: null, filters: NO_FILTERS });
+  const { engine, files, close } = await openEngine({
+    databaseUrl: fromSchema,
+    schemaDir: path.join(prismaDir, 'schema'),
+  });
+  const diff = await engine.diff({
+    from: { tag: 'empty' },
+    to: { tag: 'schemaDatamodel', files },
+    script: true,
+    exitCode: null,
+    filters: NO_FILTERS,
+  });
   close();
   const c = new pg.Client({ connectionString: fromSchema });
   await c.connect();
@@ -77,7 +90,11 @@ t.test('migrations and the schema files build the same database', async (t) => {
   t.same(a.enums, b.enums, 'same enums');
 
   t.equal(await liveDriftSql({ databaseUrl: fromMigrations, prismaDir }), '', "the engine's own diff sees no drift");
-  t.equal(await pendingSchemaSql({ databaseUrl: fromMigrations, prismaDir }), '', 'no migration is missing for schema.prisma');
+  t.equal(
+    await pendingSchemaSql({ databaseUrl: fromMigrations, prismaDir }),
+    '',
+    'no migration is missing for schema.prisma',
+  );
 });
 
 t.test('applied migrations are recorded like prisma migrate deploy does', async (t) => {
@@ -85,13 +102,18 @@ t.test('applied migrations are recorded like prisma migrate deploy does', async 
   await applyMigrations({ databaseUrl: url, prismaDir });
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const rows = (await c.query('SELECT migration_name, checksum, finished_at FROM _prisma_migrations ORDER BY migration_name')).rows;
+  const rows = (
+    await c.query('SELECT migration_name, checksum, finished_at FROM _prisma_migrations ORDER BY migration_name')
+  ).rows;
   await c.end();
   const first = rows[0];
   const sql = await readFile(path.join(prismaDir, 'migrations', first.migration_name, 'migration.sql'));
   t.equal(first.checksum, createHash('sha256').update(sql).digest('hex'), 'sha256 of migration.sql');
   t.notMatch(first.migration_name, /\//, 'bare folder name, not a path');
-  t.ok(rows.every((r) => r.finished_at), 'all finished');
+  t.ok(
+    rows.every((r) => r.finished_at),
+    'all finished',
+  );
 });
 
 t.test('a schema change is noticed and written as the next migration', async (t) => {
@@ -102,7 +124,10 @@ t.test('a schema change is noticed and written as the next migration', async (t)
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'dapanda-prisma-'));
   t.teardown(async () => (await import('node:fs/promises')).rm(tmp, { recursive: true, force: true }));
   await cp(prismaDir, tmp, { recursive: true });
-  await writeFile(path.join(tmp, 'schema', 'probe.prisma'), `model DriftProbe {\n  id Int @id\n  note String\n  @@map("drift_probes")\n}\n`);
+  await writeFile(
+    path.join(tmp, 'schema', 'probe.prisma'),
+    `model DriftProbe {\n  id Int @id\n  note String\n  @@map("drift_probes")\n}\n`,
+  );
   const sql = await pendingSchemaSql({ databaseUrl: url, prismaDir: tmp });
   t.match(sql, /CREATE TABLE "drift_probes"/);
   t.notMatch(sql, /CREATE TABLE "users"/, 'only the change, not the whole schema');

@@ -18,9 +18,22 @@ import { ledgerViolations } from '../helpers/wallet.js';
 
 t.test('SIGKILL between the close and its delivery: the restarted process delivers it, once', async (t) => {
   const databaseUrl = await ownDatabase(t);
-  const shared = { DATABASE_URL: databaseUrl, REDIS_URL, REDIS_PREFIX: `tcrash${randomBytes(4).toString('hex')}`, SESSION_SECRET: 'outbox-crash-secret-'.padEnd(40, 'x'), SOFT_CLOSE_SECONDS: '0' };
+  const shared = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    REDIS_PREFIX: `tcrash${randomBytes(4).toString('hex')}`,
+    SESSION_SECRET: 'outbox-crash-secret-'.padEnd(40, 'x'),
+    SOFT_CLOSE_SECONDS: '0',
+  };
   const probeLog = path.join(mkdtempSync(path.join(os.tmpdir(), 'dapanda-outbox-')), 'probe.log');
-  const lines = () => (existsSync(probeLog) ? readFileSync(probeLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { eventId: string; auctionId: number }) : []);
+  const lines = () =>
+    existsSync(probeLog)
+      ? readFileSync(probeLog, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { eventId: string; auctionId: number })
+      : [];
   const children: ChildProcess[] = [];
   t.teardown(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -28,7 +41,17 @@ t.test('SIGKILL between the close and its delivery: the restarted process delive
   const worker = async (env: Record<string, string>) => {
     const child = spawn(process.execPath, [...tsNodeArgs('test/fixtures/outbox-node.ts'), probeLog], {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'test', ROLE: 'worker', METRICS_PORT: String(await freePort()), LOG_LEVEL: 'info', AUCTION_SWEEP_MS: '500', OUTBOX_POLL_MS: '200', ...shared, ...env },
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        ROLE: 'worker',
+        METRICS_PORT: String(await freePort()),
+        LOG_LEVEL: 'info',
+        AUCTION_SWEEP_MS: '500',
+        OUTBOX_POLL_MS: '200',
+        ...shared,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -49,7 +72,8 @@ t.test('SIGKILL between the close and its delivery: the restarted process delive
   const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs: 3_000 });
   t.equal((await bid(await loggedIn(app, buyer.email), id, 30_000)).statusCode, 200);
 
-  const closedRow = () => app.db.outboxEvent.findFirst({ where: { name: 'auction.closed', payload: { path: ['auctionId'], equals: id } } });
+  const closedRow = () =>
+    app.db.outboxEvent.findFirst({ where: { name: 'auction.closed', payload: { path: ['auctionId'], equals: id } } });
   const closed = await waitFor(async () => (await closedRow()) !== null, 15_000);
   t.ok(closed, 'the worker closed the auction, its event committed with the close');
   if (!closed) return void t.comment(first.out().slice(-3000));
@@ -61,16 +85,31 @@ t.test('SIGKILL between the close and its delivery: the restarted process delive
   await new Promise((r) => first.child.once('exit', r));
   t.equal(first.child.signalCode, 'SIGKILL', 'the closing process is gone without a chance to clean up');
   t.same(lines(), [], 'its consumer never ran');
-  t.equal((await app.db.walletHold.findUniqueOrThrow({ where: { reference: `auction:${id}:won` } })).status, 'HELD', "the winner's points are held, not yet escrowed");
+  t.equal(
+    (await app.db.walletHold.findUniqueOrThrow({ where: { reference: `auction:${id}:won` } })).status,
+    'HELD',
+    "the winner's points are held, not yet escrowed",
+  );
 
   const second = await worker({ OUTBOX_RELAY: 'on' });
-  t.ok(await waitFor(async () => (await closedRow())?.deliveredAt != null, 15_000, 50), 'the restarted process delivered it');
+  t.ok(
+    await waitFor(async () => (await closedRow())?.deliveredAt != null, 15_000, 50),
+    'the restarted process delivered it',
+  );
   await new Promise((r) => setTimeout(r, 1500)); // room for a wrong second delivery
   const runs = lines().filter((l) => l.auctionId === id);
-  t.same(runs.map((l) => l.eventId), [committed.id.toString()], "the consumer's work committed exactly once");
+  t.same(
+    runs.map((l) => l.eventId),
+    [committed.id.toString()],
+    "the consumer's work committed exactly once",
+  );
   t.equal(runs.length, 1);
   const hold = await app.db.walletHold.findUniqueOrThrow({ where: { reference: `auction:${id}:won` } });
-  t.same([hold.status, hold.orderId, hold.amount], ['ESCROWED', id, 10_000], 'the hold of the final price moved to escrow');
+  t.same(
+    [hold.status, hold.orderId, hold.amount],
+    ['ESCROWED', id, 10_000],
+    'the hold of the final price moved to escrow',
+  );
   t.equal((await app.db.walletEscrow.findUniqueOrThrow({ where: { orderId: id } })).amount, 10_000);
   t.same(await balances(app, buyer.id), { available: 90_000, held: 0 });
   const escrowTx = await app.db.ledgerTransaction.count({ where: { kind: 'ESCROW', reference: `auction:${id}:won` } });

@@ -13,7 +13,13 @@ const freePort = () =>
 
 function startRedis(port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] } /* never this file's stderr: a leftover child would keep the runner waiting */);
+    const p = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      } /* never this file's stderr: a leftover child would keep the runner waiting */,
+    );
     p.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve(p));
     p.on('error', reject);
     setTimeout(() => reject(new Error('redis-server did not start')), 5000).unref();

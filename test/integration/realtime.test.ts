@@ -23,7 +23,10 @@ function open(url: string, headers: Record<string, string> = {}) {
 t.test('snapshot on connect, then pushes, per language', async (t) => {
   const { app } = await startApp(t, {}, (a) => {
     a.after(() => {
-      a.realtime.registerTopic('probe', async (id, ctx) => `<div id="probe-${id}" hx-swap-oob="true">${ctx.t('site.name')} snapshot ${id}</div>`);
+      a.realtime.registerTopic(
+        'probe',
+        async (id, ctx) => `<div id="probe-${id}" hx-swap-oob="true">${ctx.t('site.name')} snapshot ${id}</div>`,
+      );
     });
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -33,7 +36,10 @@ t.test('snapshot on connect, then pushes, per language', async (t) => {
   const ko = open(`${base}?topics=probe:1,probe:2,bad topic!`);
   const en = open(`${base}?topics=probe:1&lang=en`);
   await Promise.all([ko.ready, en.ready]);
-  t.same(await ko.next(2), ['<div id="probe-1" hx-swap-oob="true">다판다 snapshot 1</div>', '<div id="probe-2" hx-swap-oob="true">다판다 snapshot 2</div>']);
+  t.same(await ko.next(2), [
+    '<div id="probe-1" hx-swap-oob="true">다판다 snapshot 1</div>',
+    '<div id="probe-2" hx-swap-oob="true">다판다 snapshot 2</div>',
+  ]);
   t.same(await en.next(1), ['<div id="probe-1" hx-swap-oob="true">DAPANDA snapshot 1</div>']);
   t.equal(app.realtime.connections(), 2);
 
@@ -46,13 +52,21 @@ t.test('snapshot on connect, then pushes, per language', async (t) => {
   t.equal(renders, 2, 'rendered once per language');
   t.equal((await ko.next(3))[2], '<span>검색</span>');
   t.equal((await en.next(2))[1], '<span>Search</span>');
-  t.equal(app.realtime.publish('probe:999', () => 'x'), 0, 'nobody watches probe:999');
+  t.equal(
+    app.realtime.publish('probe:999', () => 'x'),
+    0,
+    'nobody watches probe:999',
+  );
 
   ko.ws.close();
   await ko.closed;
   await new Promise((r) => setTimeout(r, 50));
   t.equal(app.realtime.connections(), 1);
-  t.equal(app.realtime.publish('probe:2', () => 'y'), 0, 'closed sockets are forgotten');
+  t.equal(
+    app.realtime.publish('probe:2', () => 'y'),
+    0,
+    'closed sockets are forgotten',
+  );
   en.ws.close();
 });
 

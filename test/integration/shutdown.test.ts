@@ -28,11 +28,19 @@ t.test('graceful shutdown on SIGTERM', async (t) => {
 t.test('SIGTERM while Redis is down: the process still exits cleanly, in bounded time', async (t) => {
   const redisPort = await freePort();
   // stdio ignored: a child holding this file's stderr would keep the test runner waiting.
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   t.teardown(() => {
     redis.kill('SIGKILL');
   });
-  const { child, exited, output } = await startServer(t, { REDIS_URL: `redis://127.0.0.1:${redisPort}`, DRAIN_DELAY_MS: '0', QUEUE_CLOSE_TIMEOUT_MS: '1500' });
+  const { child, exited, output } = await startServer(t, {
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    DRAIN_DELAY_MS: '0',
+    QUEUE_CLOSE_TIMEOUT_MS: '1500',
+  });
   t.match(output(), 'DAPANDA listening', 'server started with Redis up');
   await new Promise((r) => setTimeout(r, 1000)); // workers running (the sweeper's first run included)
 
@@ -41,8 +49,14 @@ t.test('SIGTERM while Redis is down: the process still exits cleanly, in bounded
   await new Promise((r) => setTimeout(r, 500));
   const t0 = Date.now();
   child.kill('SIGTERM');
-  const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000))]);
+  const code = await Promise.race([
+    exited,
+    new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000)),
+  ]);
   t.equal(code, 0, 'exits 0');
-  t.ok(Date.now() - t0 < 12_000, `within the queue close bound, not close-with-grace's 30 s kill (${Date.now() - t0} ms)`);
+  t.ok(
+    Date.now() - t0 < 12_000,
+    `within the queue close bound, not close-with-grace's 30 s kill (${Date.now() - t0} ms)`,
+  );
   t.match(output(), /did not close within 1500 ms/, 'and says why it took that long');
 });

@@ -26,23 +26,39 @@ t.test('bad top-up amounts are refused with a clear message, the form kept, and 
   ];
   for (const [name, amount, ko, en] of cases) {
     await c.get('/wallet/topup?lang=ko');
-    const res = await c.post('/wallet/topup', { amount, cardNumber: OK_CARD, key: keyOf((await c.get('/wallet/topup')).body) });
+    const res = await c.post('/wallet/topup', {
+      amount,
+      cardNumber: OK_CARD,
+      key: keyOf((await c.get('/wallet/topup')).body),
+    });
     t.equal(res.statusCode, 422, `${name}: 422`);
     t.match(res.body, ko, `${name}: Korean message`);
     t.match(res.body, `value="${amount.replace(/"/g, '&quot;')}"`, `${name}: value kept`);
     await c.get('/wallet/topup?lang=en');
-    const hx = await c.post('/wallet/topup', { amount, cardNumber: OK_CARD, key: keyOf((await c.get('/wallet/topup')).body) }, { 'hx-request': 'true' });
+    const hx = await c.post(
+      '/wallet/topup',
+      { amount, cardNumber: OK_CARD, key: keyOf((await c.get('/wallet/topup')).body) },
+      { 'hx-request': 'true' },
+    );
     t.equal(hx.statusCode, 422);
     t.match(hx.body, /^<form/, `${name}: htmx gets the form only`);
     t.match(hx.body, en, `${name}: English message`);
   }
   await c.get('/wallet/topup?lang=ko');
-  const card = await c.post('/wallet/topup', { amount: '5000', cardNumber: '4242 4242 4242 4241', key: keyOf((await c.get('/wallet/topup')).body) });
+  const card = await c.post('/wallet/topup', {
+    amount: '5000',
+    cardNumber: '4242 4242 4242 4241',
+    key: keyOf((await c.get('/wallet/topup')).body),
+  });
   t.equal(card.statusCode, 422);
   t.match(card.body, '카드 번호를 다시 확인해 주세요');
   t.same([await ledgerRows(), await attempts()], before, 'no posting and no attempt for any bad input');
   t.equal((await walletApi(app.db).balances(user.id)).available, 0);
-  const ok = await c.post('/wallet/topup', { amount: '1,000원', cardNumber: OK_CARD, key: keyOf((await c.get('/wallet/topup')).body) });
+  const ok = await c.post('/wallet/topup', {
+    amount: '1,000원',
+    cardNumber: OK_CARD,
+    key: keyOf((await c.get('/wallet/topup')).body),
+  });
   t.equal(ok.statusCode, 303, '"1,000원" is read as 1000');
 });
 
@@ -54,7 +70,11 @@ t.test('bad API amounts and references are refused before touching the ledger', 
   const txs = () => app.db.ledgerTransaction.count({ where: { userId: user.id } });
   const before = await txs();
   for (const amount of [0, -1, 1.5, Number.NaN, Infinity, 3_000_000_000, '100' as unknown as number]) {
-    await t.rejects(w.hold(user.id, amount, `bad-${user.id}-${String(amount)}`), { code: 'INVALID_AMOUNT' }, `hold(${String(amount)}) refused`);
+    await t.rejects(
+      w.hold(user.id, amount, `bad-${user.id}-${String(amount)}`),
+      { code: 'INVALID_AMOUNT' },
+      `hold(${String(amount)}) refused`,
+    );
   }
   await t.rejects(w.hold(user.id, 100, ''), { code: 'INVALID_REFERENCE' });
   await t.rejects(w.hold(user.id, 20_000, `big-${user.id}`), { code: 'INSUFFICIENT_FUNDS' });

@@ -4,7 +4,8 @@ import { makeUser, walletDeps, fund } from '../helpers/wallet.js';
 import { walletApi } from '../../src/modules/wallet/index.js';
 
 const unescape = (s: string) => s.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
-const balancesOf = (body: string) => [...body.matchAll(/data-testid="running-balance">[^<]*?([\d,]+)원/g)].map((m) => Number(m[1].replace(/,/g, '')));
+const balancesOf = (body: string) =>
+  [...body.matchAll(/data-testid="running-balance">[^<]*?([\d,]+)원/g)].map((m) => Number(m[1].replace(/,/g, '')));
 
 t.test('wallet page: balances, history with running balance, filters and keyset pages', async (t) => {
   const { app, config } = await startApp(t);
@@ -36,9 +37,21 @@ t.test('wallet page: balances, history with running balance, filters and keyset 
   const next = (second.body.match(/data-testid="history-row"/g) ?? []).length;
   const thirdMatch = /hx-get="(\/wallet\?before(?:=|&#x3D;)\d+)"/.exec(second.body);
   const third = thirdMatch ? [thirdMatch[0], unescape(thirdMatch[1])] : null;
-  const rest = third ? ((await c.get(third[1], { 'hx-request': 'true', 'hx-target': 'wallet-more' })).body.match(/data-testid="history-row"/g) ?? []).length : 0;
-  t.equal(20 + next + rest, 31, 'every movement exactly once across pages (1 top-up + 24 holds + 5 releases + 1 escrow)');
-  const last = balancesOf(third ? (await c.get(third[1], { 'hx-request': 'true', 'hx-target': 'wallet-more' })).body : second.body).at(-1);
+  const rest = third
+    ? (
+        (await c.get(third[1], { 'hx-request': 'true', 'hx-target': 'wallet-more' })).body.match(
+          /data-testid="history-row"/g,
+        ) ?? []
+      ).length
+    : 0;
+  t.equal(
+    20 + next + rest,
+    31,
+    'every movement exactly once across pages (1 top-up + 24 holds + 5 releases + 1 escrow)',
+  );
+  const last = balancesOf(
+    third ? (await c.get(third[1], { 'hx-request': 'true', 'hx-target': 'wallet-more' })).body : second.body,
+  ).at(-1);
   t.equal(last, 100_000, 'the oldest row is the top-up');
 
   const onlyReleases = await c.get('/wallet?kind=RELEASE');

@@ -25,15 +25,26 @@ t.test('a double-submitted top-up form credits once', async (t) => {
   t.equal(second.statusCode, 303, 'the replay is answered as done');
   const page = await c.get('/wallet');
   t.match(page.body, '이미 처리된 충전이에요', 'and the user is told it was already done');
-  const both = await Promise.all([1, 2, 3].map(async () => c.post('/wallet/topup', { amount: '30000', cardNumber: OK_CARD, key })));
+  const both = await Promise.all(
+    [1, 2, 3].map(async () => c.post('/wallet/topup', { amount: '30000', cardNumber: OK_CARD, key })),
+  );
   t.ok(both.every((r) => r.statusCode === 303));
-  t.same(await walletApi(app.db).balances(user.id), { available: 30_000, held: 0, escrow: 0, pendingWithdrawal: 0 }, 'credited exactly once');
+  t.same(
+    await walletApi(app.db).balances(user.id),
+    { available: 30_000, held: 0, escrow: 0, pendingWithdrawal: 0 },
+    'credited exactly once',
+  );
   t.equal(await txCount(app, user.id), 1);
 
   // Two tabs racing with one fresh key: still once.
   const key2 = keyOf((await c.get('/wallet/topup')).body);
-  const race = await Promise.all(Array.from({ length: 5 }, () => c.post('/wallet/topup', { amount: '5000', cardNumber: OK_CARD, key: key2 })));
-  t.ok(race.every((r) => r.statusCode === 303), 'every racing submit ends on the wallet');
+  const race = await Promise.all(
+    Array.from({ length: 5 }, () => c.post('/wallet/topup', { amount: '5000', cardNumber: OK_CARD, key: key2 })),
+  );
+  t.ok(
+    race.every((r) => r.statusCode === 303),
+    'every racing submit ends on the wallet',
+  );
   t.equal((await walletApi(app.db).balances(user.id)).available, 35_000);
 });
 
@@ -58,10 +69,23 @@ t.test('a crash between gateway success and posting: the retry completes it exac
   const { user, c } = await loggedIn(app);
   const real = createTestCardGateway({ redis: app.redis, prefix: config.redisPrefix });
   // The card is charged at the gateway, then the process "dies" before the ledger posting.
-  const crashing: PaymentGateway = { ...real, charge: async (req) => { await real.charge(req); throw new Error('process killed'); } };
+  const crashing: PaymentGateway = {
+    ...real,
+    charge: async (req) => {
+      await real.charge(req);
+      throw new Error('process killed');
+    },
+  };
   const key = keyOf((await c.get('/wallet/topup')).body);
-  await t.rejects(topUp({ ...deps, gateway: crashing }, { userId: user.id, amount: 25_000, key, cardNumber: OK_CARD }), /process killed/);
-  t.equal((await app.db.topupAttempt.findUnique({ where: { key } }))!.status, 'PENDING', 'the attempt was recorded before the charge');
+  await t.rejects(
+    topUp({ ...deps, gateway: crashing }, { userId: user.id, amount: 25_000, key, cardNumber: OK_CARD }),
+    /process killed/,
+  );
+  t.equal(
+    (await app.db.topupAttempt.findUnique({ where: { key } }))!.status,
+    'PENDING',
+    'the attempt was recorded before the charge',
+  );
   t.equal((await walletApi(app.db).balances(user.id)).available, 0, 'charged but not yet credited');
   t.ok(await real.status(key), 'the gateway has the payment');
   // The user presses the button again (same form, same key) on the restarted app.
@@ -95,10 +119,18 @@ t.test('declined cards: no credit, the reason shown, a new attempt possible', as
   const declined = await c.post('/wallet/topup', { amount: '20000', cardNumber: '4000000000000002', key });
   t.equal(declined.statusCode, 422);
   t.match(declined.body, '카드사에서 결제를 거절했어요');
-  const nsf = await c.post('/wallet/topup', { amount: '20000', cardNumber: '4000 0000 0000 9995', key: keyOf(declined.body) });
+  const nsf = await c.post('/wallet/topup', {
+    amount: '20000',
+    cardNumber: '4000 0000 0000 9995',
+    key: keyOf(declined.body),
+  });
   t.match(nsf.body, '잔액(한도)이 부족해');
   t.equal(await txCount(app, user.id), 0, 'no ledger change');
-  t.equal((await c.post('/wallet/topup', { amount: '20000', cardNumber: OK_CARD, key: keyOf(nsf.body) })).statusCode, 303, 'another card works');
+  t.equal(
+    (await c.post('/wallet/topup', { amount: '20000', cardNumber: OK_CARD, key: keyOf(nsf.body) })).statusCode,
+    303,
+    'another card works',
+  );
   t.equal((await walletApi(app.db).balances(user.id)).available, 20_000);
 });
 
@@ -116,7 +148,11 @@ t.test('API replays: release, escrow, payout and refund are idempotent; other te
   t.same(await w.moveHoldToEscrow(`bid-${buyer.id}`, order, 55_000), { ...e1, replayed: true });
   await t.rejects(w.moveHoldToEscrow(`bid-${buyer.id}`, order + 1, 55_000), { code: 'IDEMPOTENCY_MISMATCH' });
   await t.rejects(w.releaseHold(`bid-${buyer.id}`), { code: 'HOLD_NOT_ACTIVE' });
-  t.same(await w.balances(buyer.id), { available: 45_000, held: 0, escrow: 55_000, pendingWithdrawal: 0 }, 'the rest of the hold came back');
+  t.same(
+    await w.balances(buyer.id),
+    { available: 45_000, held: 0, escrow: 55_000, pendingWithdrawal: 0 },
+    'the rest of the hold came back',
+  );
   const p1 = await w.releaseEscrowToSeller(order, seller.id, 2_750);
   t.same(await w.releaseEscrowToSeller(order, seller.id, 2_750), { ...p1, replayed: true });
   await t.rejects(w.releaseEscrowToSeller(order, seller.id, 0), { code: 'IDEMPOTENCY_MISMATCH' });
@@ -135,10 +171,12 @@ t.test('API replays: release, escrow, payout and refund are idempotent; other te
   t.same(await w.balances(buyer.id), { available: 45_000, held: 0, escrow: 0, pendingWithdrawal: 0 });
 
   // withTx: the hold rolls back with the caller's transaction.
-  await t.rejects(app.db.$transaction(async (tx) => {
-    await w.withTx(tx).hold(buyer.id, 1_000, `atomic-${buyer.id}`);
-    throw new Error('bid refused later in the same transaction');
-  }));
+  await t.rejects(
+    app.db.$transaction(async (tx) => {
+      await w.withTx(tx).hold(buyer.id, 1_000, `atomic-${buyer.id}`);
+      throw new Error('bid refused later in the same transaction');
+    }),
+  );
   t.equal(await w.findHold(`atomic-${buyer.id}`), null, 'no hold left behind');
   t.equal((await w.balances(buyer.id)).available, 45_000);
   t.same(await ledgerViolations(app), []);

@@ -23,7 +23,13 @@ t.test('withdrawal: minimum, fee, bank account kept, double submit once, admin m
   t.equal(low.statusCode, 422);
   t.match(low.body, '최소 10,000원부터');
   t.match(low.body, 'value="3333-01-1234567"', 'bank details kept');
-  const badBank = await c.post('/wallet/withdraw', { bankCode: '999', accountNumber: '12ab', holderName: '', amount: '20000', key: keyOf(low.body) });
+  const badBank = await c.post('/wallet/withdraw', {
+    bankCode: '999',
+    accountNumber: '12ab',
+    holderName: '',
+    amount: '20000',
+    key: keyOf(low.body),
+  });
   t.match(badBank.body, '은행을 선택해 주세요');
   t.match(badBank.body, '계좌번호는 숫자와 - 로');
   t.match(badBank.body, '예금주를 입력해 주세요');
@@ -35,8 +41,16 @@ t.test('withdrawal: minimum, fee, bank account kept, double submit once, admin m
   const key = keyOf(tooMuch.body);
   const ok = await c.post('/wallet/withdraw', { ...bank, amount: '50,000', key });
   t.equal(ok.statusCode, 303);
-  t.equal((await c.post('/wallet/withdraw', { ...bank, amount: '50000', key })).statusCode, 303, 'double submit answered');
-  t.same(await w.balances(user.id), { available: 9_300, held: 0, escrow: 0, pendingWithdrawal: 50_700 }, 'amount + fee moved once');
+  t.equal(
+    (await c.post('/wallet/withdraw', { ...bank, amount: '50000', key })).statusCode,
+    303,
+    'double submit answered',
+  );
+  t.same(
+    await w.balances(user.id),
+    { available: 9_300, held: 0, escrow: 0, pendingWithdrawal: 50_700 },
+    'amount + fee moved once',
+  );
   t.equal(await app.db.walletPayout.count({ where: { userId: user.id } }), 1);
   const again = await c.get('/wallet/withdraw');
   t.match(again.body, 'value="3333-01-1234567"', 'the registered account is prefilled');
@@ -66,14 +80,24 @@ t.test('a rejected withdrawal gives amount and fee back', async (t) => {
   await fund(walletDeps(app, config), user.id, 30_000);
   const c = new Client(app);
   await c.login(user.email, 'wallet test password');
-  t.equal((await c.post('/wallet/withdraw', { ...bank, amount: '20000', key: keyOf((await c.get('/wallet/withdraw')).body) })).statusCode, 303);
-  t.same(await walletApi(app.db).balances(user.id), { available: 9_500, held: 0, escrow: 0, pendingWithdrawal: 20_500 }, 'default fee 500');
+  t.equal(
+    (await c.post('/wallet/withdraw', { ...bank, amount: '20000', key: keyOf((await c.get('/wallet/withdraw')).body) }))
+      .statusCode,
+    303,
+  );
+  t.same(
+    await walletApi(app.db).balances(user.id),
+    { available: 9_500, held: 0, escrow: 0, pendingWithdrawal: 20_500 },
+    'default fee 500',
+  );
   const payout = (await app.db.walletPayout.findFirst({ where: { userId: user.id } }))!;
   const a = new Client(app);
   await a.login(admin.email, 'wallet test password');
   await a.get('/admin/payouts');
   t.equal((await a.post(`/admin/payouts/${payout.id}/reject`, {})).statusCode, 303);
   t.same(await walletApi(app.db).balances(user.id), { available: 30_000, held: 0, escrow: 0, pendingWithdrawal: 0 });
-  const kinds = (await app.db.ledgerTransaction.findMany({ where: { userId: user.id }, orderBy: { id: 'asc' } })).map((x) => x.kind);
+  const kinds = (await app.db.ledgerTransaction.findMany({ where: { userId: user.id }, orderBy: { id: 'asc' } })).map(
+    (x) => x.kind,
+  );
   t.same(kinds, ['TOPUP', 'WITHDRAWAL', 'WITHDRAWAL_REVERSAL'], 'the correction is a new reversing transaction');
 });

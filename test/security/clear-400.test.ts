@@ -57,7 +57,11 @@ t.test('crafted cursors', async (t) => {
   ];
   for (const [url, what] of cases) clear(t, await c.get(url), what, bad);
   // A real cursor still pages.
-  t.equal((await c.get(`/search?sort=price_asc&cursor=${cursor([1000, 1])}`)).statusCode, 200, 'a well-formed cursor works');
+  t.equal(
+    (await c.get(`/search?sort=price_asc&cursor=${cursor([1000, 1])}`)).statusCode,
+    200,
+    'a well-formed cursor works',
+  );
 });
 
 t.test('wallet history filters', async (t) => {
@@ -65,7 +69,14 @@ t.test('wallet history filters', async (t) => {
   const u = await user(app, config, 50_000);
   const c = new Client(app);
   await c.login(u.email, PASSWORD);
-  for (const q of ['before=9999999999999999999', 'from=2026-13-45', 'from=2026-02-30', 'to=0000-00-00', 'to=0001-01-00', 'from=2025-02-29']) {
+  for (const q of [
+    'before=9999999999999999999',
+    'from=2026-13-45',
+    'from=2026-02-30',
+    'to=0000-00-00',
+    'to=0001-01-00',
+    'from=2025-02-29',
+  ]) {
     clear(t, await c.get(`/wallet?${q}`), `/wallet?${q}`, /입력값을 확인해 주세요/);
   }
   t.equal((await c.get('/wallet?from=2024-02-29&to=2024-03-01')).statusCode, 200, 'a leap day is a day');
@@ -83,15 +94,43 @@ t.test('malformed multipart uploads', async (t) => {
     app.inject({
       method: 'POST',
       url,
-      headers: { 'content-type': ct, cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'x-csrf-token': c.csrf },
+      headers: {
+        'content-type': ct,
+        cookie: [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        'x-csrf-token': c.csrf,
+      },
       payload,
     }) as unknown as Promise<Res>;
-  const part = '--x\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff';
+  const part =
+    '--x\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff';
   const bad = /업로드가 중간에 끊겼거나/;
   clear(t, await send('/sell/photos', 'multipart/form-data', `${part}\r\n--x--\r\n`), 'no boundary', bad);
-  clear(t, await send('/sell/photos', 'multipart/form-data; boundary=y', `${part}\r\n--x--\r\n`), 'wrong boundary', bad);
+  clear(
+    t,
+    await send('/sell/photos', 'multipart/form-data; boundary=y', `${part}\r\n--x--\r\n`),
+    'wrong boundary',
+    bad,
+  );
   clear(t, await send('/sell/photos', 'multipart/form-data; boundary=x', part), 'truncated', bad);
-  clear(t, await send('/sell', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="title"\r\n\r\nab'), 'listing form truncated', bad);
-  clear(t, await send('/sell', 'multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="title"\r\n\r\na\u0000b\r\n--x--\r\n'), 'NUL in a multipart field', /사용할 수 없는 문자/);
+  clear(
+    t,
+    await send(
+      '/sell',
+      'multipart/form-data; boundary=x',
+      '--x\r\nContent-Disposition: form-data; name="title"\r\n\r\nab',
+    ),
+    'listing form truncated',
+    bad,
+  );
+  clear(
+    t,
+    await send(
+      '/sell',
+      'multipart/form-data; boundary=x',
+      '--x\r\nContent-Disposition: form-data; name="title"\r\n\r\na\u0000b\r\n--x--\r\n',
+    ),
+    'NUL in a multipart field',
+    /사용할 수 없는 문자/,
+  );
   t.equal(await app.db.photo.count({ where: { ownerId: u.id } }), photos, 'nothing stored');
 });

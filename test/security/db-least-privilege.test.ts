@@ -30,15 +30,26 @@ async function attempt(c: pg.Client, sql: string): Promise<string> {
 t.test('the app role: rows yes, structure and migration history no', async (t) => {
   const app = await client(await testDatabaseUrl());
   t.teardown(() => app.end());
-  const who = (await app.query(`SELECT current_user AS u, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user`)).rows[0];
-  t.same(who, { u: 'dapanda_app', rolsuper: false, rolcreatedb: false, rolcreaterole: false }, 'connected as dapanda_app, no special powers');
+  const who = (
+    await app.query(
+      `SELECT current_user AS u, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user`,
+    )
+  ).rows[0];
+  t.same(
+    who,
+    { u: 'dapanda_app', rolsuper: false, rolcreatedb: false, rolcreaterole: false },
+    'connected as dapanda_app, no special powers',
+  );
 
   const refused: [string, string][] = [
     ['DROP TABLE listings', 'DROP'],
     ['ALTER TABLE listings ADD COLUMN sneaky int', 'ALTER'],
     ['TRUNCATE ledger_entries', 'TRUNCATE'],
     ['TRUNCATE users CASCADE', 'TRUNCATE CASCADE'],
-    [`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('x', 'x', 'x', now(), 1)`, 'INSERT _prisma_migrations'],
+    [
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('x', 'x', 'x', now(), 1)`,
+      'INSERT _prisma_migrations',
+    ],
     [`UPDATE "_prisma_migrations" SET checksum = 'x'`, 'UPDATE _prisma_migrations'],
     [`DELETE FROM "_prisma_migrations"`, 'DELETE _prisma_migrations'],
     ['CREATE TABLE sneaky (id int)', 'CREATE TABLE'],
@@ -52,7 +63,7 @@ t.test('the app role: rows yes, structure and migration history no', async (t) =
   t.equal(await attempt(app, `UPDATE categories SET position = position WHERE id = -1`), 'ok', 'writes rows');
 });
 
-t.test('the running app and the tests\' apps connect as the app role', async (t) => {
+t.test("the running app and the tests' apps connect as the app role", async (t) => {
   const { app } = await startApp(t);
   const [{ u }] = await app.db.$queryRaw<{ u: string }[]>`SELECT current_user::text AS u`;
   t.equal(u, 'dapanda_app');
@@ -66,9 +77,17 @@ t.test('a table a later migration creates is usable by the app without a GRANT',
     await migrator.query(`DROP TABLE IF EXISTS "${name}"`);
     await Promise.all([migrator.end(), app.end()]);
   });
-  t.equal((await migrator.query('SELECT current_user AS u')).rows[0].u, 'dapanda_migrator', 'migrations run as the migrator');
+  t.equal(
+    (await migrator.query('SELECT current_user AS u')).rows[0].u,
+    'dapanda_migrator',
+    'migrations run as the migrator',
+  );
   await migrator.query(`CREATE TABLE "${name}" (id serial PRIMARY KEY, note text)`);
   await app.query(`INSERT INTO "${name}" (note) VALUES ('hello')`);
-  t.equal((await app.query(`SELECT count(*)::int AS n FROM "${name}"`)).rows[0].n, 1, 'insert and select, sequence included');
+  t.equal(
+    (await app.query(`SELECT count(*)::int AS n FROM "${name}"`)).rows[0].n,
+    1,
+    'insert and select, sequence included',
+  );
   t.equal(await attempt(app, `DROP TABLE "${name}"`), '42501', 'but not drop it');
 });

@@ -11,7 +11,9 @@ import { auction, user, PASSWORD } from '../helpers/auction.js';
 
 const rawGet = (port: number, requestLine: string) =>
   new Promise<string>((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.write(`${requestLine}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+    const s = connect(port, '127.0.0.1', () =>
+      s.write(`${requestLine}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
+    );
     let out = '';
     s.on('data', (d) => (out += d));
     s.on('end', () => resolve(out));
@@ -34,7 +36,11 @@ t.test('the language switch links to the route, never to another site', async (t
 
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
-  for (const line of ['GET http://evil.example/x HTTP/1.1', 'GET http://evil.example//evil.example/x HTTP/1.1', `GET http://evil.example/items/${id} HTTP/1.1`]) {
+  for (const line of [
+    'GET http://evil.example/x HTTP/1.1',
+    'GET http://evil.example//evil.example/x HTTP/1.1',
+    `GET http://evil.example/items/${id} HTTP/1.1`,
+  ]) {
     const res = await rawGet(port, line);
     t.match(res, /^HTTP\/1\.1 [1-4]\d\d/, `${line}: answered, not a 5xx`);
     t.notMatch(res, /href="[^"]*evil\.example/, `${line}: no link to evil.example`);
@@ -52,14 +58,23 @@ t.test('a cancelled listing has no bid panel: fragment, page slot, socket snapsh
   await s.login(seller.email, PASSWORD);
   await s.get(`/items/${cancelled}`);
   t.equal((await s.post(`/items/${cancelled}/cancel`, {})).statusCode, 303, 'the seller cancels');
-  for (let i = 0; i < 100 && (await app.db.auction.findUniqueOrThrow({ where: { id: cancelled } })).status !== 'CANCELLED'; i++) await new Promise((r) => setTimeout(r, 30));
+  for (
+    let i = 0;
+    i < 100 && (await app.db.auction.findUniqueOrThrow({ where: { id: cancelled } })).status !== 'CANCELLED';
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 30));
   // The listing cancelled, its event not handled yet: the auction row still says LIVE.
   await app.db.listing.update({ where: { id: inFlight }, data: { status: 'CANCELLED' } });
 
   const v = new Client(app);
   await v.login(viewer.email, PASSWORD);
   for (const id of [cancelled, inFlight]) {
-    for (const [who, c] of [['anonymous', new Client(app)], ['a member', v], ['the seller', s]] as const) {
+    for (const [who, c] of [
+      ['anonymous', new Client(app)],
+      ['a member', v],
+      ['the seller', s],
+    ] as const) {
       const panel = await c.get(`/items/${id}/bid-panel`);
       t.equal(panel.statusCode, 404, `${who}: /items/${id}/bid-panel is 404`);
       t.notMatch(panel.body, /bid-panel-|입찰 \d/, `${who}: no price or bids`);
@@ -82,7 +97,11 @@ t.test('a cancelled listing has no bid panel: fragment, page slot, socket snapsh
   const all = messages.join('');
   t.match(all, `bid-panel-${live}`, 'the live auction is in the snapshot');
   t.notMatch(all, new RegExp(`(panel|price|status|history|chart)-${cancelled}\\b`), 'nothing of the cancelled auction');
-  t.notMatch(all, new RegExp(`(panel|price|status|history|chart)-${inFlight}\\b`), 'nothing of the listing whose cancel is in flight');
+  t.notMatch(
+    all,
+    new RegExp(`(panel|price|status|history|chart)-${inFlight}\\b`),
+    'nothing of the listing whose cancel is in flight',
+  );
 });
 
 t.test('pages of a logged-in person, and session-bearing forms, are no-store', async (t) => {
@@ -93,7 +112,21 @@ t.test('pages of a logged-in person, and session-bearing forms, are no-store', a
   const c = new Client(app);
   t.equal((await c.get('/login')).headers['cache-control'], 'no-store', 'the login form carries a CSRF session');
   await c.login(u.email, PASSWORD);
-  for (const p of ['/wallet', '/wallet/withdraw', '/wallet/topup', '/me', '/my/bids', '/my/watchlist', '/my/listings', '/sell', '/', `/items/${id}`, `/items/${id}/bid-panel`, '/search?q=x', '/no/such/page']) {
+  for (const p of [
+    '/wallet',
+    '/wallet/withdraw',
+    '/wallet/topup',
+    '/me',
+    '/my/bids',
+    '/my/watchlist',
+    '/my/listings',
+    '/sell',
+    '/',
+    `/items/${id}`,
+    `/items/${id}/bid-panel`,
+    '/search?q=x',
+    '/no/such/page',
+  ]) {
     const res = await c.get(p);
     t.equal(res.headers['cache-control'], 'no-store', `${p} (${res.statusCode}): no-store`);
   }

@@ -27,7 +27,16 @@ async function startServer(t: Test) {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: `tsurvive${port}`, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      DATABASE_URL: await testDatabaseUrl(),
+      REDIS_URL,
+      REDIS_PREFIX: `tsurvive${port}`,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -43,7 +52,10 @@ async function startServer(t: Test) {
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) break;
-    const up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    const up = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -70,7 +82,11 @@ class Browser {
     return { status: res.status, headers: res.headers, body };
   }
   form(p: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
-    return this.req(p, { method: 'POST', body: new URLSearchParams({ _csrf: this.csrf, ...fields }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+    return this.req(p, {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: this.csrf, ...fields }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
   }
 }
 
@@ -93,14 +109,24 @@ t.test('the real server stays up after each request that used to crash it', asyn
   }
   for (const n of ['/\r\nX-A: 1', '/\x7f', '/한', '/\t/evil.example/x']) {
     for (const hx of [false, true]) {
-      bad.push([`POST /login next=${JSON.stringify(n)}${hx ? ' (htmx)' : ''}`, async () => {
-        const f = new Browser(base);
-        await f.req('/login');
-        return f.form('/login', { email, password: 'survive test password', next: n }, hx ? { 'hx-request': 'true' } : {});
-      }]);
+      bad.push([
+        `POST /login next=${JSON.stringify(n)}${hx ? ' (htmx)' : ''}`,
+        async () => {
+          const f = new Browser(base);
+          await f.req('/login');
+          return f.form(
+            '/login',
+            { email, password: 'survive test password', next: n },
+            hx ? { 'hx-request': 'true' } : {},
+          );
+        },
+      ]);
     }
   }
-  bad.push(['POST /items/1/watch Referer http://[', () => b.form('/items/1/watch', { watch: '1' }, { referer: 'http://[' })]);
+  bad.push([
+    'POST /items/1/watch Referer http://[',
+    () => b.form('/items/1/watch', { watch: '1' }, { referer: 'http://[' }),
+  ]);
   for (const [what, send] of bad) {
     const res = await send();
     t.ok(res.status < 500, `${what}: ${res.status}`);
@@ -155,8 +181,28 @@ t.test('a session-store callback that throws is reported, not an unhandled rejec
       throw new TypeError('Invalid character in header content ["location"]');
     });
   });
-  await new Promise<void>((resolve) => store.get('sid1', () => (setImmediate(resolve), (() => { throw new Error('from get'); })())));
-  await new Promise<void>((resolve) => store.destroy('sid1', () => (setImmediate(resolve), (() => { throw new Error('from destroy'); })())));
+  await new Promise<void>((resolve) =>
+    store.get(
+      'sid1',
+      () => (
+        setImmediate(resolve),
+        (() => {
+          throw new Error('from get');
+        })()
+      ),
+    ),
+  );
+  await new Promise<void>((resolve) =>
+    store.destroy(
+      'sid1',
+      () => (
+        setImmediate(resolve),
+        (() => {
+          throw new Error('from destroy');
+        })()
+      ),
+    ),
+  );
   await new Promise((r) => setTimeout(r, 50));
   t.equal(reported.length, 3, 'each throw reported');
   t.same(rejections, [], 'no unhandled rejection');

@@ -20,10 +20,15 @@ function assertSameOrigin(t: Test, res: Res, what: string) {
 }
 
 /** encodeURIComponent, with a lone surrogate sent as the invalid UTF-8 bytes a hostile client would send. */
-const enc = (s: string) => s.split(/([\ud800-\udfff])/).map((p) => (/^[\ud800-\udfff]$/.test(p) ? '%ED%A0%80' : encodeURIComponent(p))).join('');
+const enc = (s: string) =>
+  s
+    .split(/([\ud800-\udfff])/)
+    .map((p) => (/^[\ud800-\udfff]$/.test(p) ? '%ED%A0%80' : encodeURIComponent(p)))
+    .join('');
 
 /** A test name in plain ASCII (a raw U+2028 in a name breaks the TAP stream). */
-const ascii = (s: string) => JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const ascii = (s: string) =>
+  JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const HOSTILE_NEXT = [
   '/\r\nX-A: 1',
@@ -51,7 +56,11 @@ t.test('next= after login never leaves the site nor breaks the header', async (t
   for (const next of HOSTILE_NEXT) {
     const label = ascii(next.slice(0, 30));
     assertSameOrigin(t, await c.get(`/login?next=${enc(next)}`), `GET /login next=${label}`);
-    assertSameOrigin(t, await c.get(`/login?next=${enc(next)}`, { 'hx-request': 'true' }), `GET /login (htmx) next=${label}`);
+    assertSameOrigin(
+      t,
+      await c.get(`/login?next=${enc(next)}`, { 'hx-request': 'true' }),
+      `GET /login (htmx) next=${label}`,
+    );
   }
   // The same values through the form, logging in each time (a fresh client, so the form is shown).
   for (const next of HOSTILE_NEXT) {
@@ -59,10 +68,19 @@ t.test('next= after login never leaves the site nor breaks the header', async (t
     for (const hx of [false, true]) {
       const f = new Client(app);
       await f.get('/login');
-      const res = await f.post('/login', { email: u.email, password: PASSWORD, next }, hx ? { 'hx-request': 'true' } : {});
+      const res = await f.post(
+        '/login',
+        { email: u.email, password: PASSWORD, next },
+        hx ? { 'hx-request': 'true' } : {},
+      );
       // A NUL is refused before anything else (core/input.ts); every other value logs in and goes somewhere safe.
-      if (next.includes('\u0000')) t.equal(res.statusCode, 400, `POST /login ${hx ? '(htmx) ' : ''}next=${label}: refused`);
-      else t.ok(res.statusCode === 303 || res.statusCode === 204, `POST /login ${hx ? '(htmx) ' : ''}next=${label}: logged in`);
+      if (next.includes('\u0000'))
+        t.equal(res.statusCode, 400, `POST /login ${hx ? '(htmx) ' : ''}next=${label}: refused`);
+      else
+        t.ok(
+          res.statusCode === 303 || res.statusCode === 204,
+          `POST /login ${hx ? '(htmx) ' : ''}next=${label}: logged in`,
+        );
       assertSameOrigin(t, res, `POST /login ${hx ? '(htmx) ' : ''}next=${label}`);
     }
   }
@@ -95,13 +113,17 @@ t.test('watch without htmx goes back to the Referer only when it is this site', 
   }
 });
 
-t.test('the request id echoed back is the proxy\'s only when it is a plain token', async (t) => {
+t.test("the request id echoed back is the proxy's only when it is a plain token", async (t) => {
   const { app } = await startApp(t);
   const c = new Client(app);
   t.equal((await c.get('/healthz', { 'x-request-id': 'lb-1234.abc:5' })).headers['x-request-id'], 'lb-1234.abc:5');
   for (const bad of ['a\u007fb', 'x'.repeat(65), 'a b', 'é', '']) {
     const res = await c.get('/healthz', { 'x-request-id': bad });
     t.equal(res.statusCode, 200);
-    t.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/, `x-request-id ${JSON.stringify(bad.slice(0, 10))} replaced by a fresh id`);
+    t.match(
+      String(res.headers['x-request-id']),
+      /^[0-9a-f-]{36}$/,
+      `x-request-id ${JSON.stringify(bad.slice(0, 10))} replaced by a fresh id`,
+    );
   }
 });

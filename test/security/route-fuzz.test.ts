@@ -24,15 +24,73 @@ t.setTimeout(240_000);
 const CONCURRENCY = 16;
 const PASSWORD = 'fuzzing user long password';
 const HOSTILE = [
-  '\u0000', 'a\u0000b', '\r\nX-Injected: 1', '\x7f', '\ud800', 'x\udfffy', '%', '%ZZ', '😀🐼𝕏', 'x'.repeat(10_000), '1e300', '-1', '9999999999999999999',
-  '0x10', '', ' ', '../../etc/passwd', '<script>alert(1)</script>', "' OR 1=1 --", 'NaN', '1.5', '2026-02-30', '0000-00-00', '//evil.example/x',
-  '/\t/evil.example', '/%0D%0AX-A:%201', 'http://[', 'null', '{"a":1}', 'true', '한국어', 'ＡＢＣ',
+  '\u0000',
+  'a\u0000b',
+  '\r\nX-Injected: 1',
+  '\x7f',
+  '\ud800',
+  'x\udfffy',
+  '%',
+  '%ZZ',
+  '😀🐼𝕏',
+  'x'.repeat(10_000),
+  '1e300',
+  '-1',
+  '9999999999999999999',
+  '0x10',
+  '',
+  ' ',
+  '../../etc/passwd',
+  '<script>alert(1)</script>',
+  "' OR 1=1 --",
+  'NaN',
+  '1.5',
+  '2026-02-30',
+  '0000-00-00',
+  '//evil.example/x',
+  '/\t/evil.example',
+  '/%0D%0AX-A:%201',
+  'http://[',
+  'null',
+  '{"a":1}',
+  'true',
+  '한국어',
+  'ＡＢＣ',
 ];
-const HEADERS = ['referer', 'origin', 'hx-request', 'hx-target', 'hx-boosted', 'hx-current-url', 'accept-language', 'accept', 'host', 'x-request-id', 'x-csrf-token', 'content-type'];
-const MULTIPART_FIELDS = ['title', 'description', 'categoryId', 'condition', 'startPrice', 'buyNowPrice', 'reservePrice', 'startMode', 'startsAt', 'durationDays', 'photoIds'];
+const HEADERS = [
+  'referer',
+  'origin',
+  'hx-request',
+  'hx-target',
+  'hx-boosted',
+  'hx-current-url',
+  'accept-language',
+  'accept',
+  'host',
+  'x-request-id',
+  'x-csrf-token',
+  'content-type',
+];
+const MULTIPART_FIELDS = [
+  'title',
+  'description',
+  'categoryId',
+  'condition',
+  'startPrice',
+  'buyNowPrice',
+  'reservePrice',
+  'startMode',
+  'startsAt',
+  'durationDays',
+  'photoIds',
+];
 
 /** encodeURIComponent, with lone surrogates sent as the invalid UTF-8 bytes a hostile client sends. */
-const enc = (s: string) => s.split(/([\ud800-\udfff])/).map((p) => (/^[\ud800-\udfff]$/.test(p) ? '%ED%A0%80' : encodeURIComponent(p))).join('');
+const enc = (s: string) =>
+  s
+    .split(/([\ud800-\udfff])/)
+    .map((p) => (/^[\ud800-\udfff]$/.test(p) ? '%ED%A0%80' : encodeURIComponent(p)))
+    .join('');
 /** A header value as raw bytes (UTF-8 read as Latin-1); values Node's client refuses to send (CR, LF, NUL, DEL) are dropped. */
 const headerValue = (s: string) => {
   const v = Buffer.from(s.replace(/[\ud800-\udfff]/g, '\ufffd'), 'utf8').toString('latin1');
@@ -47,7 +105,7 @@ const fieldsOf = (s: unknown): string[] => Object.keys((s as Schemaish | undefin
 /** A small deterministic PRNG, so a failure can be replayed with the same seed. */
 function rng(seed: number) {
   let x = seed >>> 0 || 1;
-  return () => ((x = (x * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (x = (x * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 interface Case {
@@ -58,59 +116,91 @@ interface Case {
   as: number; // index into identities; -1 anonymous
 }
 
-t.test('route fuzzer: no 5xx, no redirect off the site, no change from refused requests', { timeout: 300_000 }, async (t) => {
-  const started = Date.now();
-  const { app, config } = await startApp(t, { LOG_LEVEL: 'silent' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const port = (app.server.address() as { port: number }).port;
-  const origin = `http://127.0.0.1:${port}`;
+t.test(
+  'route fuzzer: no 5xx, no redirect off the site, no change from refused requests',
+  { timeout: 300_000 },
+  async (t) => {
+    const started = Date.now();
+    const { app, config } = await startApp(t, { LOG_LEVEL: 'silent' });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as { port: number }).port;
+    const origin = `http://127.0.0.1:${port}`;
 
-  // Fuzzing users, one of them with points; one of them sells the auction the id params point at.
-  const users = await Promise.all(Array.from({ length: 6 }, async (_, i) => createUserDirect(app.db, { email: `fuzz${i}${uniq()}@example.com`, nickname: `fuzz${i}${uniq()}`, password: PASSWORD })));
-  await fund(walletDeps(app, config), users[0].id, 100_000);
-  const itemId = await auction(app, { sellerId: users[5].id, endsInMs: 30 * 60_000 });
-  const ids = users.map((u) => u.id);
+    // Fuzzing users, one of them with points; one of them sells the auction the id params point at.
+    const users = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) =>
+        createUserDirect(app.db, {
+          email: `fuzz${i}${uniq()}@example.com`,
+          nickname: `fuzz${i}${uniq()}`,
+          password: PASSWORD,
+        }),
+      ),
+    );
+    await fund(walletDeps(app, config), users[0].id, 100_000);
+    const itemId = await auction(app, { sellerId: users[5].id, endsInMs: 30 * 60_000 });
+    const ids = users.map((u) => u.id);
 
-  // 64 source addresses, each with its own keep-alive connections (a new TCP connection per case
-  // cost more than the case).
-  let ipCounter = 0;
-  const nextIp = () => `127.0.${1 + ((ipCounter >> 6) % 4)}.${1 + (ipCounter++ % 64)}`;
-  const agents = new Map<string, http.Agent>();
-  const agentFor = (ip: string) => {
-    let a = agents.get(ip);
-    if (!a) agents.set(ip, (a = new http.Agent({ keepAlive: true, maxSockets: 4, localAddress: ip })));
-    return a;
-  };
-  t.teardown(() => agents.forEach((a) => a.destroy()));
-  const send = (c: { method: string; path: string; headers: Record<string, string>; body?: Buffer }, localAddress = nextIp()) =>
-    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: c.method, path: c.path, headers: c.headers, agent: agentFor(localAddress) }, (res) => {
-        let body = '';
-        res.setEncoding('latin1');
-        res.on('data', (d) => (body.length < 20_000 ? (body += d) : null));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    // 64 source addresses, each with its own keep-alive connections (a new TCP connection per case
+    // cost more than the case).
+    let ipCounter = 0;
+    const nextIp = () => `127.0.${1 + ((ipCounter >> 6) % 4)}.${1 + (ipCounter++ % 64)}`;
+    const agents = new Map<string, http.Agent>();
+    const agentFor = (ip: string) => {
+      let a = agents.get(ip);
+      if (!a) agents.set(ip, (a = new http.Agent({ keepAlive: true, maxSockets: 4, localAddress: ip })));
+      return a;
+    };
+    t.teardown(() => agents.forEach((a) => a.destroy()));
+    const send = (
+      c: { method: string; path: string; headers: Record<string, string>; body?: Buffer },
+      localAddress = nextIp(),
+    ) =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: c.method,
+            path: c.path,
+            headers: c.headers,
+            agent: agentFor(localAddress),
+          },
+          (res) => {
+            let body = '';
+            res.setEncoding('latin1');
+            res.on('data', (d) => (body.length < 20_000 ? (body += d) : null));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          },
+        );
+        req.setTimeout(30_000, () => req.destroy(new Error(`timeout ${c.method} ${c.path.slice(0, 80)}`)));
+        req.on('error', reject);
+        req.end(c.body);
       });
-      req.setTimeout(30_000, () => req.destroy(new Error(`timeout ${c.method} ${c.path.slice(0, 80)}`)));
-      req.on('error', reject);
-      req.end(c.body);
-    });
 
-  // Log each user in through the real form; keep its cookie and CSRF token.
-  const identities: { cookie: string; csrf: string; ip: string }[] = [];
-  for (const u of users) {
-    const ip = nextIp();
-    const page = await send({ method: 'GET', path: '/login', headers: {} }, ip);
-    const cookie = String(page.headers['set-cookie']?.[0] ?? '').split(';')[0];
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1];
-    const res = await send({ method: 'POST', path: '/login', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(new URLSearchParams({ _csrf: csrf, email: u.email, password: PASSWORD }).toString()) }, ip);
-    t.equal(res.status, 303, `fuzz user ${u.id} logged in`);
-    const sid = String(res.headers['set-cookie']?.find((c) => c.startsWith('sid=')) ?? '').split(';')[0];
-    const me = await send({ method: 'GET', path: '/me', headers: { cookie: sid } }, ip);
-    identities.push({ cookie: sid, csrf: /"x-csrf-token": "([^"]+)"/.exec(me.body)?.[1] ?? '', ip });
-  }
+    // Log each user in through the real form; keep its cookie and CSRF token.
+    const identities: { cookie: string; csrf: string; ip: string }[] = [];
+    for (const u of users) {
+      const ip = nextIp();
+      const page = await send({ method: 'GET', path: '/login', headers: {} }, ip);
+      const cookie = String(page.headers['set-cookie']?.[0] ?? '').split(';')[0];
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1];
+      const res = await send(
+        {
+          method: 'POST',
+          path: '/login',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          body: Buffer.from(new URLSearchParams({ _csrf: csrf, email: u.email, password: PASSWORD }).toString()),
+        },
+        ip,
+      );
+      t.equal(res.status, 303, `fuzz user ${u.id} logged in`);
+      const sid = String(res.headers['set-cookie']?.find((c) => c.startsWith('sid=')) ?? '').split(';')[0];
+      const me = await send({ method: 'GET', path: '/me', headers: { cookie: sid } }, ip);
+      identities.push({ cookie: sid, csrf: /"x-csrf-token": "([^"]+)"/.exec(me.body)?.[1] ?? '', ip });
+    }
 
-  const snapshot = async () => {
-    const [r] = await app.db.$queryRaw<Record<string, bigint | null>[]>`
+    const snapshot = async () => {
+      const [r] = await app.db.$queryRaw<Record<string, bigint | null>[]>`
       SELECT (SELECT count(*) FROM users WHERE id = ANY(${ids}::int[])) AS users,
              (SELECT count(*) FROM listings WHERE seller_id = ANY(${ids}::int[])) AS listings,
              (SELECT count(*) FROM photos WHERE owner_id = ANY(${ids}::int[])) AS photos,
@@ -121,135 +211,167 @@ t.test('route fuzzer: no 5xx, no redirect off the site, no change from refused r
              (SELECT count(*) FROM ledger_transactions WHERE user_id = ANY(${ids}::int[])) AS ledger_txs,
              (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e JOIN wallet_accounts a ON a.id = e.account_id WHERE a.user_id = ANY(${ids}::int[])) AS ledger_sum,
              (SELECT count(*) FROM password_resets WHERE user_id = ANY(${ids}::int[])) AS resets`;
-    return JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  };
-
-  const routes = app.routeTable.filter((r) => {
-    const methods = ([] as string[]).concat(r.method as string | string[]);
-    return !methods.includes('HEAD') && !(r as { websocket?: boolean }).websocket;
-  });
-  t.ok(routes.length >= 30, `${routes.length} routes from the route table`);
-  const perRoute = Math.ceil(TARGET_TOTAL / routes.length);
-  const random = rng(20261202);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
-  const plausible = (name: string) => (name === 'id' ? String(itemId) : name === 'slug' ? 'phones' : name === '*' ? 'x/00000000-0000-0000-0000-000000000000.webp' : name === 'email' ? `nobody${Math.floor(random() * 1e9)}@example.com` : 'ok');
-
-  const counts: Record<string, number> = {};
-  let total = 0;
-  const failures: string[] = [];
-
-  const fuzzStart = Date.now();
-  let routeIndex = -1;
-  for (const r of routes) {
-    routeIndex++;
-    const method = ([] as string[]).concat(r.method as string | string[])[0];
-    const url = r.url as string;
-    const schema = (r.schema ?? {}) as { params?: unknown; querystring?: unknown; body?: unknown };
-    const params = [...url.matchAll(/:([A-Za-z0-9_]+)|\*/g)].map((m) => m[1] ?? '*');
-    const query = fieldsOf(schema.querystring);
-    const body = fieldsOf(schema.body).filter((f) => f !== '_csrf');
-    const multipart = method === 'POST' && (r.config as { csrf?: boolean } | undefined)?.csrf === false;
-    const form = multipart ? MULTIPART_FIELDS : body;
-    const slots: { kind: 'param' | 'query' | 'form' | 'header' | 'array' | 'missing'; name: string }[] = [
-      ...params.map((name) => ({ kind: 'param' as const, name })),
-      ...query.map((name) => ({ kind: 'query' as const, name })),
-      ...form.map((name) => ({ kind: 'form' as const, name })),
-      ...HEADERS.map((name) => ({ kind: 'header' as const, name })),
-      ...[...query, ...form].map((name) => ({ kind: 'array' as const, name })),
-      ...form.map((name) => ({ kind: 'missing' as const, name })),
-    ];
-    const cases: Case[] = [];
-    for (let i = 0; cases.length < perRoute; i++) {
-      // First every slot with every value in turn, then random combinations of several slots.
-      const targets = i < slots.length * HOSTILE.length ? [{ slot: slots[i % slots.length], value: HOSTILE[Math.floor(i / slots.length) % HOSTILE.length] }] : Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ slot: pick(slots), value: pick(HOSTILE) }));
-      const as = random() < 0.75 ? Math.floor(random() * identities.length) : -1;
-      const who = as >= 0 ? identities[as] : null;
-      let path = url;
-      for (const p of params) {
-        const hit = targets.find((x) => x.slot.kind === 'param' && x.slot.name === p);
-        const v = hit ? enc(hit.value) : plausible(p);
-        path = path.replace(p === '*' ? '*' : `:${p}`, v);
-      }
-      const qs: string[] = [];
-      for (const q of query) {
-        const hit = targets.find((x) => x.slot.name === q && (x.slot.kind === 'query' || x.slot.kind === 'array'));
-        if (!hit) continue;
-        qs.push(`${q}=${enc(hit.value)}`);
-        if (hit.slot.kind === 'array') qs.push(`${q}=${enc(pick(HOSTILE))}`);
-      }
-      const fields: [string, string][] = [];
-      for (const f of form) {
-        const hit = targets.find((x) => x.slot.name === f && x.slot.kind !== 'query' && x.slot.kind !== 'param');
-        if (hit?.slot.kind === 'missing') continue;
-        fields.push([f, hit ? hit.value : plausible(f)]);
-        if (hit?.slot.kind === 'array') fields.push([f, pick(HOSTILE)]);
-      }
-      const headers: Record<string, string> = {};
-      if (who) headers.cookie = who.cookie;
-      if (who && random() < 0.9) headers['x-csrf-token'] = who.csrf;
-      for (const x of targets.filter((x) => x.slot.kind === 'header')) {
-        const v = headerValue(x.value);
-        if (v !== null) headers[x.slot.name] = v;
-      }
-      let payload: Buffer | undefined;
-      if (method !== 'GET') {
-        if (multipart) {
-          const boundary = random() < 0.1 ? pick(HOSTILE).replace(/[^\x21-\x7e]/g, '') || 'b' : 'fuzzb';
-          const parts = [...(who ? [['_csrf', who.csrf] as [string, string]] : []), ...fields].map(([k, v]) => `--fuzzb\r\nContent-Disposition: form-data; name="${k.replace(/"/g, '')}"\r\n\r\n${v}\r\n`);
-          if (random() < 0.3) parts.push(`--fuzzb\r\nContent-Disposition: form-data; name="photos"; filename="${enc(pick(HOSTILE)).slice(0, 50)}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff${pick(HOSTILE)}\r\n`);
-          const tail = random() < 0.2 ? '' : '--fuzzb--\r\n';
-          payload = Buffer.from(parts.join('') + tail, 'utf8');
-          if (!headers['content-type']) headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
-        } else {
-          const all = who && !targets.some((x) => x.slot.kind === 'form' && x.slot.name === '_csrf') ? [['_csrf', who.csrf] as [string, string], ...fields] : fields;
-          payload = Buffer.from(all.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&'));
-          if (!headers['content-type']) headers['content-type'] = 'application/x-www-form-urlencoded';
-        }
-      }
-      if (!headers.host) headers.host = `127.0.0.1:${port}`;
-      cases.push({ method, path: qs.length ? `${path}?${qs.join('&')}` : path, headers, body: payload, as });
-    }
-
-    const before = await snapshot();
-    const t0 = Date.now();
-    let accepted = 0;
-    let next = 0;
-    const deadline = Date.now() + Math.max(500, (BUDGET_MS - (Date.now() - fuzzStart)) / (routes.length - routeIndex));
-    let tried = 0;
-    const worker = async () => {
-      while (next < cases.length && Date.now() < deadline) {
-        tried++;
-        const c = cases[next++];
-        const res = await send(c, c.as >= 0 && random() < 0.5 ? identities[c.as].ip : nextIp()).catch((err: Error) => ({ status: 599, headers: {} as http.IncomingHttpHeaders, body: err.message }));
-        if (res.status < 400) accepted++;
-        const what = `${c.method} ${c.path.slice(0, 120)} [${Object.keys(c.headers).join(',')}] body=${String(c.body ?? '').slice(0, 120)}`;
-        if (res.status >= 500) failures.push(`${res.status} ${what} :: ${res.body.slice(0, 200)}`);
-        for (const h of ['location', 'hx-redirect'] as const) {
-          const v = res.headers[h];
-          if (v === undefined) continue;
-          const s = String(v);
-          if (!/^\/(?![/\\])[\x21-\x7e]*$/.test(s) || new URL(s, origin).origin !== origin) failures.push(`${h} off the site (${JSON.stringify(s)}) ${what}`);
-        }
-      }
+      return JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const health = await send({ method: 'GET', path: '/healthz', headers: {} });
-    if (health.status !== 200) failures.push(`/healthz ${health.status} after ${method} ${url}`);
-    const after = await snapshot();
-    if (method === 'GET' || accepted === 0) {
-      if (after !== before) failures.push(`${method} ${url}: rows changed although ${method === 'GET' ? 'it is a GET' : 'every case was refused'}: ${before} -> ${after}`);
-    }
-    counts[`${method} ${url}`] = tried;
-    if (process.env.FUZZ_VERBOSE) console.error(`${method} ${url} ${tried} cases ${Date.now() - t0} ms, accepted ${accepted}`);
-    total += tried;
-  }
 
-  const seconds = (Date.now() - started) / 1000;
-  t.comment(`route fuzzer: ${total} cases over ${routes.length} routes in ${seconds.toFixed(1)} s`);
-  for (const [route, n] of Object.entries(counts)) t.comment(`  ${String(n).padStart(5)}  ${route}`);
-  t.same(failures.slice(0, 30), [], `no failures (${failures.length} in all)`);
-  // The count is what the time budget allowed on this machine at this moment; it is printed above.
-  t.ok(total >= Math.min(TARGET_TOTAL, 2_000), `${total} cases (target ${TARGET_TOTAL}; the rest did not fit the time budget)`);
-  t.equal((await send({ method: 'GET', path: '/healthz', headers: {} })).status, 200, 'healthy at the end');
-  t.ok(seconds < 90, `the whole file well under 90 s (${seconds.toFixed(1)} s)`);
-});
+    const routes = app.routeTable.filter((r) => {
+      const methods = ([] as string[]).concat(r.method as string | string[]);
+      return !methods.includes('HEAD') && !(r as { websocket?: boolean }).websocket;
+    });
+    t.ok(routes.length >= 30, `${routes.length} routes from the route table`);
+    const perRoute = Math.ceil(TARGET_TOTAL / routes.length);
+    const random = rng(20261202);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
+    const plausible = (name: string) =>
+      name === 'id'
+        ? String(itemId)
+        : name === 'slug'
+          ? 'phones'
+          : name === '*'
+            ? 'x/00000000-0000-0000-0000-000000000000.webp'
+            : name === 'email'
+              ? `nobody${Math.floor(random() * 1e9)}@example.com`
+              : 'ok';
+
+    const counts: Record<string, number> = {};
+    let total = 0;
+    const failures: string[] = [];
+
+    const fuzzStart = Date.now();
+    let routeIndex = -1;
+    for (const r of routes) {
+      routeIndex++;
+      const method = ([] as string[]).concat(r.method as string | string[])[0];
+      const url = r.url as string;
+      const schema = (r.schema ?? {}) as { params?: unknown; querystring?: unknown; body?: unknown };
+      const params = [...url.matchAll(/:([A-Za-z0-9_]+)|\*/g)].map((m) => m[1] ?? '*');
+      const query = fieldsOf(schema.querystring);
+      const body = fieldsOf(schema.body).filter((f) => f !== '_csrf');
+      const multipart = method === 'POST' && (r.config as { csrf?: boolean } | undefined)?.csrf === false;
+      const form = multipart ? MULTIPART_FIELDS : body;
+      const slots: { kind: 'param' | 'query' | 'form' | 'header' | 'array' | 'missing'; name: string }[] = [
+        ...params.map((name) => ({ kind: 'param' as const, name })),
+        ...query.map((name) => ({ kind: 'query' as const, name })),
+        ...form.map((name) => ({ kind: 'form' as const, name })),
+        ...HEADERS.map((name) => ({ kind: 'header' as const, name })),
+        ...[...query, ...form].map((name) => ({ kind: 'array' as const, name })),
+        ...form.map((name) => ({ kind: 'missing' as const, name })),
+      ];
+      const cases: Case[] = [];
+      for (let i = 0; cases.length < perRoute; i++) {
+        // First every slot with every value in turn, then random combinations of several slots.
+        const targets =
+          i < slots.length * HOSTILE.length
+            ? [{ slot: slots[i % slots.length], value: HOSTILE[Math.floor(i / slots.length) % HOSTILE.length] }]
+            : Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ slot: pick(slots), value: pick(HOSTILE) }));
+        const as = random() < 0.75 ? Math.floor(random() * identities.length) : -1;
+        const who = as >= 0 ? identities[as] : null;
+        let path = url;
+        for (const p of params) {
+          const hit = targets.find((x) => x.slot.kind === 'param' && x.slot.name === p);
+          const v = hit ? enc(hit.value) : plausible(p);
+          path = path.replace(p === '*' ? '*' : `:${p}`, v);
+        }
+        const qs: string[] = [];
+        for (const q of query) {
+          const hit = targets.find((x) => x.slot.name === q && (x.slot.kind === 'query' || x.slot.kind === 'array'));
+          if (!hit) continue;
+          qs.push(`${q}=${enc(hit.value)}`);
+          if (hit.slot.kind === 'array') qs.push(`${q}=${enc(pick(HOSTILE))}`);
+        }
+        const fields: [string, string][] = [];
+        for (const f of form) {
+          const hit = targets.find((x) => x.slot.name === f && x.slot.kind !== 'query' && x.slot.kind !== 'param');
+          if (hit?.slot.kind === 'missing') continue;
+          fields.push([f, hit ? hit.value : plausible(f)]);
+          if (hit?.slot.kind === 'array') fields.push([f, pick(HOSTILE)]);
+        }
+        const headers: Record<string, string> = {};
+        if (who) headers.cookie = who.cookie;
+        if (who && random() < 0.9) headers['x-csrf-token'] = who.csrf;
+        for (const x of targets.filter((x) => x.slot.kind === 'header')) {
+          const v = headerValue(x.value);
+          if (v !== null) headers[x.slot.name] = v;
+        }
+        let payload: Buffer | undefined;
+        if (method !== 'GET') {
+          if (multipart) {
+            const boundary = random() < 0.1 ? pick(HOSTILE).replace(/[^\x21-\x7e]/g, '') || 'b' : 'fuzzb';
+            const parts = [...(who ? [['_csrf', who.csrf] as [string, string]] : []), ...fields].map(
+              ([k, v]) => `--fuzzb\r\nContent-Disposition: form-data; name="${k.replace(/"/g, '')}"\r\n\r\n${v}\r\n`,
+            );
+            if (random() < 0.3)
+              parts.push(
+                `--fuzzb\r\nContent-Disposition: form-data; name="photos"; filename="${enc(pick(HOSTILE)).slice(0, 50)}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff${pick(HOSTILE)}\r\n`,
+              );
+            const tail = random() < 0.2 ? '' : '--fuzzb--\r\n';
+            payload = Buffer.from(parts.join('') + tail, 'utf8');
+            if (!headers['content-type']) headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
+          } else {
+            const all =
+              who && !targets.some((x) => x.slot.kind === 'form' && x.slot.name === '_csrf')
+                ? [['_csrf', who.csrf] as [string, string], ...fields]
+                : fields;
+            payload = Buffer.from(all.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&'));
+            if (!headers['content-type']) headers['content-type'] = 'application/x-www-form-urlencoded';
+          }
+        }
+        if (!headers.host) headers.host = `127.0.0.1:${port}`;
+        cases.push({ method, path: qs.length ? `${path}?${qs.join('&')}` : path, headers, body: payload, as });
+      }
+
+      const before = await snapshot();
+      const t0 = Date.now();
+      let accepted = 0;
+      let next = 0;
+      const deadline =
+        Date.now() + Math.max(500, (BUDGET_MS - (Date.now() - fuzzStart)) / (routes.length - routeIndex));
+      let tried = 0;
+      const worker = async () => {
+        while (next < cases.length && Date.now() < deadline) {
+          tried++;
+          const c = cases[next++];
+          const res = await send(c, c.as >= 0 && random() < 0.5 ? identities[c.as].ip : nextIp()).catch(
+            (err: Error) => ({ status: 599, headers: {} as http.IncomingHttpHeaders, body: err.message }),
+          );
+          if (res.status < 400) accepted++;
+          const what = `${c.method} ${c.path.slice(0, 120)} [${Object.keys(c.headers).join(',')}] body=${String(c.body ?? '').slice(0, 120)}`;
+          if (res.status >= 500) failures.push(`${res.status} ${what} :: ${res.body.slice(0, 200)}`);
+          for (const h of ['location', 'hx-redirect'] as const) {
+            const v = res.headers[h];
+            if (v === undefined) continue;
+            const s = String(v);
+            if (!/^\/(?![/\\])[\x21-\x7e]*$/.test(s) || new URL(s, origin).origin !== origin)
+              failures.push(`${h} off the site (${JSON.stringify(s)}) ${what}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      const health = await send({ method: 'GET', path: '/healthz', headers: {} });
+      if (health.status !== 200) failures.push(`/healthz ${health.status} after ${method} ${url}`);
+      const after = await snapshot();
+      if (method === 'GET' || accepted === 0) {
+        if (after !== before)
+          failures.push(
+            `${method} ${url}: rows changed although ${method === 'GET' ? 'it is a GET' : 'every case was refused'}: ${before} -> ${after}`,
+          );
+      }
+      counts[`${method} ${url}`] = tried;
+      if (process.env.FUZZ_VERBOSE)
+        console.error(`${method} ${url} ${tried} cases ${Date.now() - t0} ms, accepted ${accepted}`);
+      total += tried;
+    }
+
+    const seconds = (Date.now() - started) / 1000;
+    t.comment(`route fuzzer: ${total} cases over ${routes.length} routes in ${seconds.toFixed(1)} s`);
+    for (const [route, n] of Object.entries(counts)) t.comment(`  ${String(n).padStart(5)}  ${route}`);
+    t.same(failures.slice(0, 30), [], `no failures (${failures.length} in all)`);
+    // The count is what the time budget allowed on this machine at this moment; it is printed above.
+    t.ok(
+      total >= Math.min(TARGET_TOTAL, 2_000),
+      `${total} cases (target ${TARGET_TOTAL}; the rest did not fit the time budget)`,
+    );
+    t.equal((await send({ method: 'GET', path: '/healthz', headers: {} })).status, 200, 'healthy at the end');
+    t.ok(seconds < 90, `the whole file well under 90 s (${seconds.toFixed(1)} s)`);
+  },
+);

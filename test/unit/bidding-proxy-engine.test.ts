@@ -1,7 +1,15 @@
 /** Proxy bidding rules: increments by band, second-highest max + one step, earlier wins ties, reserve. */
 import t from 'tap';
 import fc from 'fast-check';
-import { applyBid, increment, minimumBid, parseBands, priceFromMaxima, DEFAULT_BANDS, type AuctionPriceState } from '../../src/modules/bidding/engine.js';
+import {
+  applyBid,
+  increment,
+  minimumBid,
+  parseBands,
+  priceFromMaxima,
+  DEFAULT_BANDS,
+  type AuctionPriceState,
+} from '../../src/modules/bidding/engine.js';
 
 const fresh = (startPrice = 10_000, reservePrice: number | null = null): AuctionPriceState => ({
   startPrice,
@@ -62,7 +70,10 @@ t.test('a worked example, eBay style', async (t) => {
   const raise = applyBid(d.next, 3, 70_000);
   t.same(raise, { ok: false, reason: 'not_above_own_maximum', minimum: 80_001 }, 'a maximum is never lowered');
   const up = applyBid(d.next, 3, 120_000);
-  t.ok(up.ok && up.next.currentPrice === 81_000 && up.next.leaderMax === 120_000, 'after a tie, a raise lifts the price to the runner-up max + one step');
+  t.ok(
+    up.ok && up.next.currentPrice === 81_000 && up.next.leaderMax === 120_000,
+    'after a tie, a raise lifts the price to the runner-up max + one step',
+  );
   const lone = applyBid(fresh(10_000), 1, 20_000);
   const loneUp = lone.ok ? applyBid(lone.next, 1, 90_000) : lone;
   t.ok(loneUp.ok && loneUp.next.currentPrice === 10_000, 'a lone leader raising their max does not raise the price');
@@ -86,20 +97,25 @@ t.test('reserve price: met by a maximum, the price jumps to it', async (t) => {
 t.test('incremental decisions equal a from-scratch computation (property)', async (t) => {
   const bid = fc.record({ bidderId: fc.integer({ min: 1, max: 6 }), max: fc.integer({ min: 1_000, max: 3_000_000 }) });
   fc.assert(
-    fc.property(fc.integer({ min: 1_000, max: 200_000 }), fc.option(fc.integer({ min: 1_000, max: 500_000 }), { nil: null }), fc.array(bid, { maxLength: 40 }), (start, reserve, bids) => {
-      let s = fresh(start, reserve);
-      const accepted: { bidderId: number; max: number }[] = [];
-      for (const b of bids) {
-        const d = applyBid(s, b.bidderId, b.max);
-        if (!d.ok) continue;
-        // A leader's raise is one more maximum from the same bidder.
-        accepted.push(b);
-        s = d.next;
-        if (s.currentPrice > (s.leaderMax ?? Infinity)) return false; // never above the leader's max
-      }
-      const full = priceFromMaxima(start, reserve, accepted);
-      return full.leaderId === s.leaderId && full.price === s.currentPrice;
-    }),
+    fc.property(
+      fc.integer({ min: 1_000, max: 200_000 }),
+      fc.option(fc.integer({ min: 1_000, max: 500_000 }), { nil: null }),
+      fc.array(bid, { maxLength: 40 }),
+      (start, reserve, bids) => {
+        let s = fresh(start, reserve);
+        const accepted: { bidderId: number; max: number }[] = [];
+        for (const b of bids) {
+          const d = applyBid(s, b.bidderId, b.max);
+          if (!d.ok) continue;
+          // A leader's raise is one more maximum from the same bidder.
+          accepted.push(b);
+          s = d.next;
+          if (s.currentPrice > (s.leaderMax ?? Infinity)) return false; // never above the leader's max
+        }
+        const full = priceFromMaxima(start, reserve, accepted);
+        return full.leaderId === s.leaderId && full.price === s.currentPrice;
+      },
+    ),
     { numRuns: Number(process.env.PROPERTY_RUNS ?? 3000) },
   );
   t.pass('3,000 random bid sequences agree');

@@ -28,7 +28,10 @@ t.test('dockerfile-utils finds nothing with every rule at error level', async (t
     instructionJSONInSingleQuotes: E,
     instructionWorkdirRelative: E,
   };
-  t.same(validate(text, settings).map((d) => `line ${d.range.start.line + 1}: ${d.message}`), []);
+  t.same(
+    validate(text, settings).map((d) => `line ${d.range.start.line + 1}: ${d.message}`),
+    [],
+  );
   // The linter does catch what it should (a deprecated MAINTAINER, a relative WORKDIR).
   t.ok(validate('FROM node:20\nMAINTAINER x\nWORKDIR app\n', settings).length >= 2);
 });
@@ -44,18 +47,23 @@ t.test('every RUN passes shellcheck (as hadolint does)', async (t) => {
   t.equal(r.status, 0, r.stdout);
 });
 
-t.test('images, users and installs follow hadolint\'s main rules', async (t) => {
+t.test("images, users and installs follow hadolint's main rules", async (t) => {
   for (const f of of('FROM')) {
     const image = f.getArguments()[0].getValue();
     t.match(image, /^[a-z0-9./-]+:[0-9][A-Za-z0-9._-]*$/, `${image}: a versioned tag, not latest`);
   }
   const users = of('USER').map((u) => u.getArguments()[0].getValue());
   t.ok(users.length && !['root', '0'].includes(users.at(-1)!), 'the final image runs as a non-root user');
-  const body = of('RUN').map((i) => i.getTextContent()).join('\n');
+  const body = of('RUN')
+    .map((i) => i.getTextContent())
+    .join('\n');
   t.notMatch(body, /\bsudo\b/);
   t.notMatch(body, /npm install(?! -g)/, 'npm ci, never npm install');
   t.notMatch(body, /apt-get install(?![^\n]*--no-install-recommends)/);
-  t.notOk(of('ADD').some((a) => /https?:\/\//.test(a.getTextContent())), 'no ADD of a remote URL');
+  t.notOk(
+    of('ADD').some((a) => /https?:\/\//.test(a.getTextContent())),
+    'no ADD of a remote URL',
+  );
   t.equal(of('HEALTHCHECK').length, 1, 'a health check');
   t.equal(of('CMD').length, 1, 'one CMD');
 });

@@ -12,9 +12,23 @@ import { listingCreated } from '../../src/modules/catalog/index.js';
 
 // Never called: it only has to compile (or fail to, where expected).
 export function typing(events: Events, tx: Tx) {
-  const closed = auctionClosed({ id: 1, sellerId: 2, outcome: 'UNSOLD', winnerId: null, finalPrice: null, leaderHoldRef: null, endsAt: new Date(), closedAt: new Date() }, { buyNow: false });
+  const closed = auctionClosed(
+    {
+      id: 1,
+      sellerId: 2,
+      outcome: 'UNSOLD',
+      winnerId: null,
+      finalPrice: null,
+      leaderHoldRef: null,
+      endsAt: new Date(),
+      closedAt: new Date(),
+    },
+    { buyNow: false },
+  );
   void events.enqueue(tx, closed);
-  void events.emit(listingCreated({ id: 1, sellerId: 2, status: 'LIVE', startsAt: new Date(), endsAt: new Date(), startPrice: 1000 }));
+  void events.emit(
+    listingCreated({ id: 1, sellerId: 2, status: 'LIVE', startsAt: new Date(), endsAt: new Date(), startPrice: 1000 }),
+  );
   void events.emit('auction.started', { auctionId: 1 });
   events.on('auction.closed', (p) => {
     const price: number | null = p.finalPrice;
@@ -37,7 +51,19 @@ export function typing(events: Events, tx: Tx) {
 t.test('auction.closed is built in one place, from the closed row', async (t) => {
   const endsAt = new Date('2026-12-01T10:00:00Z');
   const closedAt = new Date('2026-12-01T10:00:01.250Z');
-  const sold = auctionClosed({ id: 5, sellerId: 9, outcome: 'SOLD', winnerId: 3, finalPrice: 26_000, leaderHoldRef: 'auction:5:won', endsAt, closedAt }, { buyNow: false });
+  const sold = auctionClosed(
+    {
+      id: 5,
+      sellerId: 9,
+      outcome: 'SOLD',
+      winnerId: 3,
+      finalPrice: 26_000,
+      leaderHoldRef: 'auction:5:won',
+      endsAt,
+      closedAt,
+    },
+    { buyNow: false },
+  );
   t.equal(sold.name, 'auction.closed');
   t.same(sold.payload, {
     auctionId: 5,
@@ -51,8 +77,44 @@ t.test('auction.closed is built in one place, from the closed row', async (t) =>
     lagMs: 1250,
     buyNow: false,
   } satisfies AuctionClosed);
-  const unsold = auctionClosed({ id: 6, sellerId: 9, outcome: 'UNSOLD', winnerId: 3, finalPrice: 26_000, leaderHoldRef: 'auction:6:bid:3:1:30000', endsAt, closedAt: endsAt }, { buyNow: true });
-  t.same([unsold.payload.winnerId, unsold.payload.finalPrice, unsold.payload.holdRef, unsold.payload.lagMs], [null, null, null, 0], 'an unsold close names no winner, price or hold');
-  t.throws(() => auctionClosed({ id: 7, sellerId: 9, outcome: null, winnerId: null, finalPrice: null, leaderHoldRef: null, endsAt, closedAt: null }, { buyNow: false }), /not closed/);
-  t.same(JSON.parse(JSON.stringify(sold.payload)), sold.payload, 'plain JSON: it survives PostgreSQL and Redis unchanged');
+  const unsold = auctionClosed(
+    {
+      id: 6,
+      sellerId: 9,
+      outcome: 'UNSOLD',
+      winnerId: 3,
+      finalPrice: 26_000,
+      leaderHoldRef: 'auction:6:bid:3:1:30000',
+      endsAt,
+      closedAt: endsAt,
+    },
+    { buyNow: true },
+  );
+  t.same(
+    [unsold.payload.winnerId, unsold.payload.finalPrice, unsold.payload.holdRef, unsold.payload.lagMs],
+    [null, null, null, 0],
+    'an unsold close names no winner, price or hold',
+  );
+  t.throws(
+    () =>
+      auctionClosed(
+        {
+          id: 7,
+          sellerId: 9,
+          outcome: null,
+          winnerId: null,
+          finalPrice: null,
+          leaderHoldRef: null,
+          endsAt,
+          closedAt: null,
+        },
+        { buyNow: false },
+      ),
+    /not closed/,
+  );
+  t.same(
+    JSON.parse(JSON.stringify(sold.payload)),
+    sold.payload,
+    'plain JSON: it survives PostgreSQL and Redis unchanged',
+  );
 });

@@ -18,7 +18,10 @@ const run = promisify(execFile);
 async function cruise(files: Record<string, string>): Promise<{ code: number; out: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dapanda-deps-'));
   try {
-    await writeFile(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' } }));
+    await writeFile(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' } }),
+    );
     for (const [f, body] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(dir, f)), { recursive: true });
       await writeFile(path.join(dir, f), body);
@@ -42,12 +45,19 @@ const base = {
 };
 
 t.test('importing a module through its index.ts passes', async (t) => {
-  const r = await cruise({ ...base, 'src/modules/bidding/service.ts': "import { hold } from '../wallet/index.js';\nexport const bid = () => hold();\n" });
+  const r = await cruise({
+    ...base,
+    'src/modules/bidding/service.ts': "import { hold } from '../wallet/index.js';\nexport const bid = () => hold();\n",
+  });
   t.equal(r.code, 0, r.out);
 });
 
 t.test("reaching into another module's service.ts fails", async (t) => {
-  const r = await cruise({ ...base, 'src/modules/bidding/service.ts': "import { hold } from '../wallet/service.js';\nexport const bid = () => hold();\n" });
+  const r = await cruise({
+    ...base,
+    'src/modules/bidding/service.ts':
+      "import { hold } from '../wallet/service.js';\nexport const bid = () => hold();\n",
+  });
   t.not(r.code, 0);
   t.match(r.out, 'no-reaching-into-other-modules');
 });
@@ -62,7 +72,10 @@ t.test('a cycle between modules fails', async (t) => {
 });
 
 t.test('core importing a business module fails', async (t) => {
-  const r = await cruise({ ...base, 'src/core/x.ts': "import { hold } from '../modules/wallet/index.js';\nexport const x = hold;\n" });
+  const r = await cruise({
+    ...base,
+    'src/core/x.ts': "import { hold } from '../modules/wallet/index.js';\nexport const x = hold;\n",
+  });
   t.not(r.code, 0);
   t.match(r.out, 'core-is-not-business');
 });
@@ -104,7 +117,11 @@ t.test('the module graph: edges it allows pass, edges against it fail', async (t
   const bad = await cruise(edges(forbidden));
   t.not(bad.code, 0, 'a tree with edges against the graph fails');
   for (const [i, [from, to]] of forbidden.entries()) {
-    t.match(bad.out, new RegExp(`module-graph-${from}: src/modules/${from}/use-${i}\\.ts`), `${from} -> ${to} is refused by the ${from} rule`);
+    t.match(
+      bad.out,
+      new RegExp(`module-graph-${from}: src/modules/${from}/use-${i}\\.ts`),
+      `${from} -> ${to} is refused by the ${from} rule`,
+    );
   }
 });
 
@@ -128,10 +145,15 @@ async function tree(files: Record<string, string>): Promise<string> {
 
 t.test("templates include only their own module's partials and the shared ones", async (t) => {
   t.same(templateViolations(ROOT), [], 'the real tree is clean');
-  const shared = { 'views/partials/field.hbs': '<input>', 'views/layouts/main.hbs': '{{> header}}{{{body}}}', 'views/partials/header.hbs': '<header></header>' };
+  const shared = {
+    'views/partials/field.hbs': '<input>',
+    'views/layouts/main.hbs': '{{> header}}{{{body}}}',
+    'views/partials/header.hbs': '<header></header>',
+  };
   const good = await tree({
     ...shared,
-    'src/modules/catalog/views/partials/card.hbs': '{{> field}} {{slotFor "listing.card.actions" listingId=id}} {{> (lookup bidArea "partial") bidArea.data}}',
+    'src/modules/catalog/views/partials/card.hbs':
+      '{{> field}} {{slotFor "listing.card.actions" listingId=id}} {{> (lookup bidArea "partial") bidArea.data}}',
     'src/modules/catalog/views/home.hbs': '{{#each cards}}{{> catalog/card}}{{/each}}',
     'src/modules/bidding/views/partials/watch-form.hbs': '<form></form>',
   });
@@ -160,10 +182,17 @@ t.test('foreign keys run only along the module graph', async (t) => {
     'prisma/schema/core.prisma': model('OutboxEvent'),
     'prisma/schema/accounts.prisma': model('User', '  listings Listing[]\n'),
     'prisma/schema/bidding.prisma': model('Auction', '  listings Listing[]\n'),
-    'prisma/schema/catalog.prisma': model('Listing', `  sellerId Int\n  seller User @relation(fields: [sellerId], references: [id])\n${catalogExtra}`),
+    'prisma/schema/catalog.prisma': model(
+      'Listing',
+      `  sellerId Int\n  seller User @relation(fields: [sellerId], references: [id])\n${catalogExtra}`,
+    ),
   });
   const good = await tree(files(''));
-  const bad = await tree(files('  auctionId Int\n  auction Auction? @relation("Won", fields: [auctionId], references: [id])\n  eventId Int\n  event OutboxEvent @relation(fields: [eventId], references: [id])\n'));
+  const bad = await tree(
+    files(
+      '  auctionId Int\n  auction Auction? @relation("Won", fields: [auctionId], references: [id])\n  eventId Int\n  event OutboxEvent @relation(fields: [eventId], references: [id])\n',
+    ),
+  );
   t.teardown(() => Promise.all([good, bad].map((d) => rm(d, { recursive: true, force: true }))));
   t.same(schemaViolations(good), [], 'catalog -> accounts (Listing.seller) is allowed');
   const found = schemaViolations(bad);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { ROOT } from '../helpers/env.js';
 import { allMessages, templateFiles } from '../../scripts/boundaries.js';
 
-const lookup = (obj: unknown, key: string) => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj);
+const lookup = (obj: unknown, key: string) =>
+  key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj);
 
 // The shared views/ and every module's src/modules/<name>/views/, with every catalog merged.
 const templates = templateFiles(ROOT).map((f) => f.file);
@@ -16,7 +17,11 @@ t.test('no {{{triple}}} outside the layout body slot', async (t) => {
     const src = readFileSync(f, 'utf8');
     const triples = src.match(/\{\{\{[^}]*\}\}\}/g) ?? [];
     const allowed = f.endsWith(path.join('layouts', 'main.hbs')) ? ['{{{body}}}'] : [];
-    t.same(triples.filter((x) => !allowed.includes(x)), [], path.relative(ROOT, f));
+    t.same(
+      triples.filter((x) => !allowed.includes(x)),
+      [],
+      path.relative(ROOT, f),
+    );
   }
 });
 

@@ -48,7 +48,8 @@ export function isRetryableTxError(err: unknown): boolean {
 }
 
 /** Matches an error from the database against a pattern, causes included (e.g. a trigger's message). */
-export const dbErrorMatches = (err: unknown, re: RegExp): boolean => !(err instanceof AppError) && re.test(errorText(err));
+export const dbErrorMatches = (err: unknown, re: RegExp): boolean =>
+  !(err instanceof AppError) && re.test(errorText(err));
 
 export interface TransactionOptions {
   /** Tries in all, counting the first (default 4). */

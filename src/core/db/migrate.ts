@@ -54,7 +54,10 @@ export async function applyMigrations(o: MigrateOptions): Promise<string[]> {
   const p = paths(o);
   const { engine, close } = await openEngine({ databaseUrl: o.databaseUrl, schemaDir: p.schema, log: o.log });
   try {
-    const out = await engine.applyMigrations({ migrationsList: await loadMigrations(p.migrations), filters: NO_FILTERS });
+    const out = await engine.applyMigrations({
+      migrationsList: await loadMigrations(p.migrations),
+      filters: NO_FILTERS,
+    });
     return out.appliedMigrationNames;
   } finally {
     close();
@@ -73,7 +76,13 @@ export async function pendingSchemaSql(o: MigrateOptions): Promise<string> {
   try {
     const list = await loadMigrations(p.migrations);
     const from = list.migrationDirectories.length ? { tag: 'migrations' as const, ...list } : { tag: 'empty' as const };
-    const res = await engine.diff({ from, to: { tag: 'schemaDatamodel', files }, script: true, exitCode: null, filters: NO_FILTERS });
+    const res = await engine.diff({
+      from,
+      to: { tag: 'schemaDatamodel', files },
+      script: true,
+      exitCode: null,
+      filters: NO_FILTERS,
+    });
     return isEmptyScript(res.stdout ?? '') ? '' : (res.stdout ?? '');
   } finally {
     close();
@@ -100,10 +109,12 @@ export async function liveDriftSql(o: MigrateOptions): Promise<string> {
 
 function isEmptyScript(sql: string): boolean {
   // The engine answers an empty diff with a comment line only.
-  return sql
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('--')).length === 0;
+  return (
+    sql
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('--')).length === 0
+  );
 }
 
 export function migrationFolderName(name: string, now = new Date()): string {

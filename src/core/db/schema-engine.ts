@@ -33,7 +33,9 @@ export const CATALOG_TEXT_OIDS = new Set([
   2206, // regtype
 ]);
 
-interface FieldLike { dataTypeID: number }
+interface FieldLike {
+  dataTypeID: number;
+}
 function patchFields(result: unknown): void {
   const list = Array.isArray(result) ? result : [result];
   for (const r of list) {
@@ -165,12 +167,18 @@ export const NO_FILTERS = { externalTables: [] as string[], externalEnums: [] as
 let engineModule: Promise<typeof import('@prisma/schema-engine-wasm')> | null = null;
 function loadEngineModule(): Promise<typeof import('@prisma/schema-engine-wasm')> {
   engineModule ??= (async () => {
-    const bg = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as typeof import('@prisma/schema-engine-wasm') & {
-      __wbg_set_wasm(exports: WebAssembly.Exports): void;
-    };
-    const wasmFile = path.join(path.dirname(createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm/schema_engine_bg')), 'schema_engine_bg.wasm');
+    const bg =
+      (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as typeof import('@prisma/schema-engine-wasm') & {
+        __wbg_set_wasm(exports: WebAssembly.Exports): void;
+      };
+    const wasmFile = path.join(
+      path.dirname(createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm/schema_engine_bg')),
+      'schema_engine_bg.wasm',
+    );
     const module = await WebAssembly.compile(await readFile(wasmFile));
-    const instance = await WebAssembly.instantiate(module, { './schema_engine_bg.js': bg as unknown as WebAssembly.ModuleImports });
+    const instance = await WebAssembly.instantiate(module, {
+      './schema_engine_bg.js': bg as unknown as WebAssembly.ModuleImports,
+    });
     bg.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return bg;

@@ -15,7 +15,13 @@ export type { PublicUser } from './service.js';
 export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: string }> = async (app, opts) => {
   addMessages('accounts', { ko, en });
   app.views.module('accounts', import.meta.url);
-  const deps: svc.AccountsDeps = { db: app.db, redis: app.redis, prefix: opts.keyPrefix, mail: app.mail, publicUrl: opts.publicUrl };
+  const deps: svc.AccountsDeps = {
+    db: app.db,
+    redis: app.redis,
+    prefix: opts.keyPrefix,
+    mail: app.mail,
+    publicUrl: opts.publicUrl,
+  };
   await accountsRoutes(app, deps, accountsJobs(app, deps));
 };
 
@@ -32,7 +38,10 @@ export function accountsApi(db: svc.AccountsDeps['db']): AccountsApi {
 }
 
 /** For seeds and tests: create a user with a hashed password, bypassing the form. */
-export async function createUserDirect(db: svc.AccountsDeps['db'], u: { email: string; nickname: string; password: string; role?: 'USER' | 'ADMIN' }) {
+export async function createUserDirect(
+  db: svc.AccountsDeps['db'],
+  u: { email: string; nickname: string; password: string; role?: 'USER' | 'ADMIN' },
+) {
   const passwordHash = await svc.hashPassword(u.password, svc.ARGON_OPTIONS);
   return db.user.upsert({
     where: { email: u.email },

@@ -14,8 +14,22 @@ export const MIN_SCORE = 3;
 const ESTIMATE_CHARS = 100;
 
 export const WARNINGS = [
-  'straightRow', 'keyPattern', 'simpleRepeat', 'extendedRepeat', 'sequences', 'recentYears', 'dates', 'topTen',
-  'topHundred', 'common', 'similarToCommon', 'wordByItself', 'namesByThemselves', 'commonNames', 'userInputs', 'pwned',
+  'straightRow',
+  'keyPattern',
+  'simpleRepeat',
+  'extendedRepeat',
+  'sequences',
+  'recentYears',
+  'dates',
+  'topTen',
+  'topHundred',
+  'common',
+  'similarToCommon',
+  'wordByItself',
+  'namesByThemselves',
+  'commonNames',
+  'userInputs',
+  'pwned',
 ] as const;
 
 /**
@@ -52,7 +66,9 @@ const pending = new Map<number, { resolve: (a: Answer) => void; reject: (e: Erro
 
 function estimator(): Worker {
   if (worker) return worker;
-  const modules = ['@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en'].map((m) => import.meta.resolve(m));
+  const modules = ['@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en'].map((m) =>
+    import.meta.resolve(m),
+  );
   const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { modules } });
   w.on('message', (a: Answer) => {
     const p = pending.get(a.id);
@@ -95,5 +111,10 @@ export async function passwordProblem(password: string, userInputs: string[] = [
   const r = await estimate(password.slice(0, ESTIMATE_CHARS), inputs);
   if (r.score >= MIN_SCORE) return null;
   const warning = r.warning;
-  return { key: warning && (WARNINGS as readonly string[]).includes(warning) ? `accountSecurity.weak.${warning}` : 'accountSecurity.weak.guessable' };
+  return {
+    key:
+      warning && (WARNINGS as readonly string[]).includes(warning)
+        ? `accountSecurity.weak.${warning}`
+        : 'accountSecurity.weak.guessable',
+  };
 }

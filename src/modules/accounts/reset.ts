@@ -14,7 +14,10 @@ import { endAllSessions } from './sessions.js';
 export const RESET_TTL_MS = 30 * 60 * 1000;
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export const normaliseEmail = (raw: unknown) => String(raw ?? '').trim().toLowerCase();
+export const normaliseEmail = (raw: unknown) =>
+  String(raw ?? '')
+    .trim()
+    .toLowerCase();
 export const looksLikeEmail = (email: string) => EMAIL_RE.test(email) && email.length <= 254;
 
 /**
@@ -28,22 +31,40 @@ export async function deliverReset(deps: AccountsDeps, email: string, t: TFuncti
   const now = new Date();
   await deps.db.$transaction([
     deps.db.passwordReset.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: now } }),
-    deps.db.passwordReset.create({ data: { userId: user.id, tokenHash: hash, expiresAt: new Date(now.getTime() + RESET_TTL_MS) } }),
+    deps.db.passwordReset.create({
+      data: { userId: user.id, tokenHash: hash, expiresAt: new Date(now.getTime() + RESET_TTL_MS) },
+    }),
   ]);
   await deps.db.passwordReset.deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - 24 * 3600 * 1000) } } });
   const link = `${deps.publicUrl}/password/reset?token=${token}`;
-  await deps.mail.send({ kind: 'accounts.reset', to: email, subject: t('accountSecurity.mail.resetSubject'), text: t('accountSecurity.mail.resetBody', { link, minutes: RESET_TTL_MS / 60000 }) });
+  await deps.mail.send({
+    kind: 'accounts.reset',
+    to: email,
+    subject: t('accountSecurity.mail.resetSubject'),
+    text: t('accountSecurity.mail.resetBody', { link, minutes: RESET_TTL_MS / 60000 }),
+  });
 }
 
 /** The user a reset link is for, if it can still be used (nothing is changed). */
-export async function resetTarget(deps: Pick<AccountsDeps, 'db'>, token: unknown): Promise<{ id: number; email: string; nickname: string } | null> {
+export async function resetTarget(
+  deps: Pick<AccountsDeps, 'db'>,
+  token: unknown,
+): Promise<{ id: number; email: string; nickname: string } | null> {
   const tokenHash = tokenHashOf(token);
   if (!tokenHash) return null;
-  const row = await deps.db.passwordReset.findFirst({ where: { tokenHash, usedAt: null, expiresAt: { gt: new Date() } }, select: { userId: true } });
-  return row ? deps.db.user.findUnique({ where: { id: row.userId }, select: { id: true, email: true, nickname: true } }) : null;
+  const row = await deps.db.passwordReset.findFirst({
+    where: { tokenHash, usedAt: null, expiresAt: { gt: new Date() } },
+    select: { userId: true },
+  });
+  return row
+    ? deps.db.user.findUnique({ where: { id: row.userId }, select: { id: true, email: true, nickname: true } })
+    : null;
 }
 
-export type ResetResult = { ok: true; user: Pick<PublicUser, 'id' | 'email'>; sessionsEnded: number } | { ok: false; problem: 'invalid' } | { ok: false; problem: 'weak'; key: string };
+export type ResetResult =
+  | { ok: true; user: Pick<PublicUser, 'id' | 'email'>; sessionsEnded: number }
+  | { ok: false; problem: 'invalid' }
+  | { ok: false; problem: 'weak'; key: string };
 
 /** Uses a reset link once: the new password, and every session of the user ended. */
 export async function resetPassword(deps: AccountsDeps, token: unknown, password: string): Promise<ResetResult> {
@@ -55,7 +76,10 @@ export async function resetPassword(deps: AccountsDeps, token: unknown, password
   const tokenHash = tokenHashOf(token)!;
   const done = await deps.db.$transaction(async (tx) => {
     const now = new Date();
-    const used = await tx.passwordReset.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+    const used = await tx.passwordReset.updateMany({
+      where: { tokenHash, usedAt: null, expiresAt: { gt: now } },
+      data: { usedAt: now },
+    });
     if (used.count !== 1) return false; // the same link used twice at once: only one wins
     await tx.user.update({ where: { id: target.id }, data: { passwordHash } });
     return true;

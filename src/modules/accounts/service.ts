@@ -47,8 +47,12 @@ const NICK_RE = /^[\p{L}\p{N}_-]+$/u;
 
 export function normaliseSignup(raw: Partial<SignupInput>): SignupInput {
   return {
-    email: String(raw.email ?? '').trim().toLowerCase(),
-    nickname: String(raw.nickname ?? '').trim().normalize('NFC'),
+    email: String(raw.email ?? '')
+      .trim()
+      .toLowerCase(),
+    nickname: String(raw.nickname ?? '')
+      .trim()
+      .normalize('NFC'),
     password: String(raw.password ?? ''),
   };
 }
@@ -96,12 +100,26 @@ export interface SignupJob {
  * happens next depends on the address, off the request (`deliverSignup` in a job), so the answer
  * takes as long for a registered address as for a new one.
  */
-export async function requestSignup(deps: AccountsDeps, raw: Partial<SignupInput>, lang: string, enqueue: (job: SignupJob) => Promise<void>): Promise<{ errors?: FieldErrors; values: SignupInput }> {
+export async function requestSignup(
+  deps: AccountsDeps,
+  raw: Partial<SignupInput>,
+  lang: string,
+  enqueue: (job: SignupJob) => Promise<void>,
+): Promise<{ errors?: FieldErrors; values: SignupInput }> {
   const input = normaliseSignup(raw);
   const errors = await validateSignup(input);
-  if (!errors.nickname && (await deps.db.user.findUnique({ where: { nickname: input.nickname }, select: { id: true } }))) errors.nickname = 'accounts.errors.nicknameTaken';
+  if (
+    !errors.nickname &&
+    (await deps.db.user.findUnique({ where: { nickname: input.nickname }, select: { id: true } }))
+  )
+    errors.nickname = 'accounts.errors.nicknameTaken';
   if (Object.keys(errors).length) return { errors, values: input };
-  await enqueue({ email: input.email, nickname: input.nickname, passwordHash: await hash(input.password, ARGON), lang });
+  await enqueue({
+    email: input.email,
+    nickname: input.nickname,
+    passwordHash: await hash(input.password, ARGON),
+    lang,
+  });
   return { values: input };
 }
 
@@ -113,15 +131,37 @@ export async function deliverSignup(deps: AccountsDeps, job: SignupJob, t: TFunc
   const known = await deps.db.user.findUnique({ where: { email: job.email }, select: { id: true } });
   if (!(await mailBudget(deps, job.email))) return;
   if (known) {
-    await deps.mail.send({ kind: 'accounts.exists', to: job.email, subject: t('accountSecurity.mail.existsSubject'), text: t('accountSecurity.mail.existsBody', { loginUrl: `${deps.publicUrl}/login`, resetUrl: `${deps.publicUrl}/password/forgot` }) });
+    await deps.mail.send({
+      kind: 'accounts.exists',
+      to: job.email,
+      subject: t('accountSecurity.mail.existsSubject'),
+      text: t('accountSecurity.mail.existsBody', {
+        loginUrl: `${deps.publicUrl}/login`,
+        resetUrl: `${deps.publicUrl}/password/forgot`,
+      }),
+    });
     return;
   }
   const { token, hash: tokenHash } = newToken();
-  await deps.db.signupRequest.create({ data: { email: job.email, nickname: job.nickname, passwordHash: job.passwordHash, locale: job.lang, tokenHash, expiresAt: new Date(Date.now() + VERIFY_TTL_MS) } });
+  await deps.db.signupRequest.create({
+    data: {
+      email: job.email,
+      nickname: job.nickname,
+      passwordHash: job.passwordHash,
+      locale: job.lang,
+      tokenHash,
+      expiresAt: new Date(Date.now() + VERIFY_TTL_MS),
+    },
+  });
   // Old requests nobody finished go as new ones come.
   await deps.db.signupRequest.deleteMany({ where: { expiresAt: { lt: new Date(Date.now() - VERIFY_TTL_MS) } } });
   const link = `${deps.publicUrl}/signup/verify?token=${token}`;
-  await deps.mail.send({ kind: 'accounts.verify', to: job.email, subject: t('accountSecurity.mail.verifySubject'), text: t('accountSecurity.mail.verifyBody', { link, nickname: job.nickname, hours: VERIFY_TTL_MS / 3600000 }) });
+  await deps.mail.send({
+    kind: 'accounts.verify',
+    to: job.email,
+    subject: t('accountSecurity.mail.verifySubject'),
+    text: t('accountSecurity.mail.verifyBody', { link, nickname: job.nickname, hours: VERIFY_TTL_MS / 3600000 }),
+  });
 }
 
 export type LinkProblem = 'invalid' | 'exists' | 'nicknameTaken';
@@ -130,20 +170,31 @@ export type LinkProblem = 'invalid' | 'exists' | 'nicknameTaken';
 export async function pendingSignup(deps: Pick<AccountsDeps, 'db'>, token: unknown) {
   const tokenHash = tokenHashOf(token);
   if (!tokenHash) return null;
-  return deps.db.signupRequest.findFirst({ where: { tokenHash, usedAt: null, expiresAt: { gt: new Date() } }, select: { email: true, nickname: true } });
+  return deps.db.signupRequest.findFirst({
+    where: { tokenHash, usedAt: null, expiresAt: { gt: new Date() } },
+    select: { email: true, nickname: true },
+  });
 }
 
 /** Uses a sign-up link once: creates the account. */
-export async function completeSignup(deps: Pick<AccountsDeps, 'db'>, token: unknown): Promise<{ user: PublicUser } | { problem: LinkProblem }> {
+export async function completeSignup(
+  deps: Pick<AccountsDeps, 'db'>,
+  token: unknown,
+): Promise<{ user: PublicUser } | { problem: LinkProblem }> {
   const tokenHash = tokenHashOf(token);
   if (!tokenHash) return { problem: 'invalid' };
   try {
     return await deps.db.$transaction(async (tx) => {
       const now = new Date();
       const req = await tx.signupRequest.findUnique({ where: { tokenHash } });
-      const used = await tx.signupRequest.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+      const used = await tx.signupRequest.updateMany({
+        where: { tokenHash, usedAt: null, expiresAt: { gt: now } },
+        data: { usedAt: now },
+      });
       if (!req || used.count !== 1) return { problem: 'invalid' as const };
-      const user = await tx.user.create({ data: { email: req.email, nickname: req.nickname, passwordHash: req.passwordHash, locale: req.locale } });
+      const user = await tx.user.create({
+        data: { email: req.email, nickname: req.nickname, passwordHash: req.passwordHash, locale: req.locale },
+      });
       return { user: toPublic(user) };
     });
   } catch (err) {
@@ -167,7 +218,9 @@ export type LoginResult =
  * wrong password, and is counted the same way.
  */
 export async function login(deps: AccountsDeps, emailRaw: string, password: string, ip: string): Promise<LoginResult> {
-  const email = String(emailRaw ?? '').trim().toLowerCase();
+  const email = String(emailRaw ?? '')
+    .trim()
+    .toLowerCase();
   const th = throttle(deps.redis, deps.prefix);
   const wait = await th.waitSeconds(email, ip);
   if (wait > 0) return { ok: false, reason: 'locked', retryAfterSeconds: wait };
@@ -175,7 +228,9 @@ export async function login(deps: AccountsDeps, emailRaw: string, password: stri
   const good = await verify(user?.passwordHash ?? DUMMY_HASH, String(password ?? '')).catch(() => false);
   if (!user || !good) {
     const next = await th.failed(email, ip);
-    return next > 0 ? { ok: false, reason: 'locked', retryAfterSeconds: next } : { ok: false, reason: 'bad_credentials' };
+    return next > 0
+      ? { ok: false, reason: 'locked', retryAfterSeconds: next }
+      : { ok: false, reason: 'bad_credentials' };
   }
   await th.succeeded(email, ip);
   return { ok: true, user: toPublic(user) };
@@ -187,8 +242,14 @@ export async function findUser(deps: Pick<AccountsDeps, 'db'>, id: number): Prom
 }
 
 /** Nickname and join date of several users at once, for other modules' pages. */
-export async function publicProfiles(deps: Pick<AccountsDeps, 'db'>, ids: number[]): Promise<Map<number, { id: number; nickname: string; createdAt: Date }>> {
-  const rows = await deps.db.user.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true, nickname: true, createdAt: true } });
+export async function publicProfiles(
+  deps: Pick<AccountsDeps, 'db'>,
+  ids: number[],
+): Promise<Map<number, { id: number; nickname: string; createdAt: Date }>> {
+  const rows = await deps.db.user.findMany({
+    where: { id: { in: [...new Set(ids)] } },
+    select: { id: true, nickname: true, createdAt: true },
+  });
   return new Map(rows.map((r) => [r.id, r]));
 }
 

@@ -11,4 +11,5 @@ export function newToken(): { token: string; hash: string } {
 }
 
 /** The stored hash for a token from a link, or null when it cannot be one of ours. */
-export const tokenHashOf = (raw: unknown): string | null => (typeof raw === 'string' && TOKEN_RE.test(raw) ? hashToken(raw) : null);
+export const tokenHashOf = (raw: unknown): string | null =>
+  typeof raw === 'string' && TOKEN_RE.test(raw) ? hashToken(raw) : null;

@@ -51,7 +51,10 @@ export interface AuctionSnapshot {
 }
 
 /** What the seller last committed for the auction (the listing's terms). */
-export type ListingTerms = Pick<AuctionListing, 'status' | 'startPrice' | 'reservePrice' | 'buyNowPrice' | 'startsAt' | 'endsAt'>;
+export type ListingTerms = Pick<
+  AuctionListing,
+  'status' | 'startPrice' | 'reservePrice' | 'buyNowPrice' | 'startsAt' | 'endsAt'
+>;
 
 export async function lockAuction(tx: Tx, id: number): Promise<LockedAuction | null> {
   // Raw SQL: Prisma has no SELECT ... FOR UPDATE, and the decision must use the database clock.
@@ -85,7 +88,9 @@ export function snapshotOf(a: AuctionRow, bands: IncrementBands): AuctionSnapsho
 }
 
 /** The auction's state as catalog shows it on the listing. */
-export function catalogState(a: Pick<AuctionRow, 'status' | 'outcome' | 'currentPrice' | 'bidCount' | 'endsAt'>): AuctionState {
+export function catalogState(
+  a: Pick<AuctionRow, 'status' | 'outcome' | 'currentPrice' | 'bidCount' | 'endsAt'>,
+): AuctionState {
   const status = a.status === 'ENDED' ? (a.outcome === 'SOLD' ? 'ENDED_SOLD' : 'ENDED_UNSOLD') : a.status;
   return { status, currentPrice: a.currentPrice, bidCount: a.bidCount, endsAt: a.endsAt };
 }

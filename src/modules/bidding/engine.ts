@@ -32,7 +32,8 @@ export function parseBands(spec: string): IncrementBands {
     }
     return [l, s] as const;
   });
-  for (let i = 1; i < bands.length; i++) if (bands[i][0] <= bands[i - 1][0]) throw new Error('increment bands must ascend');
+  for (let i = 1; i < bands.length; i++)
+    if (bands[i][0] <= bands[i - 1][0]) throw new Error('increment bands must ascend');
   if (bands[bands.length - 1][0] !== Infinity) throw new Error('the last increment band must be *:<step>');
   return bands;
 }
@@ -50,7 +51,10 @@ export interface AuctionPriceState {
 }
 
 /** The smallest amount a new bid (from someone other than the leader) must offer. */
-export function minimumBid(s: Pick<AuctionPriceState, 'startPrice' | 'currentPrice' | 'leaderId'>, bands: IncrementBands = DEFAULT_BANDS): number {
+export function minimumBid(
+  s: Pick<AuctionPriceState, 'startPrice' | 'currentPrice' | 'leaderId'>,
+  bands: IncrementBands = DEFAULT_BANDS,
+): number {
   return s.leaderId === null ? s.startPrice : s.currentPrice + increment(s.currentPrice, bands);
 }
 
@@ -72,21 +76,40 @@ const withReserve = (price: number, max: number, reserve: number | null) =>
   reserve !== null && max >= reserve && price < reserve ? Math.min(reserve, max) : price;
 
 /** Applies one maximum bid to the auction's price state. */
-export function applyBid(s: AuctionPriceState, bidderId: number, max: number, bands: IncrementBands = DEFAULT_BANDS): BidDecision {
+export function applyBid(
+  s: AuctionPriceState,
+  bidderId: number,
+  max: number,
+  bands: IncrementBands = DEFAULT_BANDS,
+): BidDecision {
   const min = minimumBid(s, bands);
   if (s.leaderId === bidderId) {
     // The leader raises their own maximum: the visible price moves only for the reserve.
-    if (max <= (s.leaderMax ?? 0)) return { ok: false, reason: 'not_above_own_maximum', minimum: (s.leaderMax ?? 0) + 1 };
+    if (max <= (s.leaderMax ?? 0))
+      return { ok: false, reason: 'not_above_own_maximum', minimum: (s.leaderMax ?? 0) + 1 };
     // The price moves only where it was capped by the old maximum (a tie) or for the reserve.
-    const byRunnerUp = s.runnerUpMax === null ? s.currentPrice : Math.min(max, s.runnerUpMax + increment(s.runnerUpMax, bands));
+    const byRunnerUp =
+      s.runnerUpMax === null ? s.currentPrice : Math.min(max, s.runnerUpMax + increment(s.runnerUpMax, bands));
     const price = withReserve(Math.max(s.currentPrice, byRunnerUp), max, s.reservePrice);
-    return { ok: true, next: { ...s, leaderMax: max, currentPrice: price }, leads: true, outbidUserId: null, proxyAnswered: false };
+    return {
+      ok: true,
+      next: { ...s, leaderMax: max, currentPrice: price },
+      leads: true,
+      outbidUserId: null,
+      proxyAnswered: false,
+    };
   }
   if (max < min) return { ok: false, reason: 'below_minimum', minimum: min };
   const bidCount = s.bidCount + 1;
   if (s.leaderId === null || s.leaderMax === null) {
     const price = withReserve(s.startPrice, max, s.reservePrice);
-    return { ok: true, next: { ...s, currentPrice: price, bidCount, leaderId: bidderId, leaderMax: max, runnerUpMax: null }, leads: true, outbidUserId: null, proxyAnswered: false };
+    return {
+      ok: true,
+      next: { ...s, currentPrice: price, bidCount, leaderId: bidderId, leaderMax: max, runnerUpMax: null },
+      leads: true,
+      outbidUserId: null,
+      proxyAnswered: false,
+    };
   }
   if (max > s.leaderMax) {
     const price = withReserve(Math.min(max, s.leaderMax + increment(s.leaderMax, bands)), max, s.reservePrice);
@@ -101,7 +124,13 @@ export function applyBid(s: AuctionPriceState, bidderId: number, max: number, ba
   // The leader's proxy answers: equal maxima go to the earlier bidder.
   const price = withReserve(Math.min(s.leaderMax, max + increment(max, bands)), s.leaderMax, s.reservePrice);
   const runnerUpMax = Math.max(s.runnerUpMax ?? 0, max);
-  return { ok: true, next: { ...s, currentPrice: Math.max(price, s.currentPrice), bidCount: bidCount + 1, runnerUpMax }, leads: false, outbidUserId: null, proxyAnswered: true };
+  return {
+    ok: true,
+    next: { ...s, currentPrice: Math.max(price, s.currentPrice), bidCount: bidCount + 1, runnerUpMax },
+    leads: false,
+    outbidUserId: null,
+    proxyAnswered: true,
+  };
 }
 
 /** The price from scratch, given every bidder's maximum in the order placed (for tests and audits). */

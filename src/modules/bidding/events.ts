@@ -58,7 +58,13 @@ export const bidPlaced = (e: BidPlaced) => domainEvent('bid.placed', e);
 export const auctionStarted = (auctionId: number) => domainEvent('auction.started', { auctionId });
 
 /** The one way an `auction.closed` is made: from the auction row as its close wrote it. */
-export function auctionClosed(a: Pick<AuctionRow, 'id' | 'sellerId' | 'outcome' | 'winnerId' | 'finalPrice' | 'leaderHoldRef' | 'endsAt' | 'closedAt'>, how: { buyNow: boolean }) {
+export function auctionClosed(
+  a: Pick<
+    AuctionRow,
+    'id' | 'sellerId' | 'outcome' | 'winnerId' | 'finalPrice' | 'leaderHoldRef' | 'endsAt' | 'closedAt'
+  >,
+  how: { buyNow: boolean },
+) {
   if (!a.outcome || !a.closedAt) throw new Error(`auction ${a.id} is not closed`);
   const sold = a.outcome === 'SOLD';
   return domainEvent('auction.closed', {

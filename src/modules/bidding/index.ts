@@ -37,8 +37,18 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   app.views.module('bidding', import.meta.url);
   // The watch button on every listing card (catalog's template) is this module's.
   app.views.fillSlot('listing.card.actions', 'bidding/card-watch');
-  const settings: BiddingSettings = { bands: parseBands(opts.increments), softCloseMs: opts.softCloseSeconds * 1000, maxBid: 1_000_000_000 };
-  const base: BiddingDeps = { db: app.db, wallet: walletApi(app.db), catalog: catalogApi(app.db), events: app.events, settings };
+  const settings: BiddingSettings = {
+    bands: parseBands(opts.increments),
+    softCloseMs: opts.softCloseSeconds * 1000,
+    maxBid: 1_000_000_000,
+  };
+  const base: BiddingDeps = {
+    db: app.db,
+    wallet: walletApi(app.db),
+    catalog: catalogApi(app.db),
+    events: app.events,
+    settings,
+  };
   const timers = auctionTimers(app, base, { sweepMs: opts.sweepMs });
   const deps: PanelDeps = { ...base, accounts: accountsApi(app.db), timers };
 
@@ -52,7 +62,9 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
     if (!model) return null;
     pusher.snapshotAt(model.a.id, model.rows.length ? BigInt(model.rows[0].id) : 0n);
     const data = { ...model, oob: true, historyReplace: true };
-    return ['bidding/live', 'bidding/status', 'bidding/chart', 'bidding/history'].map((p) => app.renderPartial(p, data, ctx.t, ctx.lang)).join('');
+    return ['bidding/live', 'bidding/status', 'bidding/chart', 'bidding/history']
+      .map((p) => app.renderPartial(p, data, ctx.t, ctx.lang))
+      .join('');
   });
 
   // Only the instance where a listing event happened acts on it (the steps are idempotent anyway).
@@ -71,13 +83,20 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   });
   // Every instance pushes to its own watchers.
   app.events.on('bid.placed', async (p) => {
-    await pusher.push(p.auctionId, { leaderId: p.leaderId, outbidUserId: p.outbidUserId, sellerId: p.sellerId }, { extended: p.extended, newRows: p.newRows });
+    await pusher.push(
+      p.auctionId,
+      { leaderId: p.leaderId, outbidUserId: p.outbidUserId, sellerId: p.sellerId },
+      { extended: p.extended, newRows: p.newRows },
+    );
   });
   app.events.on('auction.closed', async (p) => {
     await pusher.push(p.auctionId, { leaderId: p.winnerId, outbidUserId: null, sellerId: p.sellerId });
   });
   app.events.on('auction.started', async (p) => {
-    const a = await app.db.auction.findUnique({ where: { id: p.auctionId }, select: { sellerId: true, leaderId: true } });
+    const a = await app.db.auction.findUnique({
+      where: { id: p.auctionId },
+      select: { sellerId: true, leaderId: true },
+    });
     if (a) await pusher.push(p.auctionId, { leaderId: a.leaderId, outbidUserId: null, sellerId: a.sellerId });
   });
 

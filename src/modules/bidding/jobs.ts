@@ -33,7 +33,10 @@ export interface AuctionTimers {
 const bounded = <T>(p: Promise<T>, what: string): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${PLAN_TIMEOUT_MS} ms`)), PLAN_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${what}: Redis did not answer within ${PLAN_TIMEOUT_MS} ms`)),
+      PLAN_TIMEOUT_MS,
+    );
   });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 };
@@ -46,7 +49,10 @@ export function auctionTimers(app: FastifyInstance, deps: BiddingDeps, opts: { s
     async schedule(id, startsAt, endsAt) {
       const now = Date.now();
       if (startsAt.getTime() > now) {
-        await bounded(queue.add('start', { id }, { jobId: `start-${id}`, delay: startsAt.getTime() - now }), 'plan start');
+        await bounded(
+          queue.add('start', { id }, { jobId: `start-${id}`, delay: startsAt.getTime() - now }),
+          'plan start',
+        );
       }
       await timers.replanClose(id, endsAt);
     },
@@ -61,7 +67,7 @@ export function auctionTimers(app: FastifyInstance, deps: BiddingDeps, opts: { s
     },
     async replanAll() {
       let planned = 0;
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const batch = await openAuctions(deps, after, 500);
         if (!batch.length) return planned;
         for (const a of batch) {

@@ -62,7 +62,10 @@ async function drain(deps: BiddingDeps, byAuction: Map<number, Lane>, auctionId:
       const n = stop === 0 ? 1 : Math.min(MAX_BATCH, stop === -1 ? lane.queue.length : stop);
       const batch = lane.queue.splice(0, n);
       try {
-        const results = await decide(deps, batch.map((p) => p.cmd));
+        const results = await decide(
+          deps,
+          batch.map((p) => p.cmd),
+        );
         batch.forEach((p, i) => p.resolve(results[i]));
       } catch (err) {
         if (batch.length === 1) {
@@ -84,4 +87,3 @@ async function drain(deps: BiddingDeps, byAuction: Map<number, Lane>, auctionId:
     if (!lane.queue.length && byAuction.get(auctionId) === lane) byAuction.delete(auctionId);
   }
 }
-

@@ -7,7 +7,14 @@
 import { transaction, type Tx } from '../../core/db/index.js';
 import type { AuctionListing } from '../catalog/index.js';
 import type { BiddingDeps } from './service.js';
-import { adoptListingTerms, catalogState, lockAuction, snapshotOf, wonHoldRef, type AuctionSnapshot } from './auction-row.js';
+import {
+  adoptListingTerms,
+  catalogState,
+  lockAuction,
+  snapshotOf,
+  wonHoldRef,
+  type AuctionSnapshot,
+} from './auction-row.js';
 import { auctionClosed, type AuctionClosed } from './events.js';
 
 /** Creates the auction for a listing (idempotent). Returns whether it was created now. */
@@ -82,7 +89,14 @@ async function closeLocked(deps: BiddingDeps, tx: Tx, id: number): Promise<Aucti
   if (sold) await wallet.hold(a.leaderId!, a.currentPrice, closed.leaderHoldRef!);
   await tx.auction.update({
     where: { id },
-    data: { status: 'ENDED', outcome: closed.outcome, winnerId: closed.winnerId, finalPrice: closed.finalPrice, leaderHoldRef: closed.leaderHoldRef, closedAt: closed.closedAt },
+    data: {
+      status: 'ENDED',
+      outcome: closed.outcome,
+      winnerId: closed.winnerId,
+      finalPrice: closed.finalPrice,
+      leaderHoldRef: closed.leaderHoldRef,
+      closedAt: closed.closedAt,
+    },
   });
   await deps.catalog.withTx(tx).recordAuctionState(id, catalogState(closed));
   const event = auctionClosed(closed, { buyNow: false });
@@ -104,10 +118,17 @@ export async function cancelAuction(deps: BiddingDeps, id: number): Promise<bool
 }
 
 /** Ids of auctions whose start or end has passed without the step being taken. */
-export async function overdue(deps: Pick<BiddingDeps, 'db'>, limit = 500): Promise<{ toStart: number[]; toClose: number[] }> {
+export async function overdue(
+  deps: Pick<BiddingDeps, 'db'>,
+  limit = 500,
+): Promise<{ toStart: number[]; toClose: number[] }> {
   const [toStart, toClose] = await Promise.all([
-    deps.db.$queryRaw<{ id: number }[]>`SELECT id FROM auctions WHERE status = 'SCHEDULED' AND starts_at <= now() AND ends_at > now() ORDER BY starts_at LIMIT ${limit}`,
-    deps.db.$queryRaw<{ id: number }[]>`SELECT id FROM auctions WHERE status IN ('LIVE', 'SCHEDULED') AND ends_at <= now() ORDER BY ends_at LIMIT ${limit}`,
+    deps.db.$queryRaw<
+      { id: number }[]
+    >`SELECT id FROM auctions WHERE status = 'SCHEDULED' AND starts_at <= now() AND ends_at > now() ORDER BY starts_at LIMIT ${limit}`,
+    deps.db.$queryRaw<
+      { id: number }[]
+    >`SELECT id FROM auctions WHERE status IN ('LIVE', 'SCHEDULED') AND ends_at <= now() ORDER BY ends_at LIMIT ${limit}`,
   ]);
   return { toStart: toStart.map((r) => r.id), toClose: toClose.map((r) => r.id) };
 }

@@ -13,11 +13,17 @@ import * as q from './queries.js';
 import { bidPlaced } from './events.js';
 import { bidsTotal, countClose } from './metrics.js';
 
-export async function announceBid(app: FastifyInstance, deps: PanelDeps, res: BidResult, bidderId: number): Promise<void> {
+export async function announceBid(
+  app: FastifyInstance,
+  deps: PanelDeps,
+  res: BidResult,
+  bidderId: number,
+): Promise<void> {
   if (!res.ok) {
     bidsTotal.inc({ result: 'refused', reason: res.reason });
     // The bid found the seller's edit before its event did: plan the auction's new start and end now.
-    if (res.reason === 'terms_changed' && res.snapshot) await deps.timers.schedule(res.snapshot.id, res.snapshot.startsAt, res.snapshot.endsAt);
+    if (res.reason === 'terms_changed' && res.snapshot)
+      await deps.timers.schedule(res.snapshot.id, res.snapshot.startsAt, res.snapshot.endsAt);
     return;
   }
   if (res.duplicate) return;
@@ -57,7 +63,11 @@ export function livePusher(app: FastifyInstance, deps: PanelDeps): LivePusher {
   // Newest history row pushed to this instance's watchers, per watched auction.
   const lastRow = new Map<number, bigint>();
 
-  const pushOnce = async (auctionId: number, who: Who, opts: { extended?: boolean; newRows?: number }): Promise<number> => {
+  const pushOnce = async (
+    auctionId: number,
+    who: Who,
+    opts: { extended?: boolean; newRows?: number },
+  ): Promise<number> => {
     const topic = `auction:${auctionId}`;
     if (!app.realtime.watchers(topic)) {
       lastRow.delete(auctionId); // the next watcher's snapshot starts the count again
@@ -68,7 +78,11 @@ export function livePusher(app: FastifyInstance, deps: PanelDeps): LivePusher {
     const ended = a.status === 'ENDED';
     const since = lastRow.get(auctionId);
     const [rows, series, bidders] = await Promise.all([
-      since !== undefined ? q.history(deps.db, deps.accounts, auctionId, null, 30, since) : opts.newRows ? q.history(deps.db, deps.accounts, auctionId, null, opts.newRows) : Promise.resolve([]),
+      since !== undefined
+        ? q.history(deps.db, deps.accounts, auctionId, null, 30, since)
+        : opts.newRows
+          ? q.history(deps.db, deps.accounts, auctionId, null, opts.newRows)
+          : Promise.resolve([]),
       q.priceSeries(deps.db, auctionId),
       // At the end every bidder learns whether they won, not only the last one outbid.
       ended ? q.bidderIds(deps.db, auctionId) : Promise.resolve(new Set<number>()),
@@ -92,8 +106,18 @@ export function livePusher(app: FastifyInstance, deps: PanelDeps): LivePusher {
       topic,
       (ctx) => {
         const status = statusOf(ctx);
-        const data = { a, rows, chart, extended: opts.extended || a.extended, requestKey, oob: true, viewer: { status: status ?? 'none' } };
-        let html = app.renderPartial('bidding/live', data, ctx.t, ctx.lang) + app.renderPartial('bidding/chart', data, ctx.t, ctx.lang);
+        const data = {
+          a,
+          rows,
+          chart,
+          extended: opts.extended || a.extended,
+          requestKey,
+          oob: true,
+          viewer: { status: status ?? 'none' },
+        };
+        let html =
+          app.renderPartial('bidding/live', data, ctx.t, ctx.lang) +
+          app.renderPartial('bidding/chart', data, ctx.t, ctx.lang);
         if (rows.length) html += app.renderPartial('bidding/history', data, ctx.t, ctx.lang);
         if (status !== null) html += app.renderPartial('bidding/status', data, ctx.t, ctx.lang);
         return html;

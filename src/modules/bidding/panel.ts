@@ -16,9 +16,16 @@ export interface PanelDeps extends BiddingDeps {
  * so the panel, its htmx fragment and the socket snapshot never show what the item page hides).
  */
 export async function panelModel(deps: PanelDeps, id: number, viewerId: number | null) {
-  const [a, listing] = await Promise.all([q.loadSnapshot(deps.db, id, deps.settings.bands), deps.catalog.getListingForAuction(id)]);
+  const [a, listing] = await Promise.all([
+    q.loadSnapshot(deps.db, id, deps.settings.bands),
+    deps.catalog.getListingForAuction(id),
+  ]);
   if (!a || a.status === 'CANCELLED' || !listing || listing.status === 'CANCELLED') return null;
-  const [info, rows, series] = await Promise.all([q.viewerInfo(deps.db, id, viewerId), q.history(deps.db, deps.accounts, id, viewerId), q.priceSeries(deps.db, id)]);
+  const [info, rows, series] = await Promise.all([
+    q.viewerInfo(deps.db, id, viewerId),
+    q.history(deps.db, deps.accounts, id, viewerId),
+    q.priceSeries(deps.db, id),
+  ]);
   const startPrice = series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice;
   return {
     a,
@@ -26,7 +33,11 @@ export async function panelModel(deps: PanelDeps, id: number, viewerId: number |
     chart: q.chartPoints(series, startPrice),
     extended: a.extended,
     requestKey: randomUUID(),
-    viewer: { loggedIn: viewerId !== null, status: q.viewerStatus(a, viewerId, info.hasBid), myMax: info.myMax, watching: info.watching },
+    viewer: {
+      loggedIn: viewerId !== null,
+      status: q.viewerStatus(a, viewerId, info.hasBid),
+      myMax: info.myMax,
+      watching: info.watching,
+    },
   };
 }
-

@@ -36,7 +36,15 @@ export type Refusal =
   | 'terms_changed';
 
 export type BidResult =
-  | { ok: true; duplicate: boolean; leads: boolean; snapshot: AuctionSnapshot; outbidUserId: number | null; extended: boolean; closed: boolean }
+  | {
+      ok: true;
+      duplicate: boolean;
+      leads: boolean;
+      snapshot: AuctionSnapshot;
+      outbidUserId: number | null;
+      extended: boolean;
+      closed: boolean;
+    }
   | { ok: false; reason: Refusal; minimum?: number; snapshot?: AuctionSnapshot };
 
 /** A bid row as a batch writes it (in order). */
@@ -69,7 +77,8 @@ export interface BatchPlan {
 }
 
 // Unique per hold: a bid count and maximum never repeat for one bidder on one auction.
-export const holdRef = (auctionId: number, userId: number, bidCount: number, max: number) => `auction:${auctionId}:bid:${userId}:${bidCount}:${max}`;
+export const holdRef = (auctionId: number, userId: number, bidCount: number, max: number) =>
+  `auction:${auctionId}:bid:${userId}:${bidCount}:${max}`;
 
 export function statusRefusal(a: LockedAuction, bidderId: number): Refusal | null {
   if (a.status === 'CANCELLED') return 'cancelled';
@@ -110,7 +119,15 @@ export function planBatch(input: {
   let cur = a;
   for (const cmd of input.cmds) {
     if (cmd.requestKey && (input.seenKeys.has(cmd.requestKey) || accepted.has(cmd.requestKey))) {
-      results.push({ ok: true, duplicate: true, leads: cur.leaderId === cmd.bidderId, snapshot: snapshotOf(cur, bands), outbidUserId: null, extended: false, closed: cur.status === 'ENDED' });
+      results.push({
+        ok: true,
+        duplicate: true,
+        leads: cur.leaderId === cmd.bidderId,
+        snapshot: snapshotOf(cur, bands),
+        outbidUserId: null,
+        extended: false,
+        closed: cur.status === 'ENDED',
+      });
       continue;
     }
     const refusal = statusRefusal(cur, cmd.bidderId);
@@ -135,12 +152,26 @@ export function planBatch(input: {
     }
     if (cmd.requestKey) accepted.add(cmd.requestKey);
     const raise = d.leads && cur.leaderId === cmd.bidderId;
-    if (d.leads) holder = { userId: cmd.bidderId, amount: cmd.amount, ref: holdRef(a.id, cmd.bidderId, cur.bidCount, cmd.amount) };
+    if (d.leads)
+      holder = { userId: cmd.bidderId, amount: cmd.amount, ref: holdRef(a.id, cmd.bidderId, cur.bidCount, cmd.amount) };
     maxima.set(cmd.bidderId, Math.max(maxima.get(cmd.bidderId) ?? 0, cmd.amount));
     // A leader raising their maximum is recorded (with its form key, so a replay is
     // recognised) but not counted as a bid; a bid the proxy beats at once gets the answer.
-    rows.push({ bidderId: cmd.bidderId, amount: d.leads ? d.next.currentPrice : cmd.amount, maxAmount: cmd.amount, kind: raise ? 'PROXY' : 'MANUAL', requestKey: cmd.requestKey ?? null });
-    if (d.proxyAnswered) rows.push({ bidderId: d.next.leaderId!, amount: d.next.currentPrice, maxAmount: null, kind: 'PROXY', requestKey: null });
+    rows.push({
+      bidderId: cmd.bidderId,
+      amount: d.leads ? d.next.currentPrice : cmd.amount,
+      maxAmount: cmd.amount,
+      kind: raise ? 'PROXY' : 'MANUAL',
+      requestKey: cmd.requestKey ?? null,
+    });
+    if (d.proxyAnswered)
+      rows.push({
+        bidderId: d.next.leaderId!,
+        amount: d.next.currentPrice,
+        maxAmount: null,
+        kind: 'PROXY',
+        requestKey: null,
+      });
     // Soft close: a bid in the last minutes moves the end to now + the window.
     const softEnd = new Date(a.dbNow.getTime() + settings.softCloseMs);
     const extended = !raise && softEnd > cur.endsAt;
@@ -153,7 +184,15 @@ export function planBatch(input: {
       runnerUpMax: d.next.runnerUpMax,
       endsAt: extended ? softEnd : cur.endsAt,
     };
-    results.push({ ok: true, duplicate: false, leads: d.leads, snapshot: snapshotOf(cur, bands), outbidUserId: d.outbidUserId, extended, closed: false });
+    results.push({
+      ok: true,
+      duplicate: false,
+      leads: d.leads,
+      snapshot: snapshotOf(cur, bands),
+      outbidUserId: d.outbidUserId,
+      extended,
+      closed: false,
+    });
   }
   return { results, rows, maxima, after: { ...cur, leaderHoldRef: holder.ref }, holder, buyNow: null };
 }

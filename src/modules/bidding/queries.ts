@@ -23,7 +23,11 @@ export function maskNickname(nick: string): string {
 }
 
 /** The auction as pages and pushes show it; `extended` once a soft close has moved the end. */
-export async function loadSnapshot(db: Db, id: number, bands: IncrementBands): Promise<(AuctionSnapshot & { extended: boolean }) | null> {
+export async function loadSnapshot(
+  db: Db,
+  id: number,
+  bands: IncrementBands,
+): Promise<(AuctionSnapshot & { extended: boolean }) | null> {
   const a = await db.auction.findUnique({ where: { id } });
   if (!a) return null;
   const snap = snapshotOf(a, bands);
@@ -38,10 +42,17 @@ export function viewerStatus(s: AuctionSnapshot, viewerId: number | null, hasBid
   return hasBid ? 'outbid' : 'none';
 }
 
-export async function viewerInfo(db: Db, auctionId: number, viewerId: number | null): Promise<{ hasBid: boolean; myMax: number | null; watching: boolean }> {
+export async function viewerInfo(
+  db: Db,
+  auctionId: number,
+  viewerId: number | null,
+): Promise<{ hasBid: boolean; myMax: number | null; watching: boolean }> {
   if (viewerId === null) return { hasBid: false, myMax: null, watching: false };
   const [proxy, watch] = await Promise.all([
-    db.proxyBid.findUnique({ where: { auctionId_bidderId: { auctionId, bidderId: viewerId } }, select: { maxAmount: true } }),
+    db.proxyBid.findUnique({
+      where: { auctionId_bidderId: { auctionId, bidderId: viewerId } },
+      select: { maxAmount: true },
+    }),
     db.watch.findUnique({ where: { userId_auctionId: { userId: viewerId, auctionId } }, select: { userId: true } }),
   ]);
   return { hasBid: !!proxy, myMax: proxy?.maxAmount ?? null, watching: !!watch };
@@ -58,9 +69,20 @@ export async function bidderIds(db: Db, auctionId: number): Promise<Set<number>>
  * (a PROXY row carrying a maximum) but not shown: it is not a bid, and showing it would tell
  * rivals the leader's maximum moved. `afterId` returns only rows newer than that id (live pushes).
  */
-export async function history(db: Db, accounts: AccountsApi, auctionId: number, viewerId: number | null, limit = 30, afterId?: bigint): Promise<HistoryRow[]> {
+export async function history(
+  db: Db,
+  accounts: AccountsApi,
+  auctionId: number,
+  viewerId: number | null,
+  limit = 30,
+  afterId?: bigint,
+): Promise<HistoryRow[]> {
   const bids = await db.bid.findMany({
-    where: { auctionId, NOT: { kind: 'PROXY', maxAmount: { not: null } }, ...(afterId !== undefined ? { id: { gt: afterId } } : {}) },
+    where: {
+      auctionId,
+      NOT: { kind: 'PROXY', maxAmount: { not: null } },
+      ...(afterId !== undefined ? { id: { gt: afterId } } : {}),
+    },
     orderBy: { id: 'desc' },
     take: limit,
   });
@@ -77,12 +99,22 @@ export async function history(db: Db, accounts: AccountsApi, auctionId: number, 
 
 /** The visible price after each bid, oldest first (the chart). */
 export async function priceSeries(db: Db, auctionId: number, limit = 200): Promise<{ at: Date; price: number }[]> {
-  const rows = await db.bid.findMany({ where: { auctionId, NOT: { kind: 'PROXY', maxAmount: { not: null } } }, orderBy: { id: 'desc' }, take: limit, select: { createdAt: true, amount: true } });
+  const rows = await db.bid.findMany({
+    where: { auctionId, NOT: { kind: 'PROXY', maxAmount: { not: null } } },
+    orderBy: { id: 'desc' },
+    take: limit,
+    select: { createdAt: true, amount: true },
+  });
   return rows.reverse().map((r) => ({ at: r.createdAt, price: r.amount }));
 }
 
 /** A small server-rendered SVG polyline of the price over time: no chart library, works without JS. */
-export function chartPoints(series: { at: Date; price: number }[], startPrice: number, width = 320, height = 120): { points: string; min: number; max: number } | null {
+export function chartPoints(
+  series: { at: Date; price: number }[],
+  startPrice: number,
+  width = 320,
+  height = 120,
+): { points: string; min: number; max: number } | null {
   if (series.length < 1) return null;
   const pts = [{ at: series[0].at, price: startPrice }, ...series];
   const t0 = pts[0].at.getTime();
@@ -110,7 +142,12 @@ export interface MyBidRow {
   auctionStatus: string;
 }
 
-export async function myBids(db: Db, userId: number, filter: 'all' | 'leading' | 'outbid' | 'won' | 'lost' = 'all', take = 50): Promise<MyBidRow[]> {
+export async function myBids(
+  db: Db,
+  userId: number,
+  filter: 'all' | 'leading' | 'outbid' | 'won' | 'lost' = 'all',
+  take = 50,
+): Promise<MyBidRow[]> {
   const rows = await db.proxyBid.findMany({
     where: { bidderId: userId },
     orderBy: { updatedAt: 'desc' },
@@ -119,13 +156,44 @@ export async function myBids(db: Db, userId: number, filter: 'all' | 'leading' |
   });
   const out = rows.map((r) => {
     const a = r.auction;
-    const status: ViewerStatus = a.status === 'ENDED' ? (a.winnerId === userId ? 'won' : 'lost') : a.status === 'CANCELLED' ? 'lost' : a.leaderId === userId ? 'leading' : 'outbid';
-    return { auctionId: a.id, myMax: r.maxAmount, currentPrice: a.currentPrice, status, endsAt: a.endsAt, auctionStatus: a.status };
+    const status: ViewerStatus =
+      a.status === 'ENDED'
+        ? a.winnerId === userId
+          ? 'won'
+          : 'lost'
+        : a.status === 'CANCELLED'
+          ? 'lost'
+          : a.leaderId === userId
+            ? 'leading'
+            : 'outbid';
+    return {
+      auctionId: a.id,
+      myMax: r.maxAmount,
+      currentPrice: a.currentPrice,
+      status,
+      endsAt: a.endsAt,
+      auctionStatus: a.status,
+    };
   });
   return (filter === 'all' ? out : out.filter((r) => r.status === filter)).slice(0, take);
 }
 
-export async function watchlist(db: Db, userId: number, take = 100): Promise<{ auctionId: number; currentPrice: number; endsAt: Date; status: string; bidCount: number }[]> {
-  const rows = await db.watch.findMany({ where: { userId }, orderBy: { createdAt: 'desc' }, take, include: { auction: true } });
-  return rows.map((w) => ({ auctionId: w.auctionId, currentPrice: w.auction.currentPrice, endsAt: w.auction.endsAt, status: w.auction.status, bidCount: w.auction.bidCount }));
+export async function watchlist(
+  db: Db,
+  userId: number,
+  take = 100,
+): Promise<{ auctionId: number; currentPrice: number; endsAt: Date; status: string; bidCount: number }[]> {
+  const rows = await db.watch.findMany({
+    where: { userId },
+    orderBy: { createdAt: 'desc' },
+    take,
+    include: { auction: true },
+  });
+  return rows.map((w) => ({
+    auctionId: w.auctionId,
+    currentPrice: w.auction.currentPrice,
+    endsAt: w.auction.endsAt,
+    status: w.auction.status,
+    bidCount: w.auction.bidCount,
+  }));
 }

@@ -8,8 +8,23 @@ import { Prisma, transaction, type Db, type Tx } from '../../core/db/index.js';
 import type { Events } from '../../core/events.js';
 import { InsufficientFunds, type WalletApi } from '../wallet/index.js';
 import type { CatalogApi } from '../catalog/index.js';
-import { adoptListingTerms, catalogState, lockAuction, snapshotOf, wonHoldRef, type LockedAuction } from './auction-row.js';
-import { planBatch, statusRefusal, type BatchPlan, type BiddingSettings, type BidResult, type PlaceBid, type Refusal } from './plan.js';
+import {
+  adoptListingTerms,
+  catalogState,
+  lockAuction,
+  snapshotOf,
+  wonHoldRef,
+  type LockedAuction,
+} from './auction-row.js';
+import {
+  planBatch,
+  statusRefusal,
+  type BatchPlan,
+  type BiddingSettings,
+  type BidResult,
+  type PlaceBid,
+  type Refusal,
+} from './plan.js';
 import { auctionClosed } from './events.js';
 
 export type { AuctionSnapshot } from './auction-row.js';
@@ -52,9 +67,17 @@ export async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<
       // while we waited for the lock is seen here (it was not by a subquery of the lock's statement).
       const keys = cmds.flatMap((c) => (c.requestKey ? [c.requestKey] : []));
       const seenKeys = new Set(
-        keys.length ? (await tx.$queryRaw<{ request_key: string }[]>`SELECT request_key FROM bids WHERE request_key = ANY(${keys}::text[])`).map((r) => r.request_key) : [],
+        keys.length
+          ? (
+              await tx.$queryRaw<
+                { request_key: string }[]
+              >`SELECT request_key FROM bids WHERE request_key = ANY(${keys}::text[])`
+            ).map((r) => r.request_key)
+          : [],
       );
-      const bidders = [...new Set(cmds.filter((c) => !c.buyNow && !statusRefusal(a, c.bidderId)).map((c) => c.bidderId))];
+      const bidders = [
+        ...new Set(cmds.filter((c) => !c.buyNow && !statusRefusal(a, c.bidderId)).map((c) => c.bidderId)),
+      ];
       const available = bidders.length ? await deps.wallet.withTx(tx).availableOf(bidders) : new Map<number, number>();
       const plan = planBatch({ auction: a, cmds, seenKeys, available, settings: deps.settings });
       if (plan.buyNow) return [await buyNow(deps, tx, a, plan.buyNow)];
@@ -76,7 +99,13 @@ export async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<
  * goes back first; a leader raising needs only the difference on top), the bid rows and maxima,
  * the auction row and the catalog's copy. A failed hold rolls everything back.
  */
-export async function commitBatch(deps: BiddingDeps, tx: Tx, before: LockedAuction, plan: BatchPlan, alone: boolean): Promise<void> {
+export async function commitBatch(
+  deps: BiddingDeps,
+  tx: Tx,
+  before: LockedAuction,
+  plan: BatchPlan,
+  alone: boolean,
+): Promise<void> {
   if (!plan.rows.length) return;
   const { holder, after } = plan;
   if (holder.ref !== before.leaderHoldRef && holder.userId !== null && holder.ref && holder.amount) {
@@ -86,7 +115,12 @@ export async function commitBatch(deps: BiddingDeps, tx: Tx, before: LockedAucti
       await wallet.hold(holder.userId, holder.amount, holder.ref);
     } catch (err) {
       // Points spent elsewhere since they were read: alone, the bid is refused; in a batch, each bid is decided alone.
-      if (err instanceof InsufficientFunds && alone) throw new Refused({ ok: false, reason: 'insufficient_points', snapshot: snapshotOf(before, deps.settings.bands) });
+      if (err instanceof InsufficientFunds && alone)
+        throw new Refused({
+          ok: false,
+          reason: 'insufficient_points',
+          snapshot: snapshotOf(before, deps.settings.bands),
+        });
       throw err;
     }
   }
@@ -119,7 +153,15 @@ async function writeBids(tx: Tx, auctionId: number, plan: Pick<BatchPlan, 'rows'
 async function duplicateOf(tx: Tx, cmd: PlaceBid, bands: BiddingSettings['bands']): Promise<BidResult> {
   const a = await tx.auction.findUnique({ where: { id: cmd.auctionId } });
   if (!a) return { ok: false, reason: 'not_found' };
-  return { ok: true, duplicate: true, leads: a.leaderId === cmd.bidderId, snapshot: snapshotOf(a, bands), outbidUserId: null, extended: false, closed: a.status === 'ENDED' };
+  return {
+    ok: true,
+    duplicate: true,
+    leads: a.leaderId === cmd.bidderId,
+    snapshot: snapshotOf(a, bands),
+    outbidUserId: null,
+    extended: false,
+    closed: a.status === 'ENDED',
+  };
 }
 
 /** Buy now: the auction ends at once, sold to this bidder at the buy-now price (durable `auction.closed` in the same commit). */
@@ -133,12 +175,22 @@ async function buyNow(deps: BiddingDeps, tx: Tx, a: LockedAuction, cmd: PlaceBid
   try {
     await wallet.hold(cmd.bidderId, price, wonHoldRef(a.id));
   } catch (err) {
-    if (err instanceof InsufficientFunds) throw new Refused({ ok: false, reason: 'insufficient_points', snapshot: snapshotOf(a, bands) });
+    if (err instanceof InsufficientFunds)
+      throw new Refused({ ok: false, reason: 'insufficient_points', snapshot: snapshotOf(a, bands) });
     throw err;
   }
   // Nobody is outbid silently: the leader's hold goes back and they are told (auction.closed).
   if (a.leaderHoldRef) await wallet.releaseHold(a.leaderHoldRef);
-  await tx.bid.create({ data: { auctionId: a.id, bidderId: cmd.bidderId, amount: price, maxAmount: price, kind: 'BUY_NOW', requestKey: cmd.requestKey ?? null } });
+  await tx.bid.create({
+    data: {
+      auctionId: a.id,
+      bidderId: cmd.bidderId,
+      amount: price,
+      maxAmount: price,
+      kind: 'BUY_NOW',
+      requestKey: cmd.requestKey ?? null,
+    },
+  });
   const closed = {
     ...a,
     status: 'ENDED' as const,
@@ -171,5 +223,13 @@ async function buyNow(deps: BiddingDeps, tx: Tx, a: LockedAuction, cmd: PlaceBid
   });
   await deps.catalog.withTx(tx).recordAuctionState(a.id, catalogState(closed));
   await deps.events.enqueue(tx, auctionClosed(closed, { buyNow: true }));
-  return { ok: true, duplicate: false, leads: true, snapshot: snapshotOf(closed, bands), outbidUserId: a.leaderId !== cmd.bidderId ? a.leaderId : null, extended: false, closed: true };
+  return {
+    ok: true,
+    duplicate: false,
+    leads: true,
+    snapshot: snapshotOf(closed, bands),
+    outbidUserId: a.leaderId !== cmd.bidderId ? a.leaderId : null,
+    extended: false,
+    closed: true,
+  };
 }

@@ -6,32 +6,65 @@ import { PAGE_SIZE, encodeCursor, decodeCursor, type CardRow } from './search.js
 import { photoUrls } from './photos.js';
 
 const cardSelect = {
-  id: true, title: true, currentPrice: true, bidCount: true, status: true, startsAt: true, endsAt: true, createdAt: true, coverPhotoId: true,
+  id: true,
+  title: true,
+  currentPrice: true,
+  bidCount: true,
+  status: true,
+  startsAt: true,
+  endsAt: true,
+  createdAt: true,
+  coverPhotoId: true,
 } as const;
 
 export async function homeSections(db: Db, take = 8) {
   const live = { status: 'LIVE' as const };
   const [ending, fresh, popular] = await Promise.all([
-    db.listing.findMany({ where: { ...live, endsAt: { gt: new Date() } }, orderBy: [{ endsAt: 'asc' }, { id: 'asc' }], take, select: cardSelect }),
+    db.listing.findMany({
+      where: { ...live, endsAt: { gt: new Date() } },
+      orderBy: [{ endsAt: 'asc' }, { id: 'asc' }],
+      take,
+      select: cardSelect,
+    }),
     db.listing.findMany({ where: live, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take, select: cardSelect }),
-    db.listing.findMany({ where: { ...live, bidCount: { gt: 0 } }, orderBy: [{ bidCount: 'desc' }, { id: 'desc' }], take, select: cardSelect }),
+    db.listing.findMany({
+      where: { ...live, bidCount: { gt: 0 } },
+      orderBy: [{ bidCount: 'desc' }, { id: 'desc' }],
+      take,
+      select: cardSelect,
+    }),
   ]);
   return { ending, fresh, popular };
 }
 
 /** Newest first, keyset on (createdAt, id). `statuses` null = every status (the seller's own page). */
-export async function sellerListings(db: Db, sellerId: number, cursorRaw: string | undefined, statuses: CardRow['status'][] | null) {
+export async function sellerListings(
+  db: Db,
+  sellerId: number,
+  cursorRaw: string | undefined,
+  statuses: CardRow['status'][] | null,
+) {
   const cursor = decodeCursor(cursorRaw, 'date');
   const base = { sellerId, ...(statuses ? { status: { in: statuses as never[] } } : {}) };
   const at = cursor ? new Date(String(cursor[0])) : null;
-  const where = cursor && at ? { ...base, OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: cursor[1] } }] } : base;
+  const where =
+    cursor && at ? { ...base, OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: cursor[1] } }] } : base;
   const [rows, total] = await Promise.all([
-    db.listing.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: PAGE_SIZE + 1, select: cardSelect }),
+    db.listing.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: PAGE_SIZE + 1,
+      select: cardSelect,
+    }),
     db.listing.count({ where: base }),
   ]);
   const page = rows.slice(0, PAGE_SIZE);
   const last = page[page.length - 1];
-  return { rows: page as CardRow[], total, nextCursor: rows.length > PAGE_SIZE && last ? encodeCursor(last.createdAt.toISOString(), last.id) : null };
+  return {
+    rows: page as CardRow[],
+    total,
+    nextCursor: rows.length > PAGE_SIZE && last ? encodeCursor(last.createdAt.toISOString(), last.id) : null,
+  };
 }
 
 /** "3일 남음" / "5시간 남음" / "마감" ... for a card or the detail page. */
@@ -84,5 +117,8 @@ export async function toCards(db: Db, storage: Storage, t: TFunction, rows: Card
 }
 
 export async function listingDetail(db: Db, id: number) {
-  return db.listing.findUnique({ where: { id }, include: { photos: { orderBy: { position: 'asc' } }, category: { include: { parent: true } } } });
+  return db.listing.findUnique({
+    where: { id },
+    include: { photos: { orderBy: { position: 'asc' } }, category: { include: { parent: true } } },
+  });
 }

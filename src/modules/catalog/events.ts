@@ -28,7 +28,23 @@ declare module '../../core/events.js' {
   }
 }
 
-export const listingCreated = (l: { id: number; sellerId: number; status: ListingStatus; startsAt: Date; endsAt: Date; startPrice: number }) =>
-  domainEvent('listing.created', { listingId: l.id, sellerId: l.sellerId, status: l.status, startsAt: l.startsAt.toISOString(), endsAt: l.endsAt.toISOString(), startPrice: l.startPrice });
-export const listingUpdated = (listingId: number, sellerId: number) => domainEvent('listing.updated', { listingId, sellerId });
-export const listingCancelled = (listingId: number, sellerId: number) => domainEvent('listing.cancelled', { listingId, sellerId });
+export const listingCreated = (l: {
+  id: number;
+  sellerId: number;
+  status: ListingStatus;
+  startsAt: Date;
+  endsAt: Date;
+  startPrice: number;
+}) =>
+  domainEvent('listing.created', {
+    listingId: l.id,
+    sellerId: l.sellerId,
+    status: l.status,
+    startsAt: l.startsAt.toISOString(),
+    endsAt: l.endsAt.toISOString(),
+    startPrice: l.startPrice,
+  });
+export const listingUpdated = (listingId: number, sellerId: number) =>
+  domainEvent('listing.updated', { listingId, sellerId });
+export const listingCancelled = (listingId: number, sellerId: number) =>
+  domainEvent('listing.cancelled', { listingId, sellerId });

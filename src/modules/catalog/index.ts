@@ -36,9 +36,21 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
   const deps: svc.CatalogDeps = { db: app.db, storage, events: app.events };
   await app.register(fastifyMultipart, {
     throwFileSizeLimit: false, // we read `truncated` and refuse with the file's name
-    limits: { fileSize: MAX_PHOTO_BYTES, files: MAX_PHOTOS, fields: 60, fieldSize: 32 * 1024, parts: 80, headerPairs: 100 },
+    limits: {
+      fileSize: MAX_PHOTO_BYTES,
+      files: MAX_PHOTOS,
+      fields: 60,
+      fieldSize: 32 * 1024,
+      parts: 80,
+      headerPairs: 100,
+    },
   });
-  const ctx = { deps, accounts: accountsApi(app.db), categories: svc.categoryLoader(app.db), config: { publicUrl: opts.publicUrl } };
+  const ctx = {
+    deps,
+    accounts: accountsApi(app.db),
+    categories: svc.categoryLoader(app.db),
+    config: { publicUrl: opts.publicUrl },
+  };
   await browseRoutes(app, ctx);
   await sellRoutes(app, ctx);
   await registerJobs(app, deps);

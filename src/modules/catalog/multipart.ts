@@ -28,7 +28,12 @@ export interface ReadForm {
   error: AppError | null;
 }
 
-function verifyCsrf(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, token: string | undefined): Promise<void> {
+function verifyCsrf(
+  app: FastifyInstance,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  token: string | undefined,
+): Promise<void> {
   const saved = req.body;
   (req as { body: unknown }).body = { _csrf: token };
   return new Promise<void>((resolve, reject) => {
@@ -111,13 +116,15 @@ export async function readForm(app: FastifyInstance, req: FastifyRequest, reply:
     }
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
-    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') error = new AppError(413, 'catalog.photoErrors.tooMany', { max: MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
+    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT')
+      error = new AppError(413, 'catalog.photoErrors.tooMany', { max: MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
     else if (code === 'FST_FIELDS_LIMIT') error = new AppError(413, 'errors.validation', {}, 'TOO_MANY_FIELDS');
     else if (err instanceof AppError || code.startsWith('FST_CSRF')) throw err;
     else throw new AppError(400, 'guard.badUpload', {}, 'BAD_MULTIPART');
   }
   if (ours) throw ours;
-  if (!error && files > MAX_PHOTOS) error = new AppError(413, 'catalog.photoErrors.tooMany', { max: MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
+  if (!error && files > MAX_PHOTOS)
+    error = new AppError(413, 'catalog.photoErrors.tooMany', { max: MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
   if (!verified) throw new AppError(403, 'errors.csrf', {}, 'CSRF');
   return { fields, photos, error };
 }

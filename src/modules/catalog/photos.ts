@@ -74,8 +74,16 @@ export async function processImage(input: Buffer, filename: string): Promise<Pro
     // rotate() applies the EXIF orientation first, so stripping EXIF does not turn photos sideways.
     const base = sharp(input, { limitInputPixels: MAX_PIXELS, failOn: 'error', animated: false }).rotate();
     const render = (max: number, quality: number) =>
-      base.clone().resize({ width: max, height: max, fit: 'inside', withoutEnlargement: true }).webp({ quality }).toBuffer({ resolveWithObject: true });
-    const [thumb, card, full] = await Promise.all([render(SIZES.thumb, 70), render(SIZES.card, 78), render(SIZES.full, 82)]);
+      base
+        .clone()
+        .resize({ width: max, height: max, fit: 'inside', withoutEnlargement: true })
+        .webp({ quality })
+        .toBuffer({ resolveWithObject: true });
+    const [thumb, card, full] = await Promise.all([
+      render(SIZES.thumb, 70),
+      render(SIZES.card, 78),
+      render(SIZES.full, 82),
+    ]);
     return {
       thumb: thumb.data,
       card: card.data,
@@ -104,7 +112,11 @@ const keysOf = (p: Pick<PhotoRow, 'thumbKey' | 'cardKey' | 'fullKey'>) => [p.thu
 
 /** Writes the three files; on any failure removes what was written. Returns the keys. */
 export async function writeFiles(storage: Storage, p: ProcessedPhoto) {
-  const keys = { thumbKey: newKey('photos', '-thumb.webp'), cardKey: newKey('photos', '-card.webp'), fullKey: newKey('photos', '-full.webp') };
+  const keys = {
+    thumbKey: newKey('photos', '-thumb.webp'),
+    cardKey: newKey('photos', '-card.webp'),
+    fullKey: newKey('photos', '-full.webp'),
+  };
   try {
     await storage.put(keys.thumbKey, p.thumb, 'image/webp');
     await storage.put(keys.cardKey, p.card, 'image/webp');
@@ -116,14 +128,18 @@ export async function writeFiles(storage: Storage, p: ProcessedPhoto) {
   return keys;
 }
 
-export async function deleteFiles(storage: Storage, p: Pick<PhotoRow, 'thumbKey' | 'cardKey' | 'fullKey'>): Promise<void> {
+export async function deleteFiles(
+  storage: Storage,
+  p: Pick<PhotoRow, 'thumbKey' | 'cardKey' | 'fullKey'>,
+): Promise<void> {
   await Promise.allSettled(keysOf(p).map((k) => storage.delete(k)));
 }
 
 /** Stores processed photos as the owner's pending uploads (no listing yet). All or nothing. */
 export async function storePending(deps: PhotoDeps, ownerId: number, photos: ProcessedPhoto[]): Promise<PhotoRow[]> {
   const pending = await deps.db.photo.count({ where: { ownerId, listingId: null, expiresAt: { gt: new Date() } } });
-  if (pending + photos.length > MAX_PENDING_PER_USER) throw new AppError(422, 'catalog.photoErrors.tooManyPending', { max: MAX_PENDING_PER_USER }, 'TOO_MANY_PENDING');
+  if (pending + photos.length > MAX_PENDING_PER_USER)
+    throw new AppError(422, 'catalog.photoErrors.tooManyPending', { max: MAX_PENDING_PER_USER }, 'TOO_MANY_PENDING');
   const written: Awaited<ReturnType<typeof writeFiles>>[] = [];
   try {
     for (const p of photos) written.push(await writeFiles(deps.storage, p));
@@ -131,7 +147,16 @@ export async function storePending(deps: PhotoDeps, ownerId: number, photos: Pro
     return await deps.db.$transaction(
       photos.map((p, i) =>
         deps.db.photo.create({
-          data: { ownerId, listingId: null, position: i, ...written[i], width: p.width, height: p.height, bytes: p.bytes, expiresAt },
+          data: {
+            ownerId,
+            listingId: null,
+            position: i,
+            ...written[i],
+            width: p.width,
+            height: p.height,
+            bytes: p.bytes,
+            expiresAt,
+          },
         }),
       ),
     );
@@ -152,7 +177,11 @@ export async function deletePhotos(deps: PhotoDeps, photos: PhotoRow[]): Promise
 export async function removeExpiredPending(deps: PhotoDeps, now = new Date(), batch = 500): Promise<number> {
   let removed = 0;
   for (let round = 0; round < 100; round++) {
-    const rows = await deps.db.photo.findMany({ where: { listingId: null, expiresAt: { lt: now } }, take: batch, orderBy: { id: 'asc' } });
+    const rows = await deps.db.photo.findMany({
+      where: { listingId: null, expiresAt: { lt: now } },
+      take: batch,
+      orderBy: { id: 'asc' },
+    });
     if (!rows.length) break;
     await deletePhotos(deps, rows);
     removed += rows.length;
@@ -164,9 +193,21 @@ export async function removeExpiredPending(deps: PhotoDeps, now = new Date(), ba
 /** A user's own pending uploads among `ids` (others' or expired ids are silently not found). */
 export async function ownPending(deps: PhotoDeps, ownerId: number, ids: number[]): Promise<PhotoRow[]> {
   if (!ids.length) return [];
-  return deps.db.photo.findMany({ where: { id: { in: ids }, ownerId, listingId: null, expiresAt: { gt: new Date() } } });
+  return deps.db.photo.findMany({
+    where: { id: { in: ids }, ownerId, listingId: null, expiresAt: { gt: new Date() } },
+  });
 }
 
-export function photoUrls(storage: Storage, p: Pick<PhotoRow, 'id' | 'thumbKey' | 'cardKey' | 'fullKey' | 'width' | 'height'>) {
-  return { id: p.id, thumb: storage.url(p.thumbKey), card: storage.url(p.cardKey), full: storage.url(p.fullKey), width: p.width, height: p.height };
+export function photoUrls(
+  storage: Storage,
+  p: Pick<PhotoRow, 'id' | 'thumbKey' | 'cardKey' | 'fullKey' | 'width' | 'height'>,
+) {
+  return {
+    id: p.id,
+    thumb: storage.url(p.thumbKey),
+    card: storage.url(p.cardKey),
+    full: storage.url(p.fullKey),
+    width: p.width,
+    height: p.height,
+  };
 }

@@ -32,16 +32,24 @@ const SearchQuery = Type.Object({
   lang: Type.Optional(Type.String({ maxLength: 5 })),
 });
 type SearchQuery = Static<typeof SearchQuery>;
-const PageQuery = Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })), lang: Type.Optional(Type.String({ maxLength: 5 })) });
+const PageQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  lang: Type.Optional(Type.String({ maxLength: 5 })),
+});
 const MediaParams = Type.Object({ '*': Type.String({ maxLength: 120 }) });
 
 export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
   const { deps } = ctx;
-  const cards = (req: FastifyRequest, rows: Parameters<typeof browse.toCards>[3]) => browse.toCards(deps.db, deps.storage, req.t, rows);
+  const cards = (req: FastifyRequest, rows: Parameters<typeof browse.toCards>[3]) =>
+    browse.toCards(deps.db, deps.storage, req.t, rows);
 
   app.get('/', { schema: { querystring: PageQuery } }, async (req, reply) => {
     const s = await browse.homeSections(deps.db);
-    const [ending, fresh, popular] = await Promise.all([cards(req, s.ending), cards(req, s.fresh), cards(req, s.popular)]);
+    const [ending, fresh, popular] = await Promise.all([
+      cards(req, s.ending),
+      cards(req, s.fresh),
+      cards(req, s.popular),
+    ]);
     const tree = await ctx.categories();
     const en = req.lang === 'en';
     return reply.page(
@@ -52,7 +60,12 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
   });
 
   /** Search and category pages share this: the filter form, the result count, cards and "more". */
-  async function results(req: FastifyRequest<{ Querystring: SearchQuery }>, reply: FastifyReply, base: string, fixedCategory?: svc.CategoryNode) {
+  async function results(
+    req: FastifyRequest<{ Querystring: SearchQuery }>,
+    reply: FastifyReply,
+    base: string,
+    fixedCategory?: svc.CategoryNode,
+  ) {
     const tree = await ctx.categories();
     const en = req.lang === 'en';
     const qs = req.query;
@@ -60,9 +73,13 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     const catNode = fixedCategory ?? (qs.category ? tree.byId.get(Number(qs.category)) : undefined);
     const min = parseWon(qs.min);
     const max = parseWon(qs.max);
-    const status: StatusFilter = (STATUS_FILTERS as readonly string[]).includes(qs.status ?? '') ? (qs.status as StatusFilter) : 'live';
+    const status: StatusFilter = (STATUS_FILTERS as readonly string[]).includes(qs.status ?? '')
+      ? (qs.status as StatusFilter)
+      : 'live';
     const sort: SortKey = qs.sort && qs.sort in SORTS ? (qs.sort as SortKey) : q ? 'relevance' : 'ending';
-    const conditions = (qs.condition ?? []).filter((c): c is Condition => (CONDITIONS as readonly string[]).includes(c));
+    const conditions = (qs.condition ?? []).filter((c): c is Condition =>
+      (CONDITIONS as readonly string[]).includes(c),
+    );
     const res = await searchListings(deps.db, {
       q,
       categoryIds: catNode ? svc.categoryWithChildren(tree, catNode.id) : undefined,
@@ -82,7 +99,9 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     for (const c of conditions) params.append('condition', c);
     if (qs.status) params.set('status', status);
     if (qs.sort) params.set('sort', sort);
-    const more = res.nextCursor ? `${base}?${new URLSearchParams([...params, ['cursor', res.nextCursor]]).toString()}` : null;
+    const more = res.nextCursor
+      ? `${base}?${new URLSearchParams([...params, ['cursor', res.nextCursor]]).toString()}`
+      : null;
     const name = (n: svc.CategoryNode) => (en ? n.nameEn : n.nameKo);
     const data = {
       base,
@@ -97,9 +116,15 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
       subcategories: fixedCategory ? fixedCategory.children.map((c) => ({ slug: c.slug, name: name(c) })) : [],
       min: qs.min ?? '',
       max: qs.max ?? '',
-      conditions: CONDITIONS.map((c) => ({ value: c, label: req.t(`catalog.condition.${c}`), checked: conditions.includes(c) })),
+      conditions: CONDITIONS.map((c) => ({
+        value: c,
+        label: req.t(`catalog.condition.${c}`),
+        checked: conditions.includes(c),
+      })),
       statuses: STATUS_FILTERS.map((s) => ({ value: s, label: req.t(`catalog.filter.${s}`), checked: s === status })),
-      sorts: (Object.keys(SORTS) as SortKey[]).filter((s) => q || s !== 'relevance').map((s) => ({ value: s, label: req.t(`catalog.sort.${s}`), selected: s === sort })),
+      sorts: (Object.keys(SORTS) as SortKey[])
+        .filter((s) => q || s !== 'relevance')
+        .map((s) => ({ value: s, label: req.t(`catalog.sort.${s}`), selected: s === sort })),
       cards: await cards(req, res.rows),
       total: res.total,
       more,
@@ -108,11 +133,20 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     // htmx: "more" appends cards; filter changes swap the results block. Plain GET: the full page.
     if (req.htmx && req.headers['hx-target'] === 'more-row') return reply.fragment('catalog/card-page', data);
     if (req.htmx && req.headers['hx-target'] === 'results') return reply.fragment('catalog/results', data);
-    const title = fixedCategory ? name(fixedCategory) : q ? req.t('catalog.searchTitleQ', { q }) : req.t('catalog.searchTitle');
-    return reply.page('catalog/search', data, { title, canonical: `${ctx.config.publicUrl}${base}${fixedCategory ? '' : q ? `?q=${encodeURIComponent(q)}` : ''}` });
+    const title = fixedCategory
+      ? name(fixedCategory)
+      : q
+        ? req.t('catalog.searchTitleQ', { q })
+        : req.t('catalog.searchTitle');
+    return reply.page('catalog/search', data, {
+      title,
+      canonical: `${ctx.config.publicUrl}${base}${fixedCategory ? '' : q ? `?q=${encodeURIComponent(q)}` : ''}`,
+    });
   }
 
-  app.get<{ Querystring: SearchQuery }>('/search', { schema: { querystring: SearchQuery } }, async (req, reply) => results(req, reply, '/search'));
+  app.get<{ Querystring: SearchQuery }>('/search', { schema: { querystring: SearchQuery } }, async (req, reply) =>
+    results(req, reply, '/search'),
+  );
 
   app.get<{ Params: Static<typeof SlugParams>; Querystring: SearchQuery }>(
     '/c/:slug',
@@ -124,9 +158,32 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     },
   );
 
-  async function listingPage(req: FastifyRequest, reply: FastifyReply, o: { sellerId: number; all: boolean; template: string; title: string; extra: Record<string, unknown>; base: string; cursor?: string }) {
-    const res = await browse.sellerListings(deps.db, o.sellerId, o.cursor, o.all ? null : ['LIVE', 'SCHEDULED', 'ENDED_SOLD', 'ENDED_UNSOLD']);
-    const data = { ...o.extra, cards: await cards(req, res.rows), total: res.total, more: res.nextCursor ? `${o.base}?cursor=${res.nextCursor}` : null, appending: Boolean(o.cursor) };
+  async function listingPage(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    o: {
+      sellerId: number;
+      all: boolean;
+      template: string;
+      title: string;
+      extra: Record<string, unknown>;
+      base: string;
+      cursor?: string;
+    },
+  ) {
+    const res = await browse.sellerListings(
+      deps.db,
+      o.sellerId,
+      o.cursor,
+      o.all ? null : ['LIVE', 'SCHEDULED', 'ENDED_SOLD', 'ENDED_UNSOLD'],
+    );
+    const data = {
+      ...o.extra,
+      cards: await cards(req, res.rows),
+      total: res.total,
+      more: res.nextCursor ? `${o.base}?cursor=${res.nextCursor}` : null,
+      appending: Boolean(o.cursor),
+    };
     if (req.htmx && req.headers['hx-target'] === 'more-row') return reply.fragment('catalog/card-page', data);
     return reply.page(o.template, data, { title: o.title, canonical: `${ctx.config.publicUrl}${o.base}` });
   }
@@ -138,14 +195,30 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
       const seller = (await ctx.accounts.publicProfiles([req.params.id])).get(req.params.id);
       if (!seller) throw notFound();
       return listingPage(req, reply, {
-        sellerId: seller.id, all: false, template: 'catalog/seller', title: req.t('catalog.sellerTitle', { nickname: seller.nickname }),
-        extra: { seller }, base: `/sellers/${seller.id}`, cursor: req.query.cursor,
+        sellerId: seller.id,
+        all: false,
+        template: 'catalog/seller',
+        title: req.t('catalog.sellerTitle', { nickname: seller.nickname }),
+        extra: { seller },
+        base: `/sellers/${seller.id}`,
+        cursor: req.query.cursor,
       });
     },
   );
 
-  app.get<{ Querystring: Static<typeof PageQuery> }>('/my/listings', { preHandler: requireUser, schema: { querystring: PageQuery } }, async (req, reply) =>
-    listingPage(req, reply, { sellerId: req.user!.id, all: true, template: 'catalog/my-listings', title: req.t('catalog.myTitle'), extra: {}, base: '/my/listings', cursor: req.query.cursor }),
+  app.get<{ Querystring: Static<typeof PageQuery> }>(
+    '/my/listings',
+    { preHandler: requireUser, schema: { querystring: PageQuery } },
+    async (req, reply) =>
+      listingPage(req, reply, {
+        sellerId: req.user!.id,
+        all: true,
+        template: 'catalog/my-listings',
+        title: req.t('catalog.myTitle'),
+        extra: {},
+        base: '/my/listings',
+        cursor: req.query.cursor,
+      }),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>('/items/:id', { schema: { params: IdParams } }, async (req, reply) => {
@@ -185,7 +258,11 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         cover: gallery[0] ?? null,
         multi: gallery.length > 1,
         seller,
-        category: { name: en ? cat.nameEn : cat.nameKo, slug: cat.slug, parent: cat.parent ? { name: en ? cat.parent.nameEn : cat.parent.nameKo, slug: cat.parent.slug } : null },
+        category: {
+          name: en ? cat.nameEn : cat.nameKo,
+          slug: cat.slug,
+          parent: cat.parent ? { name: en ? cat.parent.nameEn : cat.parent.nameKo, slug: cat.parent.slug } : null,
+        },
         mine,
         editable: mine && svc.canEdit(l),
         appendable: mine && !svc.canEdit(l) && svc.canAppend(l),
@@ -197,21 +274,29 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         description: description || l.title,
         canonical: `${ctx.config.publicUrl}/items/${l.id}`,
         // Photo URLs are site paths (/media/...) or absolute on a CDN.
-        ogImage: gallery[0] ? (gallery[0].card.startsWith('/') ? `${ctx.config.publicUrl}${gallery[0].card}` : gallery[0].card) : undefined,
+        ogImage: gallery[0]
+          ? gallery[0].card.startsWith('/')
+            ? `${ctx.config.publicUrl}${gallery[0].card}`
+            : gallery[0].card
+          : undefined,
         scripts: ['catalog.js'],
       },
     );
   });
 
   // Photos: keys are random and never reused, so they can be cached for a year.
-  app.get<{ Params: Static<typeof MediaParams> }>('/media/*', { schema: { params: MediaParams } }, async (req, reply) => {
-    const obj = await deps.storage.get(req.params['*']);
-    if (!obj) throw notFound();
-    return reply
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .header('x-content-type-options', 'nosniff')
-      .type(obj.contentType)
-      .header('content-length', obj.size)
-      .send(obj.stream);
-  });
+  app.get<{ Params: Static<typeof MediaParams> }>(
+    '/media/*',
+    { schema: { params: MediaParams } },
+    async (req, reply) => {
+      const obj = await deps.storage.get(req.params['*']);
+      if (!obj) throw notFound();
+      return reply
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .header('x-content-type-options', 'nosniff')
+        .type(obj.contentType)
+        .header('content-length', obj.size)
+        .send(obj.stream);
+    },
+  );
 }

@@ -7,7 +7,16 @@ import { AppError } from '../../core/errors.js';
 import * as svc from './service.js';
 import * as photos from './photos.js';
 import { readForm, one, ids, type Fields } from './multipart.js';
-import { validateListing, formValues, toKstInput, cleanText, CONDITIONS, DURATIONS, type ListingForm, type FieldErrors } from './validation.js';
+import {
+  validateListing,
+  formValues,
+  toKstInput,
+  cleanText,
+  CONDITIONS,
+  DURATIONS,
+  type ListingForm,
+  type FieldErrors,
+} from './validation.js';
 import type { CatalogContext } from './routes-browse.js';
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
@@ -20,10 +29,21 @@ const CsrfBody = Type.Object({ _csrf: Type.Optional(Type.String()) });
  */
 const MultipartOnly = { querystring: Type.Object({ lang: Type.Optional(Type.String({ maxLength: 5 })) }) };
 
-
 function toForm(f: Fields): ListingForm {
   const o: Record<string, string | undefined> = {};
-  for (const k of ['title', 'description', 'categoryId', 'condition', 'startPrice', 'buyNowPrice', 'reservePrice', 'startMode', 'startsAt', 'durationDays']) o[k] = one(f[k]);
+  for (const k of [
+    'title',
+    'description',
+    'categoryId',
+    'condition',
+    'startPrice',
+    'buyNowPrice',
+    'reservePrice',
+    'startMode',
+    'startsAt',
+    'durationDays',
+  ])
+    o[k] = one(f[k]);
   return o as ListingForm;
 }
 
@@ -34,11 +54,20 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
   async function renderForm(
     req: FastifyRequest,
     reply: FastifyReply,
-    o: { values: Record<string, string>; errors?: FieldErrors; formError?: string; photoIds?: number[]; listingId?: number; status?: number },
+    o: {
+      values: Record<string, string>;
+      errors?: FieldErrors;
+      formError?: string;
+      photoIds?: number[];
+      listingId?: number;
+      status?: number;
+    },
   ) {
     const tree = await ctx.categories();
     const en = req.lang === 'en';
-    const rows = o.photoIds?.length ? await deps.db.photo.findMany({ where: { id: { in: o.photoIds }, ownerId: req.user!.id } }) : [];
+    const rows = o.photoIds?.length
+      ? await deps.db.photo.findMany({ where: { id: { in: o.photoIds }, ownerId: req.user!.id } })
+      : [];
     const byId = new Map(rows.map((p) => [p.id, p]));
     const shown = o.photoIds?.map((id) => byId.get(id)).filter((p) => p !== undefined) ?? [];
     const data = {
@@ -51,10 +80,22 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
       maxPhotos: photos.MAX_PHOTOS,
       groups: tree.roots.map((r) => ({
         name: en ? r.nameEn : r.nameKo,
-        options: r.children.map((c) => ({ id: c.id, name: en ? c.nameEn : c.nameKo, selected: String(c.id) === o.values.categoryId })),
+        options: r.children.map((c) => ({
+          id: c.id,
+          name: en ? c.nameEn : c.nameKo,
+          selected: String(c.id) === o.values.categoryId,
+        })),
       })),
-      conditions: CONDITIONS.map((c) => ({ value: c, label: req.t(`catalog.condition.${c}`), checked: c === o.values.condition })),
-      durations: DURATIONS.map((d) => ({ value: d, label: req.t('catalog.days', { n: d }), selected: String(d) === (o.values.durationDays || '7') })),
+      conditions: CONDITIONS.map((c) => ({
+        value: c,
+        label: req.t(`catalog.condition.${c}`),
+        checked: c === o.values.condition,
+      })),
+      durations: DURATIONS.map((d) => ({
+        value: d,
+        label: req.t('catalog.days', { n: d }),
+        selected: String(d) === (o.values.durationDays || '7'),
+      })),
       scheduled: o.values.startMode === 'scheduled',
       minStart: toKstInput(new Date()),
       maxStart: toKstInput(new Date(Date.now() + 7 * 24 * 3600 * 1000)),
@@ -65,16 +106,22 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
     return reply.page('catalog/sell', data, { title, scripts: ['catalog.js'] });
   }
 
-  app.get('/sell', { preHandler: requireUser }, async (req, reply) => renderForm(req, reply, { values: formValues({}) }));
+  app.get('/sell', { preHandler: requireUser }, async (req, reply) =>
+    renderForm(req, reply, { values: formValues({}) }),
+  );
 
   // The upload script posts photos here first (with progress), then the form submits their ids.
-  app.post('/sell/photos', { preHandler: requireUser, config: { csrf: false }, schema: MultipartOnly }, async (req, reply) => {
-    const form = await readForm(app, req, reply);
-    if (form.error) throw form.error;
-    if (!form.photos.length) throw new AppError(422, 'catalog.photoErrors.none', {}, 'NO_PHOTO');
-    const stored = await photos.storePending(deps, req.user!.id, form.photos);
-    return reply.code(201).send({ photos: stored.map((p) => photos.photoUrls(deps.storage, p)) });
-  });
+  app.post(
+    '/sell/photos',
+    { preHandler: requireUser, config: { csrf: false }, schema: MultipartOnly },
+    async (req, reply) => {
+      const form = await readForm(app, req, reply);
+      if (form.error) throw form.error;
+      if (!form.photos.length) throw new AppError(422, 'catalog.photoErrors.none', {}, 'NO_PHOTO');
+      const stored = await photos.storePending(deps, req.user!.id, form.photos);
+      return reply.code(201).send({ photos: stored.map((p) => photos.photoUrls(deps.storage, p)) });
+    },
+  );
 
   /** The shared submit path of create and edit. */
   async function submit(req: FastifyRequest, reply: FastifyReply, listingId?: number) {
@@ -83,7 +130,11 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
     const order = ids(form.fields.photoIds);
     const values = formValues(raw);
     const tree = await ctx.categories();
-    const { input, errors } = validateListing(raw, { now: new Date(), categoryIds: tree.ids, leafCategoryIds: tree.leafIds });
+    const { input, errors } = validateListing(raw, {
+      now: new Date(),
+      categoryIds: tree.ids,
+      leafCategoryIds: tree.leafIds,
+    });
     const fail = (formError?: string, fieldErrors: FieldErrors = errors, status = 422) =>
       renderForm(req, reply, { values, errors: fieldErrors, formError, photoIds: order, listingId, status });
     if (form.error) return fail(req.t(form.error.messageKey, form.error.params), errors, form.error.statusCode);
@@ -106,33 +157,43 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
     }
   }
 
-  app.post('/sell', { preHandler: requireUser, config: { csrf: false }, schema: MultipartOnly }, async (req, reply) => submit(req, reply));
+  app.post('/sell', { preHandler: requireUser, config: { csrf: false }, schema: MultipartOnly }, async (req, reply) =>
+    submit(req, reply),
+  );
 
-  app.get<{ Params: IdParams }>('/items/:id/edit', { preHandler: requireUser, schema: { params: IdParams } }, async (req, reply) => {
-    const l = await svc.ownListing(deps, req.user!.id, req.params.id);
-    if (!svc.canEdit(l)) {
-      if (!svc.canAppend(l)) throw new AppError(409, 'catalog.errors.notEditable', {}, 'NOT_EDITABLE');
-      return reply.page('catalog/append', { listing: l }, { title: req.t('catalog.appendTitle') });
-    }
-    const values = formValues({
-      title: l.title,
-      description: l.description,
-      categoryId: String(l.categoryId),
-      condition: l.condition,
-      startPrice: String(l.startPrice),
-      buyNowPrice: l.buyNowPrice ? String(l.buyNowPrice) : '',
-      reservePrice: l.reservePrice ? String(l.reservePrice) : '',
-      startMode: l.status === 'SCHEDULED' ? 'scheduled' : 'now',
-      startsAt: l.status === 'SCHEDULED' ? toKstInput(l.startsAt) : '',
-      durationDays: String(l.durationDays),
-    });
-    return renderForm(req, reply, { values, photoIds: l.photos.map((p) => p.id), listingId: l.id });
-  });
+  app.get<{ Params: IdParams }>(
+    '/items/:id/edit',
+    { preHandler: requireUser, schema: { params: IdParams } },
+    async (req, reply) => {
+      const l = await svc.ownListing(deps, req.user!.id, req.params.id);
+      if (!svc.canEdit(l)) {
+        if (!svc.canAppend(l)) throw new AppError(409, 'catalog.errors.notEditable', {}, 'NOT_EDITABLE');
+        return reply.page('catalog/append', { listing: l }, { title: req.t('catalog.appendTitle') });
+      }
+      const values = formValues({
+        title: l.title,
+        description: l.description,
+        categoryId: String(l.categoryId),
+        condition: l.condition,
+        startPrice: String(l.startPrice),
+        buyNowPrice: l.buyNowPrice ? String(l.buyNowPrice) : '',
+        reservePrice: l.reservePrice ? String(l.reservePrice) : '',
+        startMode: l.status === 'SCHEDULED' ? 'scheduled' : 'now',
+        startsAt: l.status === 'SCHEDULED' ? toKstInput(l.startsAt) : '',
+        durationDays: String(l.durationDays),
+      });
+      return renderForm(req, reply, { values, photoIds: l.photos.map((p) => p.id), listingId: l.id });
+    },
+  );
 
-  app.post<{ Params: IdParams }>('/items/:id/edit', { preHandler: requireUser, config: { csrf: false }, schema: { params: IdParams, ...MultipartOnly } }, async (req, reply) => {
-    await svc.ownListing(deps, req.user!.id, req.params.id); // 404 before reading any upload
-    return submit(req, reply, req.params.id);
-  });
+  app.post<{ Params: IdParams }>(
+    '/items/:id/edit',
+    { preHandler: requireUser, config: { csrf: false }, schema: { params: IdParams, ...MultipartOnly } },
+    async (req, reply) => {
+      await svc.ownListing(deps, req.user!.id, req.params.id); // 404 before reading any upload
+      return submit(req, reply, req.params.id);
+    },
+  );
 
   app.post<{ Params: IdParams; Body: Static<typeof AppendBody> }>(
     '/items/:id/append',
@@ -142,18 +203,30 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
       const l = await svc.ownListing(deps, req.user!.id, req.params.id);
       if (!text || [...text].length > 1000) {
         reply.code(422);
-        return reply.page('catalog/append', { listing: l, error: req.t('catalog.errors.appendLength'), addition: text }, { title: req.t('catalog.appendTitle') });
+        return reply.page(
+          'catalog/append',
+          { listing: l, error: req.t('catalog.errors.appendLength'), addition: text },
+          { title: req.t('catalog.appendTitle') },
+        );
       }
-      const stamp = new Intl.DateTimeFormat(req.lang === 'en' ? 'en-US' : 'ko-KR', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Seoul' }).format(new Date());
+      const stamp = new Intl.DateTimeFormat(req.lang === 'en' ? 'en-US' : 'ko-KR', {
+        dateStyle: 'medium',
+        timeStyle: 'short',
+        timeZone: 'Asia/Seoul',
+      }).format(new Date());
       await svc.appendDescription(deps, req.user!.id, req.params.id, text, req.t('catalog.addedAt', { when: stamp }));
       flash(req, 'info', 'catalog.appended');
       return goTo(req, reply, `/items/${req.params.id}`);
     },
   );
 
-  app.post<{ Params: IdParams }>('/items/:id/cancel', { preHandler: requireUser, schema: { params: IdParams, body: CsrfBody } }, async (req, reply) => {
-    await svc.cancelListing(deps, req.user!.id, req.params.id);
-    flash(req, 'info', 'catalog.cancelled');
-    return goTo(req, reply, '/my/listings');
-  });
+  app.post<{ Params: IdParams }>(
+    '/items/:id/cancel',
+    { preHandler: requireUser, schema: { params: IdParams, body: CsrfBody } },
+    async (req, reply) => {
+      await svc.cancelListing(deps, req.user!.id, req.params.id);
+      flash(req, 'info', 'catalog.cancelled');
+      return goTo(req, reply, '/my/listings');
+    },
+  );
 }

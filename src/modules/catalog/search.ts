@@ -57,7 +57,13 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** The words of a query: at most 5, each at most 40 characters. */
 export function queryWords(q: string): string[] {
-  return q.normalize('NFC').trim().split(/\s+/).filter(Boolean).slice(0, 5).map((w) => w.slice(0, 40));
+  return q
+    .normalize('NFC')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 5)
+    .map((w) => w.slice(0, 40));
 }
 
 export function encodeCursor(v: string | number, id: number): string {
@@ -118,7 +124,10 @@ function whereClause(p: SearchParams, q: string): Prisma.Sql {
   if (q) {
     // Every word appears somewhere (substring, any case), or the whole query is a close
     // fuzzy match for words of the title (typos: "맥북에아", "macbok").
-    const words = queryWords(q).map((w) => Prisma.sql`(l.title ILIKE ${'%' + escapeLike(w) + '%'} OR l.description ILIKE ${'%' + escapeLike(w) + '%'})`);
+    const words = queryWords(q).map(
+      (w) =>
+        Prisma.sql`(l.title ILIKE ${'%' + escapeLike(w) + '%'} OR l.description ILIKE ${'%' + escapeLike(w) + '%'})`,
+    );
     parts.push(Prisma.sql`((${Prisma.join(words, ' AND ')}) OR ${q} <% l.title)`);
   }
   return parts.length ? Prisma.sql`WHERE ${Prisma.join(parts, ' AND ')}` : Prisma.empty;
@@ -143,9 +152,13 @@ export async function searchListings(db: Db, p: SearchParams): Promise<SearchRes
   const cursor = decodeCursor(p.cursor, dateKey ? 'date' : 'int');
   const cmp = sort.dir === 'ASC' ? Prisma.raw('>') : Prisma.raw('<');
   const [c0, c1] = sort.cols.map((c) => Prisma.raw(c));
-  const after = cursor ? Prisma.sql`WHERE (${c0}, ${c1}) ${cmp} (${dateKey ? new Date(String(cursor[0])) : cursor[0]}, ${cursor[1]})` : Prisma.empty;
+  const after = cursor
+    ? Prisma.sql`WHERE (${c0}, ${c1}) ${cmp} (${dateKey ? new Date(String(cursor[0])) : cursor[0]}, ${cursor[1]})`
+    : Prisma.empty;
   const dir = Prisma.raw(sort.dir);
-  const rows = await db.$queryRaw<(CardRow & { score: number; ends_at: Date; created_at: Date; current_price: number; bid_count: number })[]>`
+  const rows = await db.$queryRaw<
+    (CardRow & { score: number; ends_at: Date; created_at: Date; current_price: number; bid_count: number })[]
+  >`
     SELECT * FROM (
       SELECT l.id, l.title, l.current_price, l.bid_count, l.status::text AS status, l.starts_at, l.ends_at, l.created_at,
              l.cover_photo_id, ${scoreExpr(q)} AS score

@@ -52,7 +52,8 @@ export function categoryLoader(db: Db, ttlMs = 60_000) {
 export async function loadCategories(db: Db): Promise<CategoryTree> {
   const rows = await db.category.findMany({ orderBy: [{ parentId: 'asc' }, { position: 'asc' }] });
   const byId = new Map<number, CategoryNode>();
-  for (const r of rows) byId.set(r.id, { id: r.id, slug: r.slug, nameKo: r.nameKo, nameEn: r.nameEn, parentId: r.parentId, children: [] });
+  for (const r of rows)
+    byId.set(r.id, { id: r.id, slug: r.slug, nameKo: r.nameKo, nameEn: r.nameEn, parentId: r.parentId, children: [] });
   const roots: CategoryNode[] = [];
   for (const r of rows) {
     const n = byId.get(r.id)!;
@@ -89,7 +90,11 @@ const DAY = 24 * 3600 * 1000;
 export function schedule(input: Pick<ListingInput, 'startsAt' | 'durationDays'>, now: Date) {
   const startsAt = input.startsAt ?? now;
   const live = startsAt.getTime() <= now.getTime();
-  return { startsAt, endsAt: new Date(startsAt.getTime() + input.durationDays * DAY), status: (live ? 'LIVE' : 'SCHEDULED') as ListingStatus };
+  return {
+    startsAt,
+    endsAt: new Date(startsAt.getTime() + input.durationDays * DAY),
+    status: (live ? 'LIVE' : 'SCHEDULED') as ListingStatus,
+  };
 }
 
 export interface PhotoPlan {
@@ -103,12 +108,20 @@ export interface PhotoPlan {
  * Creates a listing with its photos, all or nothing: fresh files are written first and removed
  * again if the database refuses; pending uploads are attached in the same transaction.
  */
-export async function createListing(deps: CatalogDeps, sellerId: number, input: ListingInput, plan: PhotoPlan, now = new Date()): Promise<number> {
+export async function createListing(
+  deps: CatalogDeps,
+  sellerId: number,
+  input: ListingInput,
+  plan: PhotoPlan,
+  now = new Date(),
+): Promise<number> {
   const pending = await photos.ownPending(deps, sellerId, plan.pendingIds);
-  if (pending.length !== new Set(plan.pendingIds).size) throw new AppError(422, 'catalog.photoErrors.expired', {}, 'PHOTO_GONE');
+  if (pending.length !== new Set(plan.pendingIds).size)
+    throw new AppError(422, 'catalog.photoErrors.expired', {}, 'PHOTO_GONE');
   const total = pending.length + plan.fresh.length;
   if (total < 1) throw new AppError(422, 'catalog.errors.photosRequired', {}, 'PHOTOS_REQUIRED');
-  if (total > photos.MAX_PHOTOS) throw new AppError(422, 'catalog.photoErrors.tooMany', { max: photos.MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
+  if (total > photos.MAX_PHOTOS)
+    throw new AppError(422, 'catalog.photoErrors.tooMany', { max: photos.MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
 
   const written: Awaited<ReturnType<typeof photos.writeFiles>>[] = [];
   try {
@@ -141,7 +154,15 @@ export async function createListing(deps: CatalogDeps, sellerId: number, input: 
       for (const [j, p] of plan.fresh.entries()) {
         created.push(
           await tx.photo.create({
-            data: { ownerId: sellerId, listingId: l.id, position: order.length + j, ...written[j], width: p.width, height: p.height, bytes: p.bytes },
+            data: {
+              ownerId: sellerId,
+              listingId: l.id,
+              position: order.length + j,
+              ...written[j],
+              width: p.width,
+              height: p.height,
+              bytes: p.bytes,
+            },
           }),
         );
       }
@@ -169,29 +190,56 @@ export async function ownListing(deps: Pick<CatalogDeps, 'db'>, sellerId: number
  * this listing and new pending uploads, in order); photos left out are deleted with their files.
  * A changed start re-plans the schedule only while the auction has not started.
  */
-export async function updateListing(deps: CatalogDeps, sellerId: number, id: number, input: ListingInput, plan: { order: number[]; fresh: photos.ProcessedPhoto[] }, now = new Date()) {
+export async function updateListing(
+  deps: CatalogDeps,
+  sellerId: number,
+  id: number,
+  input: ListingInput,
+  plan: { order: number[]; fresh: photos.ProcessedPhoto[] },
+  now = new Date(),
+) {
   const l = await ownListing(deps, sellerId, id);
   if (!canEdit(l)) throw new AppError(409, 'catalog.errors.notEditable', {}, 'NOT_EDITABLE');
   const own = new Map(l.photos.map((p) => [p.id, p]));
   const keptIds = [...new Set(plan.order.filter((pid) => own.has(pid)))];
-  const pending = await photos.ownPending(deps, sellerId, plan.order.filter((pid) => !own.has(pid)));
+  const pending = await photos.ownPending(
+    deps,
+    sellerId,
+    plan.order.filter((pid) => !own.has(pid)),
+  );
   const total = keptIds.length + pending.length + plan.fresh.length;
   if (total < 1) throw new AppError(422, 'catalog.errors.photosRequired', {}, 'PHOTOS_REQUIRED');
-  if (total > photos.MAX_PHOTOS) throw new AppError(422, 'catalog.photoErrors.tooMany', { max: photos.MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
+  if (total > photos.MAX_PHOTOS)
+    throw new AppError(422, 'catalog.photoErrors.tooMany', { max: photos.MAX_PHOTOS }, 'TOO_MANY_PHOTOS');
   const written: Awaited<ReturnType<typeof photos.writeFiles>>[] = [];
   const removed = l.photos.filter((p) => !keptIds.includes(p.id));
   try {
     for (const p of plan.fresh) written.push(await photos.writeFiles(deps.storage, p));
     // The submitted order mixes kept and pending ids; fresh files go last.
     const pendingSet = new Set(pending.map((p) => p.id));
-    const order = [...new Set(plan.order.filter((pid) => (own.has(pid) ? keptIds.includes(pid) : pendingSet.has(pid))))];
+    const order = [
+      ...new Set(plan.order.filter((pid) => (own.has(pid) ? keptIds.includes(pid) : pendingSet.has(pid)))),
+    ];
     const times = l.status === 'SCHEDULED' || (l.status === 'LIVE' && input.startsAt) ? schedule(input, now) : null;
     await deps.db.$transaction(async (tx) => {
       await tx.photo.deleteMany({ where: { id: { in: removed.map((p) => p.id) } } });
-      for (const [i, pid] of order.entries()) await tx.photo.update({ where: { id: pid }, data: { listingId: id, position: i, expiresAt: null } });
+      for (const [i, pid] of order.entries())
+        await tx.photo.update({ where: { id: pid }, data: { listingId: id, position: i, expiresAt: null } });
       const created = [];
       for (const [j, p] of plan.fresh.entries()) {
-        created.push(await tx.photo.create({ data: { ownerId: sellerId, listingId: id, position: order.length + j, ...written[j], width: p.width, height: p.height, bytes: p.bytes } }));
+        created.push(
+          await tx.photo.create({
+            data: {
+              ownerId: sellerId,
+              listingId: id,
+              position: order.length + j,
+              ...written[j],
+              width: p.width,
+              height: p.height,
+              bytes: p.bytes,
+            },
+          }),
+        );
       }
       // Conditional on "still no bids": a bid that lands meanwhile makes this edit fail, not slip through.
       const res = await tx.listing.updateMany({
@@ -225,9 +273,11 @@ export async function appendDescription(deps: CatalogDeps, sellerId: number, id:
   const l = await ownListing(deps, sellerId, id);
   if (!canAppend(l)) throw new AppError(409, 'catalog.errors.notEditable', {}, 'NOT_EDITABLE');
   const addition = `\n\n[${stamp}]\n${text}`;
-  if ([...l.description].length + [...addition].length > 5000) throw new AppError(422, 'catalog.errors.descriptionLength', {}, 'TOO_LONG');
+  if ([...l.description].length + [...addition].length > 5000)
+    throw new AppError(422, 'catalog.errors.descriptionLength', {}, 'TOO_LONG');
   // Appended in SQL so two appends never overwrite each other.
-  await deps.db.$executeRaw`UPDATE listings SET description = description || ${addition}, updated_at = now() WHERE id = ${id}`;
+  await deps.db
+    .$executeRaw`UPDATE listings SET description = description || ${addition}, updated_at = now() WHERE id = ${id}`;
 }
 
 export async function cancelListing(deps: CatalogDeps, sellerId: number, id: number) {
@@ -259,8 +309,18 @@ export interface AuctionListing {
 }
 
 const auctionSelect = {
-  id: true, sellerId: true, title: true, status: true, startPrice: true, buyNowPrice: true, reservePrice: true,
-  currentPrice: true, bidCount: true, startsAt: true, endsAt: true, createdAt: true,
+  id: true,
+  sellerId: true,
+  title: true,
+  status: true,
+  startPrice: true,
+  buyNowPrice: true,
+  reservePrice: true,
+  currentPrice: true,
+  bidCount: true,
+  startsAt: true,
+  endsAt: true,
+  createdAt: true,
 } as const;
 
 export async function getListingForAuction(deps: Pick<CatalogDeps, 'db'>, id: number): Promise<AuctionListing | null> {
@@ -281,8 +341,10 @@ export interface AuctionState {
  * listing is never revived.
  */
 export async function recordAuctionState(deps: Pick<CatalogDeps, 'db'>, id: number, s: AuctionState): Promise<boolean> {
-  if (s.currentPrice !== undefined && (!Number.isInteger(s.currentPrice) || s.currentPrice < 0)) throw new Error('currentPrice must be whole won');
-  if (s.bidCount !== undefined && (!Number.isInteger(s.bidCount) || s.bidCount < 0)) throw new Error('bidCount must be >= 0');
+  if (s.currentPrice !== undefined && (!Number.isInteger(s.currentPrice) || s.currentPrice < 0))
+    throw new Error('currentPrice must be whole won');
+  if (s.bidCount !== undefined && (!Number.isInteger(s.bidCount) || s.bidCount < 0))
+    throw new Error('bidCount must be >= 0');
   const res = await deps.db.listing.updateMany({
     where: { id, status: { not: 'CANCELLED' } },
     data: { status: s.status, currentPrice: s.currentPrice, bidCount: s.bidCount, endsAt: s.endsAt },
@@ -301,13 +363,25 @@ export async function lockListingForAuction(deps: Pick<CatalogDeps, 'db'>, id: n
 }
 
 /** Listings with id > afterId, oldest first, with when they were made (bidding's sweeper opens auctions an event missed). */
-export async function listingsAfter(deps: Pick<CatalogDeps, 'db'>, afterId: number, take = 500): Promise<AuctionListing[]> {
-  return deps.db.listing.findMany({ where: { id: { gt: afterId } }, select: auctionSelect, orderBy: { id: 'asc' }, take });
+export async function listingsAfter(
+  deps: Pick<CatalogDeps, 'db'>,
+  afterId: number,
+  take = 500,
+): Promise<AuctionListing[]> {
+  return deps.db.listing.findMany({
+    where: { id: { gt: afterId } },
+    select: auctionSelect,
+    orderBy: { id: 'asc' },
+    take,
+  });
 }
 
 /** Titles by listing id (for other modules' lists: "my bids", the watchlist, orders). */
 export async function titles(deps: Pick<CatalogDeps, 'db'>, ids: number[]): Promise<Map<number, string>> {
   if (!ids.length) return new Map();
-  const rows = await deps.db.listing.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true, title: true } });
+  const rows = await deps.db.listing.findMany({
+    where: { id: { in: [...new Set(ids)] } },
+    select: { id: true, title: true },
+  });
   return new Map(rows.map((r) => [r.id, r.title]));
 }

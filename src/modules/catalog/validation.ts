@@ -72,11 +72,13 @@ export function toKstInput(d: Date): string {
 
 /** Normalises text: NFC, no control characters except line breaks and tabs, CRLF -> LF. */
 export function cleanText(raw: string | undefined): string {
-  return String(raw ?? '')
-    .normalize('NFC')
-    .replace(/\r\n?/g, '\n')
-    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u200B-\u200D\u2060\uFEFF]/g, '');
+  return (
+    String(raw ?? '')
+      .normalize('NFC')
+      .replace(/\r\n?/g, '\n')
+      // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\u200B-\u200D\u2060\uFEFF]/g, '')
+  );
 }
 
 const len = (s: string) => [...s].length;
@@ -90,11 +92,14 @@ export function validateListing(
   if (!title) errors.title = 'catalog.errors.titleRequired';
   else if (len(title) < 2 || len(title) > 60) errors.title = 'catalog.errors.titleLength';
 
-  const description = cleanText(form.description).replace(/[ \t]+$/gm, '').trim();
+  const description = cleanText(form.description)
+    .replace(/[ \t]+$/gm, '')
+    .trim();
   if (len(description) > 5000) errors.description = 'catalog.errors.descriptionLength';
 
   const categoryId = Number(form.categoryId);
-  if (!Number.isInteger(categoryId) || !opts.categoryIds.has(categoryId)) errors.categoryId = 'catalog.errors.categoryRequired';
+  if (!Number.isInteger(categoryId) || !opts.categoryIds.has(categoryId))
+    errors.categoryId = 'catalog.errors.categoryRequired';
   else if (!opts.leafCategoryIds.has(categoryId)) errors.categoryId = 'catalog.errors.categoryLeaf';
 
   const condition = String(form.condition ?? '') as Condition;
@@ -109,14 +114,17 @@ export function validateListing(
   if (buyNowPrice !== null) {
     if (Number.isNaN(buyNowPrice)) errors.buyNowPrice = 'catalog.errors.wholeWon';
     else if (buyNowPrice > MAX_PRICE) errors.buyNowPrice = 'catalog.errors.buyNowRange';
-    else if (startPrice && !Number.isNaN(startPrice) && buyNowPrice <= startPrice) errors.buyNowPrice = 'catalog.errors.buyNowAboveStart';
+    else if (startPrice && !Number.isNaN(startPrice) && buyNowPrice <= startPrice)
+      errors.buyNowPrice = 'catalog.errors.buyNowAboveStart';
   }
 
   const reservePrice = parseWon(form.reservePrice);
   if (reservePrice !== null) {
     if (Number.isNaN(reservePrice)) errors.reservePrice = 'catalog.errors.wholeWon';
-    else if (startPrice && !Number.isNaN(startPrice) && reservePrice < startPrice) errors.reservePrice = 'catalog.errors.reserveBelowStart';
-    else if (buyNowPrice && !Number.isNaN(buyNowPrice) && reservePrice > buyNowPrice) errors.reservePrice = 'catalog.errors.reserveAboveBuyNow';
+    else if (startPrice && !Number.isNaN(startPrice) && reservePrice < startPrice)
+      errors.reservePrice = 'catalog.errors.reserveBelowStart';
+    else if (buyNowPrice && !Number.isNaN(buyNowPrice) && reservePrice > buyNowPrice)
+      errors.reservePrice = 'catalog.errors.reserveAboveBuyNow';
     else if (reservePrice > MAX_PRICE) errors.reservePrice = 'catalog.errors.buyNowRange';
   }
 
@@ -124,8 +132,10 @@ export function validateListing(
   if (form.startMode === 'scheduled') {
     startsAt = parseKst(form.startsAt);
     if (!startsAt) errors.startsAt = 'catalog.errors.startsAtInvalid';
-    else if (startsAt.getTime() < opts.now.getTime() - SCHEDULE_GRACE_MS) errors.startsAt = 'catalog.errors.startsAtPast';
-    else if (startsAt.getTime() > opts.now.getTime() + MAX_SCHEDULE_MS) errors.startsAt = 'catalog.errors.startsAtTooLate';
+    else if (startsAt.getTime() < opts.now.getTime() - SCHEDULE_GRACE_MS)
+      errors.startsAt = 'catalog.errors.startsAtPast';
+    else if (startsAt.getTime() > opts.now.getTime() + MAX_SCHEDULE_MS)
+      errors.startsAt = 'catalog.errors.startsAtTooLate';
     else if (startsAt.getTime() <= opts.now.getTime()) startsAt = null;
   } else if (form.startMode !== undefined && form.startMode !== 'now' && form.startMode !== '') {
     errors.startsAt = 'catalog.errors.startsAtInvalid';
@@ -154,7 +164,18 @@ export function validateListing(
 /** The values to re-fill the form with after an error (what the user typed, not the parsed form). */
 export function formValues(form: ListingForm): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['title', 'description', 'categoryId', 'condition', 'startPrice', 'buyNowPrice', 'reservePrice', 'startMode', 'startsAt', 'durationDays'] as const) {
+  for (const k of [
+    'title',
+    'description',
+    'categoryId',
+    'condition',
+    'startPrice',
+    'buyNowPrice',
+    'reservePrice',
+    'startMode',
+    'startsAt',
+    'durationDays',
+  ] as const) {
     out[k] = String(form[k] ?? '').slice(0, 6000);
   }
   if (!out.startMode) out.startMode = 'now';

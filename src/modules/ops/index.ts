@@ -7,7 +7,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { registry } from '../../core/metrics.js';
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`${what} did not answer within ${ms} ms`)), ms).unref()),
+  ]);
 
 export interface OpsState {
   draining: boolean;
@@ -25,13 +28,17 @@ export const opsModule: FastifyPluginAsync<{ state: OpsState; identity: NodeIden
   app.get('/healthz', probe, async () => ({ status: 'ok' }));
 
   app.get('/readyz', probe, async (_req, reply) => {
-    if (opts.state.draining) return reply.code(503).send({ status: 'unavailable', reason: 'draining: shutting down', node, version });
+    if (opts.state.draining)
+      return reply.code(503).send({ status: 'unavailable', reason: 'draining: shutting down', node, version });
     const failures: string[] = [];
     await Promise.all([
-      withTimeout(app.db.$queryRaw`SELECT 1`, 1500, 'postgresql').catch((e: Error) => failures.push(`postgresql: ${e.message.split('\n')[0]}`)),
+      withTimeout(app.db.$queryRaw`SELECT 1`, 1500, 'postgresql').catch((e: Error) =>
+        failures.push(`postgresql: ${e.message.split('\n')[0]}`),
+      ),
       withTimeout(app.redis.ping(), 1500, 'redis').catch((e: Error) => failures.push(`redis: ${e.message}`)),
     ]);
-    if (failures.length) return reply.code(503).send({ status: 'unavailable', reason: failures.join('; '), node, version });
+    if (failures.length)
+      return reply.code(503).send({ status: 'unavailable', reason: failures.join('; '), node, version });
     return { status: 'ready', node, version };
   });
 };

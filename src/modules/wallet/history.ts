@@ -33,7 +33,11 @@ export interface HistoryRow {
  * the transaction's first posting id (postings on an account are written under its row lock,
  * so their ids follow the order its balance changed in).
  */
-export async function history(db: Db, userId: number, f: HistoryFilter): Promise<{ rows: HistoryRow[]; nextBefore: string | null }> {
+export async function history(
+  db: Db,
+  userId: number,
+  f: HistoryFilter,
+): Promise<{ rows: HistoryRow[]; nextBefore: string | null }> {
   const limit = Math.min(Math.max(f.limit ?? 20, 1), 100);
   const keys = [acct.available(userId).key, acct.held(userId).key, acct.payoutPending(userId).key];
   const accounts = await db.walletAccount.findMany({ where: { key: { in: keys } }, select: { id: true, key: true } });
@@ -47,7 +51,19 @@ export async function history(db: Db, userId: number, f: HistoryFilter): Promise
   if (f.to) conds.push(Prisma.sql`t.created_at < ((${f.to}::date + 1)::timestamp AT TIME ZONE 'Asia/Seoul')`);
   const having = f.before !== undefined ? Prisma.sql`HAVING MIN(e.id) < ${f.before.toString()}::bigint` : Prisma.empty;
   const raw = await db.$queryRaw<
-    { seq: bigint; tx_id: number; kind: LedgerKind; reference: string; created_at: Date; metadata: unknown; avail_delta: bigint | null; held_delta: bigint | null; all_delta: bigint; avail_after: bigint | null; held_after: bigint | null }[]
+    {
+      seq: bigint;
+      tx_id: number;
+      kind: LedgerKind;
+      reference: string;
+      created_at: Date;
+      metadata: unknown;
+      avail_delta: bigint | null;
+      held_delta: bigint | null;
+      all_delta: bigint;
+      avail_after: bigint | null;
+      held_after: bigint | null;
+    }[]
   >`
     SELECT MIN(e.id) AS seq, t.id AS tx_id, t.kind::text AS kind, t.reference, t.created_at, t.metadata,
       SUM(e.amount) FILTER (WHERE e.account_id = ${availId}) AS avail_delta,
@@ -68,7 +84,10 @@ export async function history(db: Db, userId: number, f: HistoryFilter): Promise
   };
   const rows: HistoryRow[] = [];
   for (const r of page) {
-    const meta = (typeof r.metadata === 'string' ? JSON.parse(r.metadata) : r.metadata ?? {}) as Record<string, unknown>;
+    const meta = (typeof r.metadata === 'string' ? JSON.parse(r.metadata) : (r.metadata ?? {})) as Record<
+      string,
+      unknown
+    >;
     const availableChange = Number(r.avail_delta ?? 0n);
     const heldChange = Number(r.held_delta ?? 0n);
     rows.push({
@@ -100,7 +119,11 @@ export async function payoutsOf(db: Db, userId: number, take = 10) {
 export async function payoutQueue(db: Db) {
   const [requested, processed] = await Promise.all([
     db.walletPayout.findMany({ where: { status: 'REQUESTED' }, orderBy: { createdAt: 'asc' }, take: 200 }),
-    db.walletPayout.findMany({ where: { status: { in: ['PAID', 'REJECTED'] } }, orderBy: { processedAt: 'desc' }, take: 30 }),
+    db.walletPayout.findMany({
+      where: { status: { in: ['PAID', 'REJECTED'] } },
+      orderBy: { processedAt: 'desc' },
+      take: 30,
+    }),
   ]);
   return { requested, processed };
 }

@@ -82,7 +82,8 @@ function bind(run: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>): WalletOps {
     hold: (userId, amount, ref) => run((tx) => ops.hold(tx, userId, amount, ref)),
     releaseHold: (ref) => run((tx) => ops.releaseHold(tx, ref)),
     moveHoldToEscrow: (ref, orderId, amount) => run((tx) => ops.moveHoldToEscrow(tx, ref, orderId, amount)),
-    releaseEscrowToSeller: (orderId, sellerId, fee) => run((tx) => ops.releaseEscrowToSeller(tx, orderId, sellerId, fee)),
+    releaseEscrowToSeller: (orderId, sellerId, fee) =>
+      run((tx) => ops.releaseEscrowToSeller(tx, orderId, sellerId, fee)),
     refundEscrow: (orderId) => run((tx) => ops.refundEscrow(tx, orderId)),
     balances: (userId) => run((tx) => ops.balances(tx, userId)),
     availableOf: (userIds) => run((tx) => ops.availableOf(tx, userIds)),

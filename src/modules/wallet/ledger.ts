@@ -25,7 +25,17 @@ export type LedgerKind =
   | 'WITHDRAWAL'
   | 'WITHDRAWAL_PAID'
   | 'WITHDRAWAL_REVERSAL';
-export const LEDGER_KINDS: readonly LedgerKind[] = ['TOPUP', 'HOLD', 'RELEASE', 'ESCROW', 'PAYOUT_TO_SELLER', 'REFUND', 'WITHDRAWAL', 'WITHDRAWAL_PAID', 'WITHDRAWAL_REVERSAL'];
+export const LEDGER_KINDS: readonly LedgerKind[] = [
+  'TOPUP',
+  'HOLD',
+  'RELEASE',
+  'ESCROW',
+  'PAYOUT_TO_SELLER',
+  'REFUND',
+  'WITHDRAWAL',
+  'WITHDRAWAL_PAID',
+  'WITHDRAWAL_REVERSAL',
+];
 
 export interface AccountSpec {
   key: string;
@@ -37,8 +47,16 @@ export interface AccountSpec {
 export const acct = {
   available: (userId: number): AccountSpec => ({ key: `user:${userId}:available`, kind: 'USER_AVAILABLE', userId }),
   held: (userId: number): AccountSpec => ({ key: `user:${userId}:held`, kind: 'USER_HELD', userId }),
-  payoutPending: (userId: number): AccountSpec => ({ key: `user:${userId}:payout_pending`, kind: 'USER_PAYOUT_PENDING', userId }),
-  escrow: (orderId: number, buyerId: number): AccountSpec => ({ key: `escrow:order:${orderId}`, kind: 'ESCROW', userId: buyerId }),
+  payoutPending: (userId: number): AccountSpec => ({
+    key: `user:${userId}:payout_pending`,
+    kind: 'USER_PAYOUT_PENDING',
+    userId,
+  }),
+  escrow: (orderId: number, buyerId: number): AccountSpec => ({
+    key: `escrow:order:${orderId}`,
+    kind: 'ESCROW',
+    userId: buyerId,
+  }),
   fees: (): AccountSpec => ({ key: 'platform:fees', kind: 'PLATFORM_FEES', userId: null }),
   topups: (): AccountSpec => ({ key: 'external:topups', kind: 'EXTERNAL_TOPUPS', userId: null }),
   payouts: (): AccountSpec => ({ key: 'external:payouts', kind: 'EXTERNAL_PAYOUTS', userId: null }),
@@ -85,7 +103,8 @@ export const walletError = {
 /** Amounts other modules pass: positive whole won that fit the hold/escrow columns. */
 export const MAX_API_AMOUNT = 2_000_000_000;
 export function checkApiAmount(amount: unknown): number {
-  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_API_AMOUNT) throw walletError.badAmount();
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_API_AMOUNT)
+    throw walletError.badAmount();
   return amount;
 }
 export function checkReference(ref: unknown): string {
@@ -93,18 +112,27 @@ export function checkReference(ref: unknown): string {
   return ref;
 }
 export function checkId(id: unknown): number {
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0 || id > 2_147_483_647) throw new AppError(422, 'wallet.errors.apiId', {}, 'INVALID_ID');
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0 || id > 2_147_483_647)
+    throw new AppError(422, 'wallet.errors.apiId', {}, 'INVALID_ID');
   return id;
 }
 
-type RawTx = { id: number; kind: LedgerKind; reference: string; user_id: number | null; amount: bigint; metadata: unknown; created_at: Date };
+type RawTx = {
+  id: number;
+  kind: LedgerKind;
+  reference: string;
+  user_id: number | null;
+  amount: bigint;
+  metadata: unknown;
+  created_at: Date;
+};
 const toTxRow = (r: RawTx): LedgerTxRow => ({
   id: r.id,
   kind: r.kind,
   reference: r.reference,
   userId: r.user_id,
   amount: Number(r.amount),
-  metadata: (typeof r.metadata === 'string' ? JSON.parse(r.metadata) : r.metadata ?? {}) as Record<string, unknown>,
+  metadata: (typeof r.metadata === 'string' ? JSON.parse(r.metadata) : (r.metadata ?? {})) as Record<string, unknown>,
   createdAt: r.created_at,
 });
 
@@ -158,7 +186,12 @@ export async function lockAccounts(tx: Tx, specs: AccountSpec[]): Promise<Map<st
  * Writes a transaction's postings in ONE statement (the database refuses a statement whose
  * postings do not sum to zero per transaction, and moves each account's cached balance).
  */
-export async function post(tx: Tx, transactionId: number, accounts: Map<string, Locked>, legs: [AccountSpec, number][]): Promise<void> {
+export async function post(
+  tx: Tx,
+  transactionId: number,
+  accounts: Map<string, Locked>,
+  legs: [AccountSpec, number][],
+): Promise<void> {
   const nonZero = legs.filter(([, amount]) => amount !== 0);
   const rows = nonZero
     .map(([spec, amount]) => {
@@ -184,7 +217,12 @@ const isNegativeGuard = (err: unknown) => dbErrorMatches(err, /would go negative
  * Money operations run READ COMMITTED (row locks on the accounts decide who waits) with more
  * patience than a page's transaction: a busy account's lock queue must not turn into refusals.
  */
-const WALLET_TX = { attempts: 6, maxWaitMs: 20_000, timeoutMs: 20_000, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted };
+const WALLET_TX = {
+  attempts: 6,
+  maxWaitMs: 20_000,
+  timeoutMs: 20_000,
+  isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted,
+};
 
 /** Runs one money operation in its own database transaction, retrying deadlocks a bounded number of times. */
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -23,13 +23,37 @@ export function parseWon(raw: unknown, limits: { min: number; max: number }): Pa
   if (/[1-9]/.test(frac)) return { ok: false, key: 'wallet.errors.amountNotInteger' };
   const n = Number(s.split('.')[0] || '0');
   if (n <= 0) return { ok: false, key: 'wallet.errors.amountPositive' };
-  if (!Number.isSafeInteger(n) || n > limits.max) return { ok: false, key: 'wallet.errors.amountMax', params: { max: limits.max.toLocaleString('en-US') } };
-  if (n < limits.min) return { ok: false, key: 'wallet.errors.amountMin', params: { min: limits.min.toLocaleString('en-US') } };
+  if (!Number.isSafeInteger(n) || n > limits.max)
+    return { ok: false, key: 'wallet.errors.amountMax', params: { max: limits.max.toLocaleString('en-US') } };
+  if (n < limits.min)
+    return { ok: false, key: 'wallet.errors.amountMin', params: { min: limits.min.toLocaleString('en-US') } };
   return { ok: true, value: n };
 }
 
 /** Korean banks and their KFTC codes; names come from the locale (`wallet.banks.b<code>`). */
-export const BANK_CODES = ['004', '088', '020', '081', '011', '003', '090', '092', '089', '023', '027', '032', '031', '039', '034', '037', '035', '007', '071', '045', '048'] as const;
+export const BANK_CODES = [
+  '004',
+  '088',
+  '020',
+  '081',
+  '011',
+  '003',
+  '090',
+  '092',
+  '089',
+  '023',
+  '027',
+  '032',
+  '031',
+  '039',
+  '034',
+  '037',
+  '035',
+  '007',
+  '071',
+  '045',
+  '048',
+] as const;
 
 export interface BankInput {
   bankCode: string;
@@ -42,15 +66,22 @@ export type BankErrors = Partial<Record<keyof BankInput, string>>;
 export function checkBank(raw: Partial<BankInput>): { value: BankInput; errors: BankErrors } {
   const value = {
     bankCode: String(raw.bankCode ?? '').trim(),
-    accountNumber: String(raw.accountNumber ?? '').trim().replace(/\s/g, ''),
-    holderName: String(raw.holderName ?? '').trim().replace(/\s+/g, ' ').normalize('NFC'),
+    accountNumber: String(raw.accountNumber ?? '')
+      .trim()
+      .replace(/\s/g, ''),
+    holderName: String(raw.holderName ?? '')
+      .trim()
+      .replace(/\s+/g, ' ')
+      .normalize('NFC'),
   };
   const errors: BankErrors = {};
   if (!(BANK_CODES as readonly string[]).includes(value.bankCode)) errors.bankCode = 'wallet.errors.bankRequired';
   const digits = value.accountNumber.replace(/-/g, '');
-  if (!/^\d+(-\d+)*$/.test(value.accountNumber) || digits.length < 10 || digits.length > 16) errors.accountNumber = 'wallet.errors.accountNumber';
+  if (!/^\d+(-\d+)*$/.test(value.accountNumber) || digits.length < 10 || digits.length > 16)
+    errors.accountNumber = 'wallet.errors.accountNumber';
   if (!value.holderName) errors.holderName = 'wallet.errors.holderRequired';
-  else if ([...value.holderName].length > 20 || !/^[\p{L} .·-]+$/u.test(value.holderName)) errors.holderName = 'wallet.errors.holderInvalid';
+  else if ([...value.holderName].length > 20 || !/^[\p{L} .·-]+$/u.test(value.holderName))
+    errors.holderName = 'wallet.errors.holderInvalid';
   return { value, errors };
 }
 

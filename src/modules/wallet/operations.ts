@@ -5,7 +5,18 @@
  * the first call's result (or refuses when the same reference comes with different terms).
  */
 import type { Tx } from '../../core/db/index.js';
-import { acct, checkApiAmount, checkId, checkReference, claim, lockAccounts, post, walletError, type OpResult, type LedgerTxRow } from './ledger.js';
+import {
+  acct,
+  checkApiAmount,
+  checkId,
+  checkReference,
+  claim,
+  lockAccounts,
+  post,
+  walletError,
+  type OpResult,
+  type LedgerTxRow,
+} from './ledger.js';
 
 function replay(existing: LedgerTxRow, same: boolean): OpResult {
   if (!same) throw walletError.mismatch();
@@ -39,7 +50,9 @@ interface HoldRow {
   order_id: number | null;
 }
 async function lockHold(tx: Tx, ref: string): Promise<HoldRow> {
-  const rows = await tx.$queryRaw<HoldRow[]>`SELECT user_id, amount, status, order_id FROM wallet_holds WHERE reference = ${ref} FOR UPDATE`;
+  const rows = await tx.$queryRaw<
+    HoldRow[]
+  >`SELECT user_id, amount, status, order_id FROM wallet_holds WHERE reference = ${ref} FOR UPDATE`;
   if (!rows.length) throw walletError.holdNotFound();
   return rows[0];
 }
@@ -72,8 +85,15 @@ export async function moveHoldToEscrow(tx: Tx, ref: string, orderId: number, amo
   checkId(orderId);
   const h = await lockHold(tx, ref);
   const price = amount === undefined ? h.amount : checkApiAmount(amount);
-  const c = await claim(tx, { kind: 'ESCROW', reference: ref, userId: h.user_id, amount: price, metadata: { orderId } });
-  if ('existing' in c) return replay(c.existing, c.existing.metadata.orderId === orderId && c.existing.amount === price);
+  const c = await claim(tx, {
+    kind: 'ESCROW',
+    reference: ref,
+    userId: h.user_id,
+    amount: price,
+    metadata: { orderId },
+  });
+  if ('existing' in c)
+    return replay(c.existing, c.existing.metadata.orderId === orderId && c.existing.amount === price);
   if (h.status !== 'HELD') throw walletError.holdNotActive(h.status);
   if (price > h.amount) throw walletError.insufficient(h.amount, price);
   const created = await tx.$queryRaw<{ id: number }[]>`
@@ -99,7 +119,9 @@ interface EscrowRow {
   status: 'HELD' | 'RELEASED' | 'REFUNDED';
 }
 async function lockEscrow(tx: Tx, orderId: number): Promise<EscrowRow> {
-  const rows = await tx.$queryRaw<EscrowRow[]>`SELECT buyer_id, amount, status FROM wallet_escrows WHERE order_id = ${orderId} FOR UPDATE`;
+  const rows = await tx.$queryRaw<
+    EscrowRow[]
+  >`SELECT buyer_id, amount, status FROM wallet_escrows WHERE order_id = ${orderId} FOR UPDATE`;
   if (!rows.length) throw walletError.escrowNotFound();
   return rows[0];
 }
@@ -111,8 +133,15 @@ export async function releaseEscrowToSeller(tx: Tx, orderId: number, sellerId: n
   if (!Number.isSafeInteger(fee) || fee < 0) throw walletError.badAmount();
   const e = await lockEscrow(tx, orderId);
   if (fee > e.amount) throw walletError.badAmount();
-  const c = await claim(tx, { kind: 'PAYOUT_TO_SELLER', reference: `order:${orderId}`, userId: sellerId, amount: e.amount, metadata: { orderId, sellerId, fee, buyerId: e.buyer_id } });
-  if ('existing' in c) return replay(c.existing, c.existing.metadata.sellerId === sellerId && c.existing.metadata.fee === fee);
+  const c = await claim(tx, {
+    kind: 'PAYOUT_TO_SELLER',
+    reference: `order:${orderId}`,
+    userId: sellerId,
+    amount: e.amount,
+    metadata: { orderId, sellerId, fee, buyerId: e.buyer_id },
+  });
+  if ('existing' in c)
+    return replay(c.existing, c.existing.metadata.sellerId === sellerId && c.existing.metadata.fee === fee);
   if (e.status !== 'HELD') throw walletError.escrowSettled(e.status);
   const escrow = acct.escrow(orderId, e.buyer_id);
   const seller = acct.available(sellerId);
@@ -131,7 +160,13 @@ export async function releaseEscrowToSeller(tx: Tx, orderId: number, sellerId: n
 export async function refundEscrow(tx: Tx, orderId: number): Promise<OpResult> {
   checkId(orderId);
   const e = await lockEscrow(tx, orderId);
-  const c = await claim(tx, { kind: 'REFUND', reference: `order:${orderId}`, userId: e.buyer_id, amount: e.amount, metadata: { orderId } });
+  const c = await claim(tx, {
+    kind: 'REFUND',
+    reference: `order:${orderId}`,
+    userId: e.buyer_id,
+    amount: e.amount,
+    metadata: { orderId },
+  });
   if ('existing' in c) return replay(c.existing, true);
   if (e.status !== 'HELD') throw walletError.escrowSettled(e.status);
   const escrow = acct.escrow(orderId, e.buyer_id);
@@ -157,7 +192,12 @@ export async function balances(tx: Tx, userId: number): Promise<Balances> {
   const rows = await tx.$queryRaw<{ kind: string; total: bigint }[]>`
     SELECT kind::text AS kind, COALESCE(SUM(balance), 0)::bigint AS total FROM wallet_accounts WHERE user_id = ${userId} GROUP BY kind`;
   const get = (k: string) => Number(rows.find((r) => r.kind === k)?.total ?? 0n);
-  return { available: get('USER_AVAILABLE'), held: get('USER_HELD'), escrow: get('ESCROW'), pendingWithdrawal: get('USER_PAYOUT_PENDING') };
+  return {
+    available: get('USER_AVAILABLE'),
+    held: get('USER_HELD'),
+    escrow: get('ESCROW'),
+    pendingWithdrawal: get('USER_PAYOUT_PENDING'),
+  };
 }
 
 /** Available points of several users in one query (users without an account have 0). */
@@ -181,5 +221,7 @@ export interface HoldInfo {
 }
 export async function findHold(tx: Tx, ref: string): Promise<HoldInfo | null> {
   const h = await tx.walletHold.findUnique({ where: { reference: ref } });
-  return h ? { reference: h.reference, userId: h.userId, amount: h.amount, status: h.status, orderId: h.orderId } : null;
+  return h
+    ? { reference: h.reference, userId: h.userId, amount: h.amount, status: h.status, orderId: h.orderId }
+    : null;
 }

@@ -6,7 +6,13 @@
 import type { Db } from '../../core/db/index.js';
 import { AppError } from '../../core/errors.js';
 import { acct, claim, inTransaction, lockAccounts, post, walletError, type OpResult } from './ledger.js';
-import { GatewayRequestError, GatewayTimeoutError, cardDigits, type GatewayPayment, type PaymentGateway } from './gateway.js';
+import {
+  GatewayRequestError,
+  GatewayTimeoutError,
+  cardDigits,
+  type GatewayPayment,
+  type PaymentGateway,
+} from './gateway.js';
 import type { BankInput } from './money.js';
 import { InsufficientFunds } from './errors.js';
 
@@ -35,9 +41,19 @@ export type TopupOutcome =
 const keyReused = () => new AppError(409, 'wallet.errors.keyReused', {}, 'IDEMPOTENCY_MISMATCH');
 
 /** Posts a succeeded card payment exactly once (the ledger reference is the attempt's key). */
-async function creditTopup(db: Db, attempt: { key: string; userId: number; amount: number }, payment: GatewayPayment): Promise<OpResult> {
+async function creditTopup(
+  db: Db,
+  attempt: { key: string; userId: number; amount: number },
+  payment: GatewayPayment,
+): Promise<OpResult> {
   return inTransaction(db, async (tx) => {
-    const c = await claim(tx, { kind: 'TOPUP', reference: attempt.key, userId: attempt.userId, amount: attempt.amount, metadata: { paymentId: payment.paymentId } });
+    const c = await claim(tx, {
+      kind: 'TOPUP',
+      reference: attempt.key,
+      userId: attempt.userId,
+      amount: attempt.amount,
+      metadata: { paymentId: payment.paymentId },
+    });
     await tx.$executeRaw`UPDATE topup_attempts SET status = 'SUCCEEDED', payment_id = ${payment.paymentId}, failure_code = NULL, updated_at = now() WHERE key = ${attempt.key}`;
     if ('existing' in c) return { transactionId: c.existing.id, replayed: true };
     const topups = acct.topups();
@@ -84,14 +100,24 @@ export async function topUp(deps: WalletDeps, cmd: TopupCommand): Promise<TopupO
     if (known && known.amount !== cmd.amount) throw keyReused();
     if (known?.status === 'SUCCEEDED') {
       const r = await creditTopup(deps.db, attempt, known);
-      return { status: 'credited', amount: cmd.amount, replayed: prev.status === 'SUCCEEDED' || r.replayed, transactionId: r.transactionId };
+      return {
+        status: 'credited',
+        amount: cmd.amount,
+        replayed: prev.status === 'SUCCEEDED' || r.replayed,
+        transactionId: r.transactionId,
+      };
     }
     if (known?.status === 'DECLINED') return markDeclined(deps, cmd.key, known.declineCode ?? 'declined');
   }
   let payment: GatewayPayment;
   try {
     payment = await withDeadline(
-      deps.gateway.charge({ idempotencyKey: cmd.key, amount: cmd.amount, cardNumber: cmd.cardNumber, description: `DAPANDA points ${cmd.amount}` }),
+      deps.gateway.charge({
+        idempotencyKey: cmd.key,
+        amount: cmd.amount,
+        cardNumber: cmd.cardNumber,
+        description: `DAPANDA points ${cmd.amount}`,
+      }),
       deps.gatewayTimeoutMs ?? 15_000,
     );
   } catch (err) {
@@ -128,11 +154,20 @@ export interface WithdrawCommand {
  * account at once (so they cannot be bid with), and wait there for an admin to mark the bank
  * transfer done or to reject it. Idempotent on the form's key.
  */
-export async function requestWithdrawal(deps: WalletDeps, cmd: WithdrawCommand): Promise<OpResult & { payoutId: number; fee: number }> {
+export async function requestWithdrawal(
+  deps: WalletDeps,
+  cmd: WithdrawCommand,
+): Promise<OpResult & { payoutId: number; fee: number }> {
   const fee = deps.withdrawalFee;
   const total = cmd.amount + fee;
   return inTransaction(deps.db, async (tx) => {
-    const c = await claim(tx, { kind: 'WITHDRAWAL', reference: cmd.key, userId: cmd.userId, amount: total, metadata: { amount: cmd.amount, fee } });
+    const c = await claim(tx, {
+      kind: 'WITHDRAWAL',
+      reference: cmd.key,
+      userId: cmd.userId,
+      amount: total,
+      metadata: { amount: cmd.amount, fee },
+    });
     if ('existing' in c) {
       const m = c.existing.metadata;
       if (c.existing.userId !== cmd.userId || m.amount !== cmd.amount) throw walletError.mismatch();
@@ -143,7 +178,8 @@ export async function requestWithdrawal(deps: WalletDeps, cmd: WithdrawCommand):
     const pending = acct.payoutPending(cmd.userId);
     const locked = await lockAccounts(tx, [avail, pending]);
     const balance = Number(locked.get(avail.key)!.balance);
-    if (balance < total) throw new InsufficientFunds(balance, total, 'wallet.errors.withdrawInsufficient', { available: balance, fee });
+    if (balance < total)
+      throw new InsufficientFunds(balance, total, 'wallet.errors.withdrawInsufficient', { available: balance, fee });
     const b = cmd.bank;
     await tx.walletBankAccount.upsert({
       where: { userId: cmd.userId },
@@ -151,7 +187,15 @@ export async function requestWithdrawal(deps: WalletDeps, cmd: WithdrawCommand):
       update: { bankCode: b.bankCode, accountNumber: b.accountNumber, holderName: b.holderName },
     });
     const payout = await tx.walletPayout.create({
-      data: { requestKey: cmd.key, userId: cmd.userId, amount: cmd.amount, fee, bankCode: b.bankCode, accountNumber: b.accountNumber, holderName: b.holderName },
+      data: {
+        requestKey: cmd.key,
+        userId: cmd.userId,
+        amount: cmd.amount,
+        fee,
+        bankCode: b.bankCode,
+        accountNumber: b.accountNumber,
+        holderName: b.holderName,
+      },
     });
     await post(tx, c.id, locked, [
       [avail, -total],
@@ -162,7 +206,11 @@ export async function requestWithdrawal(deps: WalletDeps, cmd: WithdrawCommand):
 }
 
 /** Admin: the bank transfer was made. The fee goes to the platform, the amount leaves the system. */
-export async function markPayoutPaid(deps: Pick<WalletDeps, 'db'>, payoutId: number, adminId: number): Promise<OpResult> {
+export async function markPayoutPaid(
+  deps: Pick<WalletDeps, 'db'>,
+  payoutId: number,
+  adminId: number,
+): Promise<OpResult> {
   return settlePayout(deps, payoutId, adminId, 'PAID');
 }
 
@@ -171,7 +219,12 @@ export async function rejectPayout(deps: Pick<WalletDeps, 'db'>, payoutId: numbe
   return settlePayout(deps, payoutId, adminId, 'REJECTED');
 }
 
-async function settlePayout(deps: Pick<WalletDeps, 'db'>, payoutId: number, adminId: number, to: 'PAID' | 'REJECTED'): Promise<OpResult> {
+async function settlePayout(
+  deps: Pick<WalletDeps, 'db'>,
+  payoutId: number,
+  adminId: number,
+  to: 'PAID' | 'REJECTED',
+): Promise<OpResult> {
   return inTransaction(deps.db, async (tx) => {
     const rows = await tx.$queryRaw<{ user_id: number; amount: number; fee: number; status: string }[]>`
       SELECT user_id, amount, fee, status FROM wallet_payouts WHERE id = ${payoutId} FOR UPDATE`;
@@ -179,7 +232,13 @@ async function settlePayout(deps: Pick<WalletDeps, 'db'>, payoutId: number, admi
     const p = rows[0];
     const total = p.amount + p.fee;
     const kind = to === 'PAID' ? 'WITHDRAWAL_PAID' : 'WITHDRAWAL_REVERSAL';
-    const c = await claim(tx, { kind, reference: `payout:${payoutId}`, userId: p.user_id, amount: total, metadata: { payoutId, adminId, amount: p.amount, fee: p.fee } });
+    const c = await claim(tx, {
+      kind,
+      reference: `payout:${payoutId}`,
+      userId: p.user_id,
+      amount: total,
+      metadata: { payoutId, adminId, amount: p.amount, fee: p.fee },
+    });
     if ('existing' in c) return { transactionId: c.existing.id, replayed: true };
     if (p.status !== 'REQUESTED') throw walletError.payoutSettled(p.status);
     const pending = acct.payoutPending(p.user_id);
@@ -194,8 +253,14 @@ async function settlePayout(deps: Pick<WalletDeps, 'db'>, payoutId: number, admi
             [pending, -total],
             [acct.available(p.user_id), total],
           ];
-    const locked = await lockAccounts(tx, legs.map(([a]) => a));
-    await tx.walletPayout.update({ where: { id: payoutId }, data: { status: to, processedBy: adminId, processedAt: new Date() } });
+    const locked = await lockAccounts(
+      tx,
+      legs.map(([a]) => a),
+    );
+    await tx.walletPayout.update({
+      where: { id: payoutId },
+      data: { status: to, processedBy: adminId, processedAt: new Date() },
+    });
     await post(tx, c.id, locked, legs);
     return { transactionId: c.id, replayed: false };
   });

@@ -36,7 +36,8 @@ export const en: Messages = {
   accountSecurity: {
     checkEmailTitle: 'Check your e-mail',
     checkEmailSignup: 'We sent a message to {{email}}. Open the link in it to finish signing up.',
-    checkEmailReset: 'If {{email}} has an account, we sent it a link to set a new password. The link works once, for 30 minutes.',
+    checkEmailReset:
+      'If {{email}} has an account, we sent it a link to set a new password. The link works once, for 30 minutes.',
     noMail: 'No message? Look in your spam folder, or try again in a few minutes.',
     linkTitle: 'This link cannot be used',
     linkInvalid: 'The link has expired or was already used. Please ask for a new one.',
@@ -55,11 +56,14 @@ export const en: Messages = {
     passwordChanged: 'Your password was changed and you were logged out everywhere. Log in with the new password.',
     mail: {
       verifySubject: '[DAPANDA] Finish signing up',
-      verifyBody: 'Hello {{nickname}},\n\nOpen this link to finish signing up at DAPANDA. It works for {{hours}} hours.\n\n{{link}}\n\nIf you did not sign up, you can ignore this message.',
+      verifyBody:
+        'Hello {{nickname}},\n\nOpen this link to finish signing up at DAPANDA. It works for {{hours}} hours.\n\n{{link}}\n\nIf you did not sign up, you can ignore this message.',
       existsSubject: '[DAPANDA] This address already has an account',
-      existsBody: 'Hello,\n\nSomeone tried to sign up at DAPANDA with this e-mail address, which already has an account.\n\nLog in: {{loginUrl}}\nForgot your password? {{resetUrl}}\n\nIf it was not you, you can ignore this message. Your account is safe.',
+      existsBody:
+        'Hello,\n\nSomeone tried to sign up at DAPANDA with this e-mail address, which already has an account.\n\nLog in: {{loginUrl}}\nForgot your password? {{resetUrl}}\n\nIf it was not you, you can ignore this message. Your account is safe.',
       resetSubject: '[DAPANDA] Reset your password',
-      resetBody: 'Hello,\n\nOpen this link to set a new password. It works once, for {{minutes}} minutes. Changing the password logs you out everywhere.\n\n{{link}}\n\nIf you did not ask for this, you can ignore this message. Your password stays as it is.',
+      resetBody:
+        'Hello,\n\nOpen this link to set a new password. It works once, for {{minutes}} minutes. Changing the password logs you out everywhere.\n\n{{link}}\n\nIf you did not ask for this, you can ignore this message. Your password stays as it is.',
     },
     weak: {
       guessable: 'This password is easy to guess. Join a few words, or make it longer.',

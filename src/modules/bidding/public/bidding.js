@@ -6,11 +6,16 @@
 (function () {
   'use strict';
   var lang = document.documentElement.lang === 'en' ? 'en' : 'ko';
-  function pad(n) { return n < 10 ? '0' + n : String(n); }
+  function pad(n) {
+    return n < 10 ? '0' + n : String(n);
+  }
   function left(ms) {
     if (ms <= 0) return lang === 'en' ? 'ending…' : '마감 중…';
     var s = Math.floor(ms / 1000);
-    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    var d = Math.floor(s / 86400),
+      h = Math.floor((s % 86400) / 3600),
+      m = Math.floor((s % 3600) / 60),
+      sec = s % 60;
     if (d > 0) return lang === 'en' ? d + 'd ' + h + 'h left' : d + '일 ' + h + '시간 남음';
     if (h > 0) return lang === 'en' ? h + 'h ' + m + 'm left' : h + '시간 ' + m + '분 남음';
     return pad(m) + ':' + pad(sec) + (lang === 'en' ? ' left' : ' 남음');
@@ -62,6 +67,10 @@
   function mark(e, down) {
     if (e.target && e.target.classList) e.target.classList.toggle('ws-down', down);
   }
-  document.addEventListener('htmx:wsOpen', function (e) { mark(e, false); });
-  document.addEventListener('htmx:wsClose', function (e) { mark(e, true); });
+  document.addEventListener('htmx:wsOpen', function (e) {
+    mark(e, false);
+  });
+  document.addEventListener('htmx:wsClose', function (e) {
+    mark(e, true);
+  });
 })();

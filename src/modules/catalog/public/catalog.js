@@ -21,7 +21,9 @@
     var max = Number(box.dataset.max || 10);
     var dragged = null;
 
-    function count() { return list.querySelectorAll('.photo-item').length; }
+    function count() {
+      return list.querySelectorAll('.photo-item').length;
+    }
 
     function addItem(photo) {
       var li = tpl.content.firstElementChild.cloneNode(true);
@@ -40,14 +42,22 @@
         xhr.open('POST', '/sell/photos');
         xhr.setRequestHeader('x-csrf-token', csrfToken(form));
         xhr.setRequestHeader('accept', 'application/json');
-        xhr.upload.addEventListener('progress', function (e) { if (e.lengthComputable) onProgress(e.loaded / e.total); });
+        xhr.upload.addEventListener('progress', function (e) {
+          if (e.lengthComputable) onProgress(e.loaded / e.total);
+        });
         xhr.addEventListener('load', function () {
           var body = null;
-          try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+          try {
+            body = JSON.parse(xhr.responseText);
+          } catch {
+            /* not JSON */
+          }
           if (xhr.status === 201 && body && body.photos) resolve(body.photos);
           else reject(new Error((body && body.error && body.error.message) || xhr.statusText || 'upload failed'));
         });
-        xhr.addEventListener('error', function () { reject(new Error('network error')); });
+        xhr.addEventListener('error', function () {
+          reject(new Error('network error'));
+        });
         xhr.send(data);
       });
     }
@@ -59,7 +69,7 @@
       var room = max - count();
       var errors = [];
       if (files.length > room) {
-        errors.push(box.dataset.tooMany || ('max ' + max));
+        errors.push(box.dataset.tooMany || 'max ' + max);
         files = files.slice(0, Math.max(room, 0));
       }
       var total = files.length;
@@ -74,15 +84,26 @@
           status.textContent = errors.join(' ');
           status.classList.toggle('error', errors.length > 0);
           if (submit) submit.disabled = false;
-          setTimeout(function () { progress.hidden = true; }, 600);
+          setTimeout(function () {
+            progress.hidden = true;
+          }, 600);
           return;
         }
         var file = files[done];
-        status.textContent = (box.dataset.uploading || '') .replace('{done}', done + 1).replace('{total}', total);
-        upload(file, function (f) { progress.value = Math.round(((done + f) / total) * 100); })
-          .then(function (photos) { photos.forEach(addItem); })
-          .catch(function (err) { errors.push(err.message); })
-          .then(function () { done++; next(); });
+        status.textContent = (box.dataset.uploading || '').replace('{done}', done + 1).replace('{total}', total);
+        upload(file, function (f) {
+          progress.value = Math.round(((done + f) / total) * 100);
+        })
+          .then(function (photos) {
+            photos.forEach(addItem);
+          })
+          .catch(function (err) {
+            errors.push(err.message);
+          })
+          .then(function () {
+            done++;
+            next();
+          });
       })();
     });
 
@@ -96,7 +117,11 @@
     // Drag to reorder (mouse); on touch screens "make cover" moves a photo first.
     list.addEventListener('dragstart', function (e) {
       dragged = e.target.closest('.photo-item');
-      if (dragged) { dragged.classList.add('dragging'); e.dataTransfer.effectAllowed = 'move'; e.dataTransfer.setData('text/plain', dragged.dataset.id || ''); }
+      if (dragged) {
+        dragged.classList.add('dragging');
+        e.dataTransfer.effectAllowed = 'move';
+        e.dataTransfer.setData('text/plain', dragged.dataset.id || '');
+      }
     });
     list.addEventListener('dragover', function (e) {
       if (!dragged) return;
@@ -104,11 +129,16 @@
       var over = e.target.closest('.photo-item');
       if (!over || over === dragged) return;
       var r = over.getBoundingClientRect();
-      var after = (e.clientX - r.left) > r.width / 2;
+      var after = e.clientX - r.left > r.width / 2;
       list.insertBefore(dragged, after ? over.nextSibling : over);
     });
-    list.addEventListener('drop', function (e) { e.preventDefault(); });
-    list.addEventListener('dragend', function () { if (dragged) dragged.classList.remove('dragging'); dragged = null; });
+    list.addEventListener('drop', function (e) {
+      e.preventDefault();
+    });
+    list.addEventListener('dragend', function () {
+      if (dragged) dragged.classList.remove('dragging');
+      dragged = null;
+    });
   }
 
   // ── gallery ──
@@ -120,8 +150,12 @@
     var i = 0;
     function show(n) {
       i = (n + slides.length) % slides.length;
-      slides.forEach(function (s, k) { s.classList.toggle('is-active', k === i); });
-      g.querySelectorAll('[data-goto]').forEach(function (b, k) { b.setAttribute('aria-current', k === i ? 'true' : 'false'); });
+      slides.forEach(function (s, k) {
+        s.classList.toggle('is-active', k === i);
+      });
+      g.querySelectorAll('[data-goto]').forEach(function (b, k) {
+        b.setAttribute('aria-current', k === i ? 'true' : 'false');
+      });
     }
     g.addEventListener('click', function (e) {
       var b = e.target.closest('button');
@@ -131,11 +165,23 @@
       if (b.hasAttribute('data-goto')) show(Number(b.dataset.goto));
     });
     g.addEventListener('keydown', function (e) {
-      if (e.key === 'ArrowLeft') { show(i - 1); e.preventDefault(); }
-      if (e.key === 'ArrowRight') { show(i + 1); e.preventDefault(); }
+      if (e.key === 'ArrowLeft') {
+        show(i - 1);
+        e.preventDefault();
+      }
+      if (e.key === 'ArrowRight') {
+        show(i + 1);
+        e.preventDefault();
+      }
     });
     var x0 = null;
-    g.addEventListener('touchstart', function (e) { x0 = e.touches[0].clientX; }, { passive: true });
+    g.addEventListener(
+      'touchstart',
+      function (e) {
+        x0 = e.touches[0].clientX;
+      },
+      { passive: true },
+    );
     g.addEventListener('touchend', function (e) {
       if (x0 === null) return;
       var dx = e.changedTouches[0].clientX - x0;
@@ -149,12 +195,20 @@
     root.querySelectorAll('[data-gallery]').forEach(initGallery);
   }
 
-  document.addEventListener('submit', function (e) {
-    var msg = e.target.getAttribute && e.target.getAttribute('data-confirm');
-    if (msg && !window.confirm(msg)) e.preventDefault();
-  }, true);
-  document.addEventListener('DOMContentLoaded', function () { init(document); });
+  document.addEventListener(
+    'submit',
+    function (e) {
+      var msg = e.target.getAttribute && e.target.getAttribute('data-confirm');
+      if (msg && !window.confirm(msg)) e.preventDefault();
+    },
+    true,
+  );
+  document.addEventListener('DOMContentLoaded', function () {
+    init(document);
+  });
   // htmx swaps the form back in after a 422: wire up the new one.
-  document.addEventListener('htmx:load', function (e) { init(e.target); });
+  document.addEventListener('htmx:load', function (e) {
+    init(e.target);
+  });
   if (document.readyState !== 'loading') init(document);
 })();
