@@ -13,7 +13,7 @@ start=$(date +%s)
 
 bash scripts/deps.sh
 echo "[test] typecheck"; npx tsc --noEmit -p tsconfig.json
-echo "[test] lint";      npx eslint .
+echo "[test] lint";      npx eslint .; npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "[test] not formatted: npm run format"; exit 1; }
 echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.cjs; npx tsx scripts/boundaries.ts
 # ---- cloud: pulumi/ is its own package (lockfile, tsconfig), outside the app's tsc and lint rules.
 if [ ! -d pulumi/node_modules ] || [ pulumi/package-lock.json -nt pulumi/node_modules/.package-lock.json ]; then
