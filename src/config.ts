@@ -229,12 +229,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     env: nodeEnv as Config['env'],
-    // Dev default: the DML-only role scripts/db-roles.sh creates, as on the VMs (never a superuser).
-    databaseUrl: url(
-      'DATABASE_URL',
-      ['postgresql:', 'postgres:'],
-      'postgresql://dapanda_app:dapanda-dev-app@127.0.0.1:5432/dapanda',
-    ),
+    // Dev default: the DML-only role scripts/db-roles.sh creates, as on the VMs (never a superuser),
+    // over a local server's trust auth; a server that asks for a password gets DATABASE_URL from
+    // scripts/up.sh / scripts/test.sh (which print it with the role's password), never from source.
+    databaseUrl: url('DATABASE_URL', ['postgresql:', 'postgres:'], 'postgresql://dapanda_app@127.0.0.1:5432/dapanda'),
     dbPoolMax: int('DB_POOL_MAX', 10, 1, 500),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
     redisPrefix: prefix,

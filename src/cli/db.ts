@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   const databaseUrl =
     process.env.DATABASE_URL ??
     (cmd === 'migrate'
-      ? 'postgresql://dapanda_migrator:dapanda-dev-migrator@127.0.0.1:5432/dapanda'
+      ? 'postgresql://dapanda_migrator@127.0.0.1:5432/dapanda'
       : 'postgresql://postgres@127.0.0.1:5432/dapanda');
   const opts = { databaseUrl, prismaDir: findPrismaDir() };
   const where = new URL(databaseUrl);
