@@ -17,6 +17,11 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 NS_PREFIX=${REHEARSAL_NS_PREFIX:-dpd-}
 R=$REPO/.data/rehearsal${REHEARSAL_NS_PREFIX:+-$NS_PREFIX}
+# The nodes' services run as postgres, redis and www-data: a checkout those users cannot reach (a clone
+# under a private mktemp directory, mode 700) keeps the run's data under /var/tmp instead.
+if ! runuser -u postgres -- test -x "$REPO" 2>/dev/null || ! runuser -u www-data -- test -x "$REPO" 2>/dev/null; then
+  R=/var/tmp/dapanda-rehearsal-$(printf '%s' "$REPO" | sha1sum | cut -c1-12)${REHEARSAL_NS_PREFIX:+-$NS_PREFIX}
+fi
 NET=10.77.0
 APP=fixture KEEP=no
 export REPO R NS_PREFIX
