@@ -7,7 +7,7 @@ export interface Waiting extends Promise<DeliveredMail> {
 }
 
 /** The next message delivered to `to` (call before the request that sends it). */
-export function waitForMail(app: App, to: string, timeoutMs = 15_000): Waiting {
+export function waitForMail(app: App, to: string, timeoutMs = 45_000): Waiting {
   let off = () => {};
   let timer: NodeJS.Timeout | undefined;
   const p = new Promise<DeliveredMail>((resolve, reject) => {

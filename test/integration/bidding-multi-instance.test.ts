@@ -135,7 +135,7 @@ t.test('watchers on two instances see every bid; a killed instance does not stop
   // The test's own handle on the shared database and bus (no workers: only A and B run jobs).
   const { app, config } = await startApp(t, { REDIS_PREFIX: prefix, ROLE: 'web', SESSION_SECRET });
   const [A, B] = instances;
-  const up = await waitFor(async () => instances.every((i) => i.out().includes('DAPANDA listening')), 30_000, 100);
+  const up = await waitFor(async () => instances.every((i) => i.out().includes('DAPANDA listening')), 90_000, 100);
   t.ok(up, 'both instances listening');
   if (!up) {
     t.comment(A.out().slice(-2000), B.out().slice(-2000));
