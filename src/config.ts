@@ -95,6 +95,29 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * The database the command-line tool (src/cli/db.ts) works on: DATABASE_URL, validated like the app's, and
+ * nothing else (a migration needs none of the app's settings, so a VM's migrate.env holds only this). Without
+ * it: the local schema owner for `migrate` (scripts/db-roles.sh creates it), a local superuser for `new` and
+ * `drift` (they create a shadow database).
+ */
+export function cliDatabaseUrl(command: string | undefined, env: Env = process.env): string {
+  const v = env.DATABASE_URL;
+  if (v === undefined || v === '')
+    return command === 'migrate'
+      ? 'postgresql://dapanda_migrator@127.0.0.1:5432/dapanda'
+      : 'postgresql://postgres@127.0.0.1:5432/dapanda';
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a valid URL (expected postgresql://...)');
+  }
+  if (!['postgresql:', 'postgres:'].includes(parsed.protocol))
+    throw new ConfigError('DATABASE_URL', `must start with postgresql:// or postgres:// (got ${parsed.protocol}//)`);
+  return v;
+}
+
 /** The config of this process (entry points): a bad setting prints one line and exits 1. */
 export function loadConfigOrExit(overrides: Env = {}): Config {
   try {

@@ -27,6 +27,11 @@ SESSION_SECRET=${DAPANDA_SESSION_SECRET}
 SOFT_CLOSE_SECONDS=${DAPANDA_SOFT_CLOSE_SECONDS:-180}
 AUCTION_SWEEP_MS=${DAPANDA_AUCTION_SWEEP_MS:-15000}
 EOF
+  # Outgoing mail (sign-up and password-reset links): SMTP in production; without it the worker writes
+  # .eml files to DAPANDA_MAIL_DIR (the rehearsal reads its nodes' mail there).
+  [[ -z ${DAPANDA_SMTP_URL:-} ]] || printf 'SMTP_URL=%s\n' "$DAPANDA_SMTP_URL"
+  [[ -z ${DAPANDA_MAIL_FROM:-} ]] || printf 'MAIL_FROM=%s\n' "$DAPANDA_MAIL_FROM"
+  [[ -z ${DAPANDA_MAIL_DIR:-} ]] || printf 'MAIL_DIR=%s\n' "$DAPANDA_MAIL_DIR"
   # Cloud nodes (pulumi/src/userdata.ts): photos on S3, TLS to managed PostgreSQL with its CA.
   if [[ ${DAPANDA_STORAGE:-local} == s3 ]]; then
     printf 'STORAGE=s3\nS3_BUCKET=%s\nS3_REGION=%s\n' "$DAPANDA_S3_BUCKET" "$DAPANDA_S3_REGION"

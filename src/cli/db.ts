@@ -3,12 +3,14 @@
  * `npm run db:migration:new -- <name>` write the next migration from prisma/schema/*.prisma
  * `npm run db:drift`                   exit 2 when the live database differs from the schema
  * No native Prisma engine is needed (the wasm one, core/db/schema-engine.ts). A command-line
- * entry: it reads only DATABASE_URL, so a migration needs none of the app's settings.
+ * entry: it reads only DATABASE_URL (through src/config.ts's cliDatabaseUrl), so a migration needs none of the
+ * app's settings.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { applyMigrations, createMigration, liveDriftSql } from '../core/db/migrate.js';
+import { ConfigError, cliDatabaseUrl } from '../config.js';
 
 function findPrismaDir(): string {
   // Works from src/cli (tsx) and from dist/src/cli (release build): walk up to the folder holding prisma/.
@@ -24,11 +26,14 @@ async function main(): Promise<number> {
   const [cmd, ...rest] = process.argv.slice(2);
   // Migrations run as the role that owns the schema (scripts/db-roles.sh locally, deploy/ on the VMs);
   // `new` and `drift` create a shadow database, which needs a role that may create databases.
-  const databaseUrl =
-    process.env.DATABASE_URL ??
-    (cmd === 'migrate'
-      ? 'postgresql://dapanda_migrator@127.0.0.1:5432/dapanda'
-      : 'postgresql://postgres@127.0.0.1:5432/dapanda');
+  let databaseUrl: string;
+  try {
+    databaseUrl = cliDatabaseUrl(cmd);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    return 1;
+  }
   const opts = { databaseUrl, prismaDir: findPrismaDir() };
   const where = new URL(databaseUrl);
   where.password = where.password ? '***' : '';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { loadConfig, ConfigError } from '../../src/config.js';
+import { cliDatabaseUrl, loadConfig, ConfigError } from '../../src/config.js';
 
 const prodBase = {
   NODE_ENV: 'production',
@@ -50,4 +50,12 @@ t.test('malformed values fail with one clear line', async (t) => {
       t.notMatch((e as Error).message, /\n/, 'one line');
     }
   }
+});
+
+t.test('the database CLI reads DATABASE_URL through config, with local defaults per command', async (t) => {
+  t.equal(cliDatabaseUrl('migrate', {}), 'postgresql://dapanda_migrator@127.0.0.1:5432/dapanda');
+  t.equal(cliDatabaseUrl('drift', {}), 'postgresql://postgres@127.0.0.1:5432/dapanda');
+  t.equal(cliDatabaseUrl('migrate', { DATABASE_URL: 'postgres://m@db/x' }), 'postgres://m@db/x');
+  t.throws(() => cliDatabaseUrl('migrate', { DATABASE_URL: 'mysql://db/x' }), /^config: DATABASE_URL must start with/);
+  t.throws(() => cliDatabaseUrl('migrate', { DATABASE_URL: 'not a url' }), /^config: DATABASE_URL is not a valid URL/);
 });

@@ -18,10 +18,11 @@ client_ips() { # FROM TO: adds 10.77.0.FROM..TO to the client namespace (idempot
 shopper() { # SECONDS ARGS...: test/ops/rehearsal/shopper.mjs in the client namespace against nginx, bounded
   local limit=$1; shift
   timeout "$limit" ip netns exec "${NS_PREFIX}client" node "$REPO/test/ops/rehearsal/shopper.mjs" "$@" \
-    --url "https://$LB" --ca "$CA" --servername "$DAPANDA_DOMAIN"
+    --url "https://$LB" --ca "$CA" --servername "$DAPANDA_DOMAIN" --mail-dirs "$R/app1/mail,$R/app2/mail"
 }
 
-# Shopper journey through nginx over HTTPS: a seller signs up and lists an item with a photo; a shopper
+# Shopper journey through nginx over HTTPS: a seller signs up (confirming the address with the link the
+# app node's worker mailed: DAPANDA_MAIL_DIR, one folder per node) and lists an item with a photo; a shopper
 # signs up, logs out and in, tops up 200,000 with the test card through the wallet form, opens the item
 # (and its photo), a watcher subscribes to the auction over wss://…/ws and sees the shopper's bid pushed.
 check_shopper_journey() {
@@ -42,9 +43,11 @@ check_shopper_journey() {
 check_bidding_storm_failover() {
   local seller item out=$R/storm.out rc=0 spid waited=0
   seller=$(app_psql "select id from users order by id limit 1")
+  [[ -n $seller ]] || { say "  no user to sell the storm's item (the journey signs the first ones up)"; return 1; }
   # A listing as the catalog stores it, ending 25 s from now; bidding's sweeper opens its auction.
   item=$(app_psql "insert into listings (seller_id, title, description, category_id, condition, start_price, starts_at, ends_at, duration_days, status, current_price, updated_at)
     select $seller, '리허설 폭풍 경매', '리허설', (select id from categories where parent_id is not null order by id limit 1), 'GOOD', 10000, now(), now() + interval '25 seconds', 1, 'LIVE', 10000, now() returning id" | head -1)
+  [[ $item =~ ^[0-9]+$ ]] || { say "  could not insert the storm's listing: $item"; return 1; }
   until [[ $(app_psql "select status from auctions where id = $item") == LIVE ]]; do
     ((waited++ < 60)) || { say "  auction $item was not opened by the sweeper"; return 1; }
     sleep 0.5

@@ -110,7 +110,9 @@ rh_app_dirs() {
   local n=$1 d=$R/$1
   mkdir -p "$d"/{opt,etc,run,log}
   # As app.sh picks it: this node's own address, where mon scrapes the metrics.
-  DAPANDA_METRICS_HOST=${ADDR[$n]} render_app_env >"$d/etc/dapanda.env"
+  # Mail as .eml files in the node's own folder: the shopper checks read sign-up links there.
+  mkdir -p "$d/mail"
+  DAPANDA_METRICS_HOST=${ADDR[$n]} DAPANDA_MAIL_DIR=$d/mail render_app_env >"$d/etc/dapanda.env"
   render_migrate_env >"$d/etc/migrate.env"
   chmod 0640 "$d/etc/dapanda.env"
   chmod 0600 "$d/etc/migrate.env"

@@ -262,13 +262,16 @@ upload_limit() {
 check "request size limit: 50 MiB accepted, 111 MiB refused with 413" upload_limit
 
 media_cache() {
-  mkdir -p "$R/data/photos/l1"
-  head -c 200000 /dev/urandom >"$R/data/photos/l1/a.jpg"
-  local first second
-  first=$(c_curl -o /dev/null -D - "https://$DAPANDA_DOMAIN/media/l1/a.jpg" | tr -d '\r' | sed -n 's/^x-cache-status: //Ip')
-  second=$(c_curl -o /dev/null -D - "https://$DAPANDA_DOMAIN/media/l1/a.jpg" | tr -d '\r' | sed -n 's/^x-cache-status: //Ip')
-  say "  /media/ cache: $first then $second"
-  [[ $first == MISS && $second == HIT ]]
+  # A key of the shape the app makes (catalog's photos/<uuid>-full.webp; src/core/storage.ts serves nothing
+  # else) in the photo store the nodes share. The stand-in app serves any path under /media/.
+  local key first second
+  key=photos/$(cat /proc/sys/kernel/random/uuid)-full.webp
+  mkdir -p "$R/data/photos/photos"
+  head -c 200000 /dev/urandom >"$R/data/photos/$key"
+  first=$(c_curl -o /dev/null -D - "https://$DAPANDA_DOMAIN/media/$key" | tr -d '\r' | sed -n -e 's/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' -e 's/^x-cache-status: //Ip' | paste -sd ' ')
+  second=$(c_curl -o /dev/null -D - "https://$DAPANDA_DOMAIN/media/$key" | tr -d '\r' | sed -n -e 's/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' -e 's/^x-cache-status: //Ip' | paste -sd ' ')
+  say "  /media/ cache (status, X-Cache-Status): $first then $second"
+  [[ $first == "200 MISS" && $second == "200 HIT" ]]
 }
 check "photos under /media/ cached by nginx (MISS then HIT)" media_cache
 

@@ -1,4 +1,5 @@
-// Real-app checks for the rehearsal, run in the client namespace against nginx over HTTPS:
+// Real-app checks for the rehearsal, run in the client namespace against nginx over HTTPS. Sign-ups confirm
+// their address with the link the app mailed (--mail-dirs: the app nodes' MAIL_DIRs, comma separated):
 //   node shopper.mjs journey --url https://10.77.0.10 --ca cert --servername dapanda.local --ips 10.77.0.101,...
 //     seller signs up and lists an item with a photo; a shopper signs up, logs out, logs in, tops up with the
 //     test card through the wallet form, opens the item, a watcher subscribes over wss://…/ws and the shopper's
@@ -26,6 +27,7 @@ const { values: o, positionals } = parseArgs({
     bidders: { type: 'string', default: '12' },
     watchers: { type: 'string', default: '6' },
     'kill-after': { type: 'string', default: '6' },
+    'mail-dirs': { type: 'string', default: '' },
   },
 });
 const ca = fs.readFileSync(o.ca);
@@ -35,6 +37,60 @@ const nextIp = () => ips[ipN++ % ips.length];
 const host = o.servername;
 const PASSWORD = 'rehearsal password 1234';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const mailDirs = o['mail-dirs'].split(',').filter(Boolean);
+
+/** The body of one .eml file as text (nodemailer writes 7bit, quoted-printable or base64). */
+function mailText(raw) {
+  const split = raw.indexOf('\n\n');
+  const head = raw.slice(0, split).replace(/\n[ \t]+/g, ' ');
+  const body = raw.slice(split + 2);
+  const enc = /^content-transfer-encoding:\s*(\S+)/im.exec(head)?.[1].toLowerCase();
+  if (enc === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (enc === 'quoted-printable') {
+    const bytes = body
+      .replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
+    return Buffer.from(bytes, 'latin1').toString('utf8');
+  }
+  return body;
+}
+
+/**
+ * The first link to `path` in a mail to `to` that an app node's worker wrote (the nodes' MAIL_DIRs, as
+ * DAPANDA_MAIL_DIR renders them), waiting for it as a person waits for the mail: bounded.
+ */
+async function linkFromMail(to, path, timeoutMs = 30_000) {
+  if (!mailDirs.length) throw new Error('no --mail-dirs: cannot read the sign-up mail');
+  const re = new RegExp(`https?://[^\\s/]+(${path.replace(/[?.]/g, '\\$&')}\\?token=[A-Za-z0-9_-]+)`);
+  const deadline = Date.now() + timeoutMs;
+  const seen = new Set();
+  while (Date.now() < deadline) {
+    for (const dir of mailDirs) {
+      let names;
+      try {
+        names = fs.readdirSync(dir).filter((n) => n.endsWith('.eml'));
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        const file = `${dir}/${n}`;
+        if (seen.has(file)) continue;
+        const raw = fs.readFileSync(file, 'utf8').replace(/\r\n/g, '\n');
+        const end = raw.indexOf('\n\n');
+        if (end < 0) continue; // still being written: read again next round
+        const toRe = new RegExp(`^to:\\s*<?${to.replace(/[.+]/g, '\\$&')}>?\\s*$`, 'im');
+        if (!toRe.test(raw.slice(0, end).replace(/\n[ \t]+/g, ' '))) {
+          seen.add(file);
+          continue;
+        }
+        const link = re.exec(mailText(raw))?.[1];
+        if (link) return link;
+      }
+    }
+    await sleep(200);
+  }
+  throw new Error(`no mail to ${to} with a ${path} link in ${mailDirs.join(', ')} within ${timeoutMs} ms`);
+}
 
 class Client {
   constructor(localAddress) {
@@ -102,7 +158,14 @@ class Client {
     const u = `${tag}${randomBytes(4).toString('hex')}`;
     this.email = `${u}@example.com`;
     await this.expect(200, 'GET', '/signup');
-    await this.expect(303, 'POST', '/signup', { form: { email: this.email, nickname: u, password: PASSWORD } });
+    // Sign-up asks for the address first ("check your e-mail"); the account exists once the mailed link is used.
+    await this.expect(200, 'POST', '/signup', { form: { email: this.email, nickname: u, password: PASSWORD } });
+    const link = await linkFromMail(this.email, '/signup/verify');
+    await this.expect(200, 'GET', link); // the page with the confirm button (and this session's CSRF token)
+    const done = await this.expect(303, 'POST', '/signup/verify', {
+      form: { token: new URL(link, o.url).searchParams.get('token') },
+    });
+    if (done.headers.location !== '/') throw new Error(`verified sign-up went to ${done.headers.location}`);
     return this;
   }
   async login() {
