@@ -33,6 +33,7 @@ import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
 import { biddingModule } from './modules/bidding/index.js';
+import { ordersModule } from './modules/orders/index.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
 export function projectRoot(): string {
@@ -186,6 +187,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     softCloseSeconds: config.bidding.softCloseSeconds,
     sweepMs: config.auctionSweepMs,
   });
+  await app.register(ordersModule, { ...config.orders });
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.
   app.setNotFoundHandler({ preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }) }, async (req, reply) =>

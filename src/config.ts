@@ -47,6 +47,21 @@ export interface Config {
   queueCloseTimeoutMs: number;
   /** How often each worker process sweeps for overdue auction starts and closes (AUCTION_SWEEP_MS). */
   auctionSweepMs: number;
+  /** Orders after a win (src/modules/orders): deadlines in days, the platform fee, the timer sweeper. */
+  orders: {
+    /** Days after the win until the buyer is reminded to give an address (ORDER_ADDRESS_REMIND_DAYS, 2). */
+    addressRemindDays: number;
+    /** Days after the win until an order without an address is cancelled and refunded (ORDER_ADDRESS_DAYS, 4). */
+    addressDays: number;
+    /** Days after the address until an unshipped order is cancelled, refunded and the seller gets a strike (ORDER_SHIP_DAYS, 3). */
+    shipDays: number;
+    /** Days after shipping until receipt is confirmed automatically; a reminder goes a day before (ORDER_AUTOCONFIRM_DAYS, 7). */
+    autoConfirmDays: number;
+    /** Platform fee in basis points of the price (PLATFORM_FEE_BPS, 300 = 3 %); fee = floor(price * bps / 10000). */
+    feeBps: number;
+    /** How often each worker process sweeps for overdue order timers (ORDER_SWEEP_MS). */
+    sweepMs: number;
+  };
   outbox: {
     /** Deliver durable events from this process (OUTBOX_RELAY=off pauses delivery; events wait in PostgreSQL). */
     relay: boolean;
@@ -280,6 +295,14 @@ export function loadConfig(env: Env = process.env): Config {
     wsPingMs: int('WS_PING_MS', 25_000, 100, 600_000),
     queueCloseTimeoutMs: int('QUEUE_CLOSE_TIMEOUT_MS', 10_000, 100, 120_000),
     auctionSweepMs: int('AUCTION_SWEEP_MS', 15_000, 100, 3_600_000),
+    orders: {
+      addressRemindDays: int('ORDER_ADDRESS_REMIND_DAYS', 2, 1, 60),
+      addressDays: int('ORDER_ADDRESS_DAYS', 4, 1, 60),
+      shipDays: int('ORDER_SHIP_DAYS', 3, 1, 60),
+      autoConfirmDays: int('ORDER_AUTOCONFIRM_DAYS', 7, 2, 60),
+      feeBps: int('PLATFORM_FEE_BPS', 300, 0, 5000),
+      sweepMs: int('ORDER_SWEEP_MS', 60_000, 100, 3_600_000),
+    },
     outbox: {
       relay: oneOf('OUTBOX_RELAY', ['on', 'off'] as const, 'on') === 'on',
       pollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),

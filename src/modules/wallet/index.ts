@@ -64,6 +64,8 @@ export interface WalletOps {
   releaseEscrowToSeller(orderId: number, sellerId: number, fee: number): Promise<OpResult>;
   /** Order cancelled or dispute won by the buyer: escrow back to the buyer's available points. */
   refundEscrow(orderId: number): Promise<OpResult>;
+  /** A dispute settled in part: `buyerAmount` back to the buyer, the rest minus `fee` to the seller, `fee` to the platform. */
+  splitEscrow(orderId: number, sellerId: number, buyerAmount: number, fee: number): Promise<OpResult>;
   /** { available, held, escrow, pendingWithdrawal } in won. */
   balances(userId: number): Promise<ops.Balances>;
   /** Available points of several users at once (a user without a wallet has 0). */
@@ -85,6 +87,8 @@ function bind(run: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>): WalletOps {
     releaseEscrowToSeller: (orderId, sellerId, fee) =>
       run((tx) => ops.releaseEscrowToSeller(tx, orderId, sellerId, fee)),
     refundEscrow: (orderId) => run((tx) => ops.refundEscrow(tx, orderId)),
+    splitEscrow: (orderId, sellerId, buyerAmount, fee) =>
+      run((tx) => ops.splitEscrow(tx, orderId, sellerId, buyerAmount, fee)),
     balances: (userId) => run((tx) => ops.balances(tx, userId)),
     availableOf: (userIds) => run((tx) => ops.availableOf(tx, userIds)),
     findHold: (ref) => run((tx) => ops.findHold(tx, ref)),

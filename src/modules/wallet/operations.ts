@@ -156,6 +156,54 @@ export async function releaseEscrowToSeller(tx: Tx, orderId: number, sellerId: n
   return { transactionId: c.id, replayed: false };
 }
 
+/**
+ * Splits the order's escrow (a dispute settled in part): `buyerAmount` back to the buyer, the rest
+ * to the seller minus `fee` for the platform. One ledger transaction (kind PAYOUT_TO_SELLER, the
+ * order's reference), so a split and a full payout or refund of one order exclude each other.
+ */
+export async function splitEscrow(
+  tx: Tx,
+  orderId: number,
+  sellerId: number,
+  buyerAmount: number,
+  fee: number,
+): Promise<OpResult> {
+  checkId(orderId);
+  checkId(sellerId);
+  if (!Number.isSafeInteger(fee) || fee < 0) throw walletError.badAmount();
+  if (!Number.isSafeInteger(buyerAmount) || buyerAmount < 0) throw walletError.badAmount();
+  const e = await lockEscrow(tx, orderId);
+  if (buyerAmount + fee > e.amount) throw walletError.badAmount();
+  const c = await claim(tx, {
+    kind: 'PAYOUT_TO_SELLER',
+    reference: `order:${orderId}`,
+    userId: sellerId,
+    amount: e.amount,
+    metadata: { orderId, sellerId, fee, buyerId: e.buyer_id, buyerAmount },
+  });
+  if ('existing' in c)
+    return replay(
+      c.existing,
+      c.existing.metadata.sellerId === sellerId &&
+        c.existing.metadata.fee === fee &&
+        c.existing.metadata.buyerAmount === buyerAmount,
+    );
+  if (e.status !== 'HELD') throw walletError.escrowSettled(e.status);
+  const escrow = acct.escrow(orderId, e.buyer_id);
+  const seller = acct.available(sellerId);
+  const buyer = acct.available(e.buyer_id);
+  const fees = acct.fees();
+  const locked = await lockAccounts(tx, [escrow, seller, buyer, fees]);
+  await tx.$executeRaw`UPDATE wallet_escrows SET status = 'RELEASED', seller_id = ${sellerId}, fee = ${fee}, updated_at = now() WHERE order_id = ${orderId}`;
+  await post(tx, c.id, locked, [
+    [escrow, -e.amount],
+    [buyer, buyerAmount],
+    [seller, e.amount - buyerAmount - fee],
+    [fees, fee],
+  ]);
+  return { transactionId: c.id, replayed: false };
+}
+
 /** Gives the order's escrow back to the buyer's available points. */
 export async function refundEscrow(tx: Tx, orderId: number): Promise<OpResult> {
   checkId(orderId);

@@ -1,0 +1,104 @@
+/**
+ * orders: what happens after a win. One order per sale from the durable `auction.closed` (the
+ * winner's hold moved to the order's escrow in the same transaction), shipping (address book or
+ * 직거래), receipt and settlement (escrow to the seller minus PLATFORM_FEE_BPS), timers (BullMQ
+ * with deterministic ids + a sweeper), disputes resolved by an ADMIN. Emits the durable
+ * `order.*` events of events.ts. Other modules read orders through `ordersApi` below.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Db, Tx } from '../../core/db/index.js';
+import { addMessages } from '../../core/i18n.js';
+import { walletApi } from '../wallet/index.js';
+import { catalogApi } from '../catalog/index.js';
+import { accountsApi } from '../accounts/index.js';
+import * as svc from './service.js';
+import { orderTimers } from './jobs.js';
+import { ordersRoutes, type RouteDeps } from './routes.js';
+import { ordersAdminRoutes } from './admin-routes.js';
+import { ko } from './locales/ko.js';
+import { en } from './locales/en.js';
+
+export type * from './events.js';
+export {
+  orderCreated,
+  orderAddressGiven,
+  orderShipped,
+  orderReceived,
+  orderCompleted,
+  orderCancelled,
+  orderDisputed,
+  orderDisputeAnswered,
+  orderDisputeResolved,
+  orderReminder,
+  reviewReceived,
+} from './events.js';
+export type { OrdersSummary, RoleSummary, OrderListItem, NextAction } from './service.js';
+export { feeOf } from './validation.js';
+
+export interface OrdersOptions extends svc.OrdersSettings {
+  sweepMs: number;
+}
+
+export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts) => {
+  addMessages('orders', { ko, en });
+  app.views.module('orders', import.meta.url);
+  const base: svc.OrdersDeps = {
+    db: app.db,
+    wallet: walletApi(app.db),
+    events: app.events,
+    settings: {
+      addressRemindDays: opts.addressRemindDays,
+      addressDays: opts.addressDays,
+      shipDays: opts.shipDays,
+      autoConfirmDays: opts.autoConfirmDays,
+      feeBps: opts.feeBps,
+    },
+  };
+  const timers = orderTimers(app, base, { sweepMs: opts.sweepMs });
+  const deps: RouteDeps = { ...base, timers, catalog: catalogApi(app.db), accounts: accountsApi(app.db) };
+
+  // Exactly once per sale: the order row is keyed by the auction, and the inbox row by the event.
+  app.events.onDurable('auction.closed', 'orders', async (e, { tx }) => {
+    const o = await svc.createFromClose(base, tx, e);
+    // Planned before the commit: a job that fires for an order that did not commit finds nothing.
+    if (o) await timers.plan(o).catch((err: Error) => app.log.warn({ err: err.message }, 'order timer not planned'));
+  });
+  // Settlement: RECEIVED -> COMPLETED with the payout, in the consumer's transaction.
+  app.events.onDurable('order.received', 'orders-settlement', async (e, { tx }) => {
+    await svc.settle(base, tx, e.orderId);
+  });
+
+  await ordersRoutes(app, deps);
+  await ordersAdminRoutes(app, deps);
+};
+
+export interface OrdersOps {
+  /** Counts per state and the next actions, as buyer and as seller (for the my-page hub). */
+  summaryFor(userId: number): Promise<svc.OrdersSummary>;
+  /** The user's orders as buyer (purchases, buy-now wins included), newest first. */
+  listForBuyer(userId: number, opts?: ListOpts): Promise<svc.OrderListItem[]>;
+  /** The user's orders as seller (sales), newest first. */
+  listForSeller(userId: number, opts?: ListOpts): Promise<svc.OrderListItem[]>;
+}
+export interface ListOpts {
+  states?: svc.OrderListItem['state'][];
+  limit?: number;
+  beforeId?: number;
+}
+export interface OrdersApi extends OrdersOps {
+  withTx(tx: Tx): OrdersOps;
+}
+
+function ops(dbOrTx: Db | Tx): OrdersOps {
+  const db = dbOrTx as Db;
+  const titles = (ids: number[]) => catalogApi(db).titles(ids);
+  return {
+    summaryFor: (userId) => svc.summaryFor(db, userId),
+    listForBuyer: (userId, o) => svc.listFor(db, titles, userId, 'buyer', o),
+    listForSeller: (userId, o) => svc.listFor(db, titles, userId, 'seller', o),
+  };
+}
+
+export function ordersApi(db: Db): OrdersApi {
+  return { ...ops(db), withTx: (tx) => ops(tx) };
+}

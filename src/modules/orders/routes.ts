@@ -1,0 +1,322 @@
+/** Order pages and forms: /orders/:id (buyer and seller views), /my/orders, /my/addresses. Plain forms, htmx on top. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { requireUser, flash } from '../../core/auth.js';
+import { AppError } from '../../core/errors.js';
+import { goTo } from '../../core/redirect.js';
+import type { AccountsApi } from '../accounts/index.js';
+import type { CatalogApi } from '../catalog/index.js';
+import * as svc from './service.js';
+import * as book from './addresses.js';
+import type { OrderTimers } from './jobs.js';
+import {
+  COURIER_CODES,
+  DISPUTE_REASONS,
+  checkAddress,
+  checkDispute,
+  checkMeetup,
+  checkShipment,
+  feeOf,
+  maskAddress,
+} from './validation.js';
+
+export interface RouteDeps extends svc.OrdersDeps {
+  timers: OrderTimers;
+  catalog: CatalogApi;
+  accounts: AccountsApi;
+}
+
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+type IdReq = { Params: Static<typeof IdParams> };
+const S = (max: number) => Type.Optional(Type.String({ maxLength: max }));
+const AddressBody = Type.Object({
+  mode: Type.Union([Type.Literal('COURIER'), Type.Literal('MEETUP')]),
+  addressId: S(12),
+  recipient: S(200),
+  phone: S(200),
+  postalCode: S(200),
+  roadAddress: S(400),
+  detailAddress: S(400),
+  save: S(2),
+  meetupPlace: S(400),
+  meetupAt: S(40),
+  _csrf: S(200),
+});
+const ShipBody = Type.Object({
+  mode: Type.Union([Type.Literal('COURIER'), Type.Literal('HANDED_OVER')]),
+  courier: S(20),
+  trackingNumber: S(100),
+  _csrf: S(200),
+});
+const DisputeBody = Type.Object({ reason: S(40), body: S(4000), _csrf: S(200) });
+const AnswerBody = Type.Object({ answer: S(4000), _csrf: S(200) });
+const EmptyBody = Type.Object({ _csrf: S(200) });
+const BookBody = Type.Object({
+  recipient: S(200),
+  phone: S(200),
+  postalCode: S(200),
+  roadAddress: S(400),
+  detailAddress: S(400),
+  makeDefault: S(2),
+  _csrf: S(200),
+});
+const ListQuery = Type.Object({
+  role: Type.Optional(Type.Union([Type.Literal('buyer'), Type.Literal('seller')])),
+  lang: S(10),
+});
+
+const errorsOf = (req: FastifyRequest, e: Record<string, string>) =>
+  Object.fromEntries(Object.entries(e).map(([k, v]) => [k, req.t(`orders.errors.${v}`)]));
+
+/** Everything the order page shows, as the viewer (buyer or seller) may see it. */
+export async function orderModel(deps: RouteDeps, req: FastifyRequest, o: svc.Order) {
+  const userId = req.user!.id;
+  const isBuyer = o.buyerId === userId;
+  const [titles, people, dispute, addresses] = await Promise.all([
+    deps.catalog.titles([o.listingId]),
+    deps.accounts.publicProfiles([o.buyerId, o.sellerId]),
+    deps.db.orderDispute.findUnique({ where: { orderId: o.id } }),
+    isBuyer && o.state === 'AWAITING_ADDRESS' ? book.listAddresses(deps.db, userId) : Promise.resolve([]),
+  ]);
+  const nick = (id: number) => people.get(id)?.nickname ?? `#${id}`;
+  const over = o.state === 'COMPLETED' || o.state === 'CANCELLED';
+  const raw = {
+    recipient: o.recipient,
+    phone: o.phone,
+    postalCode: o.postalCode,
+    roadAddress: o.roadAddress,
+    detailAddress: o.detailAddress,
+  };
+  // The seller sees the address only on this order, and masked once it is over.
+  const address = o.delivery === 'COURIER' ? (!isBuyer && over ? maskAddress(raw) : raw) : null;
+  const fee = o.fee ?? feeOf(o.price, o.feeBps);
+  return {
+    o,
+    isBuyer,
+    isSeller: !isBuyer,
+    title: titles.get(o.listingId) ?? `#${o.listingId}`,
+    buyerName: nick(o.buyerId),
+    sellerName: nick(o.sellerId),
+    stateLabel: req.t(`orders.state.${o.state}`),
+    cancelText: o.cancelReason ? req.t(`orders.cancelReason.${o.cancelReason}`) : null,
+    address,
+    masked: !isBuyer && over,
+    fee,
+    payout: o.payout ?? o.price - fee,
+    feePercent: (o.feeBps / 100).toString(),
+    courierName: o.courier ? req.t(`orders.couriers.${o.courier}`) : null,
+    couriers: COURIER_CODES.map((c) => ({ code: c, name: req.t(`orders.couriers.${c}`) })),
+    reasons: DISPUTE_REASONS.map((r) => ({ code: r, name: req.t(`orders.disputeReasons.${r}`) })),
+    addresses: addresses.map((a) => ({ ...a, checked: a.isDefault })),
+    hasAddresses: addresses.length > 0,
+    dispute: dispute
+      ? {
+          ...dispute,
+          reasonLabel: req.t(`orders.disputeReasons.${dispute.reason}`),
+          resolutionLabel: dispute.resolution ? req.t(`orders.resolution.${dispute.resolution}`) : null,
+        }
+      : null,
+    can: {
+      address: isBuyer && o.state === 'AWAITING_ADDRESS',
+      ship: !isBuyer && o.state === 'AWAITING_SHIPMENT',
+      confirm: isBuyer && o.state === 'SHIPPED',
+      dispute: isBuyer && (o.state === 'AWAITING_SHIPMENT' || o.state === 'SHIPPED'),
+      answer: !isBuyer && o.state === 'DISPUTED' && !!dispute && dispute.answer === null,
+    },
+    errors: {} as Record<string, string>,
+    values: {} as Record<string, unknown>,
+  };
+}
+
+export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
+  const plan = async (o: svc.Order) => {
+    // With Redis away the sweeper acts on the deadline anyway.
+    await deps.timers
+      .plan(o)
+      .catch((err: Error) => app.log.warn({ err: err.message, orderId: o.id }, 'order timer not planned'));
+  };
+  const page = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    o: svc.Order,
+    extra: { errors?: Record<string, string>; values?: Record<string, unknown> } = {},
+  ) => {
+    const model = { ...(await orderModel(deps, req, o)), ...extra };
+    return reply.page('orders/order', model, { title: req.t('orders.title', { id: o.id }) });
+  };
+
+  app.get<IdReq>('/orders/:id', { preHandler: requireUser, schema: { params: IdParams } }, async (req, reply) =>
+    page(req, reply, await svc.orderFor(deps.db, req.params.id, req.user!.id)),
+  );
+
+  app.post<IdReq & { Body: Static<typeof AddressBody> }>(
+    '/orders/:id/address',
+    { preHandler: requireUser, schema: { params: IdParams, body: AddressBody } },
+    async (req, reply) => {
+      const userId = req.user!.id;
+      const o = await svc.orderFor(deps.db, req.params.id, userId);
+      if (o.buyerId !== userId) throw new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
+      const b = req.body;
+      let choice: svc.DeliveryChoice;
+      if (b.mode === 'MEETUP') {
+        const m = checkMeetup(b);
+        if (!m.ok) return page(req, reply.code(422), o, { errors: errorsOf(req, m.errors), values: b });
+        choice = { kind: 'MEETUP', place: m.value.place, at: m.value.at };
+      } else if (b.addressId && b.addressId !== 'new') {
+        if (!/^\d{1,9}$/.test(b.addressId)) throw new AppError(422, 'orders.errors.addressPick', {}, 'VALIDATION');
+        const a = await book.findAddress(deps.db, userId, Number(b.addressId));
+        choice = {
+          kind: 'COURIER',
+          address: {
+            recipient: a.recipient,
+            phone: a.phone,
+            postalCode: a.postalCode,
+            roadAddress: a.roadAddress,
+            detailAddress: a.detailAddress,
+          },
+        };
+      } else {
+        const a = checkAddress(b);
+        if (!a.ok) return page(req, reply.code(422), o, { errors: errorsOf(req, a.errors), values: b });
+        choice = { kind: 'COURIER', address: a.value };
+        if (b.save === '1') await book.addAddress(deps.db, userId, a.value, false).catch(() => null);
+      }
+      const done = await svc.giveAddress(deps, o.id, userId, choice);
+      await plan(done);
+      flash(req, 'info', 'orders.flash.address');
+      return goTo(req, reply, `/orders/${o.id}`);
+    },
+  );
+
+  app.post<IdReq & { Body: Static<typeof ShipBody> }>(
+    '/orders/:id/ship',
+    { preHandler: requireUser, schema: { params: IdParams, body: ShipBody } },
+    async (req, reply) => {
+      const userId = req.user!.id;
+      const o = await svc.orderFor(deps.db, req.params.id, userId);
+      if (o.sellerId !== userId) throw new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
+      let s: svc.Shipment;
+      if (req.body.mode === 'HANDED_OVER') {
+        if (o.delivery !== 'MEETUP' && o.state === 'AWAITING_SHIPMENT')
+          throw new AppError(409, 'orders.errors.handedOverCourier', {}, 'ORDER_STATE');
+        s = { kind: 'HANDED_OVER' };
+      } else {
+        if (o.delivery === 'MEETUP' && o.state === 'AWAITING_SHIPMENT')
+          throw new AppError(409, 'orders.errors.courierMeetup', {}, 'ORDER_STATE');
+        const c = checkShipment(req.body);
+        if (!c.ok) return page(req, reply.code(422), o, { errors: errorsOf(req, c.errors), values: req.body });
+        s = { kind: 'COURIER', ...c.value };
+      }
+      const done = await svc.ship(deps, o.id, userId, s);
+      await plan(done);
+      flash(req, 'info', 'orders.flash.shipped');
+      return goTo(req, reply, `/orders/${o.id}`);
+    },
+  );
+
+  app.post<IdReq>(
+    '/orders/:id/confirm',
+    { preHandler: requireUser, schema: { params: IdParams, body: EmptyBody } },
+    async (req, reply) => {
+      await svc.confirm(deps, req.params.id, { buyerId: req.user!.id });
+      flash(req, 'info', 'orders.flash.confirmed');
+      return goTo(req, reply, `/orders/${req.params.id}`);
+    },
+  );
+
+  app.post<IdReq & { Body: Static<typeof DisputeBody> }>(
+    '/orders/:id/dispute',
+    { preHandler: requireUser, schema: { params: IdParams, body: DisputeBody } },
+    async (req, reply) => {
+      const userId = req.user!.id;
+      const o = await svc.orderFor(deps.db, req.params.id, userId);
+      if (o.buyerId !== userId) throw new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
+      const d = checkDispute(req.body);
+      if (!d.ok) return page(req, reply.code(422), o, { errors: errorsOf(req, d.errors), values: req.body });
+      await svc.openDispute(deps, o.id, userId, d.value);
+      flash(req, 'info', 'orders.flash.disputed');
+      return goTo(req, reply, `/orders/${o.id}`);
+    },
+  );
+
+  app.post<IdReq & { Body: Static<typeof AnswerBody> }>(
+    '/orders/:id/dispute/answer',
+    { preHandler: requireUser, schema: { params: IdParams, body: AnswerBody } },
+    async (req, reply) => {
+      const userId = req.user!.id;
+      const o = await svc.orderFor(deps.db, req.params.id, userId);
+      if (o.sellerId !== userId) throw new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
+      const answer = (req.body.answer ?? '').normalize('NFC').trim();
+      if (answer.length < 2 || answer.length > 2000)
+        return page(req, reply.code(422), o, { errors: { answer: req.t('orders.errors.answer') }, values: req.body });
+      await svc.answerDispute(deps, o.id, userId, answer);
+      flash(req, 'info', 'orders.flash.answered');
+      return goTo(req, reply, `/orders/${o.id}`);
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/my/orders',
+    { preHandler: requireUser, schema: { querystring: ListQuery } },
+    async (req, reply) => {
+      const role = req.query.role ?? 'buyer';
+      const titles = (ids: number[]) => deps.catalog.titles(ids);
+      const rows = await svc.listFor(deps.db, titles, req.user!.id, role);
+      return reply.page(
+        'orders/my-orders',
+        {
+          role,
+          isBuyer: role === 'buyer',
+          rows: rows.map((r) => ({
+            ...r,
+            stateLabel: req.t(`orders.state.${r.state}`),
+            actionLabel: r.nextAction ? req.t(`orders.next.${r.nextAction}`) : null,
+          })),
+        },
+        { title: req.t('orders.myTitle') },
+      );
+    },
+  );
+
+  // ── the address book ──
+  const bookPage = async (req: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}) =>
+    reply.page(
+      'orders/addresses',
+      {
+        addresses: await book.listAddresses(deps.db, req.user!.id),
+        errors: {},
+        values: {},
+        max: book.MAX_ADDRESSES,
+        ...extra,
+      },
+      { title: req.t('orders.book.title') },
+    );
+  app.get('/my/addresses', { preHandler: requireUser }, async (req, reply) => bookPage(req, reply));
+  app.post<{ Body: Static<typeof BookBody> }>(
+    '/my/addresses',
+    { preHandler: requireUser, schema: { body: BookBody } },
+    async (req, reply) => {
+      const a = checkAddress(req.body);
+      if (!a.ok) return bookPage(req, reply.code(422), { errors: errorsOf(req, a.errors), values: req.body });
+      await book.addAddress(deps.db, req.user!.id, a.value, req.body.makeDefault === '1');
+      flash(req, 'info', 'orders.book.saved');
+      return goTo(req, reply, '/my/addresses');
+    },
+  );
+  app.post<IdReq>(
+    '/my/addresses/:id/default',
+    { preHandler: requireUser, schema: { params: IdParams, body: EmptyBody } },
+    async (req, reply) => {
+      await book.setDefault(deps.db, req.user!.id, req.params.id);
+      return goTo(req, reply, '/my/addresses');
+    },
+  );
+  app.post<IdReq>(
+    '/my/addresses/:id/delete',
+    { preHandler: requireUser, schema: { params: IdParams, body: EmptyBody } },
+    async (req, reply) => {
+      await book.deleteAddress(deps.db, req.user!.id, req.params.id);
+      return goTo(req, reply, '/my/addresses');
+    },
+  );
+}
