@@ -33,6 +33,7 @@ import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
 import { biddingModule } from './modules/bidding/index.js';
+import { mypageModule } from './modules/mypage/index.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
 export function projectRoot(): string {
@@ -186,6 +187,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     softCloseSeconds: config.bidding.softCloseSeconds,
     sweepMs: config.auctionSweepMs,
   });
+  // The my-page hub reads every module above (ORDERS: pass `ordersSummary` once orders is merged).
+  await app.register(mypageModule, {});
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.
   app.setNotFoundHandler({ preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }) }, async (req, reply) =>
