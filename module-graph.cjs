@@ -15,5 +15,6 @@ module.exports = {
   messages: { uses: ['orders', 'accounts', 'catalog'] },
   notifications: { uses: '*', leaf: true },
   admin: { uses: '*', leaf: true },
+  mypage: { uses: '*', leaf: true },
   ops: { uses: [] },
 };

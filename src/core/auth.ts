@@ -31,10 +31,22 @@ export const authPlugin = fp(
  * Fastify run the handler too (it did, with req.user null, once the session had to be saved).
  */
 export async function requireUser(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+  return loginFirst(req, reply, req.url);
+}
+
+/**
+ * requireUser for a route whose own URL is no page to come back to (a POST-only form target):
+ * after the login the shopper lands on `next(req)` instead (e.g. the item page with its bid form open).
+ */
+export function requireUserThen(next: (req: FastifyRequest) => string) {
+  return (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => loginFirst(req, reply, next(req));
+}
+
+async function loginFirst(req: FastifyRequest, reply: FastifyReply, next: string): Promise<FastifyReply | void> {
   // A page that needs a login is one person's: never cached, and neither is the way to the login form.
   reply.header('cache-control', 'no-store');
   if (req.user) return;
-  const login = loginUrl(req.url);
+  const login = loginUrl(next);
   if (req.htmx) return hxRedirect(reply, login, 401);
   const accept = req.headers.accept ?? '';
   if (accept.includes('application/json') && !accept.includes('text/html')) {

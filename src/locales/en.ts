@@ -13,6 +13,7 @@ export const en: Messages = {
     login: 'Log in',
     signup: 'Sign up',
     logout: 'Log out',
+    mypage: 'My page',
     me: 'My account',
     skipToContent: 'Skip to content',
     footer: 'DAPANDA · second-hand auctions you can trust',

@@ -13,6 +13,7 @@ export const ko = {
     login: '로그인',
     signup: '회원가입',
     logout: '로그아웃',
+    mypage: '마이페이지',
     me: '내 정보',
     skipToContent: '본문 바로가기',
     footer: '다판다 · 믿을 수 있는 중고 경매',

@@ -55,13 +55,18 @@ async function serve(t: Parameters<typeof startApp>[0], overrides: Record<string
   return { app, config, baseUrl: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
 }
 
-/** Clicks the quick-bid button and waits for the server's answer (the htmx panel swap). */
+/**
+ * Bids as a person does: the quick-bid button opens the confirm step (amount, points held), its
+ * button places the bid; waits for the server's answer (the htmx panel swap).
+ */
 async function clickBid(page: Page) {
+  await page.click('[data-testid=quick-bid]');
+  await page.waitForSelector('[data-testid=confirm-bid]', { timeout: 5000 });
   const [res] = await Promise.all([
     page.waitForResponse(
       (r) => /\/items\/\d+\/bids$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST',
     ),
-    page.click('[data-testid=quick-bid]'),
+    page.click('[data-testid=confirm-bid]'),
   ]);
   if (res.status() !== 200) throw new Error(`bid answered ${res.status()}: ${await res.text()}`);
   await page.waitForSelector('[data-testid=bid-notice]');
@@ -203,7 +208,7 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
   t.equal(await watcher.page.locator('[data-testid=extended]').count(), 0, 'no badge before the bid');
   const countdownBefore = await text(watcher.page, 'countdown');
   t.match(countdownBefore, /^00:0\d 남음$/, `the countdown runs (${countdownBefore})`);
-  await bidder.page.click('[data-testid=quick-bid]');
+  await clickBid(bidder.page);
   await watcher.page.waitForSelector('[data-testid=extended]', { timeout: 3000 });
   const endsAfter = Date.parse((await watcher.page.getAttribute('[data-testid=countdown]', 'data-ends-at'))!);
   t.ok(endsAfter - endsBefore > 5000, `the end moved later by ${Math.round((endsAfter - endsBefore) / 1000)} s`);
@@ -238,22 +243,132 @@ t.test('without JavaScript the plain form bids (post, redirect, message)', async
     viewport: { width: 390, height: 844 },
   });
   await page.goto(`${baseUrl}/items/${id}`);
-  await submit(page, '[data-testid=quick-bid]');
+  // The bid button leads to the confirm page (amount and points held), whose form bids.
+  await Promise.all([page.waitForURL(/\/bids\/confirm\?/), page.click('[data-testid=quick-bid]')]);
+  t.equal(await text(page, 'confirm-question'), '20,000원에 입찰할까요?', 'the confirm page names the amount');
+  t.match(await text(page, 'confirm-hold'), '20,000원이 보류돼요', 'and the points it holds');
+  t.equal(await page.locator('[data-testid=history] li').count(), 0, 'nothing bid yet');
+  await submit(page, '[data-testid=confirm-bid]');
   t.equal(page.url(), `${baseUrl}/items/${id}#bid-panel-${id}`, 'redirected back to the bid panel');
   t.match(await page.locator('#flash').textContent(), '20,000원', 'the message names the amount');
   t.equal(await text(page, 'current-price'), '20,000원');
   t.equal(await text(page, 'viewer-status'), '현재 최고 입찰자예요!');
-  await page.locator('details.max-bid summary').click();
+  t.equal(await page.locator('[data-testid=quick-bid]').count(), 0, 'the leader gets no plain bid button');
+  t.ok(await page.locator('[data-testid=raise-max]').isVisible(), 'but the raise-maximum form, open');
   await page.fill('[data-testid=max-amount]', '5000000');
-  await submit(page, '[data-testid=max-submit]');
-  t.match(await page.locator('#flash').textContent(), '포인트가 부족해요', 'a refusal is explained after the redirect');
+  await Promise.all([page.waitForURL(/\/bids\/confirm\?/), page.click('[data-testid=max-submit]')]);
+  t.match(await text(page, 'confirm-short'), '부족해요', 'short of points: the confirm page says so');
+  t.equal(await page.locator('[data-testid=confirm-bid]').count(), 0, 'and offers no bid button');
+  await page.goto(`${baseUrl}/items/${id}`);
   t.equal(await text(page, 'current-price'), '20,000원', 'nothing changed');
-  await page.locator('details.max-bid summary').click();
   await page.fill('[data-testid=max-amount]', '300000');
-  await submit(page, '[data-testid=max-submit]');
+  await Promise.all([page.waitForURL(/\/bids\/confirm\?/), page.click('[data-testid=max-submit]')]);
+  t.match(await text(page, 'confirm-hold'), '20,000원 → 300,000원', 'the hold grows from the old maximum');
+  await submit(page, '[data-testid=confirm-bid]');
   t.match(await page.locator('#flash').textContent(), '300,000원', 'raising the maximum is confirmed');
   t.match(await text(page, 'my-max'), '300,000원');
   t.equal(await text(page, 'current-price'), '20,000원', 'a raise by the leader does not move the price');
   t.equal(await page.locator('[data-testid=history] li:not(.empty)').count(), 1, 'nor add a row others would see');
   t.same(errors, []);
 });
+
+t.test(
+  'confirm inline, then the end in another tab swaps every control; a visitor logs in to the open bid form',
+  async (t) => {
+    const { app, config, baseUrl } = await serve(t);
+    const seller = await user(app, config);
+    const [bidderU, watcherU, visitorU] = await Promise.all([
+      user(app, config, 500_000),
+      user(app, config, 500_000),
+      user(app, config, 500_000),
+    ]);
+    const id = await auction(app, {
+      sellerId: seller.id,
+      startPrice: 30_000,
+      buyNowPrice: 120_000,
+      title: '아이패드 미니 6',
+    });
+    const browser = await launchBrowser(t);
+    const bidder = await login(browser, baseUrl, bidderU.email);
+    const watcher = await login(browser, baseUrl, watcherU.email, { viewport: { width: 390, height: 844 } });
+    await Promise.all([openItem(bidder.page, baseUrl, id), openItem(watcher.page, baseUrl, id)]);
+    await Promise.all([socketOpen(bidder.page), socketOpen(watcher.page)]);
+
+    // 1. The confirm step inline: one tap shows the amount and the hold; cancel closes it, nothing bid.
+    await bidder.page.click('[data-testid=quick-bid]');
+    await bidder.page.waitForSelector('[data-testid=bid-confirm]');
+    t.equal(await text(bidder.page, 'confirm-question'), '30,000원에 입찰할까요?');
+    t.match(await text(bidder.page, 'confirm-hold'), '최고 입찰자가 되면 30,000원이 보류돼요');
+    t.match(await text(bidder.page, 'confirm-available'), '500,000원');
+    t.equal(bidder.page.url(), `${baseUrl}/items/${id}`, 'inline: the page stayed');
+    await bidder.page.screenshot({ path: screenshotPath('bidding-confirm-desktop') });
+    await bidder.page.click('[data-testid=confirm-cancel]');
+    t.equal(await bidder.page.locator('[data-testid=bid-confirm]').count(), 0, 'cancel closes the step');
+    t.equal(bidder.page.url(), `${baseUrl}/items/${id}`, 'without leaving the page');
+    t.equal(await app.db.bid.count({ where: { auctionId: id } }), 0, 'nothing was bid');
+    await clickBid(bidder.page);
+    t.equal(await text(bidder.page, 'viewer-status'), '현재 최고 입찰자예요!');
+    t.ok(await bidder.page.locator('[data-testid=raise-max]').isVisible(), 'the leader sees the raise form');
+    t.equal(await bidder.page.locator('[data-testid=quick-bid]').count(), 0, 'and no bid button');
+    await watcher.page.waitForFunction(
+      () => document.querySelector('[data-testid=current-price]')?.textContent === '30,000원',
+      undefined,
+      { timeout: 5000 },
+    );
+
+    // 2. The watcher's tab (phone) has every control; the bidder buys now in theirs.
+    for (const sel of ['item-state', 'quick-bid', 'max-amount', 'buy-now'])
+      t.equal(await watcher.page.locator(`[data-testid=${sel}]`).count(), 1, `before the end the watcher has ${sel}`);
+    t.equal(await text(watcher.page, 'item-state'), '진행 중');
+    bidder.page.once('dialog', (d) => void d.accept());
+    await bidder.page.click('[data-testid=buy-now]');
+    await watcher.page.waitForFunction(
+      () => document.querySelector('[data-testid=item-state]')?.textContent === '낙찰 완료',
+      undefined,
+      { timeout: 8000 },
+    );
+    t.pass('the badge changed to 낙찰 완료 without a reload');
+    for (const sel of ['quick-bid', 'max-amount', 'buy-now', 'raise-max', 'bid-confirm'])
+      t.equal(
+        await watcher.page.locator(`[data-testid=${sel}]`).count(),
+        0,
+        `after the end no ${sel} on the watcher's page`,
+      );
+    t.equal(await text(watcher.page, 'current-price'), '120,000원', 'the final price');
+    t.ok(await watcher.page.locator('[data-testid=auction-ended]').isVisible(), '"경매가 종료되어 낙찰되었어요."');
+    t.equal(await watcher.page.locator('text=진행 중').count(), 0, 'no "진행 중" anywhere');
+    await watcher.page.screenshot({ path: screenshotPath('bidding-ended-push-phone'), fullPage: true });
+    await bidder.page.waitForFunction(
+      () => document.querySelector('[data-testid=viewer-status]')?.textContent === '축하해요! 낙찰되었어요.',
+      undefined,
+      { timeout: 5000 },
+    );
+    t.equal(await bidder.page.locator('[data-testid=raise-max]').count(), 0, "the buyer's raise form is gone too");
+
+    // 3. A visitor taps "…원에 입찰하기", logs in, and lands on the item with the bid form open.
+    const open = await auction(app, { sellerId: seller.id, startPrice: 10_000, title: '갤럭시 버즈2' });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const visitor = await context.newPage();
+    const errors = collectPageErrors(visitor);
+    await visitor.goto(`${baseUrl}/items/${open}`);
+    await Promise.all([visitor.waitForURL(/\/login\?next=/), visitor.click('[data-testid=quick-bid]')]);
+    await visitor.fill('#f-email', visitorU.email);
+    await visitor.fill('#f-password', PASSWORD);
+    await Promise.all([
+      visitor.waitForURL(`${baseUrl}/items/${open}?bid=1#bid-panel-${open}`),
+      visitor.click('main button[type=submit]'),
+    ]);
+    t.pass('after the login: the item page, not /items/:id/bids');
+    t.ok(await visitor.locator('details.max-bid[open]').isVisible(), 'with the maximum-bid form open');
+    t.equal(
+      await visitor.evaluate(() => document.activeElement?.getAttribute('data-testid')),
+      'max-amount',
+      'and the amount field focused',
+    );
+    await visitor.screenshot({ path: screenshotPath('bidding-after-login-phone') });
+    t.same(errors, [], 'no errors for the visitor');
+    t.same(bidder.errors, [], 'no errors for the bidder');
+    t.same(watcher.errors, [], 'no errors for the watcher');
+    await context.close();
+  },
+);

@@ -12,9 +12,11 @@ import type { BiddingSettings, BiddingDeps } from './service.js';
 import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
 import { panelModel, type PanelDeps } from './panel.js';
-import { livePusher } from './live.js';
+import { livePusher, stateBadge } from './live.js';
 import { openAuction, cancelAuction, syncAuction } from './lifecycle.js';
 import { addMessages } from '../../core/i18n.js';
+import type { Db, Tx } from '../../core/db/index.js';
+import { bidSummary, myBids, type MyBidRow } from './queries.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
@@ -23,6 +25,22 @@ export { auctionClosed } from './events.js';
 export type { BiddingDeps, BidResult, PlaceBid } from './service.js';
 export { placeBid } from './lanes.js';
 export { maskNickname } from './queries.js';
+export type { MyBidRow } from './queries.js';
+
+/** What other modules may read (the my-page hub): a user's bid standing and wins, newest first. */
+export interface BiddingApi {
+  /** Live bids (leading / outbid), wins (by bid or buy-now, from the auction's winner) and watches. */
+  summaryFor(userId: number): ReturnType<typeof bidSummary>;
+  /** "My bids" rows with a filter; `won` lists every auction the user won, buy-now included. */
+  myBids(userId: number, filter?: 'all' | 'leading' | 'outbid' | 'won' | 'lost', take?: number): Promise<MyBidRow[]>;
+}
+export function biddingApi(db: Db | Tx): BiddingApi {
+  const d = db as Db;
+  return {
+    summaryFor: (userId) => bidSummary(d, userId),
+    myBids: (userId, filter, take) => myBids(d, userId, filter, take),
+  };
+}
 /** Opens auctions for listings directly (seeds and tests); the running app does it from `listing.created`. */
 export { openAuction };
 
@@ -62,9 +80,11 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
     if (!model) return null;
     pusher.snapshotAt(model.a.id, model.rows.length ? BigInt(model.rows[0].id) : 0n);
     const data = { ...model, oob: true, historyReplace: true };
-    return ['bidding/live', 'bidding/status', 'bidding/chart', 'bidding/history']
+    const badge = stateBadge(model.a, ctx.t);
+    return ['bidding/live', 'bidding/status', 'bidding/controls', 'bidding/chart', 'bidding/history']
       .map((p) => app.renderPartial(p, data, ctx.t, ctx.lang))
-      .join('');
+      .join('')
+      .concat(app.renderPartial('bidding/state-badge', { ...badge, oob: true }, ctx.t, ctx.lang));
   });
 
   // Only the instance where a listing event happened acts on it (the steps are idempotent anyway).
@@ -100,9 +120,13 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
     if (a) await pusher.push(p.auctionId, { leaderId: a.leaderId, outbidUserId: null, sellerId: a.sellerId });
   });
 
-  // The item page (catalog) shows this module's bid area through a slot.
+  // The item page (catalog) shows this module's bid area through a slot; `?bid=1` (where a
+  // bid's login comes back to) opens the maximum-bid form.
   app.slots.provide('item.bidArea', async (listingId, req) => {
     const model = await panelModel(deps, listingId, req.user?.id ?? null);
-    return model ? { partial: 'bidding/auction', data: model, scripts: ['bidding.js'] } : null;
+    const openMax = (req.query as Record<string, unknown> | undefined)?.bid === '1' && model?.viewer.loggedIn;
+    return model ? { partial: 'bidding/auction', data: { ...model, openMax }, scripts: ['bidding.js'] } : null;
   });
+  // Its state badge too (the end push swaps it with the rest of the page's controls).
+  app.views.fillSlot('item.state', 'bidding/state-badge');
 };

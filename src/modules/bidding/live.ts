@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ConnContext } from '../../core/realtime.js';
 import type { BidResult } from './service.js';
 import type { PanelDeps } from './panel.js';
+import type { AuctionSnapshot } from './auction-row.js';
 import * as q from './queries.js';
 import { bidPlaced } from './events.js';
 import { bidsTotal, countClose } from './metrics.js';
@@ -47,6 +48,15 @@ export async function announceBid(
       newRows: res.leads ? 1 : 2,
     }),
   );
+}
+
+/** The item page's state badge (catalog's listing states: 진행 중, 낙찰 완료, 유찰 ...) for an auction. */
+export function stateBadge(
+  a: Pick<AuctionSnapshot, 'id' | 'status' | 'outcome'>,
+  t: (key: string) => unknown,
+): { listingId: number; stateStatus: string; stateLabel: string } {
+  const s = a.status === 'ENDED' ? (a.outcome === 'SOLD' ? 'ENDED_SOLD' : 'ENDED_UNSOLD') : a.status;
+  return { listingId: a.id, stateStatus: s, stateLabel: String(t(`bidding.state.${s}`)) };
 }
 
 type Who = { leaderId: number | null; outbidUserId: number | null; sellerId: number };
@@ -102,6 +112,10 @@ export function livePusher(app: FastifyInstance, deps: PanelDeps): LivePusher {
       return null;
     };
     const requestKey = `push-${auctionId}-${a.bidCount}-${a.endsAt.getTime()}`;
+    // The end swaps every control of the page (state badge, bid forms, buy now) for everyone;
+    // while live, a viewer's controls are pushed only when their standing moved (a form someone
+    // is typing into is not replaced by every rival's bid).
+    const controlsFor = (status: q.ViewerStatus | null) => ended || status !== null;
     return app.realtime.publish(
       topic,
       (ctx) => {
@@ -113,16 +127,19 @@ export function livePusher(app: FastifyInstance, deps: PanelDeps): LivePusher {
           extended: opts.extended || a.extended,
           requestKey,
           oob: true,
-          viewer: { status: status ?? 'none' },
+          viewer: { status: status ?? 'none', loggedIn: ctx.userId !== null },
         };
         let html =
           app.renderPartial('bidding/live', data, ctx.t, ctx.lang) +
           app.renderPartial('bidding/chart', data, ctx.t, ctx.lang);
         if (rows.length) html += app.renderPartial('bidding/history', data, ctx.t, ctx.lang);
         if (status !== null) html += app.renderPartial('bidding/status', data, ctx.t, ctx.lang);
+        if (controlsFor(status)) html += app.renderPartial('bidding/controls', data, ctx.t, ctx.lang);
+        if (ended)
+          html += app.renderPartial('bidding/state-badge', { ...stateBadge(a, ctx.t), oob: true }, ctx.t, ctx.lang);
         return html;
       },
-      (ctx) => `${ctx.lang}:${statusOf(ctx) ?? '-'}`,
+      (ctx) => `${ctx.lang}:${statusOf(ctx) ?? '-'}:${ctx.userId === null ? 'anon' : 'user'}`,
     );
   };
 

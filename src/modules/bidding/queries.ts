@@ -142,40 +142,77 @@ export interface MyBidRow {
   auctionStatus: string;
 }
 
+/**
+ * "My bids": every auction the user put a maximum on, plus every auction they won (a buy-now
+ * win leaves a BUY_NOW bid row but no maximum, so wins are read from the auction's winner, not
+ * from the bid rows). `won` is exactly the auctions whose winner is the user.
+ */
 export async function myBids(
   db: Db,
   userId: number,
   filter: 'all' | 'leading' | 'outbid' | 'won' | 'lost' = 'all',
   take = 50,
 ): Promise<MyBidRow[]> {
-  const rows = await db.proxyBid.findMany({
-    where: { bidderId: userId },
-    orderBy: { updatedAt: 'desc' },
-    take: 500,
-    include: { auction: true },
-  });
-  const out = rows.map((r) => {
-    const a = r.auction;
-    const status: ViewerStatus =
-      a.status === 'ENDED'
-        ? a.winnerId === userId
-          ? 'won'
-          : 'lost'
-        : a.status === 'CANCELLED'
-          ? 'lost'
-          : a.leaderId === userId
-            ? 'leading'
-            : 'outbid';
-    return {
+  const [rows, wins] = await Promise.all([
+    filter === 'won'
+      ? Promise.resolve([])
+      : db.proxyBid.findMany({
+          where: { bidderId: userId },
+          orderBy: { updatedAt: 'desc' },
+          take: 500,
+          include: { auction: true },
+        }),
+    filter === 'all' || filter === 'won'
+      ? db.auction.findMany({
+          where: { winnerId: userId, status: 'ENDED' },
+          orderBy: { closedAt: 'desc' },
+          take: 500,
+        })
+      : Promise.resolve([]),
+  ]);
+  const maxOf = new Map(rows.map((r) => [r.auctionId, r.maxAmount]));
+  const out: (MyBidRow & { at: Date })[] = rows
+    .filter((r) => !(r.auction.status === 'ENDED' && r.auction.winnerId === userId))
+    .map((r) => {
+      const a = r.auction;
+      const status: ViewerStatus =
+        a.status === 'ENDED' || a.status === 'CANCELLED' ? 'lost' : a.leaderId === userId ? 'leading' : 'outbid';
+      return {
+        auctionId: a.id,
+        myMax: r.maxAmount,
+        currentPrice: a.currentPrice,
+        status,
+        endsAt: a.endsAt,
+        auctionStatus: a.status,
+        at: r.updatedAt,
+      };
+    });
+  for (const a of wins)
+    out.push({
       auctionId: a.id,
-      myMax: r.maxAmount,
-      currentPrice: a.currentPrice,
-      status,
+      myMax: maxOf.get(a.id) ?? a.finalPrice ?? a.currentPrice,
+      currentPrice: a.finalPrice ?? a.currentPrice,
+      status: 'won',
       endsAt: a.endsAt,
       auctionStatus: a.status,
-    };
-  });
-  return (filter === 'all' ? out : out.filter((r) => r.status === filter)).slice(0, take);
+      at: a.closedAt ?? a.endsAt,
+    });
+  out.sort((x, y) => y.at.getTime() - x.at.getTime());
+  return (filter === 'all' ? out : out.filter((r) => r.status === filter)).slice(0, take).map(({ at: _at, ...r }) => r);
+}
+
+/** Counts for the my-page hub: live bids (leading / outbid) and wins (by bid or buy-now). */
+export async function bidSummary(
+  db: Db,
+  userId: number,
+): Promise<{ active: number; leading: number; outbid: number; won: number; watching: number }> {
+  const [leading, active, won, watching] = await Promise.all([
+    db.auction.count({ where: { status: 'LIVE', leaderId: userId } }),
+    db.proxyBid.count({ where: { bidderId: userId, auction: { status: { in: ['LIVE', 'SCHEDULED'] } } } }),
+    db.auction.count({ where: { status: 'ENDED', winnerId: userId } }),
+    db.watch.count({ where: { userId } }),
+  ]);
+  return { active, leading, outbid: active - leading, won, watching };
 }
 
 export async function watchlist(

@@ -1,7 +1,8 @@
 /** Bidding endpoints: bid / max bid, buy now, watch, the panel fragment, my bids, the watchlist. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { requireUser } from '../../core/auth.js';
+import { randomUUID } from 'node:crypto';
+import { requireUser, requireUserThen } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { goTo, refererPath } from '../../core/redirect.js';
 import type { BidResult } from './service.js';
@@ -17,6 +18,11 @@ const BidBody = Type.Object({
   /** The one-click "bid the minimum" button (as opposed to the maximum form). */
   quick: Type.Optional(Type.Literal('1')),
   _csrf: Type.Optional(Type.String()),
+});
+const ConfirmQuery = Type.Object({
+  amount: Type.String({ maxLength: 40 }),
+  quick: Type.Optional(Type.Literal('1')),
+  lang: Type.Optional(Type.String()),
 });
 const BuyBody = Type.Object({
   requestKey: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9-]*$' })),
@@ -46,6 +52,10 @@ export function parseAmount(raw: string): number | null {
   if (!/^\d{1,12}$/.test(s)) return null;
   return Number(s);
 }
+
+/** The item page with its bid form open: where a bid's login comes back to (its POST URL is no page). */
+export const bidFormPath = (id: number) => `/items/${id}?bid=1#bid-panel-${id}`;
+const requireBidder = requireUserThen((req) => bidFormPath((req.params as { id: number }).id));
 
 export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
   const respond = async (
@@ -102,7 +112,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     '/items/:id/bids',
     {
       schema: { params: IdParams, body: BidBody },
-      preHandler: requireUser,
+      preHandler: requireBidder,
       config: { rateLimit: { max: 120, timeWindow: '1 minute' } },
     },
     async (req, reply) => {
@@ -114,14 +124,16 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
           max: deps.settings.maxBid.toLocaleString('ko-KR'),
         });
       const userId = req.user!.id;
-      if (req.body.quick) {
-        // The leader's one-click bid would only raise their own hidden maximum: say so instead.
-        const lead = await deps.db.auction.findUnique({ where: { id }, select: { leaderId: true, status: true } });
-        if (lead?.status === 'LIVE' && lead.leaderId === userId)
-          return respond(req, reply, id, null, undefined, 'bidding.errors.already_leading');
-      }
       // The form's key is scoped to the user: the same page pushed to many watchers carries one key.
       const requestKey = req.body.requestKey ? `${userId}-${req.body.requestKey}` : undefined;
+      if (req.body.quick) {
+        // The leader's one-click bid would only raise their own hidden maximum: say so instead
+        // (unless it is the same form again, a double tap on confirm: that is answered as a duplicate).
+        const lead = await deps.db.auction.findUnique({ where: { id }, select: { leaderId: true, status: true } });
+        const again = requestKey ? await deps.db.bid.count({ where: { requestKey } }) : 0;
+        if (lead?.status === 'LIVE' && lead.leaderId === userId && !again)
+          return respond(req, reply, id, null, undefined, 'bidding.errors.already_leading');
+      }
       const res = await placeBid(deps, { auctionId: id, bidderId: userId, amount, requestKey });
       await announceBid(app, deps, res, userId);
       return respond(req, reply, id, res, amount);
@@ -130,7 +142,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof BuyBody> }>(
     '/items/:id/buy-now',
-    { schema: { params: IdParams, body: BuyBody }, preHandler: requireUser },
+    { schema: { params: IdParams, body: BuyBody }, preHandler: requireBidder },
     async (req, reply) => {
       const userId = req.user!.id;
       const requestKey = req.body.requestKey ? `${userId}-${req.body.requestKey}` : undefined;
@@ -143,6 +155,70 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       });
       await announceBid(app, deps, res, userId);
       return respond(req, reply, req.params.id, res);
+    },
+  );
+
+  // The bid URL is a form target; anyone who lands on it (an old login link, a reload) gets the form.
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/items/:id/bids',
+    { schema: { params: IdParams } },
+    async (req, reply) => goTo(req, reply, bidFormPath(req.params.id)),
+  );
+
+  /**
+   * The confirm step of a bid: the amount and the points it will hold, and the button that bids.
+   * htmx: the step shown inside the panel (one more tap); without JavaScript: a page of its own.
+   * It only reads; the POST it leads to decides the bid as before.
+   */
+  app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof ConfirmQuery> }>(
+    '/items/:id/bids/confirm',
+    { schema: { params: IdParams, querystring: ConfirmQuery }, preHandler: requireUser },
+    async (req, reply) => {
+      const id = req.params.id;
+      const model = await panelModel(deps, id, req.user!.id);
+      if (!model) throw notFound();
+      const userId = req.user!.id;
+      const a = model.a;
+      const won = (n: number) => new Intl.NumberFormat('ko-KR').format(n) + (req.lang === 'en' ? ' won' : '원');
+      const amount = parseAmount(req.query.amount);
+      const raise = a.status === 'LIVE' && a.leaderId === userId;
+      const heldNow = raise ? (model.viewer.myMax ?? 0) : 0;
+      let error: string | undefined;
+      if (a.status === 'ENDED') error = req.t('bidding.errors.ended') as string;
+      else if (a.status !== 'LIVE') error = req.t('bidding.errors.not_started') as string;
+      else if (a.sellerId === userId) error = req.t('bidding.errors.own_item') as string;
+      else if (amount === null) error = req.t('bidding.errors.amount_invalid') as string;
+      else if (amount > deps.settings.maxBid)
+        error = req.t('bidding.errors.amount_too_large', {
+          max: deps.settings.maxBid.toLocaleString('ko-KR'),
+        }) as string;
+      else if (raise && req.query.quick) error = req.t('bidding.errors.already_leading') as string;
+      else if (raise && amount <= heldNow)
+        error = req.t('bidding.errors.not_above_own_maximum', { minimum: won(heldNow + 1) }) as string;
+      else if (!raise && amount < a.minimumBid)
+        error = req.t('bidding.errors.below_minimum', { minimum: won(a.minimumBid) }) as string;
+      const available = (await deps.wallet.availableOf([userId])).get(userId) ?? 0;
+      const need = amount === null ? 0 : amount - heldNow;
+      const confirm = {
+        id,
+        amount,
+        quick: !!req.query.quick,
+        raise,
+        heldNow,
+        extra: need,
+        available,
+        missing: Math.max(0, need - available),
+        error,
+        requestKey: randomUUID(),
+      };
+      if (error) reply.code(422);
+      if (req.htmx) return reply.fragment('bidding/confirm-step', { confirm });
+      const titles = await deps.catalog.titles([id]);
+      return reply.page(
+        'bidding/confirm',
+        { confirm, title: titles.get(id) ?? `#${id}` },
+        { title: req.t('bidding.confirmTitle') },
+      );
     },
   );
 

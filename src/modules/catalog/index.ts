@@ -69,6 +69,8 @@ export interface CatalogOps {
   listingsAfter(afterId: number, limit: number): Promise<svc.AuctionListing[]>;
   /** Listing titles by id (for other modules' lists: "my bids", the watchlist, orders). */
   titles(ids: number[]): Promise<Map<number, string>>;
+  /** A seller's listings counted by status (the my-page hub). */
+  sellerCounts(sellerId: number): Promise<Record<svc.ListingStatus, number>>;
 }
 
 export interface CatalogApi extends CatalogOps {
@@ -84,6 +86,7 @@ function ops(dbOrTx: Db | Tx): CatalogOps {
     lockListingForAuction: (id) => svc.lockListingForAuction({ db }, id),
     listingsAfter: (afterId, limit) => svc.listingsAfter({ db }, afterId, limit),
     titles: (ids) => svc.titles({ db }, ids),
+    sellerCounts: (sellerId) => svc.sellerCounts({ db }, sellerId),
   };
 }
 

@@ -377,6 +377,17 @@ export async function listingsAfter(
 }
 
 /** Titles by listing id (for other modules' lists: "my bids", the watchlist, orders). */
+/** A seller's listings counted by status (the my-page hub: 판매 중 / 판매 완료 / 유찰). */
+export async function sellerCounts(
+  deps: Pick<CatalogDeps, 'db'>,
+  sellerId: number,
+): Promise<Record<ListingStatus, number>> {
+  const rows = await deps.db.listing.groupBy({ by: ['status'], where: { sellerId }, _count: { _all: true } });
+  const out: Record<ListingStatus, number> = { SCHEDULED: 0, LIVE: 0, ENDED_SOLD: 0, ENDED_UNSOLD: 0, CANCELLED: 0 };
+  for (const r of rows) out[r.status] = r._count._all;
+  return out;
+}
+
 export async function titles(deps: Pick<CatalogDeps, 'db'>, ids: number[]): Promise<Map<number, string>> {
   if (!ids.length) return new Map();
   const rows = await deps.db.listing.findMany({

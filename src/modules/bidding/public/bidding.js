@@ -49,6 +49,15 @@
     dedupeHistory();
     tick();
   }
+  // The bid confirm step's "cancel": with JavaScript it only closes the step (without, it is a
+  // link back to the item page).
+  document.addEventListener('click', function (e) {
+    var el = e.target && e.target.closest ? e.target.closest('[data-bid-cancel]') : null;
+    var box = el && el.closest('.bid-confirm');
+    if (!box) return;
+    e.preventDefault();
+    box.textContent = '';
+  });
   tick();
   setInterval(tick, 1000);
   document.addEventListener('htmx:oobAfterSwap', tick);
