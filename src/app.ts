@@ -33,6 +33,7 @@ import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
 import { biddingModule } from './modules/bidding/index.js';
+import { notificationsModule } from './modules/notifications/index.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
 export function projectRoot(): string {
@@ -185,6 +186,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     increments: config.bidding.increments,
     softCloseSeconds: config.bidding.softCloseSeconds,
     sweepMs: config.auctionSweepMs,
+  });
+  await app.register(notificationsModule, {
+    publicUrl: config.publicUrl,
+    secret: config.sessionSecret,
+    sweepMs: config.notifySweepMs,
   });
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.

@@ -15,10 +15,11 @@ import { panelModel, type PanelDeps } from './panel.js';
 import { livePusher } from './live.js';
 import { openAuction, cancelAuction, syncAuction } from './lifecycle.js';
 import { addMessages } from '../../core/i18n.js';
+import type { Db } from '../../core/db/index.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
-export type { BidPlaced, AuctionStarted, AuctionClosed } from './events.js';
+export type { BidPlaced, BidOutbid, AuctionStarted, AuctionClosed } from './events.js';
 export { auctionClosed } from './events.js';
 export type { BiddingDeps, BidResult, PlaceBid } from './service.js';
 export { placeBid } from './lanes.js';
@@ -106,3 +107,45 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
     return model ? { partial: 'bidding/auction', data: model, scripts: ['bidding.js'] } : null;
   });
 };
+
+/** An auction as other modules see it (notifications: who to tell, and when it ends). */
+export interface AuctionAudience {
+  id: number;
+  status: 'SCHEDULED' | 'LIVE' | 'ENDED' | 'CANCELLED';
+  sellerId: number;
+  leaderId: number | null;
+  currentPrice: number;
+  endsAt: Date;
+  /** Users watching it. */
+  watchers: number[];
+  /** Users who have bid on it. */
+  bidders: number[];
+}
+
+/** Read-only calls for other modules (notifications). */
+export function biddingReads(db: Db) {
+  return {
+    async audience(auctionId: number): Promise<AuctionAudience | null> {
+      const a = await db.auction.findUnique({
+        where: { id: auctionId },
+        select: { id: true, status: true, sellerId: true, leaderId: true, currentPrice: true, endsAt: true },
+      });
+      if (!a) return null;
+      const [watchers, bidders] = await Promise.all([
+        db.watch.findMany({ where: { auctionId }, select: { userId: true } }),
+        db.proxyBid.findMany({ where: { auctionId }, select: { bidderId: true } }),
+      ]);
+      return { ...a, watchers: watchers.map((w) => w.userId), bidders: bidders.map((b) => b.bidderId) };
+    },
+    /** Live auctions ending before `until` (not yet ended), soonest first. */
+    async liveEndingBefore(until: Date, limit = 500): Promise<{ id: number; endsAt: Date }[]> {
+      return db.auction.findMany({
+        where: { status: 'LIVE', endsAt: { gt: new Date(), lte: until } },
+        select: { id: true, endsAt: true },
+        orderBy: { endsAt: 'asc' },
+        take: limit,
+      });
+    },
+  };
+}
+export type BiddingReads = ReturnType<typeof biddingReads>;
