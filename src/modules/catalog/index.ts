@@ -13,6 +13,8 @@ import { MAX_PHOTOS, MAX_PHOTO_BYTES } from './photos.js';
 import { browseRoutes } from './routes-browse.js';
 import { sellRoutes } from './routes-sell.js';
 import { registerJobs } from './jobs.js';
+import { matchListing, type MatchFilter } from './search.js';
+import { CONDITIONS, type Condition } from './validation.js';
 import { addMessages } from '../../core/i18n.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
@@ -69,6 +71,20 @@ export interface CatalogOps {
   listingsAfter(afterId: number, limit: number): Promise<svc.AuctionListing[]>;
   /** Listing titles by id (for other modules' lists: "my bids", the watchlist, orders). */
   titles(ids: number[]): Promise<Map<number, string>>;
+  /** Which saved searches (query and filters as /search and /c/:slug take them) find this listing. */
+  matchSavedSearches(listingId: number, searches: SavedSearchFilter[]): Promise<boolean[]>;
+}
+
+/** A search as a person saved it: /search's query and filters, or a category page's (slug). */
+export interface SavedSearchFilter {
+  q?: string;
+  /** /search?category=<id> (the category and its children). */
+  category?: number;
+  /** /c/<slug> (the category and its children). */
+  slug?: string;
+  min?: number;
+  max?: number;
+  conditions?: string[];
 }
 
 export interface CatalogApi extends CatalogOps {
@@ -78,14 +94,42 @@ export interface CatalogApi extends CatalogOps {
 function ops(dbOrTx: Db | Tx): CatalogOps {
   // A transaction client has the same model and raw queries as the client.
   const db = dbOrTx as Db;
+  const categories = categoryTrees.get(db) ?? svc.categoryLoader(db);
+  categoryTrees.set(db, categories);
   return {
     getListingForAuction: (id) => svc.getListingForAuction({ db }, id),
     recordAuctionState: (id, s) => svc.recordAuctionState({ db }, id, s),
     lockListingForAuction: (id) => svc.lockListingForAuction({ db }, id),
     listingsAfter: (afterId, limit) => svc.listingsAfter({ db }, afterId, limit),
     titles: (ids) => svc.titles({ db }, ids),
+    matchSavedSearches: async (listingId, searches) => {
+      const tree = await categories();
+      const filters = searches.map((f): MatchFilter => {
+        const node =
+          f.slug !== undefined
+            ? tree.bySlug.get(f.slug)
+            : f.category !== undefined
+              ? tree.byId.get(f.category)
+              : undefined;
+        return {
+          q: f.q,
+          // A category that no longer exists matches nothing (not everything).
+          categoryIds: node
+            ? svc.categoryWithChildren(tree, node.id)
+            : f.slug !== undefined || f.category !== undefined
+              ? [-1]
+              : undefined,
+          minPrice: f.min,
+          maxPrice: f.max,
+          conditions: (f.conditions ?? []).filter((c): c is Condition => (CONDITIONS as readonly string[]).includes(c)),
+        };
+      });
+      return matchListing(db, listingId, filters);
+    },
   };
 }
+
+const categoryTrees = new WeakMap<Db, ReturnType<typeof svc.categoryLoader>>();
 
 export function catalogApi(db: Db): CatalogApi {
   return { ...ops(db), withTx: (tx) => ops(tx) };

@@ -17,6 +17,7 @@ import { registerHandlers } from './handlers.js';
 import { endingTimers } from './ending.js';
 import { notificationRoutes } from './routes.js';
 import * as store from './store.js';
+import { keywordAlerts } from './alerts.js';
 
 export type { NotificationChanged } from './events.js';
 
@@ -32,6 +33,7 @@ export const notificationsModule: FastifyPluginAsync<NotificationsOptions> = asy
   addMessages('notifications', { ko, en });
   app.views.module('notifications', import.meta.url);
   app.views.fillSlot('header.bell', 'notifications/bell');
+  app.views.fillSlot('search.alert', 'notifications/alert-button');
   const deps: NotifyDeps = {
     app,
     db: app.db,
@@ -43,7 +45,8 @@ export const notificationsModule: FastifyPluginAsync<NotificationsOptions> = asy
   const catalog = catalogApi(app.db);
   registerHandlers(app, n, catalog);
   const ending = endingTimers(app, n, { bidding: biddingReads(app.db), catalog, sweepMs: opts.sweepMs });
-  handles.set(app.events, { ...n, ending });
+  const alerts = keywordAlerts(app, n, catalog);
+  handles.set(app.events, { ...n, ending, alerts });
 
   // Mail a process left PENDING (it stopped between the commit and the queue), and daily digests.
   app.queues.every('notifications-mail', opts.sweepMs, () => n.flushMail());
@@ -83,7 +86,10 @@ export const notificationsModule: FastifyPluginAsync<NotificationsOptions> = asy
 };
 
 /** The notifier and the ending timers of an app (tests and the bench; nobody else imports this module). */
-export type NotificationsHandle = ReturnType<typeof notifier> & { ending: ReturnType<typeof endingTimers> };
+export type NotificationsHandle = ReturnType<typeof notifier> & {
+  ending: ReturnType<typeof endingTimers>;
+  alerts: ReturnType<typeof keywordAlerts>;
+};
 const handles = new WeakMap<object, NotificationsHandle>();
 export function notificationsOf(app: { events: object }): NotificationsHandle {
   const h = handles.get(app.events);
