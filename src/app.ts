@@ -33,6 +33,7 @@ import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
 import { biddingModule } from './modules/bidding/index.js';
+import { messagesModule } from './modules/messages/index.js';
 import { notificationsModule } from './modules/notifications/index.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
@@ -187,6 +188,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     softCloseSeconds: config.bidding.softCloseSeconds,
     sweepMs: config.auctionSweepMs,
   });
+  await app.register(messagesModule);
   await app.register(notificationsModule, {
     publicUrl: config.publicUrl,
     secret: config.sessionSecret,

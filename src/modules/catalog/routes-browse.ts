@@ -271,6 +271,8 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         appendable: mine && !svc.canEdit(l) && svc.canAppend(l),
         // The live bid area belongs to the bidding module; it fills this slot when present.
         bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),
+        // Questions and answers under the description belong to the messages module.
+        questions: l.status === 'CANCELLED' ? null : await app.slots.render('item.questions', l.id, req),
       },
       {
         title: l.title,

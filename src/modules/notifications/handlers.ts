@@ -31,6 +31,32 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
     void n.afterCommit(written);
   });
 
+  // Listing Q&A (messages): the seller hears of a question, the asker of its answer.
+  app.events.onDurable('question.asked', 'notifications', async (e, { tx, eventId }) => {
+    const written = await n.writeAll(tx, [
+      {
+        userId: e.sellerId,
+        kind: 'question',
+        sourceKey: `question.asked:${eventId}`,
+        params: { listingId: e.listingId, title: await title(e.listingId), excerpt: e.excerpt },
+        link: `/items/${e.listingId}#q-${e.questionId}`,
+      },
+    ]);
+    void n.afterCommit(written);
+  });
+  app.events.onDurable('question.answered', 'notifications', async (e, { tx, eventId }) => {
+    const written = await n.writeAll(tx, [
+      {
+        userId: e.askerId,
+        kind: 'answer',
+        sourceKey: `question.answered:${eventId}`,
+        params: { listingId: e.listingId, title: await title(e.listingId), excerpt: e.excerpt },
+        link: `/items/${e.listingId}#q-${e.questionId}`,
+      },
+    ]);
+    void n.afterCommit(written);
+  });
+
   // The end: the winner and the seller hear it (a buy-now too).
   app.events.onDurable('auction.closed', 'notifications', async (e, { tx, eventId }) => {
     const t = await title(e.auctionId);
