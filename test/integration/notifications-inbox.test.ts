@@ -180,7 +180,7 @@ t.test('the bell: live count on the own topic only, escaped; re-synced on reconn
   const cm = await loggedIn(app, me.email);
   const co = await loggedIn(app, other.email);
   const page = await cm.get('/');
-  t.match(page.body, `ws-connect="/ws?topics=user:${me.id}"`, 'the header bell connects to the own topic');
+  t.match(page.body, `ws-connect="/ws?topics=user:${me.id}"`, 'the page socket carries the own topic');
   const mine = socket(`ws://127.0.0.1:${port}/ws?topics=user:${me.id}`, cookieOf(cm));
   const spy = socket(`ws://127.0.0.1:${port}/ws?topics=user:${me.id}`, cookieOf(co));
   const anon = socket(`ws://127.0.0.1:${port}/ws?topics=user:${me.id}`, '');

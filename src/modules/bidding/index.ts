@@ -104,7 +104,9 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   // The item page (catalog) shows this module's bid area through a slot.
   app.slots.provide('item.bidArea', async (listingId, req) => {
     const model = await panelModel(deps, listingId, req.user?.id ?? null);
-    return model ? { partial: 'bidding/auction', data: model, scripts: ['bidding.js'] } : null;
+    return model
+      ? { partial: 'bidding/auction', data: model, scripts: ['bidding.js'], topics: [`auction:${listingId}`] }
+      : null;
   });
 };
 

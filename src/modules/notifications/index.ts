@@ -65,7 +65,7 @@ export const notificationsModule: FastifyPluginAsync<NotificationsOptions> = asy
   ) =>
     app.renderPartial('notifications/bell-count', { count: b.count, oob: true }, t, lang) +
     (withLatest && b.newest && !b.newest.readAt
-      ? app.renderPartial('notifications/latest', { item: present(b.newest, t, lang) }, t, lang)
+      ? app.renderPartial('notifications/latest', { item: present(b.newest, t, lang), oob: true }, t, lang)
       : '');
   app.realtime.registerTopic('user', async (id, ctx) => {
     if (ctx.userId === null || String(ctx.userId) !== id) return null;
