@@ -35,6 +35,8 @@ import { walletModule } from './modules/wallet/index.js';
 import { biddingModule } from './modules/bidding/index.js';
 import { ordersModule } from './modules/orders/index.js';
 import { mypageModule, ordersHubSummary } from './modules/mypage/index.js';
+import { messagesModule } from './modules/messages/index.js';
+import { notificationsModule } from './modules/notifications/index.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
 export function projectRoot(): string {
@@ -191,6 +193,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(ordersModule, { ...config.orders });
   // The my-page hub reads every module above through their public APIs (orders: ordersHubSummary).
   await app.register(mypageModule, { ordersSummary: ordersHubSummary(app.db) });
+  await app.register(messagesModule);
+  await app.register(notificationsModule, {
+    publicUrl: config.publicUrl,
+    secret: config.sessionSecret,
+    sweepMs: config.notifySweepMs,
+  });
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.
   app.setNotFoundHandler({ preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }) }, async (req, reply) =>

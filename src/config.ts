@@ -62,6 +62,8 @@ export interface Config {
     /** How often each worker process sweeps for overdue order timers (ORDER_SWEEP_MS). */
     sweepMs: number;
   };
+  /** How often each worker process looks for auctions in their last hour and notification mail left behind (NOTIFY_SWEEP_MS). */
+  notifySweepMs: number;
   outbox: {
     /** Deliver durable events from this process (OUTBOX_RELAY=off pauses delivery; events wait in PostgreSQL). */
     relay: boolean;
@@ -303,6 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
       feeBps: int('PLATFORM_FEE_BPS', 300, 0, 5000),
       sweepMs: int('ORDER_SWEEP_MS', 60_000, 100, 3_600_000),
     },
+    notifySweepMs: int('NOTIFY_SWEEP_MS', 30_000, 100, 3_600_000),
     outbox: {
       relay: oneOf('OUTBOX_RELAY', ['on', 'off'] as const, 'on') === 'on',
       pollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),

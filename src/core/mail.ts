@@ -17,6 +17,10 @@ export interface MailMessage {
   to: string;
   subject: string;
   text: string;
+  /** An HTML alternative to `text` (escaped by its renderer). */
+  html?: string;
+  /** Extra headers, e.g. List-Unsubscribe. */
+  headers?: Record<string, string>;
   /** What kind of message (for logs and metrics), e.g. `accounts.verify`. */
   kind: string;
 }
@@ -66,7 +70,14 @@ export const mailPlugin = fp<MailOptions>(
       QUEUE,
       async (job) => {
         const m = job.data;
-        const info = (await transport.sendMail({ from: opts.from, to: m.to, subject: m.subject, text: m.text })) as {
+        const info = (await transport.sendMail({
+          from: opts.from,
+          to: m.to,
+          subject: m.subject,
+          text: m.text,
+          ...(m.html ? { html: m.html } : {}),
+          ...(m.headers ? { headers: m.headers } : {}),
+        })) as {
           messageId: string;
           message?: Buffer;
         };

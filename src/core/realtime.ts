@@ -8,6 +8,9 @@
  * A push that lands while a socket's snapshot is being rendered is not sent out of order: the
  * snapshot is rendered again instead, so a (re)connecting tab never ends on a stale state.
  * Sockets are pinged so dead peers are dropped and idle proxies keep the connection open.
+ * The layout opens the socket on <body> with the page's topics (its own and its slots', see
+ * core/views.ts) plus, for a logged-in person, their own topic `user:<id>`: the notifications
+ * module renders it (the bell) and sends it only to sockets of that user.
  */
 import fp from 'fastify-plugin';
 import fastifyWebsocket from '@fastify/websocket';

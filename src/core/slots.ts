@@ -17,6 +17,8 @@ export interface SlotContent {
   data: Record<string, unknown>;
   /** Module scripts the part needs on the page (`bidding.js`). */
   scripts?: string[];
+  /** Live topics the part listens to (`auction:42`): they join the page's one WebSocket. */
+  topics?: string[];
 }
 export type SlotProvider = (id: number, req: FastifyRequest) => Promise<SlotContent | null>;
 
@@ -45,6 +47,10 @@ export const slotsPlugin = fp(
         if (content?.scripts?.length) {
           req.pageScripts ??= new Set();
           for (const s of content.scripts) req.pageScripts.add(s);
+        }
+        if (content?.topics?.length) {
+          req.pageTopics ??= new Set();
+          for (const s of content.topics) req.pageTopics.add(s);
         }
         return content;
       },

@@ -25,6 +25,8 @@ export interface PageOptions {
   ogImage?: string;
   /** Module scripts this page needs, by file name (`catalog.js`); slots add theirs. */
   scripts?: string[];
+  /** Live topics this page listens to (`auction:42`); slots add theirs (core/realtime.ts). */
+  topics?: string[];
 }
 
 export interface Views {
@@ -49,6 +51,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Scripts the page being rendered needs (added by slots). */
     pageScripts: Set<string> | null;
+    /** Live topics of the page being rendered (added by slots): one WebSocket per tab carries them all. */
+    pageTopics: Set<string> | null;
   }
   interface FastifyInstance {
     views: Views;
@@ -199,6 +203,7 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
     };
     app.decorate('views', views);
     app.decorateRequest('pageScripts', null);
+    app.decorateRequest('pageTopics', null);
 
     app.get<{ Params: { file: string } }>(
       '/static/js/:file',
@@ -220,7 +225,18 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
     app.decorateReply('page', async function (this: FastifyReply, name: string, data = {}, popts: PageOptions = {}) {
       const req = this.request;
       const pageScripts = [...new Set([...(popts.scripts ?? []), ...(req.pageScripts ?? [])])];
-      const locals = { ...opts.locals(req, this), ...data, pageTitle: popts.title, page: popts, pageScripts };
+      // The page's one WebSocket (on <body>, htmx's ws extension): its own topics and its slots',
+      // and a logged-in person's own topic (user:<id>, core/realtime.ts) on every page.
+      const topics = [...new Set([...(popts.topics ?? []), ...(req.pageTopics ?? [])])];
+      if (req.user) topics.push(`user:${req.user.id}`);
+      const locals = {
+        ...opts.locals(req, this),
+        ...data,
+        pageTitle: popts.title,
+        page: popts,
+        pageScripts,
+        wsTopics: topics.join(','),
+      };
       const body = page(name)(locals);
       this.type('text/html; charset=utf-8');
       if (req.htmx && !req.headers['hx-boosted'] && !popts.full) return this.send(body);

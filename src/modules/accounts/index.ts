@@ -28,12 +28,21 @@ export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: 
 export interface AccountsApi {
   findUser(id: number): Promise<svc.PublicUser | null>;
   publicProfiles(ids: number[]): ReturnType<typeof svc.publicProfiles>;
+  /** Address, nickname and language of several users (for mail other modules send them). */
+  contacts(ids: number[]): Promise<Map<number, { id: number; email: string; nickname: string; locale: string }>>;
 }
 
 export function accountsApi(db: svc.AccountsDeps['db']): AccountsApi {
   return {
     findUser: (id) => svc.findUser({ db }, id),
     publicProfiles: (ids) => svc.publicProfiles({ db }, ids),
+    contacts: async (ids) => {
+      const rows = await db.user.findMany({
+        where: { id: { in: [...new Set(ids)] } },
+        select: { id: true, email: true, nickname: true, locale: true },
+      });
+      return new Map(rows.map((r) => [r.id, r]));
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The events bidding emits. `auction.closed` is durable: the winner's order and payment (and the
+ * The events bidding emits. `auction.closed` and `bid.outbid` are durable: the winner's order and payment (and the
  * seller's payout after it) hang on it, so it is written in the transaction that closes the
  * auction and delivered at least once through the outbox. The others are live only: they move
  * browser panels and counters, and a page that missed one re-syncs when its socket reconnects.
@@ -21,6 +21,21 @@ export type BidPlaced = {
   closed: boolean;
   /** History rows this bid added (2 when a leader's proxy answered at once). */
   newRows: number;
+};
+
+/**
+ * Someone who was leading lost the lead to another bid (durable: written in the bid's own
+ * transaction, one per outbid person per batch, so the "you were outbid" notice is not lost to
+ * a Redis hiccup or a crash between the commit and the live event).
+ */
+export type BidOutbid = {
+  auctionId: number;
+  /** Who lost the lead. */
+  userId: number;
+  /** The price after the batch (what they must beat). */
+  price: number;
+  leaderId: number | null;
+  endsAt: string;
 };
 
 /** A scheduled auction went live. */
@@ -45,15 +60,19 @@ export type AuctionClosed = {
 declare module '../../core/events.js' {
   interface DomainEvents {
     'bid.placed': BidPlaced;
+    'bid.outbid': BidOutbid;
     'auction.started': AuctionStarted;
     'auction.closed': AuctionClosed;
   }
   interface DurableEvents {
     'auction.closed': true;
+    'bid.outbid': true;
   }
 }
 
 export const bidPlaced = (e: BidPlaced) => domainEvent('bid.placed', e);
+
+export const bidOutbid = (e: BidOutbid) => domainEvent('bid.outbid', e);
 
 export const auctionStarted = (auctionId: number) => domainEvent('auction.started', { auctionId });
 

@@ -20,7 +20,7 @@ import { bidSummary, myBids, type MyBidRow } from './queries.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
-export type { BidPlaced, AuctionStarted, AuctionClosed } from './events.js';
+export type { BidPlaced, BidOutbid, AuctionStarted, AuctionClosed } from './events.js';
 export { auctionClosed } from './events.js';
 export type { BiddingDeps, BidResult, PlaceBid } from './service.js';
 export { placeBid } from './lanes.js';
@@ -125,8 +125,57 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   app.slots.provide('item.bidArea', async (listingId, req) => {
     const model = await panelModel(deps, listingId, req.user?.id ?? null);
     const openMax = (req.query as Record<string, unknown> | undefined)?.bid === '1' && model?.viewer.loggedIn;
-    return model ? { partial: 'bidding/auction', data: { ...model, openMax }, scripts: ['bidding.js'] } : null;
+    return model
+      ? {
+          partial: 'bidding/auction',
+          data: { ...model, openMax },
+          scripts: ['bidding.js'],
+          topics: [`auction:${listingId}`],
+        }
+      : null;
   });
   // Its state badge too (the end push swaps it with the rest of the page's controls).
   app.views.fillSlot('item.state', 'bidding/state-badge');
 };
+
+/** An auction as other modules see it (notifications: who to tell, and when it ends). */
+export interface AuctionAudience {
+  id: number;
+  status: 'SCHEDULED' | 'LIVE' | 'ENDED' | 'CANCELLED';
+  sellerId: number;
+  leaderId: number | null;
+  currentPrice: number;
+  endsAt: Date;
+  /** Users watching it. */
+  watchers: number[];
+  /** Users who have bid on it. */
+  bidders: number[];
+}
+
+/** Read-only calls for other modules (notifications). */
+export function biddingReads(db: Db) {
+  return {
+    async audience(auctionId: number): Promise<AuctionAudience | null> {
+      const a = await db.auction.findUnique({
+        where: { id: auctionId },
+        select: { id: true, status: true, sellerId: true, leaderId: true, currentPrice: true, endsAt: true },
+      });
+      if (!a) return null;
+      const [watchers, bidders] = await Promise.all([
+        db.watch.findMany({ where: { auctionId }, select: { userId: true } }),
+        db.proxyBid.findMany({ where: { auctionId }, select: { bidderId: true } }),
+      ]);
+      return { ...a, watchers: watchers.map((w) => w.userId), bidders: bidders.map((b) => b.bidderId) };
+    },
+    /** Live auctions ending before `until` (not yet ended), soonest first. */
+    async liveEndingBefore(until: Date, limit = 500): Promise<{ id: number; endsAt: Date }[]> {
+      return db.auction.findMany({
+        where: { status: 'LIVE', endsAt: { gt: new Date(), lte: until } },
+        select: { id: true, endsAt: true },
+        orderBy: { endsAt: 'asc' },
+        take: limit,
+      });
+    },
+  };
+}
+export type BiddingReads = ReturnType<typeof biddingReads>;

@@ -25,7 +25,7 @@ import {
   type PlaceBid,
   type Refusal,
 } from './plan.js';
-import { auctionClosed } from './events.js';
+import { auctionClosed, bidOutbid } from './events.js';
 
 export type { AuctionSnapshot } from './auction-row.js';
 export type { BiddingSettings, BidResult, PlaceBid, Refusal } from './plan.js';
@@ -131,6 +131,22 @@ export async function commitBatch(
            ends_at = ${after.endsAt}, updated_at = now()
      WHERE id = ${before.id}`;
   await deps.catalog.withTx(tx).recordAuctionState(before.id, catalogState(after));
+  // Everyone this batch took the lead from hears it once, with the batch's final price (durable:
+  // it commits with the bids; one outbox row per person who lost the lead, none for other bids).
+  const outbid = new Set<number>();
+  for (const r of plan.results)
+    if (r.ok && r.outbidUserId !== null && r.outbidUserId !== after.leaderId) outbid.add(r.outbidUserId);
+  for (const userId of outbid)
+    await deps.events.enqueue(
+      tx,
+      bidOutbid({
+        auctionId: before.id,
+        userId,
+        price: after.currentPrice,
+        leaderId: after.leaderId,
+        endsAt: after.endsAt.toISOString(),
+      }),
+    );
 }
 
 /** A batch's bid rows (ids in arrival order) and the bidders' maxima (which only rise): two statements. */

@@ -13,6 +13,8 @@ import { MAX_PHOTOS, MAX_PHOTO_BYTES } from './photos.js';
 import { browseRoutes } from './routes-browse.js';
 import { sellRoutes } from './routes-sell.js';
 import { registerJobs } from './jobs.js';
+import { matchListing, type MatchFilter } from './search.js';
+import { CONDITIONS, type Condition } from './validation.js';
 import { addMessages } from '../../core/i18n.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
@@ -71,6 +73,20 @@ export interface CatalogOps {
   titles(ids: number[]): Promise<Map<number, string>>;
   /** A seller's listings counted by status (the my-page hub). */
   sellerCounts(sellerId: number): Promise<Record<svc.ListingStatus, number>>;
+  /** Which saved searches (query and filters as /search and /c/:slug take them) find this listing. */
+  matchSavedSearches(listingId: number, searches: SavedSearchFilter[]): Promise<boolean[]>;
+}
+
+/** A search as a person saved it: /search's query and filters, or a category page's (slug). */
+export interface SavedSearchFilter {
+  q?: string;
+  /** /search?category=<id> (the category and its children). */
+  category?: number;
+  /** /c/<slug> (the category and its children). */
+  slug?: string;
+  min?: number;
+  max?: number;
+  conditions?: string[];
 }
 
 export interface CatalogApi extends CatalogOps {
@@ -80,6 +96,8 @@ export interface CatalogApi extends CatalogOps {
 function ops(dbOrTx: Db | Tx): CatalogOps {
   // A transaction client has the same model and raw queries as the client.
   const db = dbOrTx as Db;
+  const categories = categoryTrees.get(db) ?? svc.categoryLoader(db);
+  categoryTrees.set(db, categories);
   return {
     getListingForAuction: (id) => svc.getListingForAuction({ db }, id),
     recordAuctionState: (id, s) => svc.recordAuctionState({ db }, id, s),
@@ -87,8 +105,34 @@ function ops(dbOrTx: Db | Tx): CatalogOps {
     listingsAfter: (afterId, limit) => svc.listingsAfter({ db }, afterId, limit),
     titles: (ids) => svc.titles({ db }, ids),
     sellerCounts: (sellerId) => svc.sellerCounts({ db }, sellerId),
+    matchSavedSearches: async (listingId, searches) => {
+      const tree = await categories();
+      const filters = searches.map((f): MatchFilter => {
+        const node =
+          f.slug !== undefined
+            ? tree.bySlug.get(f.slug)
+            : f.category !== undefined
+              ? tree.byId.get(f.category)
+              : undefined;
+        return {
+          q: f.q,
+          // A category that no longer exists matches nothing (not everything).
+          categoryIds: node
+            ? svc.categoryWithChildren(tree, node.id)
+            : f.slug !== undefined || f.category !== undefined
+              ? [-1]
+              : undefined,
+          minPrice: f.min,
+          maxPrice: f.max,
+          conditions: (f.conditions ?? []).filter((c): c is Condition => (CONDITIONS as readonly string[]).includes(c)),
+        };
+      });
+      return matchListing(db, listingId, filters);
+    },
   };
 }
+
+const categoryTrees = new WeakMap<Db, ReturnType<typeof svc.categoryLoader>>();
 
 export function catalogApi(db: Db): CatalogApi {
   return { ...ops(db), withTx: (tx) => ops(tx) };

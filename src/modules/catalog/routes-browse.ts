@@ -97,6 +97,8 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     if (qs.min) params.set('min', qs.min);
     if (qs.max) params.set('max', qs.max);
     for (const c of conditions) params.append('condition', c);
+    // What a saved search keeps ("이 검색 알림 받기", the notifications module's button): query and filters.
+    const alertQuery = params.toString();
     if (qs.status) params.set('status', status);
     if (qs.sort) params.set('sort', sort);
     const more = res.nextCursor
@@ -105,6 +107,7 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     const name = (n: svc.CategoryNode) => (en ? n.nameEn : n.nameKo);
     const data = {
       base,
+      alertQuery,
       q,
       fixedCategory: fixedCategory ? { slug: fixedCategory.slug, name: name(fixedCategory) } : null,
       categoryGroups: tree.roots.map((r) => ({
@@ -268,6 +271,8 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         appendable: mine && !svc.canEdit(l) && svc.canAppend(l),
         // The live bid area belongs to the bidding module; it fills this slot when present.
         bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),
+        // Questions and answers under the description belong to the messages module.
+        questions: l.status === 'CANCELLED' ? null : await app.slots.render('item.questions', l.id, req),
       },
       {
         title: l.title,

@@ -100,7 +100,9 @@ export function decodeCursor(raw: string | undefined, kind: 'int' | 'date'): [st
   return [at.toISOString(), id];
 }
 
-function whereClause(p: SearchParams, q: string): Prisma.Sql {
+type Filters = Pick<SearchParams, 'categoryIds' | 'minPrice' | 'maxPrice' | 'conditions'> & { status?: StatusFilter };
+
+function whereClause(p: Filters, q: string): Prisma.Sql {
   const parts: Prisma.Sql[] = [];
   switch (p.status) {
     case 'live':
@@ -191,4 +193,28 @@ export async function searchListings(db: Db, p: SearchParams): Promise<SearchRes
     total,
     nextCursor: rows.length > limit && last ? encodeCursor(keyOf(last), Number(last.id)) : null,
   };
+}
+
+/** A saved search's filters, as /search applies them (the status filter aside: a new listing is open). */
+export type MatchFilter = Pick<SearchParams, 'q' | 'categoryIds' | 'minPrice' | 'maxPrice' | 'conditions'>;
+
+/**
+ * Which of these searches would find the listing, with exactly /search's conditions (every word
+ * as a substring, or the pg_trgm fuzzy match on the title). One statement for up to 100 filters.
+ */
+export async function matchListing(db: Db, listingId: number, filters: MatchFilter[]): Promise<boolean[]> {
+  const hits = new Set<number>();
+  for (let start = 0; start < filters.length; start += 100) {
+    const chunk = filters.slice(start, start + 100);
+    const selects = chunk.map((f, i) => {
+      const q = queryWords(f.q ?? '').join(' ');
+      const where = whereClause(f, q);
+      const idCond =
+        where === Prisma.empty ? Prisma.sql`WHERE l.id = ${listingId}` : Prisma.sql`${where} AND l.id = ${listingId}`;
+      return Prisma.sql`SELECT ${start + i}::int AS i FROM listings l ${idCond}`;
+    });
+    const rows = await db.$queryRaw<{ i: number }[]>`${Prisma.join(selects, ' UNION ALL ')}`;
+    for (const r of rows) hits.add(r.i);
+  }
+  return filters.map((_, i) => hits.has(i));
 }

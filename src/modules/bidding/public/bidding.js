@@ -73,8 +73,11 @@
       return Math.min(500 * Math.pow(2, retries), 4000) * (0.5 + Math.random() / 2);
     };
   }
+  // The page's socket is on <body>: its state shows on the auction areas.
   function mark(e, down) {
-    if (e.target && e.target.classList) e.target.classList.toggle('ws-down', down);
+    document.querySelectorAll('.auction').forEach(function (el) {
+      el.classList.toggle('ws-down', down);
+    });
   }
   document.addEventListener('htmx:wsOpen', function (e) {
     mark(e, false);

@@ -1,0 +1,25 @@
+/**
+ * messages: public listing Q&A now (questions.ts); buyer–seller chat per order comes with the
+ * orders module. Emits `question.asked` and `question.answered` (durable, events.ts); shows its
+ * block on the item page through the `item.questions` slot.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { addMessages } from '../../core/i18n.js';
+import { accountsApi } from '../accounts/index.js';
+import { catalogApi } from '../catalog/index.js';
+import { ko } from './locales/ko.js';
+import { en } from './locales/en.js';
+import { questionRoutes, questionsModel, type QaDeps } from './questions.js';
+
+export type { QuestionAsked, QuestionAnswered } from './events.js';
+
+export const messagesModule: FastifyPluginAsync = async (app) => {
+  addMessages('messages', { ko, en });
+  app.views.module('messages', import.meta.url);
+  const deps: QaDeps = { db: app.db, accounts: accountsApi(app.db), catalog: catalogApi(app.db) };
+  app.slots.provide('item.questions', async (listingId, req) => {
+    const data = await questionsModel(deps, listingId, req);
+    return data ? { partial: 'messages/questions', data } : null;
+  });
+  await questionRoutes(app, deps);
+};

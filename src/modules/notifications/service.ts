@@ -1,0 +1,217 @@
+/**
+ * Writing notifications and what follows their commit: the live bell push (every instance, over
+ * the event bus) and the e-mail (claimed from PostgreSQL, handed to core/mail.ts's queue).
+ * A writer runs inside some transaction (a durable consumer's, a timer's own); `afterCommit`
+ * waits until the rows are visible, so nothing is pushed or mailed for a rolled-back write, and a
+ * sweeper mails whatever an interrupted process left PENDING.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { TFunction } from 'i18next';
+import { transaction, type Db, type Tx } from '../../core/db/index.js';
+import { i18n, isLang, type Lang } from '../../core/i18n.js';
+import type { AccountsApi } from '../accounts/index.js';
+import * as store from './store.js';
+import { actionLink, messageParams, type Params } from './kinds.js';
+import { notificationChanged } from './events.js';
+
+export interface NotifyDeps {
+  app: FastifyInstance;
+  db: Db;
+  accounts: AccountsApi;
+  publicUrl: string;
+  /** Signs unsubscribe links. */
+  secret: string;
+}
+
+/** One notification as a page, a push or a mail shows it (text unescaped: the template escapes). */
+export function present(row: store.Row, t: TFunction, lang: string) {
+  const params = (row.params ?? {}) as Params;
+  const text = t(`notifications.kinds.${row.kind}`, messageParams(params, lang)) as string;
+  return {
+    id: row.id.toString(),
+    kind: row.kind,
+    text,
+    link: row.link,
+    action: actionLink(row.kind, params),
+    unread: !row.readAt,
+    createdAt: row.createdAt,
+  };
+}
+
+export const tFor = (lang: string): { t: TFunction; lang: Lang } => {
+  const l: Lang = isLang(lang) ? lang : 'ko';
+  return { t: i18n.getFixedT(l), lang: l };
+};
+
+// ── unsubscribe tokens: `<userId>-<HMAC>`, valid until the secret changes ──
+const sig = (secret: string, userId: number) =>
+  createHmac('sha256', secret).update(`notifications-unsubscribe:${userId}`).digest('base64url');
+export const unsubscribeToken = (secret: string, userId: number) => `${userId}-${sig(secret, userId)}`;
+export function verifyUnsubscribe(secret: string, token: string): number | null {
+  const m = /^([1-9][0-9]{0,9})-([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!m) return null;
+  const userId = Number(m[1]);
+  if (userId > 2147483647) return null;
+  const want = Buffer.from(sig(secret, userId));
+  const got = Buffer.from(m[2]);
+  return want.length === got.length && timingSafeEqual(want, got) ? userId : null;
+}
+
+const VISIBLE_TRIES = 100;
+const VISIBLE_EVERY_MS = 30;
+const MAIL_BATCH = 50;
+
+export function notifier(deps: NotifyDeps) {
+  const { app, db } = deps;
+
+  /** Pushes each user's bell and mails the new rows, once the writes are visible. */
+  async function afterCommit(written: store.Written[]): Promise<void> {
+    if (!written.length) return;
+    for (let i = 0; i < VISIBLE_TRIES && !(await store.visible(db, written)); i++)
+      await new Promise((r) => setTimeout(r, VISIBLE_EVERY_MS));
+    if (!(await store.visible(db, written))) return; // rolled back (or a redelivery will come)
+    const users = new Map<number, string>();
+    for (const w of written) users.set(w.userId, w.id);
+    for (const [userId, id] of users) await app.events.emit(notificationChanged(userId, id));
+    const fresh = written.filter((w) => w.created).map((w) => w.id);
+    if (fresh.length) await flushMail(fresh).catch((err) => app.log.warn({ err }, 'notification mail: queued later'));
+  }
+
+  /** Writes inside the caller's transaction; call `afterCommit` with the result once it returns. */
+  async function writeAll(tx: Tx, items: store.NewNotification[]): Promise<store.Written[]> {
+    const out: store.Written[] = [];
+    for (const n of items) {
+      const w = await store.write(tx, n);
+      if (w) out.push(w);
+    }
+    return out;
+  }
+
+  /** Writes in a transaction of its own and follows up at once (timers, live listeners). */
+  async function notifyNow(items: store.NewNotification[]): Promise<store.Written[]> {
+    if (!items.length) return [];
+    const written = await transaction(db, (tx) => writeAll(tx, items));
+    await afterCommit(written);
+    return written;
+  }
+
+  function mailFor(row: store.Row, to: { email: string; locale: string; userId: number }) {
+    const { t, lang } = tFor(to.locale);
+    const item = present(row, t, lang);
+    const url = `${deps.publicUrl}${item.link}`;
+    const unsubscribe = `${deps.publicUrl}/notifications/unsubscribe?token=${unsubscribeToken(deps.secret, to.userId)}`;
+    const settings = `${deps.publicUrl}/notifications/settings`;
+    const subject = (t('notifications.mail.subject', { message: item.text }) as string).slice(0, 200);
+    const text = [
+      item.text,
+      '',
+      `${t('notifications.mail.open')}: ${url}`,
+      '',
+      '--',
+      t('notifications.mail.footer'),
+      `${t('notifications.mail.settings')}: ${settings}`,
+      `${t('notifications.mail.unsubscribe')}: ${unsubscribe}`,
+    ].join('\n');
+    const html = app.renderPartial('notifications/mail', { items: [{ ...item, url }], unsubscribe, settings }, t, lang);
+    return {
+      to: to.email,
+      subject,
+      text,
+      html,
+      kind: `notifications.${row.kind}`,
+      headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+    };
+  }
+
+  /**
+   * Hands PENDING rows to the mail queue, each exactly once: claimed under a row lock in one
+   * transaction with the queue write, so a crash before the commit leaves them PENDING for the
+   * sweeper (the mail may then be queued twice; never zero times). `ids`: only those rows.
+   */
+  async function flushMail(ids?: string[]): Promise<number> {
+    return transaction(db, async (tx) => {
+      const rows = ids
+        ? await tx.$queryRaw<{ id: bigint }[]>`
+            SELECT id FROM notifications WHERE mail_state = 'PENDING' AND id = ANY(${ids}::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED`
+        : await tx.$queryRaw<{ id: bigint }[]>`
+            SELECT id FROM notifications WHERE mail_state = 'PENDING' AND created_at < now() - interval '5 seconds'
+             ORDER BY id LIMIT ${MAIL_BATCH}::int FOR UPDATE SKIP LOCKED`;
+      if (!rows.length) return 0;
+      const full = await tx.notification.findMany({
+        where: { id: { in: rows.map((r) => r.id) } },
+        orderBy: { id: 'asc' },
+      });
+      const contacts = await deps.accounts.contacts(full.map((r) => r.userId));
+      for (const row of full) {
+        const c = contacts.get(row.userId);
+        if (c) await app.mail.send(mailFor(row, { email: c.email, locale: c.locale, userId: c.id }));
+      }
+      await tx.notification.updateMany({ where: { id: { in: full.map((r) => r.id) } }, data: { mailState: 'QUEUED' } });
+      return full.length;
+    });
+  }
+
+  /** One mail per digest user with their DIGEST rows, at most once a day each. */
+  async function sendDigests(): Promise<number> {
+    const due = await db.$queryRaw<{ user_id: number }[]>`
+      SELECT p.user_id FROM notification_prefs p
+       WHERE p.digest AND NOT p.unsubscribed AND (p.digest_sent_at IS NULL OR p.digest_sent_at < now() - interval '1 day')
+         AND EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = p.user_id AND n.mail_state = 'DIGEST')
+       LIMIT 200`;
+    let sent = 0;
+    for (const { user_id: userId } of due) {
+      sent += await transaction(db, async (tx) => {
+        // Claim the user's digest (another worker process may be at the same user).
+        const claimed = await tx.$executeRaw`
+          UPDATE notification_prefs SET digest_sent_at = now(), updated_at = now()
+           WHERE user_id = ${userId} AND (digest_sent_at IS NULL OR digest_sent_at < now() - interval '1 day')`;
+        if (!claimed) return 0;
+        const rows = await tx.notification.findMany({
+          where: { userId, mailState: 'DIGEST' },
+          orderBy: { id: 'asc' },
+          take: 100,
+        });
+        const c = (await deps.accounts.contacts([userId])).get(userId);
+        if (!rows.length || !c) return 0;
+        const { t, lang } = tFor(c.locale);
+        const items = rows.map((r) => {
+          const item = present(r, t, lang);
+          return { ...item, url: `${deps.publicUrl}${item.link}` };
+        });
+        const unsubscribe = `${deps.publicUrl}/notifications/unsubscribe?token=${unsubscribeToken(deps.secret, userId)}`;
+        const settings = `${deps.publicUrl}/notifications/settings`;
+        await app.mail.send({
+          to: c.email,
+          subject: t('notifications.mail.digestSubject', { count: items.length }) as string,
+          text: [
+            t('notifications.mail.digestIntro'),
+            '',
+            ...items.map((i) => `- ${i.text}\n  ${i.url}`),
+            '',
+            '--',
+            `${t('notifications.mail.settings')}: ${settings}`,
+            `${t('notifications.mail.unsubscribe')}: ${unsubscribe}`,
+          ].join('\n'),
+          html: app.renderPartial(
+            'notifications/mail',
+            { items, unsubscribe, settings, intro: t('notifications.mail.digestIntro') },
+            t,
+            lang,
+          ),
+          kind: 'notifications.digest',
+          headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+        });
+        await tx.notification.updateMany({
+          where: { id: { in: rows.map((r) => r.id) } },
+          data: { mailState: 'QUEUED' },
+        });
+        return 1;
+      });
+    }
+    return sent;
+  }
+
+  return { writeAll, afterCommit, notifyNow, flushMail, sendDigests };
+}
+export type Notifier = ReturnType<typeof notifier>;

@@ -1,0 +1,137 @@
+/**
+ * The inbox table: idempotent writes (one row per source key), coalescing of bursts, reading
+ * pages and counts, marking read. Every call takes a client or a transaction.
+ */
+import { Prisma, type Db, type Tx } from '../../core/db/index.js';
+import { DEFAULT_EMAIL_KINDS, type Kind, type Params } from './kinds.js';
+
+/** Bursts in one group within this window are one notification (the first one's time counts). */
+export const COALESCE_MS = 60_000;
+export const PAGE_SIZE = 20;
+
+export interface NewNotification {
+  userId: number;
+  kind: Kind;
+  /** Unique per source: the event id and role, or the timer and user. */
+  sourceKey: string;
+  params: Params;
+  link: string;
+  /** Same group within COALESCE_MS and still unread: the existing row is updated instead. */
+  groupKey?: string;
+  /** With a group: whether the new params should replace the stored ones (e.g. only a higher price). */
+  replaces?: (stored: Params, next: Params) => boolean;
+}
+
+export interface Written {
+  id: string;
+  userId: number;
+  /** A new row (false: an earlier row of its group was updated, or it was already written). */
+  created: boolean;
+  /** What the push after commit waits for (the row's last_source). */
+  source: string;
+}
+
+export interface Row {
+  id: bigint;
+  userId: number;
+  kind: string;
+  params: Prisma.JsonValue;
+  link: string;
+  readAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** How a new row is to be mailed, from the user's choices. */
+async function mailStateFor(tx: Tx | Db, userId: number, kind: Kind): Promise<'NONE' | 'PENDING' | 'DIGEST'> {
+  const p = await tx.notificationPref.findUnique({ where: { userId } });
+  if (p?.unsubscribed) return 'NONE';
+  const kinds = p ? p.emailKinds : DEFAULT_EMAIL_KINDS;
+  if (!kinds.includes(kind)) return 'NONE';
+  return p?.digest ? 'DIGEST' : 'PENDING';
+}
+
+/** Writes one notification once (inside the caller's transaction). Returns null when it was already written. */
+export async function write(tx: Tx, n: NewNotification): Promise<Written | null> {
+  if (n.groupKey) {
+    // One writer per (user, group) at a time, so two events of a burst never both insert.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`notif:${n.userId}:${n.groupKey}`}))`;
+    const recent = await tx.notification.findFirst({
+      where: {
+        userId: n.userId,
+        groupKey: n.groupKey,
+        readAt: null,
+        createdAt: { gt: new Date(Date.now() - COALESCE_MS) },
+      },
+      orderBy: { id: 'desc' },
+    });
+    if (recent) {
+      const stored = (recent.params ?? {}) as Params;
+      if (!n.replaces || n.replaces(stored, n.params))
+        await tx.notification.update({
+          where: { id: recent.id },
+          data: { params: n.params, link: n.link, lastSource: n.sourceKey },
+        });
+      return { id: recent.id.toString(), userId: n.userId, created: false, source: n.sourceKey };
+    }
+  }
+  const mailState = await mailStateFor(tx, n.userId, n.kind);
+  const rows = await tx.$queryRaw<{ id: bigint }[]>`
+    INSERT INTO notifications (user_id, kind, source_key, group_key, params, link, last_source, mail_state, created_at, updated_at)
+    VALUES (${n.userId}, ${n.kind}, ${n.sourceKey}, ${n.groupKey ?? null}, ${JSON.stringify(n.params)}::jsonb, ${n.link},
+            ${n.sourceKey}, ${mailState}, now(), now())
+    ON CONFLICT (source_key) DO NOTHING RETURNING id`;
+  if (!rows.length) return null;
+  return { id: rows[0].id.toString(), userId: n.userId, created: true, source: n.sourceKey };
+}
+
+/** Whether these writes are visible outside their transaction yet (it committed). */
+export async function visible(db: Db, written: Written[]): Promise<boolean> {
+  if (!written.length) return true;
+  const ids = written.map((w) => w.id);
+  const sources = written.map((w) => w.source);
+  const [{ n }] = await db.$queryRaw<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM notifications n
+      JOIN unnest(${ids}::bigint[], ${sources}::text[]) AS w(id, source) ON n.id = w.id AND n.last_source = w.source`;
+  return n === written.length;
+}
+
+export async function unreadCount(db: Db, userId: number): Promise<number> {
+  return db.notification.count({ where: { userId, readAt: null } });
+}
+
+/** A page of a user's inbox, newest first; `before`: the last id of the previous page. */
+export async function page(
+  db: Db,
+  userId: number,
+  before: bigint | null,
+): Promise<{ rows: Row[]; next: string | null }> {
+  const rows = await db.notification.findMany({
+    where: { userId, ...(before !== null ? { id: { lt: before } } : {}) },
+    orderBy: { id: 'desc' },
+    take: PAGE_SIZE + 1,
+  });
+  const shown = rows.slice(0, PAGE_SIZE);
+  return { rows: shown, next: rows.length > PAGE_SIZE ? shown[shown.length - 1].id.toString() : null };
+}
+
+export async function findOwn(db: Db, userId: number, id: bigint): Promise<Row | null> {
+  return db.notification.findFirst({ where: { id, userId } });
+}
+
+export async function latest(db: Db, userId: number): Promise<Row | null> {
+  return db.notification.findFirst({ where: { userId }, orderBy: { id: 'desc' } });
+}
+
+/** Marks one of the user's notifications read; false when it is not theirs (or does not exist). */
+export async function markRead(db: Db, userId: number, id: bigint): Promise<boolean> {
+  const own = await db.notification.findFirst({ where: { id, userId }, select: { id: true, readAt: true } });
+  if (!own) return false;
+  if (!own.readAt) await db.notification.update({ where: { id }, data: { readAt: new Date() } });
+  return true;
+}
+
+export async function markAllRead(db: Db, userId: number): Promise<number> {
+  const r = await db.notification.updateMany({ where: { userId, readAt: null }, data: { readAt: new Date() } });
+  return r.count;
+}
