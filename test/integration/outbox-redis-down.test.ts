@@ -81,8 +81,12 @@ t.test(
 
     redis = await startRedis(port);
     down = false;
+    // The relay retries on its own backoff (core/outbox.ts backoffMs: 1 s, 2 s, 4 s ... with jitter), which
+    // grew for as long as Redis was away: on a loaded machine that is many seconds. Wait for the retry the
+    // row has planned (available_at) plus a margin for the reconnect, not a fixed time that load can outrun.
+    const retryIn = Math.min(90_000, Math.max(0, (await row()).availableAt.getTime() - Date.now()));
     t.ok(
-      await waitFor(async () => heardOnWeb.includes(id), 20_000, 50),
+      await waitFor(async () => heardOnWeb.includes(id), retryIn + 20_000, 50),
       'delivered to the other instance once Redis is back',
     );
     t.ok(await waitFor(async () => (await row()).deliveredAt !== null, 10_000), 'and the event is done');
