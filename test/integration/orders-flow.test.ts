@@ -72,13 +72,13 @@ t.test('buy-now -> order once; address, ship, confirm, settlement with the fee',
 
   // A replayed auction.closed (a second outbox row for the same close) creates nothing.
   const row = await app.db.auction.findUniqueOrThrow({ where: { id } });
-  await transaction(app.db, (tx) => app.events.enqueue(tx, auctionClosed(row, { buyNow: true })));
+  const dup = await transaction(app.db, (tx) => app.events.enqueue(tx, auctionClosed(row, { buyNow: true })));
   t.ok(
     await waitFor(async () => {
-      const pending = await app.db.$queryRaw<
-        { n: bigint }[]
-      >`SELECT COUNT(*)::bigint AS n FROM outbox_events WHERE delivered_at IS NULL AND dead_at IS NULL`;
-      return pending[0].n === 0n;
+      const r = await app.db.$queryRaw<
+        { d: Date | null }[]
+      >`SELECT delivered_at AS d FROM outbox_events WHERE id = ${BigInt(dup)}`;
+      return !!r[0]?.d;
     }, 15_000),
     'the duplicate was delivered',
   );
@@ -149,6 +149,31 @@ t.test('buy-now -> order once; address, ship, confirm, settlement with the fee',
   const masked = await sc.get(`/orders/${order.id}`);
   t.notMatch(masked.body, '3층 301호', 'address masked once completed');
   t.match(masked.body, '010-****-5678');
+
+  // Reviews: each side once, after completion; validated.
+  await bc.get(`/orders/${order.id}`);
+  t.equal((await bc.post(`/orders/${order.id}/review`, { stars: '6', body: '' })).statusCode, 422, 'stars 1-5');
+  t.equal(
+    (await bc.post(`/orders/${order.id}/review`, { stars: '5', tags: 'AS_DESCRIBED', body: '좋아요' })).statusCode,
+    303,
+  );
+  t.equal((await bc.post(`/orders/${order.id}/review`, { stars: '4', body: '' })).statusCode, 409, 'once per side');
+  await sc.get(`/orders/${order.id}`);
+  t.equal(
+    (await sc.post(`/orders/${order.id}/review`, { stars: '4', body: 'x'.repeat(501) })).statusCode,
+    422,
+    '<= 500 chars',
+  );
+  t.equal((await sc.post(`/orders/${order.id}/review`, { stars: '4', body: '빠른 입금 감사해요' })).statusCode, 303);
+  t.equal((await xc.post(`/orders/${order.id}/review`, { stars: '1', body: '' })).statusCode, 404, 'not a party: 404');
+  const reviews = await app.db.orderReview.findMany({ where: { orderId: order.id }, orderBy: { id: 'asc' } });
+  t.same(
+    reviews.map((r) => [r.authorId, r.subjectId, r.stars, r.tags]),
+    [
+      [buyer.id, seller.id, 5, ['AS_DESCRIBED']],
+      [seller.id, buyer.id, 4, []],
+    ],
+  );
 
   const listed = await bc.get('/my/orders?role=buyer');
   t.match(listed.body, `my-order-${order.id}`);

@@ -59,7 +59,12 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
 
   // Exactly once per sale: the order row is keyed by the auction, and the inbox row by the event.
   app.events.onDurable('auction.closed', 'orders', async (e, { tx }) => {
-    const o = await svc.createFromClose(base, tx, e);
+    const o = await svc.createFromClose(base, tx, e, (x) =>
+      app.log.error(
+        { auctionId: x.auctionId, holdRef: x.holdRef },
+        'orders: auction.closed names no usable hold; no order',
+      ),
+    );
     // Planned before the commit: a job that fires for an order that did not commit finds nothing.
     if (o) await timers.plan(o).catch((err: Error) => app.log.warn({ err: err.message }, 'order timer not planned'));
   });

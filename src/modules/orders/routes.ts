@@ -9,6 +9,7 @@ import type { CatalogApi } from '../catalog/index.js';
 import * as svc from './service.js';
 import * as book from './addresses.js';
 import type { OrderTimers } from './jobs.js';
+import { REVIEW_TAGS, addReview, checkReview } from './reviews.js';
 import {
   COURIER_CODES,
   DISPUTE_REASONS,
@@ -51,6 +52,14 @@ const ShipBody = Type.Object({
 const DisputeBody = Type.Object({ reason: S(40), body: S(4000), _csrf: S(200) });
 const AnswerBody = Type.Object({ answer: S(4000), _csrf: S(200) });
 const EmptyBody = Type.Object({ _csrf: S(200) });
+const ReviewBody = Type.Object({
+  stars: S(2),
+  tags: Type.Optional(
+    Type.Union([Type.String({ maxLength: 30 }), Type.Array(Type.String({ maxLength: 30 }), { maxItems: 10 })]),
+  ),
+  body: S(2000),
+  _csrf: S(200),
+});
 const BookBody = Type.Object({
   recipient: S(200),
   phone: S(200),
@@ -72,11 +81,12 @@ const errorsOf = (req: FastifyRequest, e: Record<string, string>) =>
 export async function orderModel(deps: RouteDeps, req: FastifyRequest, o: svc.Order) {
   const userId = req.user!.id;
   const isBuyer = o.buyerId === userId;
-  const [titles, people, dispute, addresses] = await Promise.all([
+  const [titles, people, dispute, addresses, myReview] = await Promise.all([
     deps.catalog.titles([o.listingId]),
     deps.accounts.publicProfiles([o.buyerId, o.sellerId]),
     deps.db.orderDispute.findUnique({ where: { orderId: o.id } }),
     isBuyer && o.state === 'AWAITING_ADDRESS' ? book.listAddresses(deps.db, userId) : Promise.resolve([]),
+    deps.db.orderReview.findUnique({ where: { orderId_authorId: { orderId: o.id, authorId: userId } } }),
   ]);
   const nick = (id: number) => people.get(id)?.nickname ?? `#${id}`;
   const over = o.state === 'COMPLETED' || o.state === 'CANCELLED';
@@ -122,7 +132,10 @@ export async function orderModel(deps: RouteDeps, req: FastifyRequest, o: svc.Or
       confirm: isBuyer && o.state === 'SHIPPED',
       dispute: isBuyer && (o.state === 'AWAITING_SHIPMENT' || o.state === 'SHIPPED'),
       answer: !isBuyer && o.state === 'DISPUTED' && !!dispute && dispute.answer === null,
+      review: o.state === 'COMPLETED' && !myReview,
     },
+    myReview,
+    reviewTags: REVIEW_TAGS.map((code) => ({ code, name: req.t(`orders.reviewTags.${code}`) })),
     errors: {} as Record<string, string>,
     values: {} as Record<string, unknown>,
   };
@@ -251,6 +264,20 @@ export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
         return page(req, reply.code(422), o, { errors: { answer: req.t('orders.errors.answer') }, values: req.body });
       await svc.answerDispute(deps, o.id, userId, answer);
       flash(req, 'info', 'orders.flash.answered');
+      return goTo(req, reply, `/orders/${o.id}`);
+    },
+  );
+
+  app.post<IdReq & { Body: Static<typeof ReviewBody> }>(
+    '/orders/:id/review',
+    { preHandler: requireUser, schema: { params: IdParams, body: ReviewBody } },
+    async (req, reply) => {
+      const userId = req.user!.id;
+      const o = await svc.orderFor(deps.db, req.params.id, userId);
+      const r = checkReview(req.body);
+      if (!r.ok) return page(req, reply.code(422), o, { errors: errorsOf(req, r.errors), values: req.body });
+      await addReview(deps, o.id, userId, r.value);
+      flash(req, 'info', 'orders.flash.reviewed');
       return goTo(req, reply, `/orders/${o.id}`);
     },
   );

@@ -88,8 +88,20 @@ export async function orderFor(db: Db | Tx, orderId: number, userId: number): Pr
  * From a durable `auction.closed`: the order, and the winner's hold moved to its escrow, in the
  * consumer's transaction. A duplicate (same auction) inserts nothing and moves nothing.
  */
-export async function createFromClose(deps: OrdersDeps, tx: Tx, e: AuctionClosed): Promise<Order | null> {
+export async function createFromClose(
+  deps: OrdersDeps,
+  tx: Tx,
+  e: AuctionClosed,
+  onUnpayable?: (e: AuctionClosed) => void,
+): Promise<Order | null> {
   if (e.outcome !== 'SOLD' || !e.winnerId || !e.finalPrice || !e.holdRef) return null;
+  // A close whose hold does not exist (or is not the winner's, still held) cannot be paid for; retrying
+  // would not change that. Nothing is created and the caller logs it as an error for an operator.
+  const hold = await deps.wallet.withTx(tx).findHold(e.holdRef);
+  if (!hold || hold.userId !== e.winnerId || (hold.status !== 'HELD' && hold.orderId === null)) {
+    onUnpayable?.(e);
+    return null;
+  }
   const now = new Date();
   const dueAt = days(now, deps.settings.addressDays);
   const remindAt = days(now, deps.settings.addressRemindDays);

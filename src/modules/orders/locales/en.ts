@@ -106,6 +106,21 @@ export const en: Messages = {
       RELEASE: 'Release to the seller',
       SPLIT: 'Split',
     },
+    reviewTags: {
+      FAST_REPLY: 'Quick to reply',
+      AS_DESCRIBED: 'As described',
+      CAREFUL_PACKING: 'Careful packing',
+      FAST_SHIPPING: 'Fast shipping',
+      KIND: 'Friendly',
+      ON_TIME: 'Keeps promises',
+    },
+    review: {
+      heading: 'Review',
+      stars: 'Stars',
+      body: 'Review (up to 500 characters)',
+      submit: 'Post review',
+      done: 'You reviewed this trade: {{stars}} stars',
+    },
     book: {
       title: 'Address book',
       add: 'Add address',
@@ -121,6 +136,7 @@ export const en: Messages = {
       confirmed: 'Receipt confirmed. The seller gets paid.',
       disputed: 'Dispute opened. An administrator will look at it.',
       answered: 'Answer sent.',
+      reviewed: 'Review posted.',
     },
     admin: {
       title: 'Disputes',
@@ -164,6 +180,10 @@ export const en: Messages = {
       splitSum: 'The two amounts must add up to the payment ({{price}} won).',
       splitAmounts: 'Enter the amounts as numbers.',
       resolutionNote: 'Write the reason (2-2000 characters).',
+      stars: 'Pick 1 to 5 stars.',
+      tags: 'Pick tags from the list.',
+      reviewBody: 'A review can be up to 500 characters.',
+      reviewedAlready: 'You already reviewed this trade.',
     },
   },
 };

@@ -106,6 +106,21 @@ export const ko = {
       RELEASE: '판매자 정산',
       SPLIT: '나눠서 정산',
     },
+    reviewTags: {
+      FAST_REPLY: '응답이 빨라요',
+      AS_DESCRIBED: '설명과 같아요',
+      CAREFUL_PACKING: '포장이 꼼꼼해요',
+      FAST_SHIPPING: '배송이 빨라요',
+      KIND: '친절해요',
+      ON_TIME: '약속을 잘 지켜요',
+    },
+    review: {
+      heading: '거래 후기',
+      stars: '별점',
+      body: '후기 (500자까지)',
+      submit: '후기 남기기',
+      done: '후기를 남겼어요: {{stars}}점',
+    },
     book: {
       title: '주소록',
       add: '주소 추가',
@@ -121,6 +136,7 @@ export const ko = {
       confirmed: '구매를 확정했어요. 판매자에게 정산돼요.',
       disputed: '분쟁을 신청했어요. 관리자가 확인할게요.',
       answered: '답변을 보냈어요.',
+      reviewed: '후기를 남겼어요.',
     },
     admin: {
       title: '분쟁 처리',
@@ -164,6 +180,10 @@ export const ko = {
       splitSum: '두 금액의 합이 결제 금액({{price}}원)과 같아야 해요.',
       splitAmounts: '금액을 숫자로 입력해 주세요.',
       resolutionNote: '처리 사유를 2~2000자로 적어 주세요.',
+      stars: '별점을 1~5점 중에서 골라 주세요.',
+      tags: '태그를 목록에서 골라 주세요.',
+      reviewBody: '후기는 500자까지 쓸 수 있어요.',
+      reviewedAlready: '이 거래의 후기는 이미 남겼어요.',
     },
   },
 };
