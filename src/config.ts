@@ -39,8 +39,6 @@ export interface Config {
   walletWithdrawalFee: number;
   /** Requests per minute per address (anonymous) or per person (logged in) (RATE_LIMIT_MAX). */
   rateLimitMax: number;
-  /** Anonymous page cache: entries kept per process (PAGE_CACHE_MAX) and how long one lives (PAGE_CACHE_TTL_MS). */
-  pageCache: { max: number; ttlMs: number };
   /** Which node answered (NODE_NAME; default the host name): operators read it on /readyz and in logs. */
   nodeName: string;
   /** How long /readyz fails before the server stops accepting connections on SIGTERM (DRAIN_DELAY_MS). */
@@ -257,7 +255,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     walletWithdrawalFee: int('WALLET_WITHDRAWAL_FEE', 500, 0, 100_000),
     rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 10_000_000),
-    pageCache: { max: int('PAGE_CACHE_MAX', 2000, 0, 1_000_000), ttlMs: int('PAGE_CACHE_TTL_MS', 5000, 0, 600_000) },
     nodeName: nodeName(env.NODE_NAME),
     drainDelayMs: int('DRAIN_DELAY_MS', prod ? 5000 : 0, 0, 120_000),
     wsPingMs: int('WS_PING_MS', 25_000, 100, 600_000),
