@@ -152,6 +152,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     sessionSecret: config.sessionSecret,
     imgOrigins: photoOrigin ? [photoOrigin] : [],
     production,
+    rateLimitMax: config.rateLimitMax,
   });
   await app.register(i18nPlugin);
   await app.register(authPlugin);
@@ -165,7 +166,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         __t: req.t,
         lang: req.lang,
         user: req.user,
-        csrfToken: req.session ? reply.generateCsrf() : '',
+        // Anonymous pages without a form for them carry no token: nothing is set, nothing is stored.
+        csrfToken: req.user || req.method !== 'GET' || req.routeOptions.config?.csrfForm ? reply.csrfToken() : '',
         currentPath: routePath(req),
         flash: flash ? { kind: flash.kind, message: req.t(flash.key, flash.params) } : null,
         publicUrl: config.publicUrl,

@@ -37,6 +37,8 @@ export interface Config {
   };
   /** Won charged per withdrawal request (wallet). */
   walletWithdrawalFee: number;
+  /** Requests per minute per address (anonymous) or per person (logged in) (RATE_LIMIT_MAX). */
+  rateLimitMax: number;
   /** Which node answered (NODE_NAME; default the host name): operators read it on /readyz and in logs. */
   nodeName: string;
   /** How long /readyz fails before the server stops accepting connections on SIGTERM (DRAIN_DELAY_MS). */
@@ -292,6 +294,7 @@ export function loadConfig(env: Env = process.env): Config {
       softCloseSeconds: int('SOFT_CLOSE_SECONDS', 180, 0, 3600),
     },
     walletWithdrawalFee: int('WALLET_WITHDRAWAL_FEE', 500, 0, 100_000),
+    rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 10_000_000),
     nodeName: nodeName(env.NODE_NAME),
     drainDelayMs: int('DRAIN_DELAY_MS', prod ? 5000 : 0, 0, 120_000),
     wsPingMs: int('WS_PING_MS', 25_000, 100, 600_000),

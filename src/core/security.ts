@@ -1,6 +1,7 @@
 /**
- * Request-level protection: cookies, form bodies, server-side sessions in Redis, CSRF tokens on
- * every state-changing request, security headers with a CSP htmx works under, rate limits
+ * Request-level protection: cookies, form bodies, server-side sessions in Redis (created only when
+ * there is something to keep: a login, a flash message), CSRF tokens on every state-changing
+ * request (stateless: the secret lives in a signed cookie, the token is bound to who is logged in), security headers with a CSP htmx works under, rate limits
  * (shared across instances through Redis) and load shedding before the event loop drowns.
  */
 import fp from 'fastify-plugin';
@@ -12,8 +13,10 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
 import type { Redis } from 'ioredis';
-import type { FastifyRequest, Session } from 'fastify';
+import type { FastifyReply, FastifyRequest, Session } from 'fastify';
+import { createHmac } from 'node:crypto';
 import { AppError } from './errors.js';
+import { requireUser } from './auth.js';
 
 export const SESSION_TTL_SECONDS = 14 * 24 * 3600;
 
@@ -70,7 +73,23 @@ export function redisSessionStore(redis: Redis, prefix: string, onCallbackError:
   };
 }
 
+/**
+ * Whom a CSRF token belongs to: the logged-in person, or "anonymous". A token minted before a
+ * login (the login form's) is not valid after it, nor one person's for another's session.
+ */
+export const csrfUserInfo = (req: FastifyRequest): string => (req.session?.user ? `u:${req.session.user.id}` : 'anon');
+
 declare module 'fastify' {
+  interface FastifyReply {
+    /** A CSRF token for this request's forms (sets the signed `_csrf` secret cookie if the browser has none). */
+    csrfToken(): string;
+  }
+  interface FastifyContextConfig {
+    /** Set on routes whose preHandler is requireUser (security.ts reads it): anonymous posts are refused there. */
+    requiresUser?: boolean;
+    /** A page with a form a logged-out visitor posts (login, sign-up, reset): it gets a CSRF token. */
+    csrfForm?: boolean;
+  }
   interface Session {
     userId?: number;
     user?: { id: number; nickname: string; role: string };
@@ -90,7 +109,8 @@ export interface SecurityOptions {
 
 export const securityPlugin = fp<SecurityOptions>(
   async (app, opts) => {
-    await app.register(fastifyCookie);
+    // The cookie secret signs the CSRF secret cookie (the session cookie is signed by @fastify/session).
+    await app.register(fastifyCookie, { secret: opts.sessionSecret });
     await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
     await app.register(fastifySession, {
       secret: opts.sessionSecret,
@@ -107,16 +127,44 @@ export const securityPlugin = fp<SecurityOptions>(
         app.log.error({ err }, 'session store callback threw (the reply was being sent)'),
       ),
     });
+    // CSRF without server state: the secret is a signed, httpOnly cookie (set by the first form a
+    // browser is given), the token an HMAC bound to who is logged in (csrfUserInfo). So an anonymous
+    // visitor's login or sign-up form needs no session in Redis, and pages without forms set nothing.
     await app.register(fastifyCsrf, {
-      sessionPlugin: '@fastify/session',
+      sessionPlugin: '@fastify/cookie',
+      cookieKey: '_csrf',
+      cookieOpts: {
+        path: '/',
+        sameSite: 'lax',
+        httpOnly: true,
+        signed: true,
+        secure: opts.production ? 'auto' : false,
+      },
+      csrfOpts: { hmacKey: createHmac('sha256', opts.sessionSecret).update('csrf user binding').digest() },
+      getUserInfo: csrfUserInfo,
       // htmx sends the token as a header (hx-headers on <body>); plain forms as the hidden _csrf field.
       getToken: (req: FastifyRequest) =>
         (req.body as Record<string, string> | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string | undefined),
     });
+    app.decorateReply('csrfToken', function (this: FastifyReply) {
+      // A response with a token in it is one browser's: never stored by a shared cache.
+      if (!this.hasHeader('cache-control')) this.header('cache-control', 'no-store');
+      return this.generateCsrf({ userInfo: csrfUserInfo(this.request) });
+    });
+    // Routes that need a login say so in their config (read below): an anonymous post there is
+    // answered by requireUser (login redirect, 401) before anything changes, so it needs no token,
+    // and a public page can offer a logged-out visitor the bid button without minting one.
+    app.addHook('onRoute', (route) => {
+      const pre = route.preHandler;
+      if (pre === requireUser || (Array.isArray(pre) && pre.includes(requireUser)))
+        route.config = { ...(route.config as object), requiresUser: true } as typeof route.config;
+    });
     // Every state-changing request needs a valid token, whichever module's route it is.
     app.addHook('preHandler', async (req, reply) => {
       if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
-      if ((req.routeOptions.config as { csrf?: boolean } | undefined)?.csrf === false) return;
+      const config = req.routeOptions.config as { csrf?: boolean; requiresUser?: boolean } | undefined;
+      if (config?.csrf === false) return;
+      if (config?.requiresUser && !req.session?.user) return;
       await new Promise<void>((resolve, reject) => {
         app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve()));
       });

@@ -103,12 +103,16 @@ t.test('every refusal explains itself and changes nothing', async (t) => {
   t.equal(plain.statusCode, 303);
   t.equal(plain.headers.location, `/items/${id}#bid-panel-${id}`);
   t.match((await cr.get(`/items/${id}`)).body, '최소 입찰가는 10,000원이에요.');
+  const bidsBefore = await app.db.bid.count({ where: { auctionId: id } });
   const anon = await (
     await import('../helpers/app.js')
   ).Client.prototype.post.call(new (await import('../helpers/app.js')).Client(app), `/items/${id}/bids`, {
     amount: '10000',
   });
-  t.equal(anon.statusCode, 403, 'no session, no CSRF token');
+  // A login is required here: a logged-out post (no session, no token) goes to the login form, nothing changes.
+  t.equal(anon.statusCode, 303, 'no session, no CSRF token: sent to log in');
+  t.match(String(anon.headers.location), /^\/login\?next=/);
+  t.equal(await app.db.bid.count({ where: { auctionId: id } }), bidsBefore, 'no bid from it');
 });
 
 t.test('a replayed form places one bid', async (t) => {

@@ -28,7 +28,9 @@ t.test('security headers: CSP without unsafe-inline, no framing', async (t) => {
   t.match(csp, "frame-ancestors 'none'");
   t.equal(res.headers['x-content-type-options'], 'nosniff');
   t.ok(res.headers['x-request-id'], 'request id echoed');
-  t.match(String(res.headers['set-cookie']), /HttpOnly; SameSite=Lax/);
+  t.equal(res.headers['set-cookie'], undefined, 'an anonymous page sets no cookie');
+  const form = await new Client(app).get('/login');
+  t.match(String(form.headers['set-cookie']), /_csrf=.*HttpOnly; SameSite=Lax/, 'a form sets the CSRF secret cookie');
 });
 
 t.test('404 page in both languages, JSON for API clients, htmx fragment', async (t) => {

@@ -67,12 +67,14 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
     if (req.htmx) return reply.fragment('accounts/check-email', data);
     return reply.page('accounts/check-email', data, { title: req.t('accountSecurity.checkEmailTitle') });
   };
+  // The pages of forms a logged-out visitor posts: they carry a CSRF token (its secret is a cookie, not a session).
+  const formPage = { csrfForm: true };
   const linkProblem = (req: FastifyRequest, reply: FastifyReply, key: string, status = 400) => {
     reply.code(status);
     return reply.page('accounts/link-problem', { message: req.t(key) }, { title: req.t('accountSecurity.linkTitle') });
   };
 
-  app.get('/signup', { schema: { querystring: NextQuery } }, async (req, reply) => {
+  app.get('/signup', { schema: { querystring: NextQuery }, config: formPage }, async (req, reply) => {
     if (req.user) return goTo(req, reply, '/');
     return reply.page('accounts/signup', { values: {}, errors: {} }, { title: req.t('accounts.signupTitle') });
   });
@@ -95,7 +97,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
   // The link from the mail shows a button; only the POST uses it (mail scanners open links too).
   app.get<{ Querystring: Static<typeof TokenQuery> }>(
     '/signup/verify',
-    { schema: { querystring: TokenQuery } },
+    { schema: { querystring: TokenQuery }, config: formPage },
     async (req, reply) => {
       const pending = await pendingSignup(deps, req.query.token);
       if (!pending) return linkProblem(req, reply, 'accountSecurity.linkInvalid');
@@ -123,7 +125,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
     },
   );
 
-  app.get('/password/forgot', { schema: { querystring: NextQuery } }, async (req, reply) =>
+  app.get('/password/forgot', { schema: { querystring: NextQuery }, config: formPage }, async (req, reply) =>
     reply.page('accounts/forgot', { values: {}, errors: {} }, { title: req.t('accountSecurity.forgotTitle') }),
   );
 
@@ -145,7 +147,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
 
   app.get<{ Querystring: Static<typeof TokenQuery> }>(
     '/password/reset',
-    { schema: { querystring: TokenQuery } },
+    { schema: { querystring: TokenQuery }, config: formPage },
     async (req, reply) => {
       if (!(await resetTarget(deps, req.query.token))) return linkProblem(req, reply, 'accountSecurity.linkInvalid');
       return reply.page(
@@ -178,7 +180,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
 
   app.get<{ Querystring: Static<typeof NextQuery> }>(
     '/login',
-    { schema: { querystring: NextQuery } },
+    { schema: { querystring: NextQuery }, config: formPage },
     async (req, reply) => {
       if (req.user) return goTo(req, reply, safeNext(req.query.next));
       return reply.page(
