@@ -54,6 +54,7 @@ export const en: Messages = {
     flashOk: '{{message}}',
     flashError: '{{message}}',
     errors: {
+      ownWatch: 'You cannot watch your own item.',
       not_found: 'Auction not found.',
       not_started: 'This auction has not started yet.',
       ended: 'The auction has ended.',
