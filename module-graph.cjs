@@ -16,4 +16,5 @@ module.exports = {
   notifications: { uses: '*', leaf: true },
   admin: { uses: '*', leaf: true },
   ops: { uses: [] },
+  site: { uses: [] },
 };

@@ -5,18 +5,18 @@
  * the photo uploader still previews, uploads, removes and picks the cover, and focus moves to
  * the first error. Screenshots go to test/artifacts/ux-<page>-<size>.png.
  */
-import t from 'tap';
+import type { Test } from 'tap';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, startServer, screenshotPath, collectPageErrors } from '../helpers/browser.js';
-import { user, auction, PASSWORD } from '../helpers/auction.js';
-import { uniq } from '../helpers/env.js';
+import { launchBrowser, startServer, screenshotPath, collectPageErrors } from './browser.js';
+import { user, auction, PASSWORD } from './auction.js';
+import { uniq } from './env.js';
 
-const SIZES = [
+export const SIZES = [
   { name: 'desktop', viewport: { width: 1366, height: 900 }, isMobile: false, hasTouch: false },
   { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
 ] as const;
@@ -47,7 +47,8 @@ async function logIn(context: BrowserContext, baseUrl: string, email: string): P
   return page;
 }
 
-t.test('main pages at desktop and phone size: no sideways scroll, no axe violations', async (t) => {
+/** Lists an item through the sell form (with a 422 first), then audits every page at the given sizes. */
+export async function auditPages(t: Test, sizes: readonly (typeof SIZES)[number][]): Promise<void> {
   const storage = mkdtempSync(path.join(tmpdir(), 'dapanda-ux-'));
   const { baseUrl, app, config } = await startServer(t, { STORAGE_DIR: storage });
   const browser: Browser = await launchBrowser(t);
@@ -109,7 +110,7 @@ t.test('main pages at desktop and phone size: no sideways scroll, no axe violati
   const cat = await app.db.category.findUniqueOrThrow({ where: { slug: 'phones' } });
   const catParent = cat.parentId ? await app.db.category.findUniqueOrThrow({ where: { id: cat.parentId } }) : cat;
 
-  for (const size of SIZES) {
+  for (const size of sizes) {
     const anon = await browser.newContext({
       viewport: size.viewport,
       isMobile: size.isMobile,
@@ -124,9 +125,18 @@ t.test('main pages at desktop and phone size: no sideways scroll, no axe violati
       ['item', `/items/${itemId}`],
       ['login', '/login'],
       ['signup', '/signup'],
+      ['terms', '/terms'],
+      ['privacy', '/privacy'],
+      ['help', '/help'],
     ];
     for (const [name, url] of pages) {
       await ap.goto(`${baseUrl}${url}`);
+      if (name === 'home')
+        t.match(
+          await ap.textContent('[data-testid=business-info]'),
+          /사업자등록번호.*통신판매업 신고번호.*고객센터/s,
+          'the footer shows the 사업자 정보 from config',
+        );
       const r = await audit(ap, `${name}-${size.name}`);
       t.equal(r.width, `${size.viewport.width}/${size.viewport.width}`, `${name} ${size.name}: no sideways scroll`);
       t.same(r.violations, [], `${name} ${size.name}: no axe violations`);
@@ -165,4 +175,4 @@ t.test('main pages at desktop and phone size: no sideways scroll, no axe violati
     );
     t.same(r.violations, [], `sell after 422 ${size.name}: no axe violations`);
   }
-});
+}
