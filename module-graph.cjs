@@ -17,4 +17,5 @@ module.exports = {
   admin: { uses: '*', leaf: true },
   mypage: { uses: '*', leaf: true },
   ops: { uses: [] },
+  site: { uses: [] },
 };

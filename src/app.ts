@@ -29,6 +29,7 @@ import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
 import { S3Storage } from './core/storage-s3.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
+import { siteModule } from './modules/site/index.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
@@ -171,6 +172,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         currentPath: routePath(req),
         flash: flash ? { kind: flash.kind, message: req.t(flash.key, flash.params) } : null,
         publicUrl: config.publicUrl,
+        business: config.business,
       };
     },
   });
@@ -184,6 +186,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
 
   await app.register(opsModule, { state, identity });
+  await app.register(siteModule);
   await app.register(accountsModule, { keyPrefix: config.redisPrefix, publicUrl: config.publicUrl });
   await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl, storage: s3 });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });

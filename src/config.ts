@@ -26,6 +26,15 @@ export interface Config {
   role: Role;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   publicUrl: string;
+  /** 전자상거래법 사업자 정보 shown in every page's footer (BUSINESS_*; placeholders in dev, omitted when unset in production). */
+  business: {
+    name: string;
+    ceo: string;
+    registrationNo: string;
+    mailOrderNo: string;
+    address: string;
+    support: string;
+  };
   storageDir: string;
   /** Where photos live: the local folder above, or an S3 bucket (STORAGE=s3). */
   storage: StorageConfig;
@@ -286,6 +295,14 @@ export function loadConfig(env: Env = process.env): Config {
     role: oneOf('ROLE', ['all', 'web', 'worker'] as const, 'all'),
     logLevel: oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     publicUrl: publicUrl.replace(/\/$/, ''),
+    business: {
+      name: env.BUSINESS_NAME || (prod ? '' : '(주)다판다 (개발용 예시)'),
+      ceo: env.BUSINESS_CEO || (prod ? '' : '홍길동 (예시)'),
+      registrationNo: env.BUSINESS_REGISTRATION_NO || (prod ? '' : '000-00-00000 (예시)'),
+      mailOrderNo: env.BUSINESS_MAIL_ORDER_NO || (prod ? '' : '제0000-서울강남-0000호 (예시)'),
+      address: env.BUSINESS_ADDRESS || (prod ? '' : '서울특별시 강남구 예시로 1 (예시)'),
+      support: env.BUSINESS_SUPPORT || (prod ? '' : '1588-0000 · help@example.com (예시)'),
+    },
     storageDir: str('STORAGE_DIR', '.data/storage'),
     storage: storage(),
     trustProxy: oneOf('TRUST_PROXY', ['true', 'false'] as const, 'false') === 'true',

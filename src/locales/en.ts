@@ -18,6 +18,8 @@ export const en: Messages = {
     skipToContent: 'Skip to content',
     footer: 'DAPANDA · second-hand auctions you can trust',
     home: 'Home',
+    searchLandmark: 'Site search',
+    accountNav: 'Account',
   },
   errors: {
     title: 'Something went wrong',

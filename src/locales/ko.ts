@@ -18,6 +18,8 @@ export const ko = {
     skipToContent: '본문 바로가기',
     footer: '다판다 · 믿을 수 있는 중고 경매',
     home: '홈',
+    searchLandmark: '사이트 검색',
+    accountNav: '계정',
   },
   errors: {
     title: '문제가 발생했어요',

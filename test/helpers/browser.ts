@@ -10,6 +10,7 @@ import { startApp } from './app.js';
 import { waitForMail, linkIn } from './mail.js';
 import { ROOT } from './env.js';
 import type { App } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
 
 export const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -36,12 +37,12 @@ export async function launchBrowser(t: Test): Promise<Browser> {
 export async function startServer(
   t: Test,
   overrides: Record<string, string> = {},
-): Promise<{ app: App; baseUrl: string }> {
-  const { app } = await startApp(t, overrides);
+): Promise<{ app: App; baseUrl: string; config: Config }> {
+  const { app, config } = await startApp(t, overrides);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');
-  return { app, baseUrl: `http://127.0.0.1:${addr.port}` };
+  return { app, config, baseUrl: `http://127.0.0.1:${addr.port}` };
 }
 
 export function screenshotPath(name: string): string {

@@ -14,15 +14,15 @@ t.test('bad top-up amounts are refused with a clear message, the form kept, and 
   const attempts = () => app.db.topupAttempt.count({ where: { userId: user.id } });
   const before = [await ledgerRows(), await attempts()];
   const cases: [string, string, RegExp, RegExp][] = [
-    ['zero', '0', /0원보다 큰 금액을 입력해 주세요/, /Enter an amount above 0 won/],
-    ['negative', '-5000', /0원보다 큰 금액을 입력해 주세요/, /above 0 won/],
+    ['zero', '0', /0원보다 큰 금액을 입력해 주세요/, /Enter an amount above ₩0/],
+    ['negative', '-5000', /0원보다 큰 금액을 입력해 주세요/, /above ₩0/],
     ['fractional', '1000.5', /1원 단위 정수로/, /whole number of won/],
-    ['absurd', '10000001', /최대 10,000,000원까지/, /maximum is 10,000,000 won/],
+    ['absurd', '10000001', /최대 10,000,000원까지/, /maximum is ₩10,000,000/],
     ['huge', '99999999999999999999999', /최대 10,000,000원까지/, /maximum/],
     ['non-numeric', '만원', /숫자로 입력해 주세요/, /as a number/],
     ['exponent', '1e5', /숫자로 입력해 주세요/, /as a number/],
     ['empty', '', /금액을 입력해 주세요/, /Enter an amount/],
-    ['below minimum', '999', /최소 1,000원부터/, /minimum is 1,000 won/],
+    ['below minimum', '999', /최소 1,000원부터/, /minimum is ₩1,000/],
   ];
   for (const [name, amount, ko, en] of cases) {
     await c.get('/wallet/topup?lang=ko');

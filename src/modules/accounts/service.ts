@@ -61,6 +61,7 @@ export async function validateSignup(input: SignupInput): Promise<FieldErrors> {
   const errors: FieldErrors = {};
   if (!EMAIL_RE.test(input.email) || input.email.length > 254) errors.email = 'accounts.errors.emailInvalid';
   if (!input.nickname) errors.nickname = 'accounts.errors.nicknameRequired';
+  else if ([...input.nickname].length < 2) errors.nickname = 'accounts.errors.nicknameTooShort';
   else if ([...input.nickname].length > 20) errors.nickname = 'accounts.errors.nicknameTooLong';
   else if (!NICK_RE.test(input.nickname)) errors.nickname = 'accounts.errors.nicknameInvalid';
   const weak = await passwordProblem(input.password, [input.email, input.nickname]);

@@ -130,6 +130,9 @@ export function chartPoints(
     if (i > 0) out.push(`${x(p.at.getTime()).toFixed(1)},${y(pts[i - 1].price).toFixed(1)}`);
     out.push(`${x(p.at.getTime()).toFixed(1)},${y(p.price).toFixed(1)}`);
   });
+  // The last price holds to the right edge: with one bid (all points at one instant) the line
+  // would otherwise be a vertical stroke at the left and the chart an empty box.
+  out.push(`${(width - 4).toFixed(1)},${y(pts[pts.length - 1].price).toFixed(1)}`);
   return { points: out.join(' '), min, max: top };
 }
 

@@ -237,10 +237,12 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     { schema: { params: IdParams, body: WatchBody }, preHandler: requireUser },
     async (req, reply) => {
       const id = req.params.id;
-      const exists = await deps.db.auction.findUnique({ where: { id }, select: { id: true } });
+      const exists = await deps.db.auction.findUnique({ where: { id }, select: { id: true, sellerId: true } });
       if (!exists) throw notFound();
       const userId = req.user!.id;
       const watch = req.body.watch !== '0';
+      // A seller does not watch their own item (nothing is written).
+      if (watch && exists.sellerId === userId) throw new AppError(409, 'bidding.errors.ownWatch', {}, 'OWN_ITEM');
       if (watch)
         await deps.db.watch.upsert({
           where: { userId_auctionId: { userId, auctionId: id } },

@@ -105,7 +105,25 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
       ? `${base}?${new URLSearchParams([...params, ['cursor', res.nextCursor]]).toString()}`
       : null;
     const name = (n: svc.CategoryNode) => (en ? n.nameEn : n.nameKo);
+    // Active filters as chips: each links to the same search without that one filter.
+    const without = (key: string, value?: string) => {
+      const p = new URLSearchParams(
+        [...params].filter(([k, v]) => !(k === key && (value === undefined || v === value))),
+      );
+      const s = p.toString();
+      return s ? `${base}?${s}` : base;
+    };
+    const chips: { label: string; href: string }[] = [];
+    if (q) chips.push({ label: `"${q}"`, href: without('q') });
+    if (!fixedCategory && catNode) chips.push({ label: name(catNode), href: without('category') });
+    if (qs.min || qs.max) {
+      const p = new URLSearchParams([...params].filter(([k]) => k !== 'min' && k !== 'max')).toString();
+      chips.push({ label: `${qs.min ?? ''} ~ ${qs.max ?? ''}`, href: p ? `${base}?${p}` : base });
+    }
+    for (const c of conditions) chips.push({ label: req.t(`catalog.condition.${c}`), href: without('condition', c) });
+    if (qs.status) chips.push({ label: req.t(`catalog.filter.${status}`), href: without('status') });
     const data = {
+      chips,
       base,
       alertQuery,
       q,
@@ -143,6 +161,7 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         : req.t('catalog.searchTitle');
     return reply.page('catalog/search', data, {
       title,
+      description: `${title} · ${req.t('catalog.resultCount', { n: res.total })} · ${req.t('site.tagline')}`,
       canonical: `${ctx.config.publicUrl}${base}${fixedCategory ? '' : q ? `?q=${encodeURIComponent(q)}` : ''}`,
     });
   }

@@ -24,6 +24,7 @@ export const en: Messages = {
       passwordWeak: 'The password must be at least 10 characters.',
       passwordTooLong: 'The password must be at most 200 characters.',
       nicknameRequired: 'Enter a nickname.',
+      nicknameTooShort: 'The nickname must be at least 2 characters.',
       nicknameTooLong: 'The nickname must be at most 20 characters.',
       nicknameInvalid: 'A nickname may contain letters, digits, _ and - only.',
       nicknameTaken: 'This nickname is taken.',

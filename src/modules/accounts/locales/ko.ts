@@ -24,6 +24,7 @@ export const ko = {
       passwordWeak: '비밀번호는 10자 이상이어야 해요.',
       passwordTooLong: '비밀번호는 200자 이하여야 해요.',
       nicknameRequired: '닉네임을 입력해 주세요.',
+      nicknameTooShort: '닉네임은 2자 이상이어야 해요.',
       nicknameTooLong: '닉네임은 20자 이하여야 해요.',
       nicknameInvalid: '닉네임에는 글자, 숫자, _ 와 - 만 쓸 수 있어요.',
       nicknameTaken: '이미 사용 중인 닉네임이에요.',

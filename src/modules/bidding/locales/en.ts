@@ -72,6 +72,7 @@ export const en: Messages = {
     backToItem: 'Back to the item',
     state: { SCHEDULED: 'Upcoming', LIVE: 'Live', ENDED_SOLD: 'Sold', ENDED_UNSOLD: 'Unsold', CANCELLED: 'Cancelled' },
     errors: {
+      ownWatch: 'You cannot watch your own item.',
       not_found: 'Auction not found.',
       not_started: 'This auction has not started yet.',
       ended: 'The auction has ended.',

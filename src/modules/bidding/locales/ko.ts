@@ -77,6 +77,7 @@ export const ko = {
       CANCELLED: '취소됨',
     },
     errors: {
+      ownWatch: '내가 올린 물건은 관심 목록에 담을 수 없어요.',
       not_found: '경매를 찾을 수 없어요.',
       not_started: '아직 시작하지 않은 경매예요.',
       ended: '경매가 종료되었어요.',

@@ -190,9 +190,16 @@
     });
   }
 
+  // htmx:load fires on the swapped-in element itself: after a 422 that is the new form, so
+  // look at the root as well as inside it.
+  function each(root, sel, fn) {
+    if (root.matches && root.matches(sel)) fn(root);
+    root.querySelectorAll(sel).forEach(fn);
+  }
   function init(root) {
-    root.querySelectorAll('[data-listing-form]').forEach(initForm);
-    root.querySelectorAll('[data-gallery]').forEach(initGallery);
+    if (!root || !root.querySelectorAll) return;
+    each(root, '[data-listing-form]', initForm);
+    each(root, '[data-gallery]', initGallery);
   }
 
   document.addEventListener(
