@@ -15,6 +15,8 @@ export const en: Messages = {
     logout: 'Log out',
     me: 'My account',
     skipToContent: 'Skip to content',
+    admin: 'Admin',
+    adminNav: 'Admin menu',
     footer: 'DAPANDA · second-hand auctions you can trust',
     home: 'Home',
   },

@@ -15,6 +15,8 @@ export const ko = {
     logout: '로그아웃',
     me: '내 정보',
     skipToContent: '본문 바로가기',
+    admin: '관리',
+    adminNav: '관리 메뉴',
     footer: '다판다 · 믿을 수 있는 중고 경매',
     home: '홈',
   },

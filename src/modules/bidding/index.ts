@@ -13,13 +13,16 @@ import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
 import { panelModel, type PanelDeps } from './panel.js';
 import { livePusher } from './live.js';
-import { openAuction, cancelAuction, syncAuction } from './lifecycle.js';
+import { openAuction, cancelAuction, syncAuction, forceCancelLocked } from './lifecycle.js';
+import type { Db, Tx } from '../../core/db/index.js';
+import type { Events } from '../../core/events.js';
+import type { AuctionCancelled } from './events.js';
 import { addMessages } from '../../core/i18n.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
-export type { BidPlaced, AuctionStarted, AuctionClosed } from './events.js';
-export { auctionClosed } from './events.js';
+export type { BidPlaced, AuctionStarted, AuctionClosed, AuctionCancelled } from './events.js';
+export { auctionClosed, auctionCancelled } from './events.js';
 export type { BiddingDeps, BidResult, PlaceBid } from './service.js';
 export { placeBid } from './lanes.js';
 export { maskNickname } from './queries.js';
@@ -106,3 +109,60 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
     return model ? { partial: 'bidding/auction', data: model, scripts: ['bidding.js'] } : null;
   });
 };
+
+/** Today's trading, for the admin dashboard ("today" is the Korean calendar day, Asia/Seoul). */
+export interface BiddingStats {
+  liveAuctions: number;
+  bidsToday: number;
+  soldToday: number;
+  /** Sum of today's winning prices, won. */
+  gmvToday: number;
+}
+
+export interface BiddingTxOps {
+  /**
+   * Moderation: cancels an open auction even with bids, releasing the leader's hold, inside the
+   * caller's transaction (with its audit row); enqueues the durable `auction.cancelled`.
+   * Null when the auction was not open.
+   */
+  forceCancel(auctionId: number): Promise<AuctionCancelled | null>;
+  /** Open (SCHEDULED or LIVE) auctions of a seller (a suspension cancels them). */
+  openAuctionsOf(sellerId: number): Promise<number[]>;
+}
+
+export interface BiddingApi {
+  stats(): Promise<BiddingStats>;
+  withTx(tx: Tx): BiddingTxOps;
+}
+
+export function biddingApi(db: Db, events: Events): BiddingApi {
+  const wallet = walletApi(db);
+  const catalog = catalogApi(db);
+  return {
+    async stats() {
+      const [r] = await db.$queryRaw<{ live: bigint; bids: bigint; sold: bigint; gmv: bigint }[]>`
+        WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE 'Asia/Seoul') AT TIME ZONE 'Asia/Seoul' AS start)
+        SELECT (SELECT count(*) FROM auctions WHERE status = 'LIVE') AS live,
+               (SELECT count(*) FROM bids, day WHERE created_at >= day.start) AS bids,
+               (SELECT count(*) FROM auctions, day WHERE outcome = 'SOLD' AND closed_at >= day.start) AS sold,
+               (SELECT COALESCE(sum(final_price), 0)::bigint FROM auctions, day WHERE outcome = 'SOLD' AND closed_at >= day.start) AS gmv`;
+      return {
+        liveAuctions: Number(r.live),
+        bidsToday: Number(r.bids),
+        soldToday: Number(r.sold),
+        gmvToday: Number(r.gmv),
+      };
+    },
+    withTx: (tx) => ({
+      forceCancel: (id) => forceCancelLocked({ wallet, catalog, events }, tx, id),
+      openAuctionsOf: async (sellerId) =>
+        (
+          await tx.auction.findMany({
+            where: { sellerId, status: { in: ['SCHEDULED', 'LIVE'] } },
+            select: { id: true },
+            orderBy: { id: 'asc' },
+          })
+        ).map((a) => a.id),
+    }),
+  };
+}
