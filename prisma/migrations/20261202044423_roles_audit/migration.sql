@@ -1,5 +1,12 @@
 -- AlterEnum
-ALTER TYPE "Role" ADD VALUE 'MODERATOR';
+-- Recreated rather than ADD VALUE ... BEFORE: the labels keep whole sort orders in the schema's
+-- order (USER < MODERATOR < ADMIN), as a database built from the schema has them.
+ALTER TYPE "Role" RENAME TO "Role_old";
+CREATE TYPE "Role" AS ENUM ('USER', 'MODERATOR', 'ADMIN');
+ALTER TABLE "users" ALTER COLUMN "role" DROP DEFAULT;
+ALTER TABLE "users" ALTER COLUMN "role" TYPE "Role" USING ("role"::text::"Role");
+ALTER TABLE "users" ALTER COLUMN "role" SET DEFAULT 'USER';
+DROP TYPE "Role_old";
 
 -- AlterTable
 ALTER TABLE "users" ADD COLUMN     "banned_at" TIMESTAMPTZ(3),
