@@ -15,6 +15,7 @@ import { buildApp } from '../../src/app.js';
 import { createUserDirect, guardOf, accountsApi } from '../../src/modules/accounts/index.js';
 import { transaction } from '../../src/core/db/index.js';
 import { csvCell } from '../../src/core/audit.js';
+import { auction } from '../helpers/auction.js';
 
 const PASSWORD = 'admin roles test password';
 
@@ -146,6 +147,26 @@ t.test('admin roles', async (t) => {
   t.equal(refused.statusCode, 403, 'a suspended user cannot log in');
   t.match(refused.body, /UTC/, 'and is told until when');
   t.rejects(accountsApi(app.db).assertMayAct(user.id), { code: 'ACCOUNT_RESTRICTED' }, 'nor act (bid, list)');
+  // Already logged in before the suspension (a session that outlived it): the bid and the listing are refused.
+  const seller = await mk('USER');
+  const auctionId = await auction(app, { sellerId: seller.id });
+  t.equal(
+    (await asUser.post(`/items/${auctionId}/bids`, { amount: '20000' })).statusCode,
+    403,
+    'a suspended user cannot bid',
+  );
+  const boundary = 'XADMINX';
+  const sell = await app.inject({
+    method: 'POST',
+    url: '/sell',
+    headers: {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      cookie: [...asUser.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+    },
+    payload: `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${asUser.csrf}\r\n--${boundary}--\r\n`,
+  });
+  t.equal(sell.statusCode, 403, 'a suspended user cannot list');
+  t.equal(await app.db.auction.count({ where: { id: auctionId, bidCount: { gt: 0 } } }), 0, 'the bid changed nothing');
   await transaction(app.db, (tx) =>
     accountsApi(app.db).withTx(tx).restrictUser({ id: admin.id, role: 'ADMIN' }, user.id, { lift: true }, null),
   );
