@@ -27,10 +27,11 @@ import { mailPlugin } from './core/mail.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
+import { adminNavPlugin } from './core/admin-nav.js';
 import { S3Storage } from './core/storage-s3.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
 import { siteModule } from './modules/site/index.js';
-import { accountsModule } from './modules/accounts/index.js';
+import { accountsModule, adminRouteGuardCheck } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
 import { biddingModule } from './modules/bidding/index.js';
@@ -38,6 +39,7 @@ import { ordersModule } from './modules/orders/index.js';
 import { mypageModule, ordersHubSummary } from './modules/mypage/index.js';
 import { messagesModule } from './modules/messages/index.js';
 import { notificationsModule } from './modules/notifications/index.js';
+import { adminModule } from './modules/admin/index.js';
 
 /** The project root (holds views/ and public/), from src/ under tsx and from dist/src/ when built. */
 export function projectRoot(): string {
@@ -104,6 +106,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // Every route as registered (method, url, schema, config): the route fuzzer covers new routes from it.
   const routeTable: RouteOptions[] = [];
   app.addHook('onRoute', (r) => void routeTable.push(r));
+  // An /admin route without accounts' requireRole guard stops the app from starting.
+  app.addHook('onRoute', adminRouteGuardCheck);
   app.decorate('routeTable', routeTable);
   const root = projectRoot();
   const production = config.env === 'production';
@@ -173,11 +177,14 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         flash: flash ? { kind: flash.kind, message: req.t(flash.key, flash.params) } : null,
         publicUrl: config.publicUrl,
         business: config.business,
+        // The admin shell's menu (core/admin-nav.ts), on /admin pages for staff.
+        adminNav: req.user && routePath(req).startsWith('/admin') ? app.adminNav.entriesFor(req.user.role) : null,
       };
     },
   });
   await app.register(realtimePlugin, { publicUrl: config.publicUrl, pingMs: config.wsPingMs });
   await app.register(slotsPlugin);
+  await app.register(adminNavPlugin);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
     prefix: '/static/',
@@ -204,6 +211,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     secret: config.sessionSecret,
     sweepMs: config.notifySweepMs,
   });
+  await app.register(adminModule);
 
   // URL probing is slowed down: unknown paths share a tight per-IP budget.
   app.setNotFoundHandler({ preHandler: app.rateLimit({ max: 120, timeWindow: '1 minute' }) }, async (req, reply) =>

@@ -16,6 +16,8 @@ export const en: Messages = {
     mypage: 'My page',
     me: 'My account',
     skipToContent: 'Skip to content',
+    admin: 'Admin',
+    adminNav: 'Admin menu',
     footer: 'DAPANDA · second-hand auctions you can trust',
     home: 'Home',
     searchLandmark: 'Site search',

@@ -16,6 +16,8 @@ export const ko = {
     mypage: '마이페이지',
     me: '내 정보',
     skipToContent: '본문 바로가기',
+    admin: '관리',
+    adminNav: '관리 메뉴',
     footer: '다판다 · 믿을 수 있는 중고 경매',
     home: '홈',
     searchLandmark: '사이트 검색',

@@ -7,10 +7,20 @@ import { addMessages } from '../../core/i18n.js';
 import { accountsRoutes } from './routes.js';
 import * as svc from './service.js';
 import { accountsJobs } from './jobs.js';
+import { accountsAdminRoutes } from './admin-routes.js';
+import { endAllSessions } from './sessions.js';
+import * as roles from './roles.js';
+import type { Db, Tx } from '../../core/db/index.js';
+import type { AuditActor } from '../../core/audit.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
 export type { PublicUser } from './service.js';
+export type { Role, Restriction, RestrictionChange } from './roles.js';
+/** The one role guard of admin routes: `{ onRequest: requireRole('MODERATOR') }`. */
+export { requireRole, guardOf, adminRouteGuardCheck, roleAtLeast, AccountRestricted, UnknownAccount } from './roles.js';
+export type { UserRestricted } from './events.js';
+export { userRestricted } from './events.js';
 
 export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: string }> = async (app, opts) => {
   addMessages('accounts', { ko, en });
@@ -23,16 +33,48 @@ export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: 
     publicUrl: opts.publicUrl,
   };
   await accountsRoutes(app, deps, accountsJobs(app, deps));
+  await accountsAdminRoutes(app, app.db);
+  // A suspended or banned user's sessions end at once (the instance where it happened does it).
+  app.events.on('user.restricted', async (e, meta) => {
+    if (meta.local && (e.kind === 'suspended' || e.kind === 'banned'))
+      await endAllSessions(app.redis, opts.keyPrefix, e.userId);
+  });
 };
+
+export type RestrictChange = { suspendDays: number } | { ban: true } | { lift: true };
+
+export interface AccountsTxOps {
+  /** Suspends for N days, bans or lifts, with its audit row, inside the caller's transaction. */
+  restrictUser(
+    actor: AuditActor,
+    userId: number,
+    change: RestrictChange,
+    reason: string | null,
+  ): Promise<roles.RestrictionChange>;
+  /** The user's restriction now (null: may act). */
+  restriction(userId: number): Promise<roles.Restriction>;
+}
 
 export interface AccountsApi {
   findUser(id: number): Promise<svc.PublicUser | null>;
   publicProfiles(ids: number[]): ReturnType<typeof svc.publicProfiles>;
   /** Address, nickname and language of several users (for mail other modules send them). */
   contacts(ids: number[]): Promise<Map<number, { id: number; email: string; nickname: string; locale: string }>>;
+  /** The user's restriction now (null: may act). */
+  restriction(userId: number): Promise<roles.Restriction>;
+  /** Throws AccountRestricted (403) when the user is suspended or banned: bidding and listing call it. */
+  assertMayAct(userId: number): Promise<void>;
+  /** Users by exact nickname or e-mail (the moderation queue's search). */
+  findByEmail(email: string): Promise<roles.RoleRow | null>;
+  withTx(tx: Tx): AccountsTxOps;
 }
 
-export function accountsApi(db: svc.AccountsDeps['db']): AccountsApi {
+const txOps = (tx: Tx): AccountsTxOps => ({
+  restrictUser: (actor, userId, change, reason) => roles.restrictUser(tx, actor, userId, change, reason),
+  restriction: (userId) => roles.restrictionFor(tx, userId),
+});
+
+export function accountsApi(db: Db): AccountsApi {
   return {
     findUser: (id) => svc.findUser({ db }, id),
     publicProfiles: (ids) => svc.publicProfiles({ db }, ids),
@@ -43,13 +85,20 @@ export function accountsApi(db: svc.AccountsDeps['db']): AccountsApi {
       });
       return new Map(rows.map((r) => [r.id, r]));
     },
+    restriction: (userId) => roles.restrictionFor(db, userId),
+    assertMayAct: async (userId) => {
+      const r = await roles.restrictionFor(db, userId);
+      if (r) throw new roles.AccountRestricted(r);
+    },
+    findByEmail: (email) => roles.findByEmail(db, email),
+    withTx: txOps,
   };
 }
 
 /** For seeds and tests: create a user with a hashed password, bypassing the form. */
 export async function createUserDirect(
   db: svc.AccountsDeps['db'],
-  u: { email: string; nickname: string; password: string; role?: 'USER' | 'ADMIN' },
+  u: { email: string; nickname: string; password: string; role?: roles.Role },
 ) {
   const passwordHash = await svc.hashPassword(u.password, svc.ARGON_OPTIONS);
   return db.user.upsert({
@@ -57,4 +106,16 @@ export async function createUserDirect(
     update: {},
     create: { email: u.email, nickname: u.nickname, passwordHash, role: u.role ?? 'USER' },
   });
+}
+
+/**
+ * `npm run admin:create -- <email>`: makes an existing account ADMIN (audited, actor "system").
+ * There is no default password and no account is created: sign up first, then promote.
+ */
+export async function promoteToAdmin(
+  db: Db,
+  email: string,
+): Promise<{ id: number; nickname: string; before: roles.Role }> {
+  const res = await roles.setRole(db, { id: null, role: 'system' }, { email }, 'ADMIN', 'npm run admin:create');
+  return { id: res.user.id, nickname: res.user.nickname, before: res.before };
 }

@@ -194,6 +194,16 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
   app.post<{ Body: Static<typeof LoginBody> }>('/login', { schema: { body: LoginBody } }, async (req, reply) => {
     const next = safeNext(req.body.next);
     const res = await svc.login(deps, req.body.email, req.body.password, req.ip);
+    if (!res.ok && res.reason === 'restricted') {
+      reply.code(403);
+      const data = {
+        values: { email: String(req.body.email ?? '').trim() },
+        next,
+        formError: req.t(res.error.messageKey, res.error.params),
+      };
+      if (req.htmx) return reply.fragment('accounts/login-form', data);
+      return reply.page('accounts/login', data, { title: req.t('accounts.loginTitle') });
+    }
     if (!res.ok) {
       const locked = res.reason === 'locked';
       reply.code(locked ? 429 : 422);

@@ -12,6 +12,7 @@ import type { Mail } from '../../core/mail.js';
 import { passwordProblem } from './password.js';
 import { throttle } from './throttle.js';
 import { newToken, tokenHashOf } from './tokens.js';
+import { AccountRestricted, restrictionOf } from './roles.js';
 
 export interface AccountsDeps {
   db: Db;
@@ -210,7 +211,8 @@ export async function completeSignup(
 export type LoginResult =
   | { ok: true; user: PublicUser }
   | { ok: false; reason: 'bad_credentials' }
-  | { ok: false; reason: 'locked'; retryAfterSeconds: number };
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number }
+  | { ok: false; reason: 'restricted'; error: AccountRestricted };
 
 /**
  * Checks a login. Failures slow down the (account, address) pair and the address with growing
@@ -234,6 +236,9 @@ export async function login(deps: AccountsDeps, emailRaw: string, password: stri
       : { ok: false, reason: 'bad_credentials' };
   }
   await th.succeeded(email, ip);
+  // A suspended or banned user is told so (the password was right), and gets no session.
+  const restriction = restrictionOf(user);
+  if (restriction) return { ok: false, reason: 'restricted', error: new AccountRestricted(restriction) };
   return { ok: true, user: toPublic(user) };
 }
 

@@ -57,18 +57,38 @@ export type AuctionClosed = {
   buyNow: boolean;
 };
 
+/**
+ * A LIVE or SCHEDULED auction was cancelled by a moderator (its listing hidden, or its seller
+ * suspended or banned): every hold on it was released in the same transaction. Durable: each
+ * bidder is owed a message that their points are free again (the notifications module's job).
+ */
+export type AuctionCancelled = {
+  auctionId: number;
+  sellerId: number;
+  /** Everyone who bid on it, the leader included. */
+  bidderIds: number[];
+  /** The hold released (the leader's), or null when nobody had bid. */
+  releasedHoldRef: string | null;
+  reason: 'moderation';
+  cancelledAt: string;
+};
+
 declare module '../../core/events.js' {
   interface DomainEvents {
     'bid.placed': BidPlaced;
     'bid.outbid': BidOutbid;
     'auction.started': AuctionStarted;
     'auction.closed': AuctionClosed;
+    'auction.cancelled': AuctionCancelled;
   }
   interface DurableEvents {
     'auction.closed': true;
     'bid.outbid': true;
+    'auction.cancelled': true;
   }
 }
+
+export const auctionCancelled = (e: AuctionCancelled) => domainEvent('auction.cancelled', e);
 
 export const bidPlaced = (e: BidPlaced) => domainEvent('bid.placed', e);
 

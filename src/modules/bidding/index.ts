@@ -13,34 +13,22 @@ import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
 import { panelModel, type PanelDeps } from './panel.js';
 import { livePusher, stateBadge } from './live.js';
-import { openAuction, cancelAuction, syncAuction } from './lifecycle.js';
+import { openAuction, cancelAuction, syncAuction, forceCancelLocked } from './lifecycle.js';
+import type { Events } from '../../core/events.js';
+import type { AuctionCancelled } from './events.js';
 import { addMessages } from '../../core/i18n.js';
 import type { Db, Tx } from '../../core/db/index.js';
 import { bidSummary, myBids, type MyBidRow } from './queries.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
-export type { BidPlaced, BidOutbid, AuctionStarted, AuctionClosed } from './events.js';
-export { auctionClosed } from './events.js';
+export type { BidPlaced, BidOutbid, AuctionStarted, AuctionClosed, AuctionCancelled } from './events.js';
+export { auctionClosed, auctionCancelled } from './events.js';
 export type { BiddingDeps, BidResult, PlaceBid } from './service.js';
 export { placeBid } from './lanes.js';
 export { maskNickname } from './queries.js';
 export type { MyBidRow } from './queries.js';
 
-/** What other modules may read (the my-page hub): a user's bid standing and wins, newest first. */
-export interface BiddingApi {
-  /** Live bids (leading / outbid), wins (by bid or buy-now, from the auction's winner) and watches. */
-  summaryFor(userId: number): ReturnType<typeof bidSummary>;
-  /** "My bids" rows with a filter; `won` lists every auction the user won, buy-now included. */
-  myBids(userId: number, filter?: 'all' | 'leading' | 'outbid' | 'won' | 'lost', take?: number): Promise<MyBidRow[]>;
-}
-export function biddingApi(db: Db | Tx): BiddingApi {
-  const d = db as Db;
-  return {
-    summaryFor: (userId) => bidSummary(d, userId),
-    myBids: (userId, filter, take) => myBids(d, userId, filter, take),
-  };
-}
 /** Opens auctions for listings directly (seeds and tests); the running app does it from `listing.created`. */
 export { openAuction };
 
@@ -179,3 +167,71 @@ export function biddingReads(db: Db) {
   };
 }
 export type BiddingReads = ReturnType<typeof biddingReads>;
+/** Today's trading, for the admin dashboard ("today" is the Korean calendar day, Asia/Seoul). */
+export interface BiddingStats {
+  liveAuctions: number;
+  bidsToday: number;
+  soldToday: number;
+  /** Sum of today's winning prices, won. */
+  gmvToday: number;
+}
+
+export interface BiddingTxOps {
+  /**
+   * Moderation: cancels an open auction even with bids, releasing the leader's hold, inside the
+   * caller's transaction (with its audit row); enqueues the durable `auction.cancelled`.
+   * Null when the auction was not open.
+   */
+  forceCancel(auctionId: number): Promise<AuctionCancelled | null>;
+  /** Open (SCHEDULED or LIVE) auctions of a seller (a suspension cancels them). */
+  openAuctionsOf(sellerId: number): Promise<number[]>;
+}
+
+/** What other modules may read and do: the my-page hub's bid standing, the admin dashboard, moderation. */
+export interface BiddingApi {
+  /** Live bids (leading / outbid), wins (by bid or buy-now, from the auction's winner) and watches. */
+  summaryFor(userId: number): ReturnType<typeof bidSummary>;
+  /** "My bids" rows with a filter; `won` lists every auction the user won, buy-now included. */
+  myBids(userId: number, filter?: 'all' | 'leading' | 'outbid' | 'won' | 'lost', take?: number): Promise<MyBidRow[]>;
+  stats(): Promise<BiddingStats>;
+  /** Writes inside the caller's transaction; needs the app's `events` (biddingApi(db, app.events)). */
+  withTx(tx: Tx): BiddingTxOps;
+}
+
+export function biddingApi(db: Db, events?: Events): BiddingApi {
+  const wallet = walletApi(db);
+  const catalog = catalogApi(db);
+  const bus = () => {
+    if (!events) throw new Error('biddingApi(db, events): withTx needs the event bus');
+    return events;
+  };
+  return {
+    summaryFor: (userId) => bidSummary(db, userId),
+    myBids: (userId, filter, take) => myBids(db, userId, filter, take),
+    async stats() {
+      const [r] = await db.$queryRaw<{ live: bigint; bids: bigint; sold: bigint; gmv: bigint }[]>`
+        WITH day AS (SELECT date_trunc('day', now() AT TIME ZONE 'Asia/Seoul') AT TIME ZONE 'Asia/Seoul' AS start)
+        SELECT (SELECT count(*) FROM auctions WHERE status = 'LIVE') AS live,
+               (SELECT count(*) FROM bids, day WHERE created_at >= day.start) AS bids,
+               (SELECT count(*) FROM auctions, day WHERE outcome = 'SOLD' AND closed_at >= day.start) AS sold,
+               (SELECT COALESCE(sum(final_price), 0)::bigint FROM auctions, day WHERE outcome = 'SOLD' AND closed_at >= day.start) AS gmv`;
+      return {
+        liveAuctions: Number(r.live),
+        bidsToday: Number(r.bids),
+        soldToday: Number(r.sold),
+        gmvToday: Number(r.gmv),
+      };
+    },
+    withTx: (tx) => ({
+      forceCancel: (id) => forceCancelLocked({ wallet, catalog, events: bus() }, tx, id),
+      openAuctionsOf: async (sellerId) =>
+        (
+          await tx.auction.findMany({
+            where: { sellerId, status: { in: ['SCHEDULED', 'LIVE'] } },
+            select: { id: true },
+            orderBy: { id: 'asc' },
+          })
+        ).map((a) => a.id),
+    }),
+  };
+}

@@ -15,7 +15,7 @@ import {
   wonHoldRef,
   type AuctionSnapshot,
 } from './auction-row.js';
-import { auctionClosed, type AuctionClosed } from './events.js';
+import { auctionCancelled, auctionClosed, type AuctionCancelled, type AuctionClosed } from './events.js';
 
 /** Creates the auction for a listing (idempotent). Returns whether it was created now. */
 export async function openAuction(deps: Pick<BiddingDeps, 'db'>, l: AuctionListing): Promise<boolean> {
@@ -115,6 +115,40 @@ export async function cancelAuction(deps: BiddingDeps, id: number): Promise<bool
     await deps.catalog.withTx(tx).recordAuctionState(id, catalogState({ ...a, status: 'CANCELLED' }));
     return true;
   });
+}
+
+/**
+ * A moderator stops an open auction, bids or not (its listing is hidden, or its seller suspended):
+ * inside the caller's transaction, the leader's hold (the only one an auction keeps: an outbid
+ * bidder's goes back at once) is released, the auction is CANCELLED, the catalog's copy follows,
+ * and the durable `auction.cancelled` names every bidder. Null when it was not open (ENDED auctions
+ * keep their sale: the order goes on).
+ */
+export async function forceCancelLocked(
+  deps: Pick<BiddingDeps, 'wallet' | 'catalog' | 'events'>,
+  tx: Tx,
+  id: number,
+): Promise<AuctionCancelled | null> {
+  const a = await lockAuction(tx, id);
+  if (!a || (a.status !== 'LIVE' && a.status !== 'SCHEDULED')) return null;
+  if (a.leaderHoldRef) await deps.wallet.withTx(tx).releaseHold(a.leaderHoldRef);
+  await tx.auction.update({ where: { id }, data: { status: 'CANCELLED', closedAt: a.dbNow, leaderHoldRef: null } });
+  await deps.catalog.withTx(tx).recordAuctionState(id, catalogState({ ...a, status: 'CANCELLED' }));
+  const bidders = await tx.bid.findMany({
+    where: { auctionId: id },
+    select: { bidderId: true },
+    distinct: ['bidderId'],
+  });
+  const event = auctionCancelled({
+    auctionId: id,
+    sellerId: a.sellerId,
+    bidderIds: bidders.map((b) => b.bidderId).sort((x, y) => x - y),
+    releasedHoldRef: a.leaderHoldRef,
+    reason: 'moderation',
+    cancelledAt: a.dbNow.toISOString(),
+  });
+  await deps.events.enqueue(tx, event);
+  return event.payload;
 }
 
 /** Ids of auctions whose start or end has passed without the step being taken. */

@@ -116,6 +116,8 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       config: { rateLimit: { max: 120, timeWindow: '1 minute' } },
     },
     async (req, reply) => {
+      // A suspended or banned user may not bid (403, read from the database).
+      await deps.accounts.assertMayAct(req.user!.id);
       const id = req.params.id;
       const amount = parseAmount(req.body.amount);
       if (amount === null) return respond(req, reply, id, null, undefined, 'bidding.errors.amount_invalid');
@@ -145,6 +147,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     { schema: { params: IdParams, body: BuyBody }, preHandler: requireBidder },
     async (req, reply) => {
       const userId = req.user!.id;
+      await deps.accounts.assertMayAct(userId);
       const requestKey = req.body.requestKey ? `${userId}-${req.body.requestKey}` : undefined;
       const res = await placeBid(deps, {
         auctionId: req.params.id,

@@ -157,9 +157,11 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
     }
   }
 
-  app.post('/sell', { preHandler: requireUser, config: { csrf: false }, schema: MultipartOnly }, async (req, reply) =>
-    submit(req, reply),
-  );
+  app.post('/sell', { preHandler: requireUser, config: { csrf: false }, schema: MultipartOnly }, async (req, reply) => {
+    // A suspended or banned user may not list (403, read from the database).
+    await ctx.accounts.assertMayAct(req.user!.id);
+    return submit(req, reply);
+  });
 
   app.get<{ Params: IdParams }>(
     '/items/:id/edit',

@@ -72,6 +72,8 @@ export interface WalletOps {
   availableOf(userIds: number[]): Promise<Map<number, number>>;
   /** A hold by its reference (status HELD / RELEASED / ESCROWED), or null. */
   findHold(ref: string): Promise<ops.HoldInfo | null>;
+  /** Withdrawals waiting for an admin (the dashboard): how many and how much, won. */
+  payoutsWaiting(): Promise<{ count: number; amount: number }>;
 }
 
 export interface WalletApi extends WalletOps {
@@ -92,6 +94,15 @@ function bind(run: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>): WalletOps {
     balances: (userId) => run((tx) => ops.balances(tx, userId)),
     availableOf: (userIds) => run((tx) => ops.availableOf(tx, userIds)),
     findHold: (ref) => run((tx) => ops.findHold(tx, ref)),
+    payoutsWaiting: () =>
+      run(async (tx) => {
+        const r = await tx.walletPayout.aggregate({
+          where: { status: 'REQUESTED' },
+          _count: true,
+          _sum: { amount: true },
+        });
+        return { count: r._count, amount: r._sum.amount ?? 0 };
+      }),
   };
 }
 

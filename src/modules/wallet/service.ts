@@ -3,6 +3,7 @@
  * account and their admin settlement. With operations.ts (the API other modules use) and ledger.ts
  * (postings), the only code that writes the wallet's tables.
  */
+import { audit, type AuditActor } from '../../core/audit.js';
 import type { Db } from '../../core/db/index.js';
 import { AppError } from '../../core/errors.js';
 import { acct, claim, inTransaction, lockAccounts, post, walletError, type OpResult } from './ledger.js';
@@ -209,22 +210,27 @@ export async function requestWithdrawal(
 export async function markPayoutPaid(
   deps: Pick<WalletDeps, 'db'>,
   payoutId: number,
-  adminId: number,
+  admin: AuditActor,
 ): Promise<OpResult> {
-  return settlePayout(deps, payoutId, adminId, 'PAID');
+  return settlePayout(deps, payoutId, admin, 'PAID');
 }
 
 /** Admin: the transfer cannot be made (e.g. wrong account); amount and fee go back to the user. */
-export async function rejectPayout(deps: Pick<WalletDeps, 'db'>, payoutId: number, adminId: number): Promise<OpResult> {
-  return settlePayout(deps, payoutId, adminId, 'REJECTED');
+export async function rejectPayout(
+  deps: Pick<WalletDeps, 'db'>,
+  payoutId: number,
+  admin: AuditActor,
+): Promise<OpResult> {
+  return settlePayout(deps, payoutId, admin, 'REJECTED');
 }
 
 async function settlePayout(
   deps: Pick<WalletDeps, 'db'>,
   payoutId: number,
-  adminId: number,
+  admin: AuditActor,
   to: 'PAID' | 'REJECTED',
 ): Promise<OpResult> {
+  const adminId = admin.id!;
   return inTransaction(deps.db, async (tx) => {
     const rows = await tx.$queryRaw<{ user_id: number; amount: number; fee: number; status: string }[]>`
       SELECT user_id, amount, fee, status FROM wallet_payouts WHERE id = ${payoutId} FOR UPDATE`;
@@ -262,6 +268,13 @@ async function settlePayout(
       data: { status: to, processedBy: adminId, processedAt: new Date() },
     });
     await post(tx, c.id, locked, legs);
+    // The admin's decision is audited in the transaction that moves the money (a replay writes none).
+    await audit.record(tx, admin, {
+      action: to === 'PAID' ? 'wallet.payout.paid' : 'wallet.payout.reject',
+      target: { kind: 'payout', id: payoutId },
+      before: { status: p.status, amount: p.amount, fee: p.fee, userId: p.user_id },
+      after: { status: to, ledgerTransactionId: c.id },
+    });
     return { transactionId: c.id, replayed: false };
   });
 }

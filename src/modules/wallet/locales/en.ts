@@ -102,6 +102,7 @@ export const en: Messages = {
       b048: 'Shinhyup (Credit Union)',
     },
     admin: {
+      nav: 'Payouts',
       title: 'Payouts',
       requested: 'Waiting',
       processed: 'Recently processed',

@@ -101,6 +101,7 @@ export const ko = {
       b048: '신협',
     },
     admin: {
+      nav: '출금 처리',
       title: '출금 처리',
       requested: '처리 대기',
       processed: '최근 처리',

@@ -1,0 +1,61 @@
+/** admin: Korean messages (the default language). */
+import type { Catalog } from '../../../core/i18n.js';
+
+export const ko = {
+  admin: {
+    nav: {
+      dashboard: '대시보드',
+      audit: '감사 로그',
+    },
+    dashboard: {
+      title: '관리 대시보드',
+      trading: '오늘의 거래',
+      liveAuctions: '진행 중인 경매',
+      bidsToday: '오늘 입찰',
+      soldToday: '오늘 낙찰',
+      gmvToday: '오늘 거래액',
+      moderation: '신고',
+      openReports: '처리 대기 신고',
+      payouts: '출금',
+      payoutsWaiting: '처리 대기 출금',
+      queues: '작업 큐',
+      queue: '큐',
+      waiting: '대기',
+      delayed: '예약',
+      active: '실행 중',
+      failed: '실패',
+      noQueues: '이 프로세스에는 아직 큐가 없어요.',
+      closeLag: '경매 마감 지연 p99',
+      closeLagNone: '이 프로세스에서 마감된 경매가 아직 없어요.',
+      closeLagNote: '이 프로세스의 Prometheus 레지스트리 기준',
+      orders: '주문',
+      ordersLater: '주문 모듈이 들어오면 상태별 주문 수가 여기에 보여요.',
+      updated: '갱신',
+      unknown: '알 수 없음',
+    },
+    audit: {
+      title: '감사 로그',
+      actor: '행위자 ID',
+      action: '행위',
+      targetKind: '대상 종류',
+      targetId: '대상 ID',
+      from: '시작일',
+      to: '종료일',
+      filter: '조회',
+      csv: 'CSV 내보내기',
+      when: '시각',
+      role: '역할',
+      before: '이전',
+      after: '이후',
+      reason: '사유',
+      request: '요청 ID / IP',
+      none: '조건에 맞는 기록이 없어요.',
+      more: '더 보기',
+      badDate: '날짜는 YYYY-MM-DD 형식이어야 해요.',
+      badActor: '행위자 ID가 올바르지 않아요.',
+      system: '시스템',
+    },
+  },
+};
+
+export type Messages = Catalog<typeof ko>;
