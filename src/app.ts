@@ -27,6 +27,8 @@ import { mailPlugin } from './core/mail.js';
 import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
+import { maintenancePlugin } from './core/maintenance.js';
+import { i18n } from './core/i18n.js';
 import { S3Storage } from './core/storage-s3.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
 import { accountsModule } from './modules/accounts/index.js';
@@ -150,6 +152,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     production,
   });
   await app.register(i18nPlugin);
+  const maintenanceBanner = {
+    ko: i18n.getFixedT('ko')('maintenance.banner') as string,
+    en: i18n.getFixedT('en')('maintenance.banner') as string,
+  };
   await app.register(authPlugin);
   await app.register(viewsPlugin, {
     root,
@@ -165,9 +171,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         currentPath: routePath(req),
         flash: flash ? { kind: flash.kind, message: req.t(flash.key, flash.params) } : null,
         publicUrl: config.publicUrl,
+        maintenance: app.maintenance.active ? maintenanceBanner : null,
       };
     },
   });
+  // After i18n and views: the window's 503 speaks the visitor's language.
+  await app.register(maintenancePlugin, { pollMs: config.maintenancePollMs });
   await app.register(realtimePlugin, { publicUrl: config.publicUrl, pingMs: config.wsPingMs });
   await app.register(slotsPlugin);
   await app.register(fastifyStatic, {

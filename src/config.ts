@@ -47,6 +47,8 @@ export interface Config {
   queueCloseTimeoutMs: number;
   /** How often each worker process sweeps for overdue auction starts and closes (AUCTION_SWEEP_MS). */
   auctionSweepMs: number;
+  /** How often each process reads the maintenance switch (core/maintenance.ts) (MAINTENANCE_POLL_MS). */
+  maintenancePollMs: number;
   outbox: {
     /** Deliver durable events from this process (OUTBOX_RELAY=off pauses delivery; events wait in PostgreSQL). */
     relay: boolean;
@@ -257,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsPingMs: int('WS_PING_MS', 25_000, 100, 600_000),
     queueCloseTimeoutMs: int('QUEUE_CLOSE_TIMEOUT_MS', 10_000, 100, 120_000),
     auctionSweepMs: int('AUCTION_SWEEP_MS', 15_000, 100, 3_600_000),
+    maintenancePollMs: int('MAINTENANCE_POLL_MS', 1000, 50, 60_000),
     outbox: {
       relay: oneOf('OUTBOX_RELAY', ['on', 'off'] as const, 'on') === 'on',
       pollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),
