@@ -193,8 +193,17 @@ export async function copy(from: Side, to: Side, o: CopyOptions, log: Log, state
     await dropReplication(from, to, log);
     await truncateTarget(to);
     state.update((s) => delete s.copy);
-  } else if (!prev && (await targetRows(to)) > 0) {
-    throw new Error('the target has rows and no copy was started by this tool: run copy --reset to empty it first');
+  } else if (!prev) {
+    // A fresh target holds only what its migrations seed (categories); people's data means someone uses it.
+    const users = await withClient(to.dbUrl, async (c) =>
+      Number((await c.query('SELECT count(*) AS n FROM users')).rows[0].n),
+    );
+    if (users > 0)
+      throw new Error(
+        `the target has ${users} users and no copy was started by this tool: run copy --reset to empty it`,
+      );
+    await truncateTarget(to);
+    log.line('copy', 'target emptied (it held only what its migrations seed)');
   }
   if (!state.read().copy) state.update((s) => (s.copy = { method: o.method, startedAt: new Date().toISOString() }));
   // The target's app must not act on data arriving underneath it: standby (maintenance) until cutover resumes it.
