@@ -28,6 +28,8 @@ import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
 import { adminNavPlugin } from './core/admin-nav.js';
+import { maintenancePlugin } from './core/maintenance.js';
+import { i18n } from './core/i18n.js';
 import { S3Storage } from './core/storage-s3.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
 import { siteModule } from './modules/site/index.js';
@@ -160,6 +162,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     rateLimitMax: config.rateLimitMax,
   });
   await app.register(i18nPlugin);
+  const maintenanceBanner = {
+    ko: i18n.getFixedT('ko')('maintenance.banner') as string,
+    en: i18n.getFixedT('en')('maintenance.banner') as string,
+  };
   await app.register(authPlugin);
   await app.register(viewsPlugin, {
     root,
@@ -179,9 +185,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         business: config.business,
         // The admin shell's menu (core/admin-nav.ts), on /admin pages for staff.
         adminNav: req.user && routePath(req).startsWith('/admin') ? app.adminNav.entriesFor(req.user.role) : null,
+        maintenance: app.maintenance.active ? maintenanceBanner : null,
       };
     },
   });
+  // After i18n and views: the window's 503 speaks the visitor's language.
+  await app.register(maintenancePlugin, { pollMs: config.maintenancePollMs });
   await app.register(realtimePlugin, { publicUrl: config.publicUrl, pingMs: config.wsPingMs });
   await app.register(slotsPlugin);
   await app.register(adminNavPlugin);

@@ -75,6 +75,8 @@ export interface Config {
   };
   /** How often each worker process looks for auctions in their last hour and notification mail left behind (NOTIFY_SWEEP_MS). */
   notifySweepMs: number;
+  /** How often each process reads the maintenance switch (core/maintenance.ts) (MAINTENANCE_POLL_MS). */
+  maintenancePollMs: number;
   outbox: {
     /** Deliver durable events from this process (OUTBOX_RELAY=off pauses delivery; events wait in PostgreSQL). */
     relay: boolean;
@@ -326,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
       sweepMs: int('ORDER_SWEEP_MS', 60_000, 100, 3_600_000),
     },
     notifySweepMs: int('NOTIFY_SWEEP_MS', 30_000, 100, 3_600_000),
+    maintenancePollMs: int('MAINTENANCE_POLL_MS', 1000, 50, 60_000),
     outbox: {
       relay: oneOf('OUTBOX_RELAY', ['on', 'off'] as const, 'on') === 'on',
       pollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),

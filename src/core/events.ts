@@ -150,6 +150,7 @@ export const eventsPlugin = fp<EventsOptions>(
       namespace: opts.prefix,
       log: app.log,
       settings: opts.outbox,
+      paused: () => app.hasDecorator('maintenance') && app.maintenance.active,
       live: (name, payload, eventId) => fanOut(name as EventName, payload, eventId),
     });
 

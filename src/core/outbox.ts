@@ -100,6 +100,8 @@ export function createOutbox(o: {
   namespace: string;
   log: FastifyBaseLogger;
   settings: OutboxSettings;
+  /** True while deliveries must wait (maintenance mode). */
+  paused?: () => boolean;
   /** Hands an event to the live listeners of every instance; false when other instances could not be reached. */
   live: (name: string, payload: unknown, eventId: string) => Promise<boolean>;
 }) {
@@ -181,6 +183,8 @@ export function createOutbox(o: {
 
   async function drain(): Promise<void> {
     for (;;) {
+      // Maintenance mode: events wait in PostgreSQL (and move with it); the poll wakes the relay after.
+      if (o.paused?.()) return;
       let rows: Row[];
       try {
         rows = await claim();

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { DelayedError, Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { createRedis, type Redis } from './redis.js';
 import { prom, registry } from './metrics.js';
 
@@ -77,8 +77,10 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
     const resetHandlers: { name: string; fn: () => Promise<void> }[] = [];
     const epochKey = `${opts.prefix}:queue-epoch`;
 
+    // Maintenance mode (core/maintenance.ts, registered later): no timed work on this side.
+    const paused = () => app.hasDecorator('maintenance') && app.maintenance.active;
     const runTask = (t: (typeof tasks)[number]) => {
-      if (t.running) return;
+      if (t.running || paused()) return;
       t.running = t
         .fn()
         .then(
@@ -145,7 +147,15 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
         if (!opts.runWorkers) return;
         const conn = createRedis(opts.redisUrl, { maxRetriesPerRequest: null, enableOfflineQueue: true });
         connections.push(conn);
-        const w = new Worker<T>(name, processor, { connection: conn, prefix, concurrency: 4, ...wopts });
+        // A job picked up just as maintenance began waits (delayed) instead of running.
+        const guarded: Processor<T> = async (job, token) => {
+          if (paused()) {
+            await job.moveToDelayed(Date.now() + 5000, token);
+            throw new DelayedError();
+          }
+          return processor(job, token);
+        };
+        const w = new Worker<T>(name, guarded, { connection: conn, prefix, concurrency: 4, ...wopts });
         w.on('failed', (job, err) => app.log.error({ err, queue: name, jobId: job?.id }, 'job failed'));
         w.on('error', (err) => app.log.warn({ err: err.message, queue: name }, 'worker error'));
         workers.push(w as unknown as Worker);
@@ -180,6 +190,27 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
           ),
       });
       app.addHook('onReady', async () => {
+        if (app.hasDecorator('maintenance'))
+          app.maintenance.onChange(async (on) => {
+            if (on) {
+              // Drained: each worker finishes the job in hand, then takes no more.
+              await Promise.all(workers.map((w) => w.pause()));
+              await Promise.all(tasks.filter((t) => t.running).map((t) => t.running));
+              app.log.warn('maintenance: queue workers paused, periodic tasks wait');
+              return;
+            }
+            workers.forEach((w) => w.resume());
+            // The data may have come from another side (end times moved by the pause): plan again.
+            app.log.warn(
+              { handlers: resetHandlers.map((h) => h.name) },
+              'maintenance over: re-planning timers from PostgreSQL',
+            );
+            for (const h of resetHandlers) await h.fn();
+            const epoch = await app.redis.get(epochKey);
+            if (epoch)
+              await app.db.$executeRaw`INSERT INTO queue_epochs (namespace, epoch) VALUES (${opts.prefix}, ${epoch})
+                ON CONFLICT (namespace) DO UPDATE SET epoch = EXCLUDED.epoch, updated_at = now()`;
+          });
         for (const t of tasks) {
           t.timer = setInterval(() => runTask(t), t.everyMs);
           t.timer.unref();

@@ -23,6 +23,12 @@ export const en: Messages = {
     searchLandmark: 'Site search',
     accountNav: 'Account',
   },
+  maintenance: {
+    banner:
+      'We are moving DAPANDA to new servers. Browsing works; bidding, listing and payments are paused for a few minutes. Auction end times move by the pause.',
+    paused:
+      'Bidding, listing and payments are paused for a few minutes while we move to new servers. Auction end times move by the pause.',
+  },
   errors: {
     title: 'Something went wrong',
     notFoundTitle: 'Page not found',

@@ -23,6 +23,12 @@ export const ko = {
     searchLandmark: '사이트 검색',
     accountNav: '계정',
   },
+  maintenance: {
+    banner:
+      '서비스 이전 작업 중이에요. 둘러보기는 되지만 입찰·등록·결제는 잠시 멈췄어요. 멈춘 시간만큼 경매 마감이 늦춰져요.',
+    paused:
+      '서비스 이전 작업 중이라 입찰·등록·결제를 잠시 멈췄어요. 곧 다시 열려요. 멈춘 시간만큼 경매 마감이 늦춰져요.',
+  },
   errors: {
     title: '문제가 발생했어요',
     notFoundTitle: '페이지를 찾을 수 없어요',
