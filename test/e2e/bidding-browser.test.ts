@@ -292,7 +292,11 @@ t.test(
     const bidder = await login(browser, baseUrl, bidderU.email);
     const watcher = await login(browser, baseUrl, watcherU.email, { viewport: { width: 390, height: 844 } });
     await Promise.all([openItem(bidder.page, baseUrl, id), openItem(watcher.page, baseUrl, id)]);
-    await Promise.all([socketOpen(bidder.page), socketOpen(watcher.page)]);
+    t.equal(
+      await waitSocket(app, 2),
+      2,
+      'both tabs opened their WebSocket (counted on the server: it may open before a listener on the new document)',
+    );
 
     // 1. The confirm step inline: one tap shows the amount and the hold; cancel closes it, nothing bid.
     await bidder.page.click('[data-testid=quick-bid]');
