@@ -69,7 +69,10 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
     pusher.snapshotAt(model.a.id, model.rows.length ? BigInt(model.rows[0].id) : 0n);
     const data = { ...model, oob: true, historyReplace: true };
     const badge = stateBadge(model.a, ctx.t);
-    return ['bidding/live', 'bidding/status', 'bidding/controls', 'bidding/chart', 'bidding/history']
+    // Controls only once the auction is over: while live the page's own (e.g. the form `?bid=1` opened) stay.
+    const parts = ['bidding/live', 'bidding/status', 'bidding/chart', 'bidding/history'];
+    if (model.a.status !== 'LIVE') parts.push('bidding/controls');
+    return parts
       .map((p) => app.renderPartial(p, data, ctx.t, ctx.lang))
       .join('')
       .concat(app.renderPartial('bidding/state-badge', { ...badge, oob: true }, ctx.t, ctx.lang));
