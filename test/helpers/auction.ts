@@ -97,6 +97,19 @@ export async function balances(app: App, userId: number) {
   return { available: get(':available'), held: get(':held') };
 }
 
+/**
+ * Available points, and held + escrow points, of a user in one statement: after a SOLD close the
+ * orders module (a durable consumer of auction.closed) moves the winner's hold into the order's
+ * escrow moments later, so "the winner holds the final price" is held or escrow, never both.
+ */
+export async function committed(app: App, userId: number) {
+  const [r] = await app.db.$queryRaw<{ available: bigint; committed: bigint }[]>`
+    SELECT COALESCE(SUM(balance) FILTER (WHERE kind = 'USER_AVAILABLE'), 0)::bigint AS available,
+           COALESCE(SUM(balance) FILTER (WHERE kind IN ('USER_HELD', 'ESCROW')), 0)::bigint AS committed
+      FROM wallet_accounts WHERE user_id = ${userId}`;
+  return { available: Number(r.available), heldOrEscrow: Number(r.committed) };
+}
+
 export async function waitFor(fn: () => Promise<boolean>, ms = 10_000, every = 50): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ownDatabase } from '../helpers/env.js';
 import { startApp } from '../helpers/app.js';
 import { freePort, startRedis, stopRedis } from '../helpers/redis.js';
-import { user, auction, loggedIn, bid, waitFor, balances } from '../helpers/auction.js';
+import { user, auction, loggedIn, bid, waitFor, committed } from '../helpers/auction.js';
 import { ledgerViolations } from '../helpers/wallet.js';
 
 const SWEEP_MS = 1000;
@@ -61,8 +61,8 @@ t.test('after a flush, auctions close within the sweep interval and their jobs a
   const s = await app.db.auction.findUniqueOrThrow({ where: { id: sold } });
   t.same([s.outcome, s.winnerId, s.finalPrice], ['SOLD', buyer.id, 10_000]);
   t.same(
-    await balances(app, buyer.id),
-    { available: 90_000, held: 10_000 },
+    await committed(app, buyer.id),
+    { available: 90_000, heldOrEscrow: 10_000 },
     "the winner's hold is exactly the final price",
   );
   t.equal((await app.db.walletHold.findUniqueOrThrow({ where: { reference: `auction:${sold}:won` } })).amount, 10_000);
