@@ -142,7 +142,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     relay: runWorkers && config.outbox.relay,
     outbox: config.outbox,
   });
-  await app.register(mailPlugin, { ...config.mail, memory: config.env === 'test' && !config.mail.smtpUrl });
+  await app.register(mailPlugin, {
+    ...config.mail,
+    memory: config.env === 'test' && !config.mail.smtpUrl,
+    logLinks: config.env !== 'production',
+  });
   // Photos on S3 (STORAGE=s3): pages link PHOTO_BASE_URL (CloudFront) when set, else /media/ proxies.
   const s3 =
     config.storage.kind === 's3'

@@ -49,6 +49,11 @@ export interface MailOptions {
   dir: string;
   /** No SMTP in tests: messages stay in memory. */
   memory: boolean;
+  /**
+   * Log the links of each mail written to a file (development: the sign-up link at a glance).
+   * Off in production: those links carry live sign-up and password-reset tokens.
+   */
+  logLinks?: boolean;
 }
 
 const QUEUE = 'mail';
@@ -90,7 +95,13 @@ export const mailPlugin = fp<MailOptions>(
           );
           await writeFile(file, raw);
           app.log.info(
-            { kind: m.kind, to: m.to, subject: m.subject, links: m.text.match(LINK_RE) ?? [], file },
+            {
+              kind: m.kind,
+              to: m.to,
+              subject: m.subject,
+              ...(opts.logLinks ? { links: m.text.match(LINK_RE) ?? [] } : {}),
+              file,
+            },
             'mail written',
           );
         } else {
