@@ -1,8 +1,9 @@
 /** Admin dispute desk: /admin/disputes lists open disputes; an ADMIN resolves one (refund, release or split). */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { requireUser, flash } from '../../core/auth.js';
+import { flash } from '../../core/auth.js';
 import { AppError } from '../../core/errors.js';
+import { requireRole } from '../accounts/index.js';
 import { goTo } from '../../core/redirect.js';
 import * as svc from './service.js';
 import type { RouteDeps } from './routes.js';
@@ -17,11 +18,7 @@ const ResolveBody = Type.Object({
 });
 
 /** The server checks the role on every admin request (the page hiding a button is not a check). */
-async function requireAdmin(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await requireUser(req, reply);
-  if (reply.sent) return;
-  if (req.user!.role !== 'ADMIN') throw new AppError(403, 'orders.errors.adminOnly', {}, 'FORBIDDEN');
-}
+const requireAdmin = requireRole('ADMIN');
 
 const won = (raw: string | undefined): number | null => {
   const s = (raw ?? '').replace(/[,\s원]/g, '');
@@ -31,7 +28,8 @@ const won = (raw: string | undefined): number | null => {
 };
 
 export async function ordersAdminRoutes(app: FastifyInstance, deps: RouteDeps) {
-  app.get('/admin/disputes', { preHandler: requireAdmin }, async (req, reply) => {
+  app.adminNav.add({ href: '/admin/disputes', labelKey: 'orders.admin.title', minRole: 'ADMIN', order: 30 });
+  app.get('/admin/disputes', { onRequest: requireAdmin }, async (req, reply) => {
     const rows = await deps.db.orderDispute.findMany({
       include: { order: true },
       orderBy: [{ resolvedAt: { sort: 'desc', nulls: 'first' } }, { id: 'asc' }],
@@ -54,7 +52,7 @@ export async function ordersAdminRoutes(app: FastifyInstance, deps: RouteDeps) {
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ResolveBody> }>(
     '/admin/disputes/:id/resolve',
-    { preHandler: requireAdmin, schema: { params: IdParams, body: ResolveBody } },
+    { onRequest: requireAdmin, schema: { params: IdParams, body: ResolveBody } },
     async (req, reply) => {
       const b = req.body;
       const note = (b.note ?? '').normalize('NFC').trim();
