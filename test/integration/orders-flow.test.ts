@@ -325,6 +325,12 @@ t.test('disputes: timers stop, seller answers, admin resolves refund / release /
     t.equal(rec.resolvedBy, admin.id);
     t.ok(rec.resolvedAt);
     t.equal(rec.note, '양측 확인 후 처리');
+    const audited = await app.db.auditLog.findMany({
+      where: { action: 'orders.dispute.resolve', targetKind: 'order', targetId: String(w.order.id) },
+    });
+    t.equal(audited.length, 1, 'the resolution is one audit row');
+    t.match(audited[0], { actorId: admin.id, actorRole: 'ADMIN', reason: '양측 확인 후 처리' });
+    t.match(audited[0].after, { resolution: k.res.resolution, state: k.state });
     t.same(
       await bal(app, w.buyer.id),
       { available: 100_000 - PRICE + k.buyer, held: 0, escrow: 0 },

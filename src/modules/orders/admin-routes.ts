@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { flash } from '../../core/auth.js';
 import { AppError } from '../../core/errors.js';
+import { actorOf } from '../../core/audit.js';
 import { requireRole } from '../accounts/index.js';
 import { goTo } from '../../core/redirect.js';
 import * as svc from './service.js';
@@ -66,7 +67,7 @@ export async function ordersAdminRoutes(app: FastifyInstance, deps: RouteDeps) {
           throw new AppError(422, 'orders.errors.splitAmounts', {}, 'VALIDATION');
         r = { kind: 'SPLIT', buyerAmount, sellerAmount };
       } else r = { kind: b.resolution };
-      await svc.resolveDispute(deps, req.params.id, req.user!.id, r, note);
+      await svc.resolveDispute(deps, req.params.id, actorOf(req), r, note);
       flash(req, 'info', 'orders.admin.resolved', { id: req.params.id });
       return goTo(req, reply, '/admin/disputes');
     },

@@ -15,6 +15,7 @@ import type { Db, Tx } from '../../core/db/index.js';
 import { transaction } from '../../core/db/index.js';
 import type { Events } from '../../core/events.js';
 import { AppError, notFound } from '../../core/errors.js';
+import { audit, type AuditActor } from '../../core/audit.js';
 import type { WalletApi } from '../wallet/index.js';
 import type { AuctionClosed } from '../bidding/index.js';
 import {
@@ -331,7 +332,14 @@ export type Resolution =
  * minus the fee, COMPLETED) or split (two amounts summing to the escrow; the fee is taken from the
  * seller's part: floor(sellerAmount * fee_bps / 10000); COMPLETED). Recorded with who, when, why.
  */
-export async function resolveDispute(deps: OrdersDeps, orderId: number, adminId: number, r: Resolution, note: string) {
+export async function resolveDispute(
+  deps: OrdersDeps,
+  orderId: number,
+  admin: AuditActor,
+  r: Resolution,
+  note: string,
+) {
+  const adminId = admin.id!;
   return transaction(deps.db, async (tx) => {
     const o0 = await tx.order.findUnique({ where: { id: orderId } });
     if (!o0) throw notFound();
@@ -359,6 +367,14 @@ export async function resolveDispute(deps: OrdersDeps, orderId: number, adminId:
     else if (r.kind === 'RELEASE') await w.releaseEscrowToSeller(orderId, o0.sellerId, fee);
     else await w.splitEscrow(orderId, o0.sellerId, buyerAmount, fee);
     const o = await tx.order.findUniqueOrThrow({ where: { id: orderId } });
+    // The admin's decision is audited in the transaction that moves the escrow.
+    await audit.record(tx, admin, {
+      action: 'orders.dispute.resolve',
+      target: { kind: 'order', id: orderId },
+      before: { state: o0.state, escrow: o0.price },
+      after: { state: o.state, resolution: r.kind, buyerAmount, sellerAmount, fee },
+      reason: note,
+    });
     await deps.events.enqueue(
       tx,
       orderDisputeResolved({
