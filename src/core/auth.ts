@@ -34,12 +34,25 @@ export async function requireUser(req: FastifyRequest, reply: FastifyReply): Pro
   return loginFirst(req, reply, req.url);
 }
 
+const loginGuards = new WeakSet<object>([requireUser]);
+/**
+ * True for requireUser and every requireUserThen guard: a logged-out request to such a route is
+ * answered with the way to the login form before anything changes (security.ts lets it through
+ * the CSRF check for that reason).
+ */
+export function isLoginGuard(fn: unknown): boolean {
+  return typeof fn === 'function' && loginGuards.has(fn);
+}
+
 /**
  * requireUser for a route whose own URL is no page to come back to (a POST-only form target):
  * after the login the shopper lands on `next(req)` instead (e.g. the item page with its bid form open).
  */
 export function requireUserThen(next: (req: FastifyRequest) => string) {
-  return (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => loginFirst(req, reply, next(req));
+  const guard = (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> =>
+    loginFirst(req, reply, next(req));
+  loginGuards.add(guard);
+  return guard;
 }
 
 async function loginFirst(req: FastifyRequest, reply: FastifyReply, next: string): Promise<FastifyReply | void> {

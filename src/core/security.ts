@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import type { FastifyReply, FastifyRequest, Session } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { AppError } from './errors.js';
-import { requireUser } from './auth.js';
+import { isLoginGuard } from './auth.js';
 
 export const SESSION_TTL_SECONDS = 14 * 24 * 3600;
 
@@ -156,7 +156,7 @@ export const securityPlugin = fp<SecurityOptions>(
     // and a public page can offer a logged-out visitor the bid button without minting one.
     app.addHook('onRoute', (route) => {
       const pre = route.preHandler;
-      if (pre === requireUser || (Array.isArray(pre) && pre.includes(requireUser)))
+      if (isLoginGuard(pre) || (Array.isArray(pre) && pre.some(isLoginGuard)))
         route.config = { ...(route.config as object), requiresUser: true } as typeof route.config;
     });
     // Every state-changing request needs a valid token, whichever module's route it is.

@@ -76,6 +76,9 @@ export async function loggedIn(app: App, email: string): Promise<Client> {
   const c = new Client(app);
   const res = await c.login(email, PASSWORD);
   if (res.statusCode !== 303) throw new Error(`login failed: ${res.statusCode}`);
+  // Follow the redirect as a browser does: the landing page carries the token bound to this user
+  // (the login form's token was the anonymous visitor's).
+  await c.get(String(res.headers.location ?? '/'));
   return c;
 }
 

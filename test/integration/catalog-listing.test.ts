@@ -165,7 +165,9 @@ t.test('expired pending uploads are removed with their files; attached ones stay
   t.equal(filesUnder(storageDir).length, 6);
   const storage = new LocalDiskStorage(storageDir);
   t.equal(await removeExpiredPending({ db: app.db, storage }), 0, 'not expired yet');
-  t.equal(await removeExpiredPending({ db: app.db, storage }, new Date(Date.now() + 7 * 3600_000)), 2);
+  // The database is shared with the other test files, whose own pending uploads expire in the same sweep.
+  const removed = await removeExpiredPending({ db: app.db, storage }, new Date(Date.now() + 7 * 3600_000));
+  t.ok(removed >= 2, `this seller's two uploads among the ${removed} removed`);
   t.same(filesUnder(storageDir), []);
   t.equal(await app.db.photo.count({ where: { ownerId: s.id } }), 0);
 });

@@ -58,6 +58,11 @@ t.test('the hub counts bids, wins (by bid and buy-now), watches and listings', a
     'a buy-now leaves no bid maximum (why a list built from them missed it)',
   );
 
+  // orders (a durable consumer of auction.closed) makes an order of each win and moves its hold to escrow.
+  t.ok(
+    await waitFor(async () => (await app.db.order.count({ where: { buyerId: me.id } })) === 2, 30_000),
+    'an order for each win',
+  );
   const hub = await c.get('/my');
   t.equal(hub.statusCode, 200);
   const count = (testid: string) =>
@@ -65,7 +70,7 @@ t.test('the hub counts bids, wins (by bid and buy-now), watches and listings', a
   t.equal(count('hub-bidding'), '2', '입찰 중: two live auctions with my maximum');
   t.match(hub.body, '최고 1 · 추월 1', 'one leading, one outbid');
   t.equal(count('hub-won'), '2', '낙찰: the win by bid and the win by buy-now');
-  t.equal(count('hub-purchases'), '2', '구매 내역 (until orders is wired: the wins)');
+  t.equal(count('hub-purchases'), '2', '구매 내역: the two orders');
   t.equal(count('hub-selling'), '1', '판매 중: my one live listing');
   t.equal(count('hub-sold'), '0');
   t.equal(count('hub-watching'), '1', '관심: one watch');
@@ -75,9 +80,11 @@ t.test('the hub counts bids, wins (by bid and buy-now), watches and listings', a
   t.match(hub.body, 'href="/my/listings"');
   t.match(hub.body, 'href="/wallet"');
   t.match(hub.body, 'href="/me"');
-  // Held: my leading maximum (20,000), the timed win (10,000 at the close), the buy-now (40,000).
-  t.match(hub.body, /data-testid="hub-held">70,000원</, 'points held for bids and wins');
-  t.notMatch(hub.body, 'data-testid="hub-orders"', 'no orders section until orders is wired');
+  // Held: my leading maximum (20,000); the timed win (10,000) and the buy-now (40,000) are in their orders' escrow.
+  t.match(hub.body, /data-testid="hub-held">20,000원</, 'points held for bids');
+  t.match(hub.body, /data-testid="hub-escrow">50,000원</, 'points in escrow for the two orders');
+  t.match(hub.body, 'data-testid="hub-orders"', 'the orders section with next actions');
+  t.match(hub.body, '주소를 입력해 주세요', 'the next action of each new order');
   t.match(hub.body, 'data-testid="header-mypage"', 'the header links to the hub');
 
   const won = await c.get('/my/bids?filter=won');
