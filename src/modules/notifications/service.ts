@@ -65,8 +65,21 @@ const MAIL_BATCH = 50;
 export function notifier(deps: NotifyDeps) {
   const { app, db } = deps;
 
-  /** Pushes each user's bell and mails the new rows, once the writes are visible. */
+  /**
+   * Pushes each user's bell and mails the new rows, once the writes are visible. Never rejects:
+   * callers fire it and go on (`void n.afterCommit(…)`), and an error here (the database going
+   * away at shutdown, Redis down) must not become an unhandled rejection; the rows are written
+   * and the bell catches up on the next page or reconnect.
+   */
   async function afterCommit(written: store.Written[]): Promise<void> {
+    try {
+      await followUp(written);
+    } catch (err) {
+      app.log.warn({ err }, 'notification follow-up failed: the rows are written, the push and mail wait');
+    }
+  }
+
+  async function followUp(written: store.Written[]): Promise<void> {
     if (!written.length) return;
     for (let i = 0; i < VISIBLE_TRIES && !(await store.visible(db, written)); i++)
       await new Promise((r) => setTimeout(r, VISIBLE_EVERY_MS));
