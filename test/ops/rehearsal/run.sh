@@ -17,11 +17,16 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 NS_PREFIX=${REHEARSAL_NS_PREFIX:-dpd-}
 R=$REPO/.data/rehearsal${REHEARSAL_NS_PREFIX:+-$NS_PREFIX}
-# The nodes' services run as postgres, redis and www-data: a checkout those users cannot reach (a clone
-# under a private mktemp directory, mode 700) keeps the run's data under /var/tmp instead.
-if ! runuser -u postgres -- test -x "$REPO" 2>/dev/null || ! runuser -u www-data -- test -x "$REPO" 2>/dev/null; then
-  R=/var/tmp/dapanda-rehearsal-$(printf '%s' "$REPO" | sha1sum | cut -c1-12)${REHEARSAL_NS_PREFIX:+-$NS_PREFIX}
-fi
+# The nodes' services run as postgres, redis and www-data and read this checkout's files (SQL, configs,
+# the release): a clone under a private directory (CI's mode-700 mktemp dir) gets search permission
+# (o+x, not read) on the ancestors those users cannot pass.
+for who in postgres redis www-data; do
+  d=$REPO
+  until runuser -u "$who" -- test -x "$REPO" 2>/dev/null || [ "$d" = / ]; do
+    runuser -u "$who" -- test -x "$d" 2>/dev/null || chmod o+x "$d"
+    d=$(dirname "$d")
+  done
+done
 NET=10.77.0
 APP=fixture KEEP=no
 export REPO R NS_PREFIX
