@@ -5,6 +5,7 @@
  * only (the app role suffices: it updates one row and appends one audit row).
  */
 import { createDb } from '../core/db/index.js';
+import { cliDatabaseUrl } from '../config.js';
 import { promoteToAdmin, UnknownAccount } from '../modules/accounts/index.js';
 
 async function main(): Promise<number> {
@@ -13,7 +14,7 @@ async function main(): Promise<number> {
     console.error('usage: npm run admin:create -- <email of an existing account>');
     return 2;
   }
-  const db = createDb(process.env.DATABASE_URL ?? 'postgresql://dapanda_app@127.0.0.1:5432/dapanda', 1);
+  const db = createDb(cliDatabaseUrl('admin:create'), 1);
   try {
     const r = await promoteToAdmin(db, email);
     console.log(

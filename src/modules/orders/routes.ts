@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
-import { AppError } from '../../core/errors.js';
+import { AppError, notFound } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';
 import type { AccountsApi } from '../accounts/index.js';
 import type { CatalogApi } from '../catalog/index.js';
@@ -168,7 +168,7 @@ export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req, reply) => {
       const userId = req.user!.id;
       const o = await svc.orderFor(deps.db, req.params.id, userId);
-      if (o.buyerId !== userId) throw new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
+      if (o.buyerId !== userId) throw notFound();
       const b = req.body;
       let choice: svc.DeliveryChoice;
       if (b.mode === 'MEETUP') {
@@ -207,7 +207,7 @@ export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req, reply) => {
       const userId = req.user!.id;
       const o = await svc.orderFor(deps.db, req.params.id, userId);
-      if (o.sellerId !== userId) throw new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
+      if (o.sellerId !== userId) throw notFound();
       let s: svc.Shipment;
       if (req.body.mode === 'HANDED_OVER') {
         if (o.delivery !== 'MEETUP' && o.state === 'AWAITING_SHIPMENT')
@@ -243,7 +243,7 @@ export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req, reply) => {
       const userId = req.user!.id;
       const o = await svc.orderFor(deps.db, req.params.id, userId);
-      if (o.buyerId !== userId) throw new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
+      if (o.buyerId !== userId) throw notFound();
       const d = checkDispute(req.body);
       if (!d.ok) return page(req, reply.code(422), o, { errors: errorsOf(req, d.errors), values: req.body });
       await svc.openDispute(deps, o.id, userId, d.value);
@@ -258,7 +258,7 @@ export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
     async (req, reply) => {
       const userId = req.user!.id;
       const o = await svc.orderFor(deps.db, req.params.id, userId);
-      if (o.sellerId !== userId) throw new AppError(404, 'errors.notFoundBody', {}, 'NOT_FOUND');
+      if (o.sellerId !== userId) throw notFound();
       const answer = (req.body.answer ?? '').normalize('NFC').trim();
       if (answer.length < 2 || answer.length > 2000)
         return page(req, reply.code(422), o, { errors: { answer: req.t('orders.errors.answer') }, values: req.body });
