@@ -117,8 +117,8 @@ export const realtimePlugin = fp<{
         websocket: true,
         // Every page view opens one socket (the layout's, for all of the page's topics) and a dropped
         // one reconnects with jitter: 60 a minute per address was reached by one shopper browsing
-        // quickly (and by everyone behind one NAT); 300 still stops a connection flood.
-        config: { rateLimit: { max: 300, timeWindow: '1 minute' } },
+        // quickly (and by everyone behind one NAT); 600 (the global per-address budget) still stops a flood.
+        config: { rateLimit: { max: 600, timeWindow: '1 minute' } },
         schema: { querystring: { type: 'object', properties: { topics: { type: 'string', maxLength: 1000 } } } },
       },
       async (socket, req) => {
