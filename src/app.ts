@@ -28,6 +28,7 @@ import { metricsPlugin } from './core/metrics.js';
 import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
 import { adminNavPlugin } from './core/admin-nav.js';
+import { reportTargetsPlugin } from './core/report-targets.js';
 import { maintenancePlugin } from './core/maintenance.js';
 import { i18n } from './core/i18n.js';
 import { S3Storage } from './core/storage-s3.js';
@@ -198,6 +199,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(realtimePlugin, { publicUrl: config.publicUrl, pingMs: config.wsPingMs });
   await app.register(slotsPlugin);
   await app.register(adminNavPlugin);
+  await app.register(reportTargetsPlugin);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
     prefix: '/static/',

@@ -1,0 +1,67 @@
+/**
+ * What can be reported to the moderation queue, without the moderation code importing every module's
+ * insides: each module that owns a reportable thing registers a resolver while it registers
+ * (`app.reportTargets.register('MESSAGE', async (id, viewerId) => …)`), and the reports routes ask
+ * the registry whether a target exists and may be reported by that user, and how to show it to a moderator.
+ * In core, like admin-nav, so neither side imports the other.
+ */
+import fp from 'fastify-plugin';
+
+export const REPORT_TARGET_KINDS = ['LISTING', 'USER', 'QUESTION', 'MESSAGE'] as const;
+export type ReportTargetKind = (typeof REPORT_TARGET_KINDS)[number];
+
+export interface ReportTargetInfo {
+  /** The account responsible for the thing (the seller, the author, the user itself); null if none. */
+  ownerId: number | null;
+  /** Plain text a moderator reads in the queue (escaped by the template, cut to a few hundred chars). */
+  summary: string;
+  /** Same-origin path where a moderator sees the thing in context. */
+  href: string;
+}
+
+/**
+ * Resolves a target for `viewerId` (the reporter, or a moderator reading the queue): null when it does not
+ * exist or the viewer may not see it (a chat message of an order the reporter is not part of) — the
+ * report is then refused with 404, as for any id that is not yours.
+ */
+export type ReportTargetResolver = (
+  id: number,
+  viewerId: number,
+  opts: { staff: boolean },
+) => Promise<ReportTargetInfo | null>;
+
+export interface ReportTargets {
+  register(kind: ReportTargetKind, resolve: ReportTargetResolver): void;
+  /** The resolver for `kind`, or undefined when no module registered one (the kind is then refused). */
+  resolver(kind: ReportTargetKind): ReportTargetResolver | undefined;
+  kinds(): ReportTargetKind[];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    reportTargets: ReportTargets;
+  }
+}
+
+export function isReportTargetKind(value: unknown): value is ReportTargetKind {
+  return typeof value === 'string' && (REPORT_TARGET_KINDS as readonly string[]).includes(value);
+}
+
+export const reportTargetsPlugin = fp(
+  async (app) => {
+    const resolvers = new Map<ReportTargetKind, ReportTargetResolver>();
+    app.decorate('reportTargets', {
+      register(kind, resolve) {
+        if (resolvers.has(kind)) throw new Error(`report target ${kind} is already registered`);
+        resolvers.set(kind, resolve);
+      },
+      resolver(kind) {
+        return resolvers.get(kind);
+      },
+      kinds() {
+        return [...resolvers.keys()];
+      },
+    } satisfies ReportTargets);
+  },
+  { name: 'core-report-targets' },
+);
