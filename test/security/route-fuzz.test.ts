@@ -19,6 +19,7 @@ import { auction } from '../helpers/auction.js';
 import { fund, walletDeps } from '../helpers/wallet.js';
 import { uniq } from '../helpers/env.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
+import { LISTING_FORM_FIELDS } from '../../src/modules/catalog/validation.js';
 
 const TARGET_TOTAL = Number(process.env.FUZZ_TOTAL ?? 20_000);
 /** Fuzzing stops this long after the file started (start-up and logins included), so the file stays under 90 s. */
@@ -74,19 +75,8 @@ const HEADERS = [
   'x-csrf-token',
   'content-type',
 ];
-const MULTIPART_FIELDS = [
-  'title',
-  'description',
-  'categoryId',
-  'condition',
-  'startPrice',
-  'buyNowPrice',
-  'reservePrice',
-  'startMode',
-  'startsAt',
-  'durationDays',
-  'photoIds',
-];
+/** The sell form's multipart fields (the schema cannot declare them), and the photo list. */
+const MULTIPART_FIELDS = [...LISTING_FORM_FIELDS, 'photoIds'];
 
 /** encodeURIComponent, with lone surrogates sent as the invalid UTF-8 bytes a hostile client sends. */
 const enc = (s: string) =>

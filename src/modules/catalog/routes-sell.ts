@@ -10,6 +10,7 @@ import { readForm, one, ids, type Fields } from './multipart.js';
 import {
   validateListing,
   formValues,
+  LISTING_FORM_FIELDS,
   toKstInput,
   cleanText,
   CONDITIONS,
@@ -31,19 +32,7 @@ const MultipartOnly = { querystring: Type.Object({ lang: Type.Optional(Type.Stri
 
 function toForm(f: Fields): ListingForm {
   const o: Record<string, string | undefined> = {};
-  for (const k of [
-    'title',
-    'description',
-    'categoryId',
-    'condition',
-    'startPrice',
-    'buyNowPrice',
-    'reservePrice',
-    'startMode',
-    'startsAt',
-    'durationDays',
-  ])
-    o[k] = one(f[k]);
+  for (const k of LISTING_FORM_FIELDS) o[k] = one(f[k]);
   return o as ListingForm;
 }
 

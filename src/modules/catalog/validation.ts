@@ -161,21 +161,24 @@ export function validateListing(
   };
 }
 
+/** The listing form's text fields, in form order (the sell route reads these from the multipart body). */
+export const LISTING_FORM_FIELDS = [
+  'title',
+  'description',
+  'categoryId',
+  'condition',
+  'startPrice',
+  'buyNowPrice',
+  'reservePrice',
+  'startMode',
+  'startsAt',
+  'durationDays',
+] as const;
+
 /** The values to re-fill the form with after an error (what the user typed, not the parsed form). */
 export function formValues(form: ListingForm): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of [
-    'title',
-    'description',
-    'categoryId',
-    'condition',
-    'startPrice',
-    'buyNowPrice',
-    'reservePrice',
-    'startMode',
-    'startsAt',
-    'durationDays',
-  ] as const) {
+  for (const k of LISTING_FORM_FIELDS) {
     out[k] = String(form[k] ?? '').slice(0, 6000);
   }
   if (!out.startMode) out.startMode = 'now';
