@@ -79,6 +79,7 @@ export async function questionsModel(deps: QaDeps, listingId: number, req: Fasti
       answer: r.answer,
       createdAt: r.createdAt,
       mine: r.askerId === viewer,
+      reportable: viewer !== null && r.askerId !== viewer,
       asker: mask(names.get(r.askerId)?.nickname ?? '?'),
     })),
   };
