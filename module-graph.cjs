@@ -13,6 +13,7 @@ module.exports = {
   bidding: { uses: ['catalog', 'wallet', 'accounts'] },
   orders: { uses: ['bidding', 'wallet', 'catalog', 'accounts'] },
   messages: { uses: ['orders', 'accounts', 'catalog'] },
+  moderation: { uses: ['bidding', 'catalog', 'accounts'] },
   notifications: { uses: '*', leaf: true },
   admin: { uses: '*', leaf: true },
   mypage: { uses: '*', leaf: true },

@@ -41,6 +41,7 @@ import { biddingModule } from './modules/bidding/index.js';
 import { ordersModule } from './modules/orders/index.js';
 import { mypageModule, ordersHubSummary } from './modules/mypage/index.js';
 import { messagesModule } from './modules/messages/index.js';
+import { moderationModule } from './modules/moderation/index.js';
 import { notificationsModule } from './modules/notifications/index.js';
 import { adminModule } from './modules/admin/index.js';
 
@@ -221,6 +222,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // The my-page hub reads every module above through their public APIs (orders: ordersHubSummary).
   await app.register(mypageModule, { ordersSummary: ordersHubSummary(app.db) });
   await app.register(messagesModule);
+  await app.register(moderationModule);
   await app.register(notificationsModule, {
     publicUrl: config.publicUrl,
     secret: config.sessionSecret,

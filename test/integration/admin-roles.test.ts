@@ -82,9 +82,31 @@ t.test('admin roles', async (t) => {
       else t.not(m.statusCode, 403, `${method} ${url} as MODERATOR: allowed`);
     }
   }
-  for (const page of ['/admin', '/admin/roles', '/admin/audit', '/admin/payouts', '/admin/dashboard/stats'])
+  // The moderation routes (moderation: the queue; catalog: banned words) are among them, with the roles they need.
+  const expected: [string, string, 'MODERATOR' | 'ADMIN'][] = [
+    ['GET', '/admin/reports', 'MODERATOR'],
+    ['POST', '/admin/reports/act', 'MODERATOR'],
+    ['GET', '/admin/banned-words', 'ADMIN'],
+    ['POST', '/admin/banned-words', 'ADMIN'],
+    ['POST', '/admin/banned-words/:id/delete', 'ADMIN'],
+  ];
+  for (const [method, url, role] of expected) {
+    const r = routes.find((x) => x.url === url && [x.method].flat().includes(method as never));
+    t.ok(r, `${method} ${url} is registered`);
+    t.equal(r && guardOf(r), role, `${method} ${url} needs ${role}`);
+  }
+  for (const page of [
+    '/admin',
+    '/admin/roles',
+    '/admin/audit',
+    '/admin/payouts',
+    '/admin/dashboard/stats',
+    '/admin/reports',
+    '/admin/banned-words',
+  ])
     t.equal((await asAdmin.get(page)).statusCode, 200, `${page} as ADMIN`);
   t.equal((await asMod.get('/admin')).statusCode, 200, 'the dashboard as MODERATOR');
+  t.equal((await asMod.get('/admin/reports')).statusCode, 200, 'the report queue as MODERATOR');
   const dash = await asAdmin.get('/admin');
   t.match(dash.body, /data-testid="admin-nav"/, 'the admin menu is on the page');
   t.match(dash.body, /href="\/admin\/payouts"/, "wallet's menu entry is in it");

@@ -34,6 +34,11 @@ export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: 
   };
   await accountsRoutes(app, deps, accountsJobs(app, deps));
   await accountsAdminRoutes(app, app.db);
+  // Reports of a user (moderation): any account that exists; the reporter sees its public profile.
+  app.reportTargets.register('USER', async (id) => {
+    const u = await app.db.user.findUnique({ where: { id }, select: { id: true, nickname: true } });
+    return u ? { ownerId: u.id, summary: u.nickname, href: `/sellers/${u.id}` } : null;
+  });
   // A suspended or banned user's sessions end at once (the instance where it happened does it).
   app.events.on('user.restricted', async (e, meta) => {
     if (meta.local && (e.kind === 'suspended' || e.kind === 'banned'))
@@ -50,6 +55,7 @@ export interface AccountsTxOps {
     userId: number,
     change: RestrictChange,
     reason: string | null,
+    extra?: Record<string, unknown>,
   ): Promise<roles.RestrictionChange>;
   /** The user's restriction now (null: may act). */
   restriction(userId: number): Promise<roles.Restriction>;
@@ -70,7 +76,7 @@ export interface AccountsApi {
 }
 
 const txOps = (tx: Tx): AccountsTxOps => ({
-  restrictUser: (actor, userId, change, reason) => roles.restrictUser(tx, actor, userId, change, reason),
+  restrictUser: (actor, userId, change, reason, extra) => roles.restrictUser(tx, actor, userId, change, reason, extra),
   restriction: (userId) => roles.restrictionFor(tx, userId),
 });
 

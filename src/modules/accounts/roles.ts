@@ -170,6 +170,8 @@ export async function restrictUser(
   userId: number,
   change: { suspendDays: number } | { ban: true } | { lift: true },
   reason: string | null,
+  /** More for the audit row's `after` (moderation: the auctions the suspension cancelled, the reports it resolved). */
+  extra?: Record<string, unknown>,
 ): Promise<RestrictionChange> {
   const rows = await tx.$queryRaw<
     { id: number; role: string; suspended_until: Date | null; banned_at: Date | null; now: Date }[]
@@ -190,7 +192,7 @@ export async function restrictUser(
       'suspendDays' in change ? 'accounts.user.suspend' : 'ban' in change ? 'accounts.user.ban' : 'accounts.user.lift',
     target: { kind: 'user', id: userId },
     before,
-    after,
+    after: extra ? { ...after, ...extra } : after,
     reason,
   });
   return { before, after };

@@ -68,15 +68,18 @@ export async function queueHealth(app: FastifyInstance): Promise<QueueHealth[]> 
 export interface DashboardExtra {
   /** Open reports waiting for a moderator (moderation module), when it is there. */
   openReports?: () => Promise<number>;
+  /** Orders per state (orders module). */
+  ordersByState?: () => Promise<Record<string, number>>;
 }
 
 export async function dashboardModel(app: FastifyInstance, extra: DashboardExtra) {
-  const [bidding, payouts, queues, lagP99, openReports] = await Promise.all([
+  const [bidding, payouts, queues, lagP99, openReports, orders] = await Promise.all([
     biddingApi(app.db, app.events).stats(),
     walletApi(app.db).payoutsWaiting(),
     queueHealth(app),
     histogramQuantile('dapanda_auction_close_lag_seconds', 0.99),
     extra.openReports ? extra.openReports() : Promise.resolve(null),
+    extra.ordersByState ? extra.ordersByState() : Promise.resolve(null),
   ]);
   return {
     bidding,
@@ -84,8 +87,7 @@ export async function dashboardModel(app: FastifyInstance, extra: DashboardExtra
     queues,
     closeLagP99Ms: lagP99 === null ? null : Math.round(lagP99 * 1000),
     openReports,
-    // ORDERS (optional): filled when the orders module lands, e.g. `orders: await ordersApi(app.db).countsByState()`.
-    orders: null as null | Record<string, number>,
+    orders,
     at: new Date(),
   };
 }

@@ -7,11 +7,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { addMessages } from '../../core/i18n.js';
 import { adminRoutes } from './routes.js';
+import { moderationApi } from '../moderation/index.js';
+import { ordersApi } from '../orders/index.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
 export const adminModule: FastifyPluginAsync = async (app) => {
   addMessages('admin', { ko, en });
   app.views.module('admin', import.meta.url);
-  await adminRoutes(app, {});
+  await adminRoutes(app, {
+    openReports: moderationApi(app.db).openReports,
+    ordersByState: () => ordersApi(app.db).countsByState(),
+  });
 };

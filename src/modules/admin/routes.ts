@@ -23,6 +23,16 @@ const AuditQuery = Type.Object({
 });
 type AuditQueryT = Static<typeof AuditQuery>;
 
+const ORDER_STATES = [
+  'AWAITING_ADDRESS',
+  'AWAITING_SHIPMENT',
+  'SHIPPED',
+  'RECEIVED',
+  'COMPLETED',
+  'DISPUTED',
+  'CANCELLED',
+] as const;
+
 const PAGE = 100;
 const CSV_MAX = 50_000;
 
@@ -56,10 +66,21 @@ export async function adminRoutes(app: FastifyInstance, extra: DashboardExtra) {
   app.adminNav.add({ href: '/admin', labelKey: 'admin.nav.dashboard', minRole: 'MODERATOR', order: 0 });
   app.adminNav.add({ href: '/admin/audit', labelKey: 'admin.nav.audit', minRole: 'ADMIN', order: 80 });
 
-  const stats = async (req: FastifyRequest) => ({
-    ...(await dashboardModel(app, extra)),
-    isAdmin: req.user?.role === 'ADMIN',
-  });
+  const stats = async (req: FastifyRequest) => {
+    const m = await dashboardModel(app, extra);
+    return {
+      ...m,
+      // Every state, zeros included, in the orders module's words.
+      orders: m.orders
+        ? ORDER_STATES.map((state) => ({
+            state,
+            label: req.t(`orders.state.${state}`),
+            count: m.orders![state] ?? 0,
+          }))
+        : null,
+      isAdmin: req.user?.role === 'ADMIN',
+    };
+  };
 
   app.get('/admin', { onRequest: moderator }, async (req, reply) =>
     reply.page('admin/dashboard', { stats: await stats(req) }, { title: req.t('admin.dashboard.title') }),

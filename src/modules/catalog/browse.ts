@@ -15,10 +15,11 @@ const cardSelect = {
   endsAt: true,
   createdAt: true,
   coverPhotoId: true,
+  hiddenAt: true,
 } as const;
 
 export async function homeSections(db: Db, take = 8) {
-  const live = { status: 'LIVE' as const };
+  const live = { status: 'LIVE' as const, hiddenAt: null };
   const [ending, fresh, popular] = await Promise.all([
     db.listing.findMany({
       where: { ...live, endsAt: { gt: new Date() } },
@@ -45,7 +46,8 @@ export async function sellerListings(
   statuses: CardRow['status'][] | null,
 ) {
   const cursor = decodeCursor(cursorRaw, 'date');
-  const base = { sellerId, ...(statuses ? { status: { in: statuses as never[] } } : {}) };
+  // The public seller page (statuses given) never shows hidden listings; the seller's own page does.
+  const base = { sellerId, ...(statuses ? { status: { in: statuses as never[] }, hiddenAt: null } : {}) };
   const at = cursor ? new Date(String(cursor[0])) : null;
   const where =
     cursor && at ? { ...base, OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: cursor[1] } }] } : base;
@@ -95,6 +97,7 @@ export interface Card {
   endingSoon: boolean;
   status: string;
   cover: string | null;
+  hidden: boolean;
 }
 
 /** Card view models, with one query for all cover photos. */
@@ -113,6 +116,7 @@ export async function toCards(db: Db, storage: Storage, t: TFunction, rows: Card
     endingSoon: r.status === 'LIVE' && r.endsAt.getTime() - now < 24 * 3600 * 1000,
     status: r.status,
     cover: r.coverPhotoId ? (byId.get(r.coverPhotoId)?.card ?? null) : null,
+    hidden: Boolean(r.hiddenAt),
   }));
 }
 

@@ -13,6 +13,7 @@ import { MAX_PHOTOS, MAX_PHOTO_BYTES } from './photos.js';
 import { browseRoutes } from './routes-browse.js';
 import { sellRoutes } from './routes-sell.js';
 import { registerJobs } from './jobs.js';
+import { bannedWordRoutes, bannedWordsIn } from './banned-words.js';
 import { matchListing, type MatchFilter } from './search.js';
 import { CONDITIONS, type Condition } from './validation.js';
 import { addMessages } from '../../core/i18n.js';
@@ -55,8 +56,28 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
   };
   await browseRoutes(app, ctx);
   await sellRoutes(app, ctx);
+  await bannedWordRoutes(app, app.db);
   await registerJobs(app, deps);
+  // Reports of a listing (moderation): anyone may report what they can see; staff see hidden ones too.
+  app.reportTargets.register('LISTING', async (id, viewerId, { staff }) => {
+    const l = await app.db.listing.findUnique({
+      where: { id },
+      select: { id: true, sellerId: true, title: true, status: true, hiddenAt: true },
+    });
+    if (!l) return null;
+    if (!staff && (l.hiddenAt || (l.status === 'CANCELLED' && l.sellerId !== viewerId))) return null;
+    return { ownerId: l.sellerId, summary: l.title, href: `/items/${l.id}` };
+  });
 };
+
+/** A listing as moderation sees it. */
+export interface ListingModeration {
+  id: number;
+  sellerId: number;
+  title: string;
+  status: svc.ListingStatus;
+  hiddenAt: Date | null;
+}
 
 /**
  * What bidding (and admin) may call. `withTx(tx)` runs the same calls inside the caller's
@@ -75,6 +96,16 @@ export interface CatalogOps {
   sellerCounts(sellerId: number): Promise<Record<svc.ListingStatus, number>>;
   /** Which saved searches (query and filters as /search and /c/:slug take them) find this listing. */
   matchSavedSearches(listingId: number, searches: SavedSearchFilter[]): Promise<boolean[]>;
+  /** Moderation: the listing's status and whether it is hidden (null: no such listing). */
+  moderationState(id: number): Promise<ListingModeration | null>;
+  /**
+   * Moderation: hides or shows the listing (row locked; use it through `withTx`). Hidden listings
+   * are 404 to everyone but staff and their seller and are found by no search. Null when it does
+   * not exist; `changed` false when it already was so. The caller writes the audit row.
+   */
+  setHidden(id: number, hidden: boolean): Promise<{ changed: boolean; listing: ListingModeration } | null>;
+  /** The admin's banned words a title contains (the sell form's warning). */
+  bannedWordsIn(title: string): Promise<string[]>;
 }
 
 /** A search as a person saved it: /search's query and filters, or a category page's (slug). */
@@ -105,6 +136,20 @@ function ops(dbOrTx: Db | Tx): CatalogOps {
     listingsAfter: (afterId, limit) => svc.listingsAfter({ db }, afterId, limit),
     titles: (ids) => svc.titles({ db }, ids),
     sellerCounts: (sellerId) => svc.sellerCounts({ db }, sellerId),
+    moderationState: (id) => db.listing.findUnique({ where: { id }, select: moderationSelect }),
+    setHidden: async (id, hidden) => {
+      await db.$queryRaw`SELECT 1 FROM listings WHERE id = ${id} FOR UPDATE`;
+      const l = await db.listing.findUnique({ where: { id }, select: moderationSelect });
+      if (!l) return null;
+      if (Boolean(l.hiddenAt) === hidden) return { changed: false, listing: l };
+      const listing = await db.listing.update({
+        where: { id },
+        data: { hiddenAt: hidden ? new Date() : null },
+        select: moderationSelect,
+      });
+      return { changed: true, listing };
+    },
+    bannedWordsIn: (title) => bannedWordsIn(db, title),
     matchSavedSearches: async (listingId, searches) => {
       const tree = await categories();
       const filters = searches.map((f): MatchFilter => {
@@ -131,6 +176,8 @@ function ops(dbOrTx: Db | Tx): CatalogOps {
     },
   };
 }
+
+const moderationSelect = { id: true, sellerId: true, title: true, status: true, hiddenAt: true } as const;
 
 const categoryTrees = new WeakMap<Db, ReturnType<typeof svc.categoryLoader>>();
 

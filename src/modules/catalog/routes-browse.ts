@@ -247,8 +247,10 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     const l = await browse.listingDetail(deps.db, req.params.id);
     if (!l) throw notFound();
     const mine = req.user?.id === l.sellerId;
-    // A cancelled listing stays visible to its seller only.
-    if (l.status === 'CANCELLED' && !mine) throw notFound();
+    const staff = req.user?.role === 'MODERATOR' || req.user?.role === 'ADMIN';
+    // A cancelled listing stays visible to its seller only; a hidden one (moderation) to its seller and staff.
+    if (l.status === 'CANCELLED' && !mine && !staff) throw notFound();
+    if (l.hiddenAt && !mine && !staff) throw notFound();
     const seller = (await ctx.accounts.publicProfiles([l.sellerId])).get(l.sellerId);
     const en = req.lang === 'en';
     const gallery = l.photos.map((p, i) => ({ ...photoUrls(deps.storage, p), n: i + 1 }));
@@ -286,8 +288,11 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
           parent: cat.parent ? { name: en ? cat.parent.nameEn : cat.parent.nameKo, slug: cat.parent.slug } : null,
         },
         mine,
-        editable: mine && svc.canEdit(l),
-        appendable: mine && !svc.canEdit(l) && svc.canAppend(l),
+        hidden: Boolean(l.hiddenAt),
+        // Logged-in visitors who are not the seller may report it (moderation's /reports/new).
+        reportable: Boolean(req.user) && !mine,
+        editable: mine && !l.hiddenAt && svc.canEdit(l),
+        appendable: mine && !l.hiddenAt && !svc.canEdit(l) && svc.canAppend(l),
         // The live bid area belongs to the bidding module; it fills this slot when present.
         bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),
         // Questions and answers under the description belong to the messages module.

@@ -19,6 +19,7 @@ import {
   type FieldErrors,
 } from './validation.js';
 import type { CatalogContext } from './routes-browse.js';
+import { bannedWordsIn, warningText } from './banned-words.js';
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
 type IdParams = Static<typeof IdParams>;
@@ -61,6 +62,8 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
     const shown = o.photoIds?.map((id) => byId.get(id)).filter((p) => p !== undefined) ?? [];
     const data = {
       values: o.values,
+      // Banned title words warn (never refuse): also on a form shown again with errors.
+      titleWarning: warningText(req.t, await bannedWordsIn(deps.db, o.values.title ?? '')),
       errors: Object.fromEntries(Object.entries(o.errors ?? {}).map(([k, v]) => [k, req.t(v as string)])),
       formError: o.formError,
       action: o.listingId ? `/items/${o.listingId}/edit` : '/sell',
@@ -135,7 +138,9 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
         return goTo(req, reply, `/items/${listingId}`);
       }
       const id = await svc.createListing(deps, req.user!.id, input, { pendingIds: order, fresh: form.photos });
-      flash(req, 'info', 'catalog.created');
+      const banned = await bannedWordsIn(deps.db, input.title);
+      if (banned.length) flash(req, 'error', 'catalog.bannedWords.createdWithWarning', { words: banned.join(', ') });
+      else flash(req, 'info', 'catalog.created');
       return goTo(req, reply, `/items/${id}`);
     } catch (err) {
       if (err instanceof AppError && err.statusCode === 422) {

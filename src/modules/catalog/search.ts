@@ -45,6 +45,8 @@ export interface CardRow {
   endsAt: Date;
   createdAt: Date;
   coverPhotoId: number | null;
+  /** Set when a moderator hid it (only the seller's own list shows such rows). */
+  hiddenAt?: Date | null;
 }
 
 export interface SearchResult {
@@ -103,7 +105,8 @@ export function decodeCursor(raw: string | undefined, kind: 'int' | 'date'): [st
 type Filters = Pick<SearchParams, 'categoryIds' | 'minPrice' | 'maxPrice' | 'conditions'> & { status?: StatusFilter };
 
 function whereClause(p: Filters, q: string): Prisma.Sql {
-  const parts: Prisma.Sql[] = [];
+  // Listings hidden by a moderator are found by nobody (search, category pages, keyword alerts).
+  const parts: Prisma.Sql[] = [Prisma.sql`l.hidden_at IS NULL`];
   switch (p.status) {
     case 'live':
       parts.push(Prisma.sql`l.status = 'LIVE'`);
@@ -132,7 +135,7 @@ function whereClause(p: Filters, q: string): Prisma.Sql {
     );
     parts.push(Prisma.sql`((${Prisma.join(words, ' AND ')}) OR ${q} <% l.title)`);
   }
-  return parts.length ? Prisma.sql`WHERE ${Prisma.join(parts, ' AND ')}` : Prisma.empty;
+  return Prisma.sql`WHERE ${Prisma.join(parts, ' AND ')}`;
 }
 
 /** Relevance as an integer so keyset pages on it are exact: title hits first, then similarity. */

@@ -22,4 +22,14 @@ export const messagesModule: FastifyPluginAsync = async (app) => {
     return data ? { partial: 'messages/questions', data } : null;
   });
   await questionRoutes(app, deps);
+  // Reports of a question (moderation): one the viewer may see (answered, or theirs to see), on a listing not hidden.
+  app.reportTargets.register('QUESTION', async (id, viewerId, { staff }) => {
+    const q = await app.db.listingQuestion.findUnique({ where: { id } });
+    if (!q) return null;
+    const l = await deps.catalog.moderationState(q.listingId);
+    if (!l) return null;
+    if (!staff && (l.hiddenAt || (!q.answeredAt && viewerId !== q.askerId && viewerId !== q.sellerId))) return null;
+    const summary = q.answer ? `Q. ${q.body}\nA. ${q.answer}` : `Q. ${q.body}`;
+    return { ownerId: q.askerId, summary, href: `/items/${q.listingId}#q-${q.id}` };
+  });
 };

@@ -79,6 +79,7 @@ export async function questionsModel(deps: QaDeps, listingId: number, req: Fasti
       answer: r.answer,
       createdAt: r.createdAt,
       mine: r.askerId === viewer,
+      reportable: viewer !== null && r.askerId !== viewer,
       asker: mask(names.get(r.askerId)?.nickname ?? '?'),
     })),
   };
@@ -95,6 +96,8 @@ export async function questionRoutes(app: FastifyInstance, deps: QaDeps) {
     async (req, reply) => {
       const l = await deps.catalog.getListingForAuction(req.params.id);
       if (!l || l.status === 'CANCELLED') throw notFound();
+      // A listing hidden by a moderator takes no questions (it is 404 to the public).
+      if ((await deps.catalog.moderationState(l.id))?.hiddenAt) throw notFound();
       const userId = req.user!.id;
       if (userId === l.sellerId) throw new AppError(422, 'messages.qa.errors.ownListing', {}, 'OWN_LISTING');
       const body = cleanText(req.body.body);

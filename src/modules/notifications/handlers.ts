@@ -57,6 +57,34 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
     void n.afterCommit(written);
   });
 
+  // Moderation: a cancelled auction tells every bidder their points are free again; a warning its user.
+  app.events.onDurable('auction.cancelled', 'notifications', async (e, { tx, eventId }) => {
+    const t = await title(e.auctionId);
+    const written = await n.writeAll(
+      tx,
+      e.bidderIds.map((userId) => ({
+        userId,
+        kind: 'cancelled' as const,
+        sourceKey: `auction.cancelled:${eventId}:${userId}`,
+        params: { auctionId: e.auctionId, title: t },
+        link: '/wallet',
+      })),
+    );
+    void n.afterCommit(written);
+  });
+  app.events.onDurable('user.warned', 'notifications', async (e, { tx, eventId }) => {
+    const written = await n.writeAll(tx, [
+      {
+        userId: e.userId,
+        kind: 'warning',
+        sourceKey: `user.warned:${eventId}`,
+        params: { excerpt: e.note.slice(0, 200) },
+        link: '/terms',
+      },
+    ]);
+    void n.afterCommit(written);
+  });
+
   // The end: the winner and the seller hear it (a buy-now too).
   app.events.onDurable('auction.closed', 'notifications', async (e, { tx, eventId }) => {
     const t = await title(e.auctionId);

@@ -4,7 +4,19 @@
  * Adding a kind (e.g. `orderShipped` for the orders module): add it here, add its two messages,
  * and write its handler in handlers.ts (one `onDurable` that calls `notify`).
  */
-export const KINDS = ['outbid', 'ending', 'won', 'sold', 'unsold', 'alert', 'question', 'answer'] as const;
+export const KINDS = [
+  'outbid',
+  'ending',
+  'won',
+  'sold',
+  'unsold',
+  'alert',
+  'question',
+  'answer',
+  // moderation: an auction cancelled by a moderator (each bidder), a warning (the user)
+  'cancelled',
+  'warning',
+] as const;
 export type Kind = (typeof KINDS)[number];
 export const isKind = (k: string): k is Kind => (KINDS as readonly string[]).includes(k);
 

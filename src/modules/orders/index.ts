@@ -91,6 +91,8 @@ export interface ListOpts {
   beforeId?: number;
 }
 export interface OrdersApi extends OrdersOps {
+  /** How many orders are in each state now (the admin dashboard). */
+  countsByState(): Promise<Record<string, number>>;
   withTx(tx: Tx): OrdersOps;
 }
 
@@ -105,5 +107,12 @@ function ops(dbOrTx: Db | Tx): OrdersOps {
 }
 
 export function ordersApi(db: Db): OrdersApi {
-  return { ...ops(db), withTx: (tx) => ops(tx) };
+  return {
+    ...ops(db),
+    countsByState: async () => {
+      const rows = await db.order.groupBy({ by: ['state'], _count: { _all: true } });
+      return Object.fromEntries(rows.map((r) => [r.state, r._count._all]));
+    },
+    withTx: (tx) => ops(tx),
+  };
 }

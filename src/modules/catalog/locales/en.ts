@@ -139,6 +139,31 @@ export const en: Messages = {
       notCancellable: 'An auction with bids, or one that has ended, cannot be cancelled.',
       appendLength: 'Please write 1-1,000 characters.',
     },
+    hidden: {
+      badge: 'Hidden',
+      notice: 'This listing was hidden under our rules. Only its seller and staff can see it.',
+    },
+    report: {
+      listing: '🚨 Report',
+      seller: 'Report seller',
+    },
+    bannedWords: {
+      warning:
+        'The title has words that look like a prohibited item: {{words}}. Listings of prohibited items may be hidden.',
+      nav: 'Banned words',
+      title: 'Banned title words',
+      intro: 'The sell form warns when a title contains one of these words (it does not refuse the listing).',
+      word: 'Word',
+      add: 'Add',
+      remove: 'Remove',
+      empty: 'No banned words yet.',
+      added: 'Added "{{word}}" to the banned words.',
+      removed: 'Removed "{{word}}" from the banned words.',
+      invalid: 'A banned word is 1 to 40 characters.',
+      createdWithWarning:
+        'Your listing is up. Its title has words that look like a prohibited item: {{words}}. Listings of prohibited items may be hidden.',
+      exists: '"{{word}}" is already a banned word.',
+    },
     photoErrors: {
       tooLarge: '{{name}}: photos over 10 MB cannot be uploaded.',
       empty: '{{name}}: the file is empty.',

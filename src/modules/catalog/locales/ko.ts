@@ -145,6 +145,30 @@ export const ko = {
       notCancellable: '입찰이 시작되었거나 끝난 경매는 취소할 수 없어요.',
       appendLength: '덧붙일 내용을 1~1,000자로 입력해 주세요.',
     },
+    hidden: {
+      badge: '숨김 처리됨',
+      notice: '운영 정책에 따라 숨김 처리된 상품이에요. 판매자와 운영진에게만 보여요.',
+    },
+    report: {
+      listing: '🚨 신고',
+      seller: '판매자 신고',
+    },
+    bannedWords: {
+      warning: '제목에 거래 금지 물품으로 보이는 단어가 있어요: {{words}}. 거래 금지 물품은 숨김 처리될 수 있어요.',
+      nav: '금지어',
+      title: '제목 금지어',
+      intro: '판매 글 제목에 이 단어가 들어가면 판매 양식이 경고해요. (등록을 막지는 않아요)',
+      word: '단어',
+      add: '추가',
+      remove: '삭제',
+      empty: '등록된 금지어가 없어요.',
+      added: '"{{word}}"을(를) 금지어에 추가했어요.',
+      removed: '"{{word}}"을(를) 금지어에서 뺐어요.',
+      invalid: '금지어는 1~40자의 글자여야 해요.',
+      createdWithWarning:
+        '상품을 등록했어요. 다만 제목에 거래 금지 물품으로 보이는 단어가 있어요: {{words}}. 금지 물품이면 숨김 처리될 수 있어요.',
+      exists: '"{{word}}"은(는) 이미 금지어예요.',
+    },
     photoErrors: {
       tooLarge: '{{name}}: 10MB를 넘는 사진은 올릴 수 없어요.',
       empty: '{{name}}: 빈 파일이에요.',

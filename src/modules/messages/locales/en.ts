@@ -15,6 +15,7 @@ export const en: Messages = {
       answerPlaceholder: 'Your answer (up to {{max}} characters)',
       answerButton: 'Answer',
       waiting: 'Waiting for an answer (only you and the seller see this)',
+      report: 'Report',
       mine: 'My question',
       empty: 'No public questions yet.',
       seller: 'Seller',

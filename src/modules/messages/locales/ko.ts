@@ -16,6 +16,7 @@ export const ko = {
       answerButton: '답변하기',
       waiting: '답변 대기 중 (질문한 분과 판매자에게만 보여요)',
       mine: '내 질문',
+      report: '신고',
       empty: '아직 공개된 문의가 없어요.',
       seller: '판매자',
       errors: {

@@ -22,6 +22,9 @@ export const en: Messages = {
       alert: 'Saved search "{{query}}": new listing "{{title}}"',
       question: 'New question on "{{title}}": {{excerpt}}',
       answer: 'The seller answered your question on "{{title}}": {{excerpt}}',
+      cancelled:
+        'The auction "{{title}}" you bid on was cancelled under our rules. Every point it held is yours again.',
+      warning: 'A warning from our staff: {{excerpt}} If it goes on, your account may be suspended.',
     },
     kindNames: {
       outbid: 'Outbid',
@@ -32,6 +35,8 @@ export const en: Messages = {
       alert: 'Saved searches',
       question: 'Questions on my items',
       answer: 'Answers to my questions',
+      cancelled: 'Cancelled auctions',
+      warning: 'Warnings from staff',
     },
     prefs: {
       title: 'Notification settings',

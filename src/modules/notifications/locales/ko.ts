@@ -22,6 +22,8 @@ export const ko = {
       alert: '"{{query}}" 검색 알림: 새 상품 "{{title}}"',
       question: '"{{title}}" 상품에 새 질문이 있어요: {{excerpt}}',
       answer: '"{{title}}" 상품에 남긴 질문에 판매자가 답했어요: {{excerpt}}',
+      cancelled: '입찰한 "{{title}}" 경매가 운영 정책에 따라 취소됐어요. 묶여 있던 포인트는 모두 돌려드렸어요.',
+      warning: '운영진의 경고: {{excerpt}} 계속되면 이용이 정지될 수 있어요.',
     },
     kindNames: {
       outbid: '더 높은 입찰',
@@ -32,6 +34,8 @@ export const ko = {
       alert: '검색 알림',
       question: '내 상품에 온 질문',
       answer: '내 질문의 답변',
+      cancelled: '취소된 경매',
+      warning: '운영진 경고',
     },
     prefs: {
       title: '알림 설정',

@@ -1,0 +1,76 @@
+/** moderation: Korean messages (the default language). */
+import type { Catalog } from '../../../core/i18n.js';
+
+export const ko = {
+  moderation: {
+    kinds: { LISTING: '상품', USER: '사용자', QUESTION: '상품 문의', MESSAGE: '채팅 메시지' },
+    reasons: {
+      SCAM: '사기가 의심돼요',
+      PROHIBITED: '거래 금지 물품이에요',
+      COUNTERFEIT: '가품(짝퉁)이 의심돼요',
+      ABUSE: '욕설, 비방, 혐오 표현이 있어요',
+      SPAM: '광고나 도배예요',
+      OTHER: '기타 (내용에 적어 주세요)',
+    },
+    report: {
+      title: '신고하기',
+      intro: '신고 내용은 운영진만 봐요. 신고한 사람은 상대에게 알려지지 않아요.',
+      reason: '신고 사유',
+      text: '자세한 내용 (선택, "기타"는 필수)',
+      placeholder: '어떤 점이 문제인지 적어 주세요. (최대 {{max}}자)',
+      submit: '신고하기',
+      back: '돌아가기',
+      thanks: '신고가 접수됐어요. 운영진이 확인할게요.',
+    },
+    errors: {
+      badTarget: '신고할 대상을 알 수 없어요.',
+      own: '내 상품이나 나 자신은 신고할 수 없어요.',
+      reason: '신고 사유를 골라 주세요.',
+      textRequired: '내용을 적어 주세요.',
+      textTooLong: '내용은 최대 {{max}}자까지 쓸 수 있어요. (지금 {{length}}자)',
+      duplicate: '이미 신고한 대상이에요. 운영진이 확인 중이니 조금만 기다려 주세요.',
+      adminOnly: '영구 정지는 관리자만 할 수 있어요.',
+      notForTarget: '이 대상에는 할 수 없는 조치예요.',
+      self: '나 자신에게는 조치할 수 없어요.',
+      days: '정지 기간은 1일에서 {{max}}일 사이로 정해 주세요.',
+      nothingOpen: '처리할 신고가 없어요.',
+      alreadyHidden: '이미 숨김 처리된 상품이에요.',
+      notHidden: '숨김 처리된 상품이 아니에요.',
+      action: '알 수 없는 조치예요.',
+    },
+    admin: {
+      nav: '신고 처리',
+      title: '신고 처리',
+      intro: '신고가 많은 대상부터 보여요. 조치하면 그 대상의 열린 신고가 모두 처리되고 감사 로그에 남아요.',
+      lookup: '대상 찾기',
+      open: '열기',
+      empty: '처리할 신고가 없어요.',
+      gone: '(사라진 대상)',
+      count: '열린 신고 {{n}}건',
+      hidden: '숨김',
+      owner: '대상자',
+      banned: '영구 정지됨',
+      suspendedUntil: '{{until}} UTC까지 정지',
+      note: '처리 사유 (경고는 이 내용이 사용자에게 전달돼요)',
+      days: '정지 일수',
+      actions: {
+        hide: '상품 숨기기',
+        restore: '숨김 해제',
+        warn: '경고',
+        suspend: '기간 정지',
+        ban: '영구 정지 (관리자)',
+        dismiss: '신고 기각',
+      },
+      done: {
+        hide: '상품을 숨겼어요. 신고 {{reports}}건 처리, 취소된 경매 {{auctions}}건.',
+        restore: '상품 숨김을 해제했어요. 신고 {{reports}}건 처리.',
+        warn: '경고를 보냈어요. 신고 {{reports}}건 처리.',
+        suspend: '사용자를 정지했어요. 신고 {{reports}}건 처리, 취소된 경매 {{auctions}}건.',
+        ban: '사용자를 영구 정지했어요. 신고 {{reports}}건 처리, 취소된 경매 {{auctions}}건.',
+        dismiss: '신고 {{reports}}건을 기각했어요.',
+      },
+    },
+  },
+};
+
+export type Messages = Catalog<typeof ko>;
