@@ -22,6 +22,12 @@ export const en: Messages = {
       alert: 'Saved search "{{query}}": new listing "{{title}}"',
       question: 'New question on "{{title}}": {{excerpt}}',
       answer: 'The seller answered your question on "{{title}}": {{excerpt}}',
+      // second-chance offers (orders)
+      offer:
+        'The seller of "{{title}}" offers it to you at your highest maximum, {{price}}. Please accept or decline before it expires.',
+      offerAccepted:
+        'Your second-chance offer for "{{title}}" was accepted at {{price}}. Waiting for the buyer\'s shipping details.',
+      offerClosed: 'Your second-chance offer for "{{title}}" was not accepted (declined or expired).',
     },
     kindNames: {
       outbid: 'Outbid',
@@ -32,6 +38,10 @@ export const en: Messages = {
       alert: 'Saved searches',
       question: 'Questions on my items',
       answer: 'Answers to my questions',
+      // second-chance offers (orders)
+      offer: 'Second-chance offers',
+      offerAccepted: 'Second-chance offer accepted',
+      offerClosed: 'Second-chance offer declined or expired',
     },
     prefs: {
       title: 'Notification settings',

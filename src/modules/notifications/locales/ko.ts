@@ -22,6 +22,11 @@ export const ko = {
       alert: '"{{query}}" 검색 알림: 새 상품 "{{title}}"',
       question: '"{{title}}" 상품에 새 질문이 있어요: {{excerpt}}',
       answer: '"{{title}}" 상품에 남긴 질문에 판매자가 답했어요: {{excerpt}}',
+      // second-chance offers (orders)
+      offer:
+        '"{{title}}" 판매자가 회원님의 최고 입찰가 {{price}}에 팔겠다고 제안했어요. 기한 안에 수락하거나 거절해 주세요.',
+      offerAccepted: '"{{title}}" 차순위 제안이 {{price}}에 수락됐어요. 구매자의 배송 정보를 기다려요.',
+      offerClosed: '"{{title}}" 차순위 제안이 수락되지 않았어요. (거절 또는 기한 만료)',
     },
     kindNames: {
       outbid: '더 높은 입찰',
@@ -32,6 +37,10 @@ export const ko = {
       alert: '검색 알림',
       question: '내 상품에 온 질문',
       answer: '내 질문의 답변',
+      // second-chance offers (orders)
+      offer: '차순위 구매 제안',
+      offerAccepted: '차순위 제안 수락',
+      offerClosed: '차순위 제안 거절·만료',
     },
     prefs: {
       title: '알림 설정',
