@@ -72,6 +72,8 @@ export interface Config {
     feeBps: number;
     /** How often each worker process sweeps for overdue order timers (ORDER_SWEEP_MS). */
     sweepMs: number;
+    /** Hours the next-highest bidder has to answer a second-chance offer (ORDER_OFFER_HOURS, 48). */
+    offerHours: number;
   };
   /** How often each worker process looks for auctions in their last hour and notification mail left behind (NOTIFY_SWEEP_MS). */
   notifySweepMs: number;
@@ -326,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
       autoConfirmDays: int('ORDER_AUTOCONFIRM_DAYS', 7, 2, 60),
       feeBps: int('PLATFORM_FEE_BPS', 300, 0, 5000),
       sweepMs: int('ORDER_SWEEP_MS', 60_000, 100, 3_600_000),
+      offerHours: int('ORDER_OFFER_HOURS', 48, 1, 720),
     },
     notifySweepMs: int('NOTIFY_SWEEP_MS', 30_000, 100, 3_600_000),
     maintenancePollMs: int('MAINTENANCE_POLL_MS', 1000, 50, 60_000),

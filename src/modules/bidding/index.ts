@@ -158,6 +158,27 @@ export function biddingReads(db: Db) {
       ]);
       return { ...a, watchers: watchers.map((w) => w.userId), bidders: bidders.map((b) => b.bidderId) };
     },
+    /**
+     * The next-highest distinct bidder of an ended auction other than `excludeUserId` (the winner
+     * whose order was cancelled), with that bidder's own highest maximum, and the reserve price
+     * (orders' second-chance offer). Ties go to whoever reached the maximum first. Null when none.
+     */
+    async runnerUp(
+      auctionId: number,
+      excludeUserId: number,
+    ): Promise<{ bidderId: number; maxAmount: number; reservePrice: number | null } | null> {
+      const a = await db.auction.findUnique({
+        where: { id: auctionId },
+        select: { status: true, reservePrice: true },
+      });
+      if (!a || a.status !== 'ENDED') return null;
+      const p = await db.proxyBid.findFirst({
+        where: { auctionId, bidderId: { not: excludeUserId } },
+        orderBy: [{ maxAmount: 'desc' }, { updatedAt: 'asc' }],
+        select: { bidderId: true, maxAmount: true },
+      });
+      return p ? { ...p, reservePrice: a.reservePrice } : null;
+    },
     /** Live auctions ending before `until` (not yet ended), soonest first. */
     async liveEndingBefore(until: Date, limit = 500): Promise<{ id: number; endsAt: Date }[]> {
       return db.auction.findMany({

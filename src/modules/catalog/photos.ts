@@ -128,6 +128,28 @@ export async function writeFiles(storage: Storage, p: ProcessedPhoto) {
   return keys;
 }
 
+/** Copies a stored photo's three files to new keys (a relisted listing's own copies). Returns the new keys. */
+export async function copyFiles(storage: Storage, p: Pick<PhotoRow, 'thumbKey' | 'cardKey' | 'fullKey'>) {
+  const keys = {
+    thumbKey: newKey('photos', '-thumb.webp'),
+    cardKey: newKey('photos', '-card.webp'),
+    fullKey: newKey('photos', '-full.webp'),
+  };
+  try {
+    for (const k of ['thumbKey', 'cardKey', 'fullKey'] as const) {
+      const o = await storage.get(p[k]);
+      if (!o) throw new AppError(409, 'catalog.relist.photoGone', {}, 'PHOTO_GONE');
+      const chunks: Buffer[] = [];
+      for await (const c of o.stream) chunks.push(c as Buffer);
+      await storage.put(keys[k], Buffer.concat(chunks), o.contentType);
+    }
+  } catch (err) {
+    await deleteFiles(storage, keys);
+    throw err;
+  }
+  return keys;
+}
+
 export async function deleteFiles(
   storage: Storage,
   p: Pick<PhotoRow, 'thumbKey' | 'cardKey' | 'fullKey'>,

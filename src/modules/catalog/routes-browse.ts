@@ -9,7 +9,7 @@ import * as svc from './service.js';
 import * as browse from './browse.js';
 import { photoUrls } from './photos.js';
 import { searchListings, SORTS, STATUS_FILTERS, type SortKey, type StatusFilter } from './search.js';
-import { CONDITIONS, parseWon, type Condition } from './validation.js';
+import { CONDITIONS, DURATIONS, parseWon, type Condition } from './validation.js';
 
 export interface CatalogContext {
   deps: svc.CatalogDeps;
@@ -199,9 +199,22 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
       o.cursor,
       o.all ? null : ['LIVE', 'SCHEDULED', 'ENDED_SOLD', 'ENDED_UNSOLD'],
     );
+    let shown: (Awaited<ReturnType<typeof cards>>[number] & { relistable?: boolean })[] = await cards(req, res.rows);
+    if (o.all && req.user?.id === o.sellerId) {
+      // My listings: unsold ones not relisted yet get "다시 올리기".
+      const unsold = res.rows.filter((r) => r.status === 'ENDED_UNSOLD').map((r) => r.id);
+      const done = unsold.length
+        ? await deps.db.listing.findMany({
+            where: { relistedFromId: { in: unsold } },
+            select: { relistedFromId: true },
+          })
+        : [];
+      const taken = new Set(done.map((d) => d.relistedFromId));
+      shown = shown.map((c) => ({ ...c, relistable: unsold.includes(c.id) && !taken.has(c.id) }));
+    }
     const data = {
       ...o.extra,
-      cards: await cards(req, res.rows),
+      cards: shown,
       total: res.total,
       more: res.nextCursor ? `${o.base}?cursor=${res.nextCursor}` : null,
       appending: Boolean(o.cursor),
@@ -242,6 +255,13 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         cursor: req.query.cursor,
       }),
   );
+
+  /** "다시 올리기" on the seller's unsold item: the duration choices (the sell form's), or the relisted copy. */
+  const relistModel = async (l: { id: number; durationDays: number }) => {
+    const next = await deps.db.listing.findUnique({ where: { relistedFromId: l.id }, select: { id: true } });
+    if (next) return { doneId: next.id };
+    return { durations: DURATIONS.map((d) => ({ value: d, selected: d === l.durationDays })) };
+  };
 
   app.get<{ Params: Static<typeof IdParams> }>('/items/:id', { schema: { params: IdParams } }, async (req, reply) => {
     const l = await browse.listingDetail(deps.db, req.params.id);
@@ -292,6 +312,7 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         // Logged-in visitors who are not the seller may report it (moderation's /reports/new).
         reportable: Boolean(req.user) && !mine,
         editable: mine && !l.hiddenAt && svc.canEdit(l),
+        relist: mine && !l.hiddenAt && l.status === 'ENDED_UNSOLD' ? await relistModel(l) : null,
         appendable: mine && !l.hiddenAt && !svc.canEdit(l) && svc.canAppend(l),
         // The live bid area belongs to the bidding module; it fills this slot when present.
         bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),

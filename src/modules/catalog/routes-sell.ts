@@ -25,6 +25,10 @@ const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 214748364
 type IdParams = Static<typeof IdParams>;
 const AppendBody = Type.Object({ addition: Type.String({ maxLength: 6000 }), _csrf: Type.Optional(Type.String()) });
 const CsrfBody = Type.Object({ _csrf: Type.Optional(Type.String()) });
+const RelistBody = Type.Object({
+  durationDays: Type.Optional(Type.String({ maxLength: 3 })),
+  _csrf: Type.Optional(Type.String()),
+});
 /**
  * Multipart bodies stream through readForm (fields checked by validateListing, files by
  * processImage): a JSON schema cannot see them, so these routes validate the query only.
@@ -213,6 +217,20 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
       await svc.appendDescription(deps, req.user!.id, req.params.id, text, req.t('catalog.addedAt', { when: stamp }));
       flash(req, 'info', 'catalog.appended');
       return goTo(req, reply, `/items/${req.params.id}`);
+    },
+  );
+
+  // "다시 올리기": an unsold listing again, same photos and terms, starting now (RelistBody's duration or the old one).
+  app.post<{ Params: IdParams; Body: Static<typeof RelistBody> }>(
+    '/items/:id/relist',
+    { preHandler: requireUser, schema: { params: IdParams, body: RelistBody } },
+    async (req, reply) => {
+      const d = req.body.durationDays ? Number(req.body.durationDays) : undefined;
+      if (d !== undefined && !(DURATIONS as readonly number[]).includes(d))
+        throw new AppError(422, 'catalog.errors.durationInvalid', {}, 'VALIDATION');
+      const id = await svc.relistListing(deps, req.user!.id, req.params.id, { durationDays: d });
+      flash(req, 'info', 'catalog.relist.done');
+      return goTo(req, reply, `/items/${id}`);
     },
   );
 

@@ -396,3 +396,79 @@ export async function titles(deps: Pick<CatalogDeps, 'db'>, ids: number[]): Prom
   });
   return new Map(rows.map((r) => [r.id, r.title]));
 }
+
+/**
+ * "다시 올리기": an unsold listing (its auction ended without a sale: no bids, or the reserve not
+ * met) becomes a new listing with the same title, description, category, condition, prices and
+ * photos, starting now for `durationDays` (default: the old duration). The photo files are copied
+ * (the two listings never share a file: editing or deleting one leaves the other's images intact).
+ * Only the seller (others: 404), only ENDED_UNSOLD (409), and once per ended listing (409): the new
+ * listing records `relistedFromId`, unique. The old listing stays as it was (ended). Bidding opens
+ * the new auction from `listing.created`, as for any listing.
+ */
+export async function relistListing(
+  deps: CatalogDeps,
+  sellerId: number,
+  id: number,
+  opts: { durationDays?: number } = {},
+  now = new Date(),
+): Promise<number> {
+  const old = await ownListing(deps, sellerId, id);
+  if (old.status !== 'ENDED_UNSOLD') throw new AppError(409, 'catalog.relist.notUnsold', {}, 'RELIST_STATE');
+  const done = await deps.db.listing.findUnique({ where: { relistedFromId: id }, select: { id: true } });
+  if (done) throw new AppError(409, 'catalog.relist.already', { id: done.id }, 'RELIST_STATE');
+  const durationDays = opts.durationDays ?? old.durationDays;
+  const copies: Awaited<ReturnType<typeof photos.copyFiles>>[] = [];
+  try {
+    for (const p of old.photos) copies.push(await photos.copyFiles(deps.storage, p));
+    const { startsAt, endsAt, status } = schedule({ startsAt: null, durationDays }, now);
+    const newId = await deps.db.$transaction(async (tx) => {
+      const l = await tx.listing.create({
+        data: {
+          sellerId,
+          title: old.title,
+          description: old.description,
+          categoryId: old.categoryId,
+          condition: old.condition,
+          startPrice: old.startPrice,
+          buyNowPrice: old.buyNowPrice,
+          reservePrice: old.reservePrice,
+          startsAt,
+          endsAt,
+          durationDays,
+          status,
+          currentPrice: old.startPrice,
+          bidCount: 0,
+          relistedFromId: id,
+        },
+      });
+      let cover: number | null = null;
+      for (const [i, p] of old.photos.entries()) {
+        const row = await tx.photo.create({
+          data: {
+            ownerId: sellerId,
+            listingId: l.id,
+            position: p.position,
+            ...copies[i],
+            width: p.width,
+            height: p.height,
+            bytes: p.bytes,
+          },
+        });
+        if (p.id === old.coverPhotoId || (cover === null && i === 0)) cover = row.id;
+      }
+      await tx.listing.update({ where: { id: l.id }, data: { coverPhotoId: cover } });
+      return l.id;
+    });
+    await deps.events.emit(
+      listingCreated({ id: newId, sellerId, status, startsAt, endsAt, startPrice: old.startPrice }),
+    );
+    return newId;
+  } catch (err) {
+    await Promise.all(copies.map((k) => photos.deleteFiles(deps.storage, k)));
+    // Two relists at once: the unique relisted_from_id lets one through.
+    if ((err as { code?: string }).code === 'P2002')
+      throw new AppError(409, 'catalog.relist.already', {}, 'RELIST_STATE');
+    throw err;
+  }
+}

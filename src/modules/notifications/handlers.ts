@@ -108,4 +108,28 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
     const written = await n.writeAll(tx, items);
     void n.afterCommit(written);
   });
+
+  // Second-chance offers (orders): the next bidder hears of the offer, the seller of its answer.
+  app.events.onDurable('order.offer_made', 'notifications', async (e, { tx, eventId }) => {
+    const params = { auctionId: e.auctionId, title: await title(e.auctionId), price: e.price };
+    const written = await n.writeAll(tx, [
+      {
+        userId: e.bidderId,
+        kind: 'offer',
+        sourceKey: `order.offer_made:${eventId}`,
+        params,
+        link: `/offers/${e.offerId}`,
+      },
+    ]);
+    void n.afterCommit(written);
+  });
+  app.events.onDurable('order.offer_answered', 'notifications', async (e, { tx, eventId }) => {
+    const params = { auctionId: e.auctionId, title: await title(e.auctionId), price: e.price };
+    const kind = e.answer === 'ACCEPTED' ? 'offerAccepted' : 'offerClosed';
+    const link = e.newOrderId ? `/orders/${e.newOrderId}` : `/offers/${e.offerId}`;
+    const written = await n.writeAll(tx, [
+      { userId: e.sellerId, kind, sourceKey: `order.offer_answered:${eventId}`, params, link },
+    ]);
+    void n.afterCommit(written);
+  });
 }

@@ -4,19 +4,12 @@
  * Adding a kind (e.g. `orderShipped` for the orders module): add it here, add its two messages,
  * and write its handler in handlers.ts (one `onDurable` that calls `notify`).
  */
-export const KINDS = [
-  'outbid',
-  'ending',
-  'won',
-  'sold',
-  'unsold',
-  'alert',
-  'question',
-  'answer',
-  // moderation: an auction cancelled by a moderator (each bidder), a warning (the user)
-  'cancelled',
-  'warning',
-] as const;
+const BASE_KINDS = ['outbid', 'ending', 'won', 'sold', 'unsold', 'alert', 'question', 'answer'] as const;
+/** moderation: an auction cancelled by a moderator (each bidder), a warning (the user). */
+const MODERATION_KINDS = ['cancelled', 'warning'] as const;
+/** orders' second-chance offers: the offer (to the next bidder), its answer (to the seller). */
+const OFFER_KINDS = ['offer', 'offerAccepted', 'offerClosed'] as const;
+export const KINDS = [...BASE_KINDS, ...MODERATION_KINDS, ...OFFER_KINDS] as const;
 export type Kind = (typeof KINDS)[number];
 export const isKind = (k: string): k is Kind => (KINDS as readonly string[]).includes(k);
 

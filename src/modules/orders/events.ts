@@ -40,6 +40,21 @@ export type OrderDisputeResolved = OrderRef & {
 };
 /** A timer's reminder: `kind` says to whom and about what (ADDRESS: buyer, CONFIRM: buyer, the day before auto-confirm). */
 export type OrderReminder = OrderRef & { kind: 'ADDRESS' | 'CONFIRM'; dueAt: string };
+/** A second-chance offer to the next-highest bidder (after an order cancelled for no address). */
+export type OfferMade = {
+  offerId: number;
+  orderId: number;
+  auctionId: number;
+  sellerId: number;
+  bidderId: number;
+  price: number;
+  expiresAt: string;
+};
+/** The bidder's answer (or the 48 h passing): ACCEPTED names the new order. */
+export type OfferAnswered = Omit<OfferMade, 'expiresAt'> & {
+  answer: 'ACCEPTED' | 'DECLINED' | 'EXPIRED';
+  newOrderId: number | null;
+};
 export type ReviewReceived = {
   reviewId: number;
   orderId: number;
@@ -61,6 +76,8 @@ declare module '../../core/events.js' {
     'order.dispute_resolved': OrderDisputeResolved;
     'order.reminder': OrderReminder;
     'review.received': ReviewReceived;
+    'order.offer_made': OfferMade;
+    'order.offer_answered': OfferAnswered;
   }
   interface DurableEvents {
     'order.created': true;
@@ -74,6 +91,8 @@ declare module '../../core/events.js' {
     'order.dispute_resolved': true;
     'order.reminder': true;
     'review.received': true;
+    'order.offer_made': true;
+    'order.offer_answered': true;
   }
 }
 
@@ -88,3 +107,5 @@ export const orderDisputeAnswered = (e: OrderDisputeAnswered) => domainEvent('or
 export const orderDisputeResolved = (e: OrderDisputeResolved) => domainEvent('order.dispute_resolved', e);
 export const orderReminder = (e: OrderReminder) => domainEvent('order.reminder', e);
 export const reviewReceived = (e: ReviewReceived) => domainEvent('review.received', e);
+export const offerMade = (e: OfferMade) => domainEvent('order.offer_made', e);
+export const offerAnswered = (e: OfferAnswered) => domainEvent('order.offer_answered', e);

@@ -11,10 +11,12 @@ import { addMessages } from '../../core/i18n.js';
 import { walletApi } from '../wallet/index.js';
 import { catalogApi } from '../catalog/index.js';
 import { accountsApi } from '../accounts/index.js';
+import { biddingReads } from '../bidding/index.js';
 import * as svc from './service.js';
 import { orderTimers } from './jobs.js';
 import { ordersRoutes, type RouteDeps } from './routes.js';
 import { ordersAdminRoutes } from './admin-routes.js';
+import { offerRoutes } from './offer-routes.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
@@ -31,6 +33,8 @@ export {
   orderDisputeResolved,
   orderReminder,
   reviewReceived,
+  offerMade,
+  offerAnswered,
 } from './events.js';
 export type { OrdersSummary, RoleSummary, OrderListItem, NextAction } from './service.js';
 export { feeOf } from './validation.js';
@@ -52,10 +56,17 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
       shipDays: opts.shipDays,
       autoConfirmDays: opts.autoConfirmDays,
       feeBps: opts.feeBps,
+      offerHours: opts.offerHours,
     },
   };
   const timers = orderTimers(app, base, { sweepMs: opts.sweepMs });
-  const deps: RouteDeps = { ...base, timers, catalog: catalogApi(app.db), accounts: accountsApi(app.db) };
+  const deps: RouteDeps = {
+    ...base,
+    timers,
+    catalog: catalogApi(app.db),
+    accounts: accountsApi(app.db),
+    runnerUp: biddingReads(app.db).runnerUp,
+  };
 
   // Exactly once per sale: the order row is keyed by the auction, and the inbox row by the event.
   app.events.onDurable('auction.closed', 'orders', async (e, { tx }) => {
@@ -75,6 +86,7 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
 
   await ordersRoutes(app, deps);
   await ordersAdminRoutes(app, deps);
+  await offerRoutes(app, deps);
 };
 
 export interface OrdersOps {

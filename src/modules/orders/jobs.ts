@@ -4,30 +4,36 @@
  * job carries the deadline it was planned for, so a job of an earlier state (or one a dispute
  * stopped) finds nothing to do. Safety nets as for auction closes: a sweeper in every worker
  * process (ORDER_SWEEP_MS) acts on every overdue deadline and reminder in PostgreSQL, and after
- * Redis lost its data every open order's jobs are planned again.
+ * Redis lost its data every open order's jobs are planned again. Second-chance offers expire the
+ * same way (`offer-<id>-expire-<ms>`, the sweeper expires every OPEN offer past its time).
  */
 import type { FastifyInstance } from 'fastify';
 import * as svc from './service.js';
+import * as offers from './offers.js';
 
 export const QUEUE = 'orders';
 const PLAN_TIMEOUT_MS = 2000;
 
 type JobData = { id: number; at: number };
+type Kind = 'due' | 'remind' | 'offer';
 
 export interface OrderTimers {
   /** Plans the order's current deadline and reminder (no-op for states without timers). */
   plan(o: Pick<svc.Order, 'id' | 'dueAt' | 'remindAt' | 'remindedAt' | 'state'>): Promise<void>;
   /** Runs a due timer now (jobs, the sweeper, tests). */
-  fire(kind: 'due' | 'remind', id: number, at: Date): Promise<unknown>;
-  sweep(): Promise<{ expired: number; confirmed: number; reminded: number; failed: number }>;
+  fire(kind: Kind, id: number, at: Date): Promise<unknown>;
+  /** Plans a second-chance offer's expiry (`offer-<offer id>-expire-<expiresAt ms>`). */
+  planOffer(f: Pick<offers.Offer, 'id' | 'expiresAt' | 'state'>): Promise<void>;
+  sweep(): Promise<{ expired: number; confirmed: number; reminded: number; offersExpired: number; failed: number }>;
   replanAll(): Promise<number>;
 }
 
-export const jobId = (kind: 'due' | 'remind', id: number, at: Date) => `order-${id}-${kind}-${at.getTime()}`;
+export const jobId = (kind: Kind, id: number, at: Date) =>
+  kind === 'offer' ? `offer-${id}-expire-${at.getTime()}` : `order-${id}-${kind}-${at.getTime()}`;
 
 export function orderTimers(app: FastifyInstance, deps: svc.OrdersDeps, opts: { sweepMs: number }): OrderTimers {
   const queue = app.queues.queue<JobData>(QUEUE);
-  const add = async (kind: 'due' | 'remind', id: number, at: Date) => {
+  const add = async (kind: Kind, id: number, at: Date) => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('plan order timer: Redis did not answer')), PLAN_TIMEOUT_MS);
@@ -47,15 +53,19 @@ export function orderTimers(app: FastifyInstance, deps: svc.OrdersDeps, opts: { 
       if (o.dueAt) await add('due', o.id, o.dueAt);
       if (o.remindAt && !o.remindedAt) await add('remind', o.id, o.remindAt);
     },
+    async planOffer(f) {
+      if (f.state === 'OPEN') await add('offer', f.id, f.expiresAt);
+    },
     async fire(kind, id, at) {
       if (kind === 'remind') return svc.remind(deps, id, at);
+      if (kind === 'offer') return offers.expireOffer(deps, id, at);
       const o = await app.db.order.findUnique({ where: { id }, select: { state: true, dueAt: true } });
       if (!o || o.dueAt?.getTime() !== at.getTime()) return null;
       if (o.state === 'SHIPPED') return svc.confirm(deps, id, { auto: at });
       return svc.expire(deps, id, at);
     },
     async sweep() {
-      let [expired, confirmed, reminded, failed] = [0, 0, 0, 0];
+      let [expired, confirmed, reminded, offersExpired, failed] = [0, 0, 0, 0, 0];
       const due = await app.db.order.findMany({
         where: { dueAt: { lte: new Date() }, state: { in: ['AWAITING_ADDRESS', 'AWAITING_SHIPMENT', 'SHIPPED'] } },
         select: { id: true, dueAt: true, state: true },
@@ -85,7 +95,20 @@ export function orderTimers(app: FastifyInstance, deps: svc.OrdersDeps, opts: { 
           app.log.error({ err, orderId: o.id }, 'order sweeper: reminder failed');
         }
       }
-      return { expired, confirmed, reminded, failed };
+      const lapsed = await app.db.orderOffer.findMany({
+        where: { state: 'OPEN', expiresAt: { lte: new Date() } },
+        select: { id: true, expiresAt: true },
+        take: 500,
+      });
+      for (const f of lapsed) {
+        try {
+          if (await offers.expireOffer(deps, f.id, f.expiresAt)) offersExpired++;
+        } catch (err) {
+          failed++;
+          app.log.error({ err, offerId: f.id }, 'order sweeper: offer expiry failed');
+        }
+      }
+      return { expired, confirmed, reminded, offersExpired, failed };
     },
     async replanAll() {
       let planned = 0;
@@ -95,9 +118,22 @@ export function orderTimers(app: FastifyInstance, deps: svc.OrdersDeps, opts: { 
           orderBy: { id: 'asc' },
           take: 500,
         });
-        if (!batch.length) return planned;
+        if (!batch.length) break;
         for (const o of batch) {
           await timers.plan(o);
+          planned++;
+        }
+        after = batch[batch.length - 1].id;
+      }
+      for (let after = 0; ;) {
+        const batch = await app.db.orderOffer.findMany({
+          where: { id: { gt: after }, state: 'OPEN' },
+          orderBy: { id: 'asc' },
+          take: 500,
+        });
+        if (!batch.length) return planned;
+        for (const f of batch) {
+          await timers.planOffer(f);
           planned++;
         }
         after = batch[batch.length - 1].id;
@@ -108,7 +144,7 @@ export function orderTimers(app: FastifyInstance, deps: svc.OrdersDeps, opts: { 
   app.queues.worker<JobData>(
     QUEUE,
     async (job) => {
-      const kind = job.name === 'remind' ? 'remind' : 'due';
+      const kind: Kind = job.name === 'remind' ? 'remind' : job.name === 'offer' ? 'offer' : 'due';
       const r = await timers.fire(kind, Number(job.data.id), new Date(Number(job.data.at)));
       return { acted: !!r };
     },

@@ -9,6 +9,8 @@ import type { CatalogApi } from '../catalog/index.js';
 import * as svc from './service.js';
 import * as book from './addresses.js';
 import type { OrderTimers } from './jobs.js';
+import { chanceFor, type RunnerUp } from './offers.js';
+import { maskNickname } from '../bidding/index.js';
 import { REVIEW_TAGS, addReview, checkReview } from './reviews.js';
 import {
   COURIER_CODES,
@@ -25,6 +27,7 @@ export interface RouteDeps extends svc.OrdersDeps {
   timers: OrderTimers;
   catalog: CatalogApi;
   accounts: AccountsApi;
+  runnerUp: RunnerUp;
 }
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
@@ -101,6 +104,7 @@ export async function orderModel(deps: RouteDeps, req: FastifyRequest, o: svc.Or
   const address = o.delivery === 'COURIER' ? (!isBuyer && over ? maskAddress(raw) : raw) : null;
   const fee = o.fee ?? feeOf(o.price, o.feeBps);
   return {
+    secondChance: !isBuyer ? await secondChanceModel(deps, req, o) : null,
     o,
     isBuyer,
     isSeller: !isBuyer,
@@ -138,6 +142,22 @@ export async function orderModel(deps: RouteDeps, req: FastifyRequest, o: svc.Or
     reviewTags: REVIEW_TAGS.map((code) => ({ code, name: req.t(`orders.reviewTags.${code}`) })),
     errors: {} as Record<string, string>,
     values: {} as Record<string, unknown>,
+  };
+}
+
+/** The seller's second-chance block on an order cancelled for no address (null elsewhere). */
+async function secondChanceModel(deps: RouteDeps, req: FastifyRequest, o: svc.Order) {
+  if (o.state !== 'CANCELLED' || o.cancelReason !== 'NO_ADDRESS' || !o.sourceKey.startsWith('auction:')) return null;
+  const offer = await deps.db.orderOffer.findUnique({ where: { orderId: o.id } });
+  if (offer) return { offer, stateLabel: req.t(`orders.offer.state.${offer.state}`) };
+  const c = await chanceFor(deps.runnerUp, o);
+  if (!c.ok) return { none: req.t(`orders.offer.none.${c.reason === 'belowReserve' ? 'belowReserve' : 'noRunnerUp'}`) };
+  const nick = (await deps.accounts.publicProfiles([c.bidderId])).get(c.bidderId)?.nickname ?? '?';
+  return {
+    can: true,
+    price: c.price,
+    bidder: maskNickname(nick),
+    hours: deps.settings.offerHours,
   };
 }
 

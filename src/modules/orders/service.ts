@@ -43,6 +43,8 @@ export interface OrdersSettings {
   shipDays: number;
   autoConfirmDays: number;
   feeBps: number;
+  /** Hours a second-chance offer stays open (ORDER_OFFER_HOURS). */
+  offerHours: number;
 }
 
 export interface OrdersDeps {

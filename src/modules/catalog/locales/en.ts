@@ -115,6 +115,16 @@ export const en: Messages = {
     prevPhoto: 'Previous photo',
     nextPhoto: 'Next photo',
     photoN: 'photo {{n}}',
+    relist: {
+      submit: 'Relist',
+      duration: 'Auction length',
+      hint: 'Starts a new auction now with the same photos and terms. This listing stays as it ended.',
+      view: 'View the relisted item',
+      done: 'Relisted. The auction has started.',
+      notUnsold: 'Only a listing that ended without a sale can be relisted.',
+      already: 'This listing was already relisted.',
+      photoGone: 'A photo file is missing, so it cannot be relisted. Please list it anew.',
+    },
     errors: {
       fixBelow: 'Please check the fields below. What you typed is kept.',
       titleRequired: 'Please enter a title.',

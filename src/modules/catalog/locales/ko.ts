@@ -121,6 +121,16 @@ export const ko = {
     prevPhoto: '이전 사진',
     nextPhoto: '다음 사진',
     photoN: '사진 {{n}}',
+    relist: {
+      submit: '다시 올리기',
+      duration: '경매 기간',
+      hint: '같은 사진과 조건으로 지금 바로 새 경매를 시작해요. 이 상품은 종료된 그대로 남아요.',
+      view: '다시 올린 상품 보기',
+      done: '상품을 다시 올렸어요. 경매가 시작됐어요.',
+      notUnsold: '낙찰 없이 끝난 상품만 다시 올릴 수 있어요.',
+      already: '이 상품은 이미 다시 올렸어요.',
+      photoGone: '사진 파일을 찾을 수 없어 다시 올릴 수 없어요. 새로 등록해 주세요.',
+    },
     errors: {
       fixBelow: '아래 항목을 확인해 주세요. 입력한 내용은 그대로 남아 있어요.',
       titleRequired: '제목을 입력해 주세요.',

@@ -25,6 +25,12 @@ export const en: Messages = {
       cancelled:
         'The auction "{{title}}" you bid on was cancelled under our rules. Every point it held is yours again.',
       warning: 'A warning from our staff: {{excerpt}} If it goes on, your account may be suspended.',
+      // second-chance offers (orders)
+      offer:
+        'The seller of "{{title}}" offers it to you at your highest maximum, {{price}}. Please accept or decline before it expires.',
+      offerAccepted:
+        'Your second-chance offer for "{{title}}" was accepted at {{price}}. Waiting for the buyer\'s shipping details.',
+      offerClosed: 'Your second-chance offer for "{{title}}" was not accepted (declined or expired).',
     },
     kindNames: {
       outbid: 'Outbid',
@@ -37,6 +43,10 @@ export const en: Messages = {
       answer: 'Answers to my questions',
       cancelled: 'Cancelled auctions',
       warning: 'Warnings from staff',
+      // second-chance offers (orders)
+      offer: 'Second-chance offers',
+      offerAccepted: 'Second-chance offer accepted',
+      offerClosed: 'Second-chance offer declined or expired',
     },
     prefs: {
       title: 'Notification settings',

@@ -24,6 +24,11 @@ export const ko = {
       answer: '"{{title}}" 상품에 남긴 질문에 판매자가 답했어요: {{excerpt}}',
       cancelled: '입찰한 "{{title}}" 경매가 운영 정책에 따라 취소됐어요. 묶여 있던 포인트는 모두 돌려드렸어요.',
       warning: '운영진의 경고: {{excerpt}} 계속되면 이용이 정지될 수 있어요.',
+      // second-chance offers (orders)
+      offer:
+        '"{{title}}" 판매자가 회원님의 최고 입찰가 {{price}}에 팔겠다고 제안했어요. 기한 안에 수락하거나 거절해 주세요.',
+      offerAccepted: '"{{title}}" 차순위 제안이 {{price}}에 수락됐어요. 구매자의 배송 정보를 기다려요.',
+      offerClosed: '"{{title}}" 차순위 제안이 수락되지 않았어요. (거절 또는 기한 만료)',
     },
     kindNames: {
       outbid: '더 높은 입찰',
@@ -36,6 +41,10 @@ export const ko = {
       answer: '내 질문의 답변',
       cancelled: '취소된 경매',
       warning: '운영진 경고',
+      // second-chance offers (orders)
+      offer: '차순위 구매 제안',
+      offerAccepted: '차순위 제안 수락',
+      offerClosed: '차순위 제안 거절·만료',
     },
     prefs: {
       title: '알림 설정',

@@ -150,6 +150,51 @@ export const en: Messages = {
       submit: 'Resolve',
       by: 'By #{{id}}',
     },
+    offer: {
+      title: 'Second-chance offer',
+      heading: 'Offer it to the next bidder',
+      explain:
+        'The winner gave no shipping details, so the order was cancelled. You may offer the item once to the next-highest bidder ({{bidder}}) at their own highest maximum, {{price}}. Without an answer within {{hours}} hours the offer ends.',
+      submit: 'Offer for {{price}}',
+      none: {
+        noRunnerUp: 'There is no other bidder to offer it to.',
+        belowReserve: "The next bidder's maximum is below the reserve price.",
+      },
+      sent: 'Offered to the next bidder. Waiting for the answer.',
+      view: 'View the offer',
+      intro: 'The seller offers you "{{title}}" at your highest maximum.',
+      price: 'Offer price',
+      expires: 'Answer by',
+      available: 'Available points',
+      holdNote:
+        'If you accept, {{price}} goes into escrow at once and an order is made, just like a win: give your shipping details next.',
+      accept: 'Accept and buy',
+      decline: 'Decline',
+      short: '{{missing}} short. Top up',
+      goOrder: 'Go to the order',
+      state: { OPEN: 'Waiting for the answer', ACCEPTED: 'Accepted', DECLINED: 'Declined', EXPIRED: 'Expired' },
+      flash: {
+        made: 'Offered to the next bidder.',
+        accepted: 'Offer accepted. Please give your shipping details.',
+        declined: 'Offer declined.',
+      },
+      errors: {
+        notCancelledForAddress:
+          'Only an order cancelled because the winner gave no shipping details can be offered to the next bidder.',
+        notAuction: 'This order came from a second-chance offer; it cannot be offered again.',
+        noRunnerUp: 'There is no other bidder to offer it to.',
+        belowReserve: "The next bidder's maximum is below the reserve price.",
+        exists: 'The offer for this order was already sent (one per order).',
+        expired: 'The time to answer has passed; the offer has ended.',
+        already: {
+          ACCEPTED: 'You already accepted this offer.',
+          DECLINED: 'You already declined this offer.',
+          EXPIRED: 'The time to answer has passed; the offer has ended.',
+        },
+        funds:
+          'Not enough points: {{needed}} won needed, {{available}} won available. Top up {{missing}} won and accept again.',
+      },
+    },
     errors: {
       notNow: {
         address: 'You cannot give delivery details now. (Status: {{state}})',

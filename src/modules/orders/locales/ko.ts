@@ -150,6 +150,49 @@ export const ko = {
       submit: '처리하기',
       by: '처리자 #{{id}}',
     },
+    offer: {
+      title: '차순위 구매 제안',
+      heading: '차순위 입찰자에게 제안하기',
+      explain:
+        '낙찰자가 배송 정보를 주지 않아 취소된 주문이에요. 다음으로 높게 입찰한 분({{bidder}})에게 그분의 최고 입찰가 {{price}}에 한 번 제안할 수 있어요. {{hours}}시간 안에 답이 없으면 제안은 끝나요.',
+      submit: '{{price}}에 제안하기',
+      none: {
+        noRunnerUp: '제안할 차순위 입찰자가 없어요.',
+        belowReserve: '차순위 입찰자의 최고가가 최저 낙찰가보다 낮아 제안할 수 없어요.',
+      },
+      sent: '차순위 입찰자에게 제안했어요. 답을 기다리는 중이에요.',
+      view: '제안 보기',
+      intro: '판매자가 "{{title}}" 상품을 회원님의 최고 입찰가에 팔겠다고 제안했어요.',
+      price: '제안 가격',
+      expires: '답변 기한',
+      available: '사용 가능한 포인트',
+      holdNote: '수락하면 {{price}}가 바로 보관(에스크로)되고, 일반 낙찰처럼 배송 정보를 입력하는 주문이 만들어져요.',
+      accept: '수락하고 구매하기',
+      decline: '거절하기',
+      short: '포인트가 {{missing}} 부족해요. 충전하러 가기',
+      goOrder: '주문으로 가기',
+      state: { OPEN: '답변 대기', ACCEPTED: '수락됨', DECLINED: '거절됨', EXPIRED: '기한 만료' },
+      flash: {
+        made: '차순위 입찰자에게 제안했어요.',
+        accepted: '제안을 수락했어요. 배송 정보를 입력해 주세요.',
+        declined: '제안을 거절했어요.',
+      },
+      errors: {
+        notCancelledForAddress: '낙찰자가 배송 정보를 주지 않아 취소된 주문만 차순위 제안을 할 수 있어요.',
+        notAuction: '이 주문은 차순위 제안으로 만들어진 주문이라 다시 제안할 수 없어요.',
+        noRunnerUp: '제안할 차순위 입찰자가 없어요.',
+        belowReserve: '차순위 입찰자의 최고가가 최저 낙찰가보다 낮아 제안할 수 없어요.',
+        exists: '이 주문의 차순위 제안은 이미 보냈어요. (주문마다 한 번)',
+        expired: '답변 기한이 지나 제안이 끝났어요.',
+        already: {
+          ACCEPTED: '이미 수락한 제안이에요.',
+          DECLINED: '이미 거절한 제안이에요.',
+          EXPIRED: '답변 기한이 지나 제안이 끝났어요.',
+        },
+        funds:
+          '포인트가 부족해요. 필요한 포인트 {{needed}}원 중 사용 가능한 포인트는 {{available}}원이에요. {{missing}}원을 충전한 뒤 다시 수락해 주세요.',
+      },
+    },
     errors: {
       notNow: {
         address: '지금은 배송 정보를 입력할 수 없어요. (현재 상태: {{state}})',
