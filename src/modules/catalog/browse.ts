@@ -4,6 +4,7 @@ import type { Db } from '../../core/db/index.js';
 import type { Storage } from '../../core/storage.js';
 import { PAGE_SIZE, encodeCursor, decodeCursor, type CardRow } from './search.js';
 import { photoUrls } from './photos.js';
+import type { SlotContent } from '../../core/slots.js';
 
 const cardSelect = {
   id: true,
@@ -15,6 +16,7 @@ const cardSelect = {
   endsAt: true,
   createdAt: true,
   coverPhotoId: true,
+  sellerId: true,
 } as const;
 
 export async function homeSections(db: Db, take = 8) {
@@ -95,6 +97,9 @@ export interface Card {
   endingSoon: boolean;
   status: string;
   cover: string | null;
+  sellerId: number;
+  /** The seller's rating and completed sales (another module's part, through the `listing.seller` slot). */
+  seller?: SlotContent | null;
 }
 
 /** Card view models, with one query for all cover photos. */
@@ -113,6 +118,7 @@ export async function toCards(db: Db, storage: Storage, t: TFunction, rows: Card
     endingSoon: r.status === 'LIVE' && r.endsAt.getTime() - now < 24 * 3600 * 1000,
     status: r.status,
     cover: r.coverPhotoId ? (byId.get(r.coverPhotoId)?.card ?? null) : null,
+    sellerId: r.sellerId,
   }));
 }
 
