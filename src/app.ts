@@ -220,7 +220,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   await app.register(ordersModule, { ...config.orders });
   // The my-page hub reads every module above through their public APIs (orders: ordersHubSummary).
-  await app.register(mypageModule, { ordersSummary: ordersHubSummary(app.db) });
+  await app.register(mypageModule, { ordersSummary: ordersHubSummary(app.db), publicUrl: config.publicUrl });
   await app.register(messagesModule);
   await app.register(moderationModule);
   await app.register(notificationsModule, {

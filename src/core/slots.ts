@@ -21,10 +21,16 @@ export interface SlotContent {
   topics?: string[];
 }
 export type SlotProvider = (id: number, req: FastifyRequest) => Promise<SlotContent | null>;
+/** A data slot for many ids at once (one read for a whole page of cards, not one per card). */
+export type SlotBatchProvider = (ids: number[], req: FastifyRequest) => Promise<Map<number, SlotContent>>;
 
 export interface Slots {
   provide(name: string, provider: SlotProvider): void;
   render(name: string, id: number, req: FastifyRequest): Promise<SlotContent | null>;
+  /** Fills a batch slot: `renderMany` asks it once per page with every id on it. */
+  provideMany(name: string, provider: SlotBatchProvider): void;
+  /** Content per id (ids without content are absent); an unfilled slot answers an empty map. */
+  renderMany(name: string, ids: number[], req: FastifyRequest): Promise<Map<number, SlotContent>>;
 }
 
 declare module 'fastify' {
@@ -36,6 +42,7 @@ declare module 'fastify' {
 export const slotsPlugin = fp(
   async (app) => {
     const providers = new Map<string, SlotProvider>();
+    const batchProviders = new Map<string, SlotBatchProvider>();
     app.decorate('slots', {
       provide(name, provider) {
         if (providers.has(name)) throw new Error(`slot ${name} already has a provider`);
@@ -53,6 +60,16 @@ export const slotsPlugin = fp(
           for (const s of content.topics) req.pageTopics.add(s);
         }
         return content;
+      },
+      provideMany(name, provider) {
+        if (batchProviders.has(name)) throw new Error(`slot ${name} already has a provider`);
+        batchProviders.set(name, provider);
+      },
+      async renderMany(name, ids, req) {
+        const p = batchProviders.get(name);
+        const unique = [...new Set(ids)];
+        if (!p || !unique.length) return new Map();
+        return p(unique, req);
       },
     } satisfies Slots);
   },

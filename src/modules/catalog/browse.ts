@@ -4,6 +4,7 @@ import type { Db } from '../../core/db/index.js';
 import type { Storage } from '../../core/storage.js';
 import { PAGE_SIZE, encodeCursor, decodeCursor, type CardRow } from './search.js';
 import { photoUrls } from './photos.js';
+import type { SlotContent } from '../../core/slots.js';
 
 const cardSelect = {
   id: true,
@@ -16,6 +17,7 @@ const cardSelect = {
   createdAt: true,
   coverPhotoId: true,
   hiddenAt: true,
+  sellerId: true,
 } as const;
 
 export async function homeSections(db: Db, take = 8) {
@@ -98,6 +100,9 @@ export interface Card {
   status: string;
   cover: string | null;
   hidden: boolean;
+  sellerId: number;
+  /** The seller's rating and completed sales (another module's part, through the `listing.seller` slot). */
+  seller?: SlotContent | null;
 }
 
 /** Card view models, with one query for all cover photos. */
@@ -117,6 +122,7 @@ export async function toCards(db: Db, storage: Storage, t: TFunction, rows: Card
     status: r.status,
     cover: r.coverPhotoId ? (byId.get(r.coverPhotoId)?.card ?? null) : null,
     hidden: Boolean(r.hiddenAt),
+    sellerId: r.sellerId,
   }));
 }
 

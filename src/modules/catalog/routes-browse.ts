@@ -8,7 +8,7 @@ import type { Config } from '../../config.js';
 import * as svc from './service.js';
 import * as browse from './browse.js';
 import { photoUrls } from './photos.js';
-import { searchListings, SORTS, STATUS_FILTERS, type SortKey, type StatusFilter } from './search.js';
+import { searchListings, SORTS, STATUS_FILTERS, type CardRow, type SortKey, type StatusFilter } from './search.js';
 import { CONDITIONS, DURATIONS, parseWon, type Condition } from './validation.js';
 
 export interface CatalogContext {
@@ -40,16 +40,47 @@ const MediaParams = Type.Object({ '*': Type.String({ maxLength: 120 }) });
 
 export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
   const { deps } = ctx;
-  const cards = (req: FastifyRequest, rows: Parameters<typeof browse.toCards>[3]) =>
-    browse.toCards(deps.db, deps.storage, req.t, rows);
+  /**
+   * Card view models for every list on a page at once: one read for the cover photos and one for
+   * the sellers' ratings and completed sales (the orders module fills `listing.seller`), however
+   * many cards and sections the page has.
+   */
+  async function cardLists(req: FastifyRequest, lists: CardRow[][], withSeller = true): Promise<browse.Card[][]> {
+    const all = lists.flat();
+    const [made, sellers] = await Promise.all([
+      browse.toCards(deps.db, deps.storage, req.t, all),
+      withSeller
+        ? app.slots.renderMany(
+            'listing.seller',
+            all.map((r) => r.sellerId),
+            req,
+          )
+        : new Map(),
+    ]);
+    for (const c of made) c.seller = sellers.get(c.sellerId) ?? null;
+    const out: browse.Card[][] = [];
+    let at = 0;
+    for (const l of lists) {
+      out.push(made.slice(at, at + l.length));
+      at += l.length;
+    }
+    return out;
+  }
+  const cards = async (req: FastifyRequest, rows: CardRow[]) => (await cardLists(req, [rows]))[0];
+
+  // A user's live listings, for their public profile (/u/:id, another module's page).
+  app.slots.provide('user.listings', async (userId, req) => {
+    const res = await browse.sellerListings(deps.db, userId, undefined, ['LIVE']);
+    const [list] = await cardLists(req, [res.rows], false);
+    return {
+      partial: 'catalog/user-listings',
+      data: { cards: list, total: res.total, more: res.nextCursor ? `/sellers/${userId}` : null },
+    };
+  });
 
   app.get('/', { schema: { querystring: PageQuery } }, async (req, reply) => {
     const s = await browse.homeSections(deps.db);
-    const [ending, fresh, popular] = await Promise.all([
-      cards(req, s.ending),
-      cards(req, s.fresh),
-      cards(req, s.popular),
-    ]);
+    const [ending, fresh, popular] = await cardLists(req, [s.ending, s.fresh, s.popular]);
     const tree = await ctx.categories();
     const en = req.lang === 'en';
     return reply.page(
@@ -271,7 +302,12 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     // A cancelled listing stays visible to its seller only; a hidden one (moderation) to its seller and staff.
     if (l.status === 'CANCELLED' && !mine && !staff) throw notFound();
     if (l.hiddenAt && !mine && !staff) throw notFound();
-    const seller = (await ctx.accounts.publicProfiles([l.sellerId])).get(l.sellerId);
+    const [profiles, trust] = await Promise.all([
+      ctx.accounts.publicProfiles([l.sellerId]),
+      app.slots.renderMany('listing.seller', [l.sellerId], req),
+    ]);
+    const seller = profiles.get(l.sellerId);
+    const sellerTrust = trust.get(l.sellerId);
     const en = req.lang === 'en';
     const gallery = l.photos.map((p, i) => ({ ...photoUrls(deps.storage, p), n: i + 1 }));
     const cat = l.category;
@@ -302,6 +338,7 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         cover: gallery[0] ?? null,
         multi: gallery.length > 1,
         seller,
+        sellerTrust: sellerTrust ? { ...sellerTrust, data: { ...sellerTrust.data, full: true } } : null,
         category: {
           name: en ? cat.nameEn : cat.nameKo,
           slug: cat.slug,

@@ -47,6 +47,7 @@ export interface CardRow {
   coverPhotoId: number | null;
   /** Set when a moderator hid it (only the seller's own list shows such rows). */
   hiddenAt?: Date | null;
+  sellerId: number;
 }
 
 export interface SearchResult {
@@ -166,7 +167,7 @@ export async function searchListings(db: Db, p: SearchParams): Promise<SearchRes
   >`
     SELECT * FROM (
       SELECT l.id, l.title, l.current_price, l.bid_count, l.status::text AS status, l.starts_at, l.ends_at, l.created_at,
-             l.cover_photo_id, ${scoreExpr(q)} AS score
+             l.cover_photo_id, l.seller_id, ${scoreExpr(q)} AS score
       FROM listings l ${where}
     ) s ${after}
     ORDER BY ${c0} ${dir}, ${c1} ${dir}
@@ -191,6 +192,7 @@ export async function searchListings(db: Db, p: SearchParams): Promise<SearchRes
         endsAt: x.ends_at as Date,
         createdAt: x.created_at as Date,
         coverPhotoId: (x.cover_photo_id as number | null) ?? null,
+        sellerId: Number(x.seller_id),
       };
     }),
     total,

@@ -38,7 +38,7 @@ export interface OrdersHubSummary {
 export type OrdersSummaryFn = (userId: number, t: (key: string) => string) => Promise<OrdersHubSummary | null>;
 
 export interface HubModel {
-  profile: { nickname: string; joined: Date };
+  profile: { id: number; nickname: string; joined: Date };
   buy: { active: number; leading: number; outbid: number; won: number; purchases: { count: number; href: string } };
   sell: { live: number; scheduled: number; sold: number; unsold: number; settlements: { count: number; href: string } };
   watching: number;
@@ -57,7 +57,7 @@ export async function hubModel(db: Db, userId: number, orders: OrdersHubSummary 
   ]);
   if (!user) return null;
   return {
-    profile: { nickname: user.nickname, joined: user.createdAt },
+    profile: { id: user.id, nickname: user.nickname, joined: user.createdAt },
     buy: {
       active: bids.active,
       leading: bids.leading,

@@ -8,6 +8,7 @@ import { requireUser } from '../../core/auth.js';
 import { notFound } from '../../core/errors.js';
 import { addMessages } from '../../core/i18n.js';
 import { hubModel, type OrdersSummaryFn } from './hub.js';
+import { profileRoutes } from './profile.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
@@ -22,6 +23,8 @@ export interface MypageOptions {
    * without it the hub shows everything else and no orders section.
    */
   ordersSummary?: OrdersSummaryFn;
+  /** The site's address, for the public profile's canonical link. */
+  publicUrl: string;
 }
 
 export const mypageModule: FastifyPluginAsync<MypageOptions> = async (app, opts) => {
@@ -35,4 +38,6 @@ export const mypageModule: FastifyPluginAsync<MypageOptions> = async (app, opts)
     if (!hub) throw notFound();
     return reply.page('mypage/hub', { hub }, { title: req.t('mypage.title') });
   });
+
+  await profileRoutes(app, opts.publicUrl);
 };

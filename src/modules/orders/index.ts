@@ -13,6 +13,7 @@ import { catalogApi } from '../catalog/index.js';
 import { accountsApi } from '../accounts/index.js';
 import { biddingReads } from '../bidding/index.js';
 import * as svc from './service.js';
+import { trustFor, reviewsAbout, type Trust, type ReviewRow } from './trust.js';
 import { orderTimers } from './jobs.js';
 import { ordersRoutes, type RouteDeps } from './routes.js';
 import { ordersAdminRoutes } from './admin-routes.js';
@@ -38,6 +39,7 @@ export {
 } from './events.js';
 export type { OrdersSummary, RoleSummary, OrderListItem, NextAction } from './service.js';
 export { feeOf } from './validation.js';
+export type { Trust, ReviewRow } from './trust.js';
 
 export interface OrdersOptions extends svc.OrdersSettings {
   sweepMs: number;
@@ -84,6 +86,13 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
     await svc.settle(base, tx, e.orderId);
   });
 
+  // Listing cards and the item page show each seller's rating and completed sales: one read for
+  // every seller on the page (catalog asks with all of them at once).
+  app.slots.provideMany('listing.seller', async (ids) => {
+    const trust = await trustFor(app.db, ids);
+    return new Map([...trust].map(([id, tr]) => [id, { partial: 'orders/seller-trust', data: { ...tr, userId: id } }]));
+  });
+
   await ordersRoutes(app, deps);
   await ordersAdminRoutes(app, deps);
   await offerRoutes(app, deps);
@@ -96,6 +105,13 @@ export interface OrdersOps {
   listForBuyer(userId: number, opts?: ListOpts): Promise<svc.OrderListItem[]>;
   /** The user's orders as seller (sales), newest first. */
   listForSeller(userId: number, opts?: ListOpts): Promise<svc.OrderListItem[]>;
+  /** Rating, review count, completed sales and purchases, strikes: one read for all ids. */
+  trust(userIds: number[]): Promise<Map<number, Trust>>;
+  /** Reviews about a user, newest first (keyset on the review id). */
+  reviewsAbout(
+    userId: number,
+    opts: { limit: number; beforeId?: number },
+  ): Promise<{ rows: ReviewRow[]; more: boolean }>;
 }
 export interface ListOpts {
   states?: svc.OrderListItem['state'][];
@@ -115,6 +131,8 @@ function ops(dbOrTx: Db | Tx): OrdersOps {
     summaryFor: (userId) => svc.summaryFor(db, userId),
     listForBuyer: (userId, o) => svc.listFor(db, titles, userId, 'buyer', o),
     listForSeller: (userId, o) => svc.listFor(db, titles, userId, 'seller', o),
+    trust: (ids) => trustFor(db, ids),
+    reviewsAbout: (userId, o) => reviewsAbout(db, userId, o),
   };
 }
 

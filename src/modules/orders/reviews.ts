@@ -57,20 +57,3 @@ export async function addReview(
     return rows[0].id;
   });
 }
-
-/** Average rating, count and completed trades of a user (for profiles and listing cards). */
-export async function trustOf(deps: Pick<OrdersDeps, 'db'>, userId: number) {
-  const [agg, sales, purchases, strikes] = await Promise.all([
-    deps.db.orderReview.aggregate({ where: { subjectId: userId }, _avg: { stars: true }, _count: { _all: true } }),
-    deps.db.order.count({ where: { sellerId: userId, state: 'COMPLETED' } }),
-    deps.db.order.count({ where: { buyerId: userId, state: 'COMPLETED' } }),
-    deps.db.orderStrike.count({ where: { userId } }),
-  ]);
-  return {
-    rating: agg._avg.stars === null ? null : Math.round(agg._avg.stars * 10) / 10,
-    reviews: agg._count._all,
-    sales,
-    purchases,
-    strikes,
-  };
-}

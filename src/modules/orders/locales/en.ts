@@ -114,6 +114,12 @@ export const en: Messages = {
       KIND: 'Friendly',
       ON_TIME: 'Keeps promises',
     },
+    trust: {
+      ratingLabel: 'Rating',
+      reviewCount: '{{n}} reviews',
+      noReviews: 'No reviews yet',
+      sales: '{{n}} sold',
+    },
     review: {
       heading: 'Review',
       stars: 'Stars',

@@ -114,6 +114,12 @@ export const ko = {
       KIND: '친절해요',
       ON_TIME: '약속을 잘 지켜요',
     },
+    trust: {
+      ratingLabel: '별점',
+      reviewCount: '후기 {{n}}개',
+      noReviews: '후기 없음',
+      sales: '판매 {{n}}건',
+    },
     review: {
       heading: '거래 후기',
       stars: '별점',
