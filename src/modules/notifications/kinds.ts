@@ -4,7 +4,35 @@
  * Adding a kind (e.g. `orderShipped` for the orders module): add it here, add its two messages,
  * and write its handler in handlers.ts (one `onDurable` that calls `notify`).
  */
-export const KINDS = ['outbid', 'ending', 'won', 'sold', 'unsold', 'alert', 'question', 'answer'] as const;
+
+// ── order steps and order chat (orders' and messages' durable events; handlers in order-handlers.ts) ──
+export const ORDER_KINDS = [
+  'orderAddress',
+  'orderAddressReminder',
+  'orderShipNeeded',
+  'orderShipped',
+  'orderConfirmReminder',
+  'orderAutoConfirmed',
+  'orderPayout',
+  'orderCancelled',
+  'orderDisputed',
+  'orderDisputeAnswered',
+  'orderDisputeResolved',
+  'reviewReceived',
+  'chatMessage',
+] as const;
+// ── end of order kinds ──
+export const KINDS = [
+  'outbid',
+  'ending',
+  'won',
+  'sold',
+  'unsold',
+  'alert',
+  'question',
+  'answer',
+  ...ORDER_KINDS,
+] as const;
 export type Kind = (typeof KINDS)[number];
 export const isKind = (k: string): k is Kind => (KINDS as readonly string[]).includes(k);
 

@@ -22,6 +22,22 @@ export const en: Messages = {
       alert: 'Saved search "{{query}}": new listing "{{title}}"',
       question: 'New question on "{{title}}": {{excerpt}}',
       answer: 'The seller answered your question on "{{title}}": {{excerpt}}',
+      // order steps and order chat
+      orderAddress: 'Please enter the delivery address for "{{title}}". Paid {{price}}',
+      orderAddressReminder:
+        'The order "{{title}}" still has no address. Without one before the deadline it is cancelled.',
+      orderShipNeeded: 'The buyer entered the address for "{{title}}". Please ship it before the deadline.',
+      orderShipped: '"{{title}}" has been shipped. Confirm receipt when it arrives.',
+      orderConfirmReminder:
+        '"{{title}}" will be confirmed automatically tomorrow. Tell us before then if something is wrong.',
+      orderAutoConfirmed: 'The order "{{title}}" was confirmed automatically.',
+      orderPayout: 'You were paid {{price}} for "{{title}}".',
+      orderCancelled: 'The order "{{title}}" was cancelled.',
+      orderDisputed: 'The buyer opened a dispute on "{{title}}". Please answer it.',
+      orderDisputeAnswered: 'The seller answered the dispute on "{{title}}".',
+      orderDisputeResolved: 'The dispute on "{{title}}" was resolved. You receive {{price}}',
+      reviewReceived: 'You received a review ({{stars}} stars).',
+      chatMessage: 'New message in the order chat for "{{title}}": {{excerpt}}',
     },
     kindNames: {
       outbid: 'Outbid',
@@ -32,6 +48,20 @@ export const en: Messages = {
       alert: 'Saved searches',
       question: 'Questions on my items',
       answer: 'Answers to my questions',
+      // order steps and order chat
+      orderAddress: 'Address needed',
+      orderAddressReminder: 'Address reminder',
+      orderShipNeeded: 'Ready to ship',
+      orderShipped: 'Shipped',
+      orderConfirmReminder: 'Confirmation reminder',
+      orderAutoConfirmed: 'Auto-confirmed',
+      orderPayout: 'Payout',
+      orderCancelled: 'Order cancelled',
+      orderDisputed: 'Dispute opened',
+      orderDisputeAnswered: 'Dispute answered',
+      orderDisputeResolved: 'Dispute resolved',
+      reviewReceived: 'Reviews received',
+      chatMessage: 'Order chat messages',
     },
     prefs: {
       title: 'Notification settings',
