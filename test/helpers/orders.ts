@@ -12,7 +12,12 @@ export async function wonOrder(app: App, config: Config, title = '주문 테스�
   const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, buyNowPrice: ORDER_PRICE, title });
   const bc = await loggedIn(app, buyer.email);
   await bc.get(`/items/${id}/bid-panel`);
-  const r = await bc.post(`/items/${id}/buy-now`, {}, { 'hx-request': 'true' });
+  let r = await bc.post(`/items/${id}/buy-now`, {}, { 'hx-request': 'true' });
+  // A loaded machine sheds load (503, nothing done): try again a few times.
+  for (let i = 0; i < 5 && r.statusCode === 503; i++) {
+    await new Promise((res) => setTimeout(res, 1000));
+    r = await bc.post(`/items/${id}/buy-now`, {}, { 'hx-request': 'true' });
+  }
   if (r.statusCode >= 400) throw new Error(`buy-now failed ${r.statusCode}`);
   let order = null as Awaited<ReturnType<typeof app.db.order.findFirst>>;
   await waitFor(async () => !!(order = await app.db.order.findFirst({ where: { auctionId: id } })), 15_000);

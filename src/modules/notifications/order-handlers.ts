@@ -2,7 +2,7 @@
  * Order steps and order chat for the inbox: one handler per durable `order.*` / `review.received` /
  * `chat.message_posted` event, each written in the outbox consumer's transaction with a source key
  * made of the event id and the recipient's role (so a redelivery writes nothing twice), linking
- * to the order. Chat messages coalesce per order while the notification is unread (a burst of
+ * to the order (`link` `/orders/<id>`). Chat messages coalesce per order while the notification is unread (a burst of
  * messages is one notification showing the latest excerpt).
  */
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,7 @@ import type { Notifier } from './service.js';
 import type { Tx } from '../../core/db/index.js';
 import type { NewNotification } from './store.js';
 import type { Kind, Params } from './kinds.js';
+import { notificationChanged } from './events.js';
 
 export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog: CatalogApi): void {
   const title = async (auctionId: number) => (await catalog.titles([auctionId])).get(auctionId) ?? `#${auctionId}`;
@@ -98,4 +99,28 @@ export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog
       { userId: e.subjectId, role: 'subject', kind: 'reviewReceived', params: { stars: e.stars } },
     ]),
   );
+
+  // Order chat: a burst of lines in one order is one unread notification showing the latest
+  // excerpt; reading the chat (on any instance) marks it read.
+  app.events.onDurable('chat.message_posted', 'notifications', async (e, { tx, eventId }) => {
+    const written = await n.writeAll(tx, [
+      {
+        userId: e.recipientId,
+        kind: 'chatMessage',
+        sourceKey: `chat.message_posted:${eventId}`,
+        groupKey: `chat:${e.orderId}`,
+        params: { orderId: e.orderId, title: await title(e.listingId), excerpt: e.excerpt },
+        link: `${orderLink(e.orderId)}#chat`,
+      },
+    ]);
+    void n.afterCommit(written);
+  });
+  app.events.on('chat.changed', async (c, meta) => {
+    if (!meta.local || c.readerId === null) return;
+    const r = await app.db.notification.updateMany({
+      where: { userId: c.readerId, groupKey: `chat:${c.orderId}`, readAt: null },
+      data: { readAt: new Date() },
+    });
+    if (r.count) await app.events.emit(notificationChanged(c.readerId, null));
+  });
 }

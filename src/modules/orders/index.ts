@@ -84,6 +84,15 @@ export interface OrdersOps {
   listForBuyer(userId: number, opts?: ListOpts): Promise<svc.OrderListItem[]>;
   /** The user's orders as seller (sales), newest first. */
   listForSeller(userId: number, opts?: ListOpts): Promise<svc.OrderListItem[]>;
+  /** Who an order is between and its state (the order chat's authorization); null when there is none. */
+  parties(orderId: number): Promise<OrderParties | null>;
+}
+export interface OrderParties {
+  id: number;
+  listingId: number;
+  buyerId: number;
+  sellerId: number;
+  state: svc.OrderListItem['state'];
 }
 export interface ListOpts {
   states?: svc.OrderListItem['state'][];
@@ -101,6 +110,11 @@ function ops(dbOrTx: Db | Tx): OrdersOps {
     summaryFor: (userId) => svc.summaryFor(db, userId),
     listForBuyer: (userId, o) => svc.listFor(db, titles, userId, 'buyer', o),
     listForSeller: (userId, o) => svc.listFor(db, titles, userId, 'seller', o),
+    parties: (orderId) =>
+      db.order.findUnique({
+        where: { id: orderId },
+        select: { id: true, listingId: true, buyerId: true, sellerId: true, state: true },
+      }),
   };
 }
 
