@@ -128,6 +128,7 @@ export function orderChat(app: FastifyInstance, deps: ChatDeps) {
 
   /** Marks the chat read up to `upTo` (default: its newest line); tells the other side's tabs. */
   async function markRead(orderId: number, userId: number, upTo?: number): Promise<void> {
+    const opened = upTo === undefined;
     const newest = await db.chatMessage.findFirst({
       where: { orderId },
       orderBy: { id: 'desc' },
@@ -139,7 +140,9 @@ export function orderChat(app: FastifyInstance, deps: ChatDeps) {
       INSERT INTO chat_reads (order_id, user_id, last_read_id, updated_at) VALUES (${orderId}, ${userId}, ${to}, now())
       ON CONFLICT (order_id, user_id) DO UPDATE SET last_read_id = EXCLUDED.last_read_id, updated_at = now()
        WHERE chat_reads.last_read_id < EXCLUDED.last_read_id`;
-    if (moved) await app.events.emit(chatChanged({ orderId, messageId: null, readerId: userId, upTo: to }));
+    // Opening the chat also reads its notification, even when a pushed line already moved the position.
+    if (moved || opened)
+      await app.events.emit(chatChanged({ orderId, messageId: null, readerId: userId, upTo: to, opened }));
   }
 
   /** A page of lines, oldest first; `before`: show the lines older than this id. */
@@ -317,7 +320,9 @@ export function orderChat(app: FastifyInstance, deps: ChatDeps) {
         ON CONFLICT (order_id, user_id) DO UPDATE SET last_read_id = GREATEST(chat_reads.last_read_id, EXCLUDED.last_read_id), updated_at = now()`;
       return m;
     });
-    await app.events.emit(chatChanged({ orderId: o.id, messageId: line.id, readerId: null, upTo: null }));
+    await app.events.emit(
+      chatChanged({ orderId: o.id, messageId: line.id, readerId: null, upTo: null, opened: false }),
+    );
     return line;
   }
 
@@ -333,7 +338,7 @@ export function orderChat(app: FastifyInstance, deps: ChatDeps) {
     });
     if (recent) return;
     const m = await db.chatMessage.create({ data: { orderId: o.id, senderId: adminId, kind: 'ADMIN_READ', body: '' } });
-    await app.events.emit(chatChanged({ orderId: o.id, messageId: m.id, readerId: null, upTo: null }));
+    await app.events.emit(chatChanged({ orderId: o.id, messageId: m.id, readerId: null, upTo: null, opened: false }));
   }
 
   return { partyOrder, model, markRead, unreadCount, send, adminRead };

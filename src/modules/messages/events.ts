@@ -71,6 +71,8 @@ export type ChatChanged = {
   /** Who read (with `upTo`), for the other side's read receipt. */
   readerId: number | null;
   upTo: number | null;
+  /** The read came from opening the chat (a page), not from a tab that showed a pushed line. */
+  opened: boolean;
 };
 
 declare module '../../core/events.js' {

@@ -101,7 +101,7 @@ export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog
   );
 
   // Order chat: a burst of lines in one order is one unread notification showing the latest
-  // excerpt; reading the chat (on any instance) marks it read.
+  // excerpt; opening the chat (on any instance) marks it read (a line merely pushed to an open tab does not).
   app.events.onDurable('chat.message_posted', 'notifications', async (e, { tx, eventId }) => {
     const written = await n.writeAll(tx, [
       {
@@ -116,7 +116,7 @@ export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog
     void n.afterCommit(written);
   });
   app.events.on('chat.changed', async (c, meta) => {
-    if (!meta.local || c.readerId === null) return;
+    if (!meta.local || c.readerId === null || !c.opened) return;
     const r = await app.db.notification.updateMany({
       where: { userId: c.readerId, groupKey: `chat:${c.orderId}`, readAt: null },
       data: { readAt: new Date() },
