@@ -1,6 +1,6 @@
 /**
- * messages: public listing Q&A now (questions.ts); buyer–seller chat per order comes with the
- * orders module. Emits `question.asked` and `question.answered` (durable, events.ts); shows its
+ * messages: public listing Q&A (questions.ts) and the private buyer–seller chat of each order
+ * (chat.ts). Emits `question.asked` and `question.answered` (durable, events.ts); shows its
  * block on the item page through the `item.questions` slot.
  */
 import type { FastifyPluginAsync } from 'fastify';
@@ -10,8 +10,10 @@ import { catalogApi } from '../catalog/index.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 import { questionRoutes, questionsModel, type QaDeps } from './questions.js';
+import { orderChat, chatRoutes, type ChatDeps } from './chat.js';
+import { ordersApi } from '../orders/index.js';
 
-export type { QuestionAsked, QuestionAnswered } from './events.js';
+export type { QuestionAsked, QuestionAnswered, ChatMessagePosted, ChatChanged } from './events.js';
 
 export const messagesModule: FastifyPluginAsync = async (app) => {
   addMessages('messages', { ko, en });
@@ -32,4 +34,7 @@ export const messagesModule: FastifyPluginAsync = async (app) => {
     const summary = q.answer ? `Q. ${q.body}\nA. ${q.answer}` : `Q. ${q.body}`;
     return { ownerId: q.askerId, summary, href: `/items/${q.listingId}#q-${q.id}` };
   });
+  // Order chat: one conversation per order, on the order page (slot `order.chat`) and /orders/:id/chat.
+  const chatDeps: ChatDeps = { ...deps, orders: ordersApi(app.db) };
+  await chatRoutes(app, chatDeps, orderChat(app, chatDeps));
 };

@@ -14,6 +14,7 @@ import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 import { notifier, present, type NotifyDeps } from './service.js';
 import { registerHandlers } from './handlers.js';
+import { registerOrderHandlers } from './order-handlers.js';
 import { endingTimers } from './ending.js';
 import { notificationRoutes } from './routes.js';
 import * as store from './store.js';
@@ -44,6 +45,7 @@ export const notificationsModule: FastifyPluginAsync<NotificationsOptions> = asy
   const n = notifier(deps);
   const catalog = catalogApi(app.db);
   registerHandlers(app, n, catalog);
+  registerOrderHandlers(app, n, catalog);
   const ending = endingTimers(app, n, { bidding: biddingReads(app.db), catalog, sweepMs: opts.sweepMs });
   const alerts = keywordAlerts(app, n, catalog);
   handles.set(app.events, { ...n, ending, alerts });

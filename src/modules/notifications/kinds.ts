@@ -9,7 +9,25 @@ const BASE_KINDS = ['outbid', 'ending', 'won', 'sold', 'unsold', 'alert', 'quest
 const MODERATION_KINDS = ['cancelled', 'warning'] as const;
 /** orders' second-chance offers: the offer (to the next bidder), its answer (to the seller). */
 const OFFER_KINDS = ['offer', 'offerAccepted', 'offerClosed'] as const;
-export const KINDS = [...BASE_KINDS, ...MODERATION_KINDS, ...OFFER_KINDS] as const;
+
+// ── order steps and order chat (orders' and messages' durable events; handlers in order-handlers.ts) ──
+export const ORDER_KINDS = [
+  'orderAddress',
+  'orderAddressReminder',
+  'orderShipNeeded',
+  'orderShipped',
+  'orderConfirmReminder',
+  'orderAutoConfirmed',
+  'orderPayout',
+  'orderCancelled',
+  'orderDisputed',
+  'orderDisputeAnswered',
+  'orderDisputeResolved',
+  'reviewReceived',
+  'chatMessage',
+] as const;
+// ── end of order kinds ──
+export const KINDS = [...BASE_KINDS, ...MODERATION_KINDS, ...OFFER_KINDS, ...ORDER_KINDS] as const;
 export type Kind = (typeof KINDS)[number];
 export const isKind = (k: string): k is Kind => (KINDS as readonly string[]).includes(k);
 

@@ -112,6 +112,15 @@ export interface OrdersOps {
     userId: number,
     opts: { limit: number; beforeId?: number },
   ): Promise<{ rows: ReviewRow[]; more: boolean }>;
+  /** Who an order is between and its state (the order chat's authorization); null when there is none. */
+  parties(orderId: number): Promise<OrderParties | null>;
+}
+export interface OrderParties {
+  id: number;
+  listingId: number;
+  buyerId: number;
+  sellerId: number;
+  state: svc.OrderListItem['state'];
 }
 export interface ListOpts {
   states?: svc.OrderListItem['state'][];
@@ -133,6 +142,11 @@ function ops(dbOrTx: Db | Tx): OrdersOps {
     listForSeller: (userId, o) => svc.listFor(db, titles, userId, 'seller', o),
     trust: (ids) => trustFor(db, ids),
     reviewsAbout: (userId, o) => reviewsAbout(db, userId, o),
+    parties: (orderId) =>
+      db.order.findUnique({
+        where: { id: orderId },
+        select: { id: true, listingId: true, buyerId: true, sellerId: true, state: true },
+      }),
   };
 }
 

@@ -174,7 +174,9 @@ export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
     o: svc.Order,
     extra: { errors?: Record<string, string>; values?: Record<string, unknown> } = {},
   ) => {
-    const model = { ...(await orderModel(deps, req, o)), ...extra };
+    // The order's chat belongs to the messages module; it fills this slot when present.
+    const chat = await app.slots.render('order.chat', o.id, req);
+    const model = { ...(await orderModel(deps, req, o)), ...extra, chat };
     return reply.page('orders/order', model, { title: req.t('orders.title', { id: o.id }) });
   };
 

@@ -3,6 +3,33 @@ import type { Messages } from './ko.js';
 
 export const en: Messages = {
   messages: {
+    chat: {
+      title: 'Order chat',
+      intro: 'Only the buyer and the seller see this conversation. In a dispute an admin may read it.',
+      with: 'Conversation with {{name}}',
+      empty: 'No messages yet.',
+      label: 'Message',
+      placeholder: 'Type a message (up to {{max}} characters, text only)',
+      safety: 'Paying or trading outside DAPANDA means the purchase is not protected.',
+      send: 'Send',
+      sent: 'Message sent.',
+      older: 'Show earlier messages',
+      allLines: 'Open the whole chat',
+      unread: '{{count}} unread',
+      receipt: 'Read by the other side:',
+      report: 'Report',
+      adminRead: 'An admin read this conversation to handle the dispute',
+      adminNote: 'This order is disputed. Reading it shows both sides that an admin read it.',
+      backToOrder: 'Back to the order',
+      backToDisputes: 'Back to disputes',
+      warning:
+        'This message contains a phone number or a bank account. Money sent outside DAPANDA is hard to get back if it is a scam. Pay only on DAPANDA.',
+      errors: {
+        empty: 'Please type a message.',
+        tooLong: 'A message can be at most {{max}} characters (this one has {{length}}).',
+        tooFast: 'You are sending messages too quickly: at most {{max}} a minute. Please wait a moment.',
+      },
+    },
     qa: {
       title: 'Questions about this item',
       intro: 'Ask the seller anything! Once answered, the question and answer are shown to everyone.',

@@ -31,6 +31,22 @@ export const en: Messages = {
       offerAccepted:
         'Your second-chance offer for "{{title}}" was accepted at {{price}}. Waiting for the buyer\'s shipping details.',
       offerClosed: 'Your second-chance offer for "{{title}}" was not accepted (declined or expired).',
+      // order steps and order chat
+      orderAddress: 'Please enter the delivery address for "{{title}}". Paid {{price}}',
+      orderAddressReminder:
+        'The order "{{title}}" still has no address. Without one before the deadline it is cancelled.',
+      orderShipNeeded: 'The buyer entered the address for "{{title}}". Please ship it before the deadline.',
+      orderShipped: '"{{title}}" has been shipped. Confirm receipt when it arrives.',
+      orderConfirmReminder:
+        '"{{title}}" will be confirmed automatically tomorrow. Tell us before then if something is wrong.',
+      orderAutoConfirmed: 'The order "{{title}}" was confirmed automatically.',
+      orderPayout: 'You were paid {{price}} for "{{title}}".',
+      orderCancelled: 'The order "{{title}}" was cancelled.',
+      orderDisputed: 'The buyer opened a dispute on "{{title}}". Please answer it.',
+      orderDisputeAnswered: 'The seller answered the dispute on "{{title}}".',
+      orderDisputeResolved: 'The dispute on "{{title}}" was resolved. You receive {{price}}',
+      reviewReceived: 'You received a review ({{stars}} stars).',
+      chatMessage: 'New message in the order chat for "{{title}}": {{excerpt}}',
     },
     kindNames: {
       outbid: 'Outbid',
@@ -47,6 +63,20 @@ export const en: Messages = {
       offer: 'Second-chance offers',
       offerAccepted: 'Second-chance offer accepted',
       offerClosed: 'Second-chance offer declined or expired',
+      // order steps and order chat
+      orderAddress: 'Address needed',
+      orderAddressReminder: 'Address reminder',
+      orderShipNeeded: 'Ready to ship',
+      orderShipped: 'Shipped',
+      orderConfirmReminder: 'Confirmation reminder',
+      orderAutoConfirmed: 'Auto-confirmed',
+      orderPayout: 'Payout',
+      orderCancelled: 'Order cancelled',
+      orderDisputed: 'Dispute opened',
+      orderDisputeAnswered: 'Dispute answered',
+      orderDisputeResolved: 'Dispute resolved',
+      reviewReceived: 'Reviews received',
+      chatMessage: 'Order chat messages',
     },
     prefs: {
       title: 'Notification settings',
