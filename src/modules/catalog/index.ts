@@ -56,6 +56,15 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
   await browseRoutes(app, ctx);
   await sellRoutes(app, ctx);
   await registerJobs(app, deps);
+  // A seller with auctions scheduled or running cannot delete the account (bidders would win from nobody).
+  app.accountClosure.register('catalog', {
+    blockers: async (userId) => {
+      const selling = await app.db.listing.count({
+        where: { sellerId: userId, status: { in: ['SCHEDULED', 'LIVE'] } },
+      });
+      return selling ? [{ key: 'catalog.closure.selling', params: { count: selling } }] : [];
+    },
+  });
 };
 
 /**
