@@ -1,217 +1,55 @@
 /**
- * Demo data: the two demo accounts, several demo sellers and ~200 listings across the category
- * tree with Korean titles and descriptions and photos drawn locally with sharp (nothing
- * downloaded). Idempotent: sellers are upserted, and listings are only added while a demo
- * seller has none. `npm run db:seed` (DATABASE_URL, STORAGE_DIR as for the app).
+ * Demo data that tells the truth (issue 15 item 5). The demo accounts, six sellers and four
+ * buyers who joined months or years before anything they sell; every item of seed-items.ts listed
+ * once (no duplicate titles), with its own condition and a description that agrees with it; photos
+ * drawn per kind of object (seed-photos.ts). Auctions as bidding keeps them: real bid rows rising by
+ * the increment rule, the leader's points held in the wallet; ended auctions with an order in each
+ * state (escrow, payout or refund posted in the ledger), reviews for completed trades, a dispute.
+ * The demo user (demo@dapanda.kr / dapanda-demo-1234) has something in every my-page tab.
+ *
+ * Idempotent: accounts are upserted, and the rest is added only while the demo sellers have no
+ * listing. `npm run db:seed` (DATABASE_URL, STORAGE_DIR as for the app); prints its time.
  */
-import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
-import { createDb } from '../src/core/db/index.js';
+import { createDb, type Db } from '../src/core/db/index.js';
 import { LocalDiskStorage } from '../src/core/storage.js';
 import { createUserDirect } from '../src/modules/accounts/index.js';
-import { processImage, writeFiles, type ProcessedPhoto } from '../src/modules/catalog/photos.js';
+import { writeFiles } from '../src/modules/catalog/photos.js';
+import { walletApi } from '../src/modules/wallet/index.js';
+import { inTransaction, claim, lockAccounts, post, acct } from '../src/modules/wallet/ledger.js';
+import { increment } from '../src/modules/bidding/engine.js';
+import { holdRef } from '../src/modules/bidding/plan.js';
+import { wonHoldRef } from '../src/modules/bidding/auction-row.js';
+import { feeOf } from '../src/modules/orders/index.js';
+import { ITEMS, PHRASES } from './seed-items.js';
+import { photoMaker } from './seed-photos.js';
 
-const PASSWORD = 'dapanda-demo-1234';
-const SELLERS = [
-  { email: 'seller@dapanda.kr', nickname: '판다셀러' },
-  { email: 'seller2@dapanda.kr', nickname: '망원동고양이' },
-  { email: 'seller3@dapanda.kr', nickname: '캠핑러버' },
-  { email: 'seller4@dapanda.kr', nickname: '책방지기' },
-  { email: 'seller5@dapanda.kr', nickname: '겜돌이' },
-  { email: 'seller6@dapanda.kr', nickname: '육아맘' },
+export const PASSWORD = 'dapanda-demo-1234';
+export const DEMO = { email: 'demo@dapanda.kr', nickname: '다판다데모', joinedDaysAgo: 420 };
+export const SELLERS = [
+  { email: 'seller@dapanda.kr', nickname: '판다셀러', joinedDaysAgo: 980 },
+  { email: 'seller2@dapanda.kr', nickname: '망원동고양이', joinedDaysAgo: 860 },
+  { email: 'seller3@dapanda.kr', nickname: '캠핑러버', joinedDaysAgo: 640 },
+  { email: 'seller4@dapanda.kr', nickname: '책방지기', joinedDaysAgo: 1210 },
+  { email: 'seller5@dapanda.kr', nickname: '겜돌이', joinedDaysAgo: 510 },
+  { email: 'seller6@dapanda.kr', nickname: '육아맘', joinedDaysAgo: 730 },
+];
+export const BUYERS = [
+  { email: 'buyer1@dapanda.kr', nickname: '알뜰살뜰', joinedDaysAgo: 300 },
+  { email: 'buyer2@dapanda.kr', nickname: '득템왕', joinedDaysAgo: 250 },
+  { email: 'buyer3@dapanda.kr', nickname: '새벽입찰러', joinedDaysAgo: 190 },
+  { email: 'buyer4@dapanda.kr', nickname: '합정동민', joinedDaysAgo: 120 },
 ];
 
-/** slug -> [title, price] templates. */
-const ITEMS: Record<string, [string, number][]> = {
-  phones: [
-    ['아이폰 13 미니 128GB 팝니다', 420000],
-    ['갤럭시 S23 울트라 자급제', 780000],
-    ['아이폰 15 프로 256GB 내추럴', 1150000],
-    ['갤럭시 Z플립5 라벤더', 520000],
-    ['iPhone 12 Pro Max 골드', 480000],
-  ],
-  tablets: [
-    ['아이패드 에어 5세대 64GB', 520000],
-    ['갤럭시탭 S9 FE', 380000],
-    ['iPad mini 6 퍼플 + 펜슬', 560000],
-  ],
-  laptops: [
-    ['MacBook Air M2 13인치 스페이스그레이', 1050000],
-    ['맥북 프로 14 M1 Pro', 1650000],
-    ['LG 그램 16 2023', 890000],
-    ['게이밍 노트북 RTX 4060', 1200000],
-    ['MacBook Pro 16 2019 i9', 900000],
-  ],
-  cameras: [
-    ['소니 A7M3 바디', 1250000],
-    ['후지필름 X100V 실버', 1800000],
-    ['캐논 EOS R6 렌즈킷', 2100000],
-    ['리코 GR3 거의 새것', 950000],
-  ],
-  audio: [
-    ['에어팟 프로 2세대 USB-C', 230000],
-    ['소니 WH-1000XM5 블랙', 320000],
-    ['마샬 스탠모어 3 스피커', 380000],
-    ['젠하이저 모멘텀 4', 290000],
-  ],
-  wearables: [
-    ['애플워치 9 45mm 미드나이트', 420000],
-    ['갤럭시 워치6 클래식', 260000],
-    ['가민 포러너 265', 380000],
-  ],
-  'kitchen-appliances': [
-    ['발뮤다 토스터 화이트', 210000],
-    ['네스프레소 버츄오 커피머신', 120000],
-    ['쿠쿠 IH 전기밥솥 6인용', 150000],
-  ],
-  'cleaning-laundry': [
-    ['다이슨 V15 무선청소기', 620000],
-    ['로보락 S8 로봇청소기', 780000],
-    ['LG 트롬 건조기 9kg', 450000],
-  ],
-  'seasonal-appliances': [
-    ['다이슨 퓨어쿨 공기청정기', 350000],
-    ['신일 서큘레이터', 40000],
-    ['위닉스 제습기 16L', 150000],
-  ],
-  'furniture-items': [
-    ['이케아 말름 서랍장 화이트', 80000],
-    ['원목 4인 식탁 세트', 250000],
-    ['시디즈 T50 의자', 180000],
-    ['모션데스크 1400', 220000],
-  ],
-  lighting: [
-    ['루이스폴센 PH5 펜던트', 900000],
-    ['무드등 스탠드 조명', 30000],
-  ],
-  decor: [
-    ['몬스테라 화분 대형', 50000],
-    ['빈티지 거울 원형', 60000],
-  ],
-  'womens-clothing': [
-    ['르메르 크루아상백 (가방 아님, 원피스 세트)', 150000],
-    ['울 롱코트 베이지 55', 120000],
-    ['트위드 자켓 S', 90000],
-  ],
-  'mens-clothing': [
-    ['노스페이스 눕시 패딩 L', 220000],
-    ['폴로 옥스포드 셔츠 M', 50000],
-    ['리바이스 501 청바지 32', 60000],
-  ],
-  shoes: [
-    ['나이키 에어포스1 270', 90000],
-    ['뉴발란스 993 그레이 265', 210000],
-    ['닥터마틴 1461 UK7', 110000],
-  ],
-  bags: [
-    ['프라이탁 하와이파이브오', 230000],
-    ['루이비통 네버풀 MM 정품', 1400000],
-  ],
-  fiction: [
-    ['해리포터 전집 1~7권', 60000],
-    ['한강 소설 모음 5권', 40000],
-    ['무라카미 하루키 세트', 45000],
-  ],
-  study: [
-    ['토익 교재 세트 (거의 새것)', 25000],
-    ['수학의 정석 전권', 30000],
-    ['정보처리기사 필기 2024', 15000],
-  ],
-  comics: [
-    ['원피스 1~100권 전권', 350000],
-    ['슬램덩크 신장재편판 전권', 180000],
-    ['진격의 거인 전권', 150000],
-  ],
-  bicycles: [
-    ['브롬톤 C라인 익스플로러', 1900000],
-    ['자이언트 로드자전거 TCR', 1100000],
-    ['삼천리 하이브리드', 180000],
-  ],
-  camping: [
-    ['스노우피크 랜드락 텐트', 1300000],
-    ['헬리녹스 체어원 2개', 150000],
-    ['콜맨 아이스박스 28QT', 70000],
-  ],
-  golf: [
-    ['타이틀리스트 T200 아이언 세트', 900000],
-    ['테일러메이드 스텔스 드라이버', 350000],
-  ],
-  fitness: [
-    ['요가매트 10mm + 폼롤러', 30000],
-    ['덤벨 세트 20kg', 70000],
-    ['로잉머신 접이식', 250000],
-  ],
-  consoles: [
-    ['닌텐도 스위치 OLED 화이트', 300000],
-    ['PS5 디스크 에디션 + 듀얼센스 2개', 550000],
-    ['젤다의 전설 왕국의 눈물', 50000],
-    ['Xbox Series X', 450000],
-  ],
-  figures: [
-    ['건담 PG 유니콘 미조립', 280000],
-    ['레고 스타워즈 밀레니엄 팔콘 75257', 160000],
-    ['원피스 피규어 루피 기어5', 90000],
-  ],
-  instruments: [
-    ['야마하 디지털피아노 P-125', 450000],
-    ['펜더 스트랫 멕시코', 850000],
-    ['우쿨렐레 콘서트', 80000],
-  ],
-  'board-games': [
-    ['스플렌더 한글판', 25000],
-    ['카탄 확장 포함', 45000],
-    ['테라포밍 마스', 60000],
-  ],
-  'baby-gear': [
-    ['스토케 트립트랩 의자', 220000],
-    ['부가부 폭스 유모차', 750000],
-    ['다이치 카시트', 150000],
-  ],
-  toys: [
-    ['레고 듀플로 대형 박스', 60000],
-    ['뽀로로 자동차 장난감 세트', 20000],
-  ],
-  'kids-clothing': [
-    ['아기 내복 10벌 세트 90', 30000],
-    ['키즈 패딩 120', 50000],
-  ],
-  skincare: [
-    ['설화수 윤조에센스 미개봉', 90000],
-    ['라로슈포제 시카플라스트 세트', 30000],
-  ],
-  makeup: [
-    ['맥 립스틱 5종 세트', 60000],
-    ['디올 어딕트 립글로우', 30000],
-  ],
-  perfume: [
-    ['바이레도 블랑쉬 50ml', 150000],
-    ['조말론 우드세이지 100ml', 140000],
-  ],
-  tickets: [
-    ['롯데월드 자유이용권 2매', 70000],
-    ['CGV 영화 관람권 4매', 40000],
-  ],
-  pets: [
-    ['고양이 캣타워 대형', 80000],
-    ['강아지 이동장 M', 35000],
-  ],
-  misc: [
-    ['빈티지 타자기 올리베티', 200000],
-    ['LP 레코드 20장 일괄', 150000],
-  ],
-};
-const PHRASES = [
-  '직거래보다 택배 선호해요.',
-  '박스, 구성품 모두 있어요.',
-  '생활 기스 조금 있어요. 사진 참고해 주세요.',
-  '이사 때문에 정리합니다.',
-  '선물 받았는데 안 써서 내놓아요.',
-  '반려동물 없는 비흡연 가정이에요.',
-  '작동 잘 됩니다. 궁금한 점 물어보세요!',
-  '구매 영수증 있어요.',
-];
-const CONDITIONS = ['NEW', 'LIKE_NEW', 'GOOD', 'GOOD', 'FAIR', 'FOR_PARTS'] as const;
-const DURATIONS = [1, 3, 5, 7, 10, 14];
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+type OrderState =
+  'AWAITING_ADDRESS' | 'AWAITING_SHIPMENT' | 'SHIPPED' | 'RECEIVED' | 'COMPLETED' | 'CANCELLED' | 'DISPUTED';
+type Fate =
+  | { kind: 'scheduled' }
+  | { kind: 'live'; bids: number; demoBid?: 'leading' | 'outbid' }
+  | { kind: 'unsold' }
+  | { kind: 'sold'; state: OrderState; buyer?: 'demo' };
 
 /** A deterministic pseudo-random stream, so every seeded database looks the same. */
 function rng(seed: number) {
@@ -219,113 +57,378 @@ function rng(seed: number) {
   return () => (s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 2 ** 32;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-async function drawPhoto(i: number, label: string): Promise<ProcessedPhoto> {
-  const hue = (i * 47) % 360;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="800">
-    <defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="hsl(${hue},70%,62%)"/><stop offset="1" stop-color="hsl(${(hue + 60) % 360},70%,38%)"/></linearGradient></defs>
-    <rect width="800" height="800" fill="url(#g)"/>
-    <circle cx="${200 + ((i * 37) % 400)}" cy="${220 + ((i * 53) % 300)}" r="${90 + (i % 5) * 25}" fill="rgba(255,255,255,.22)"/>
-    <rect x="${120 + ((i * 29) % 300)}" y="${380 + ((i * 17) % 200)}" width="260" height="180" rx="28" fill="rgba(0,0,0,.18)"/>
-    <text x="400" y="430" font-family="Noto Sans CJK KR, Noto Serif CJK KR, sans-serif" font-size="64" font-weight="700" text-anchor="middle" fill="#fff">${esc(label)}</text>
-  </svg>`;
-  return processImage(await sharp(Buffer.from(svg)).png().toBuffer(), `seed-${i}.png`);
+/** Credits demo points as one card top-up would (a TOPUP transaction: external -> available). */
+async function credit(db: Db, userId: number, amount: number) {
+  await inTransaction(db, async (tx) => {
+    const c = await claim(tx, {
+      kind: 'TOPUP',
+      reference: `seed:topup:${userId}`,
+      userId,
+      amount,
+      metadata: { seed: true },
+    });
+    if ('existing' in c) return;
+    const topups = acct.topups();
+    const avail = acct.available(userId);
+    const locked = await lockAccounts(tx, [topups, avail]);
+    await post(tx, c.id, locked, [
+      [topups, -amount],
+      [avail, amount],
+    ]);
+  });
 }
+
+const ADDRESS = {
+  recipient: '김다판',
+  phone: '010-2345-6789',
+  postalCode: '04524',
+  roadAddress: '서울 중구 세종대로 110',
+  detailAddress: '다판다빌딩 3층',
+};
 
 async function main() {
   const started = Date.now();
   const config = loadConfig();
   const db = createDb(config.databaseUrl, 4);
   const storage = new LocalDiskStorage(config.storageDir);
+  const wallet = walletApi(db);
   try {
-    await createUserDirect(db, { email: 'demo@dapanda.kr', nickname: '다판다데모', password: PASSWORD });
-    const sellers = [];
+    const demo = await createUserDirect(db, { ...DEMO, password: PASSWORD });
+    const sellers: (typeof demo)[] = [];
     for (const s of SELLERS) sellers.push(await createUserDirect(db, { ...s, password: PASSWORD }));
-    const existing = await db.listing.count({ where: { sellerId: { in: sellers.map((s) => s.id) } } });
+    const buyers: (typeof demo)[] = [];
+    for (const b of BUYERS) buyers.push(await createUserDirect(db, { ...b, password: PASSWORD }));
+    const existing = await db.listing.count({ where: { sellerId: { in: [...sellers, demo].map((s) => s.id) } } });
     if (existing > 0) {
       console.log(`seed: demo data already present (${existing} listings); nothing to do`);
       return;
     }
+    const now = Date.now();
+    // Members joined long before anything they list or buy.
+    const joined = [
+      [demo, DEMO],
+      ...sellers.map((s, i) => [s, SELLERS[i]] as const),
+      ...buyers.map((b, i) => [b, BUYERS[i]] as const),
+    ] as const;
+    for (const [u, spec] of joined)
+      await db.user.update({
+        where: { id: u.id },
+        data: {
+          createdAt: new Date(now - spec.joinedDaysAgo * DAY),
+          termsVersion: '2026-12-01',
+          termsAgreedAt: new Date(now - spec.joinedDaysAgo * DAY),
+          privacyAgreedAt: new Date(now - spec.joinedDaysAgo * DAY),
+        },
+      });
+    await credit(db, demo.id, 10_000_000);
+    for (const b of buyers) await credit(db, b.id, 50_000_000);
+
     const cats = await db.category.findMany({ where: { parentId: { not: null } } });
     const bySlug = new Map(cats.map((c) => [c.slug, c]));
-    const rand = rng(20261125);
-    const pool: ProcessedPhoto[] = [];
-    for (let i = 0; i < 24; i++)
-      pool.push(await drawPhoto(i, ['DAPANDA', '다판다', '중고', 'USED', '경매', 'SALE'][i % 6]));
-    const templates = Object.entries(ITEMS).flatMap(([slug, items]) =>
-      items.map(([title, price]) => ({ slug, title, price })),
-    );
-    const now = Date.now();
-    let made = 0;
-    for (let n = 0; n < 200; n++) {
-      const tpl = templates[n % templates.length];
-      const cat = bySlug.get(tpl.slug);
-      if (!cat) continue;
-      const seller = sellers[Math.floor(rand() * sellers.length)];
-      const durationDays = DURATIONS[Math.floor(rand() * DURATIONS.length)];
-      const kind = rand();
-      // Mostly live auctions at various stages; some upcoming and some ended, so every filter has results.
-      const startsAt =
-        kind < 0.08
-          ? new Date(now + (1 + rand() * 100) * 3600_000)
-          : new Date(now - rand() * durationDays * 86400_000 * 0.95);
-      const endsAt = new Date(startsAt.getTime() + durationDays * 86400_000);
-      const ended = kind > 0.92;
-      const startPrice = Math.max(1000, Math.round((tpl.price * (0.5 + rand() * 0.4)) / 1000) * 1000);
-      const bidCount = kind < 0.08 ? 0 : Math.floor(rand() ** 2 * 30);
-      const currentPrice = startPrice + bidCount * Math.max(1000, Math.round((startPrice * 0.03) / 1000) * 1000);
-      const photoCount = 1 + Math.floor(rand() * 3);
+    const rand = rng(20261202);
+    const photo = photoMaker();
+
+    // Who sells what, and how each auction turns out. Items go round the sellers; the demo user
+    // sells four; some fates are fixed so every order state and every my-page tab has something.
+    const fixed: Fate[] = [
+      { kind: 'sold', state: 'AWAITING_ADDRESS', buyer: 'demo' },
+      { kind: 'sold', state: 'SHIPPED', buyer: 'demo' },
+      { kind: 'sold', state: 'COMPLETED', buyer: 'demo' },
+      { kind: 'sold', state: 'DISPUTED', buyer: 'demo' },
+      { kind: 'sold', state: 'AWAITING_ADDRESS' },
+      { kind: 'sold', state: 'AWAITING_SHIPMENT' },
+      { kind: 'sold', state: 'SHIPPED' },
+      { kind: 'sold', state: 'RECEIVED' },
+      { kind: 'sold', state: 'COMPLETED' },
+      { kind: 'sold', state: 'COMPLETED' },
+      { kind: 'sold', state: 'COMPLETED' },
+      { kind: 'sold', state: 'CANCELLED' },
+      { kind: 'sold', state: 'CANCELLED' },
+      { kind: 'sold', state: 'DISPUTED' },
+      { kind: 'live', bids: 4, demoBid: 'leading' },
+      { kind: 'live', bids: 2, demoBid: 'leading' },
+      { kind: 'live', bids: 5, demoBid: 'outbid' },
+    ];
+    const demoSells: Fate[] = [
+      { kind: 'live', bids: 3 },
+      { kind: 'live', bids: 0 },
+      { kind: 'sold', state: 'COMPLETED' },
+      { kind: 'sold', state: 'AWAITING_SHIPMENT' },
+    ];
+    const plan = ITEMS.map((item, i) => {
+      let fate: Fate;
+      let seller = sellers[i % sellers.length];
+      const demoSale = i % 27 === 5 ? demoSells[Math.floor(i / 27)] : undefined;
+      if (demoSale) {
+        seller = demo;
+        fate = demoSale;
+      } else if (i % 6 === 1 && fixed.length) fate = fixed.shift()!;
+      else {
+        const r = rand();
+        fate =
+          r < 0.08
+            ? { kind: 'scheduled' }
+            : r < 0.14
+              ? { kind: 'unsold' }
+              : { kind: 'live', bids: rand() < 0.3 ? 0 : 1 + Math.floor(rand() ** 2 * 12) };
+      }
+      return { item, seller, fate };
+    });
+    // Anything the round did not place goes on the last items.
+    for (const f of fixed) plan[plan.length - 1 - fixed.indexOf(f)].fate = f;
+
+    let listings = 0;
+    let bidRows = 0;
+    const orderStates = new Map<string, number>();
+    const watched: number[] = [];
+    for (const [n, { item, seller, fate }] of plan.entries()) {
+      const cat = bySlug.get(item.slug);
+      if (!cat) throw new Error(`seed: no category ${item.slug}`);
+      const durationDays = [3, 5, 7, 7, 10][n % 5];
+      const startPrice = Math.max(1000, Math.round((item.price * (0.45 + rand() * 0.3)) / 1000) * 1000);
+      let startsAt: Date;
+      if (fate.kind === 'scheduled') startsAt = new Date(now + (2 + rand() * 70) * HOUR);
+      else if (fate.kind === 'live') startsAt = new Date(now - rand() * (durationDays - 0.3) * DAY - HOUR);
+      else {
+        // Ended 1 to 20 days ago; an order still waiting for its address ended yesterday.
+        const endedDaysAgo = fate.kind === 'sold' && fate.state === 'AWAITING_ADDRESS' ? 1 : 2 + rand() * 18;
+        startsAt = new Date(now - (endedDaysAgo + durationDays) * DAY);
+      }
+      const endsAt = new Date(startsAt.getTime() + durationDays * DAY);
+
+      // Bidders: buyers (and the demo user), never the seller.
+      const pool = [...buyers, demo].filter((u) => u.id !== seller.id);
+      const nBids = fate.kind === 'live' ? fate.bids : fate.kind === 'sold' ? 3 + Math.floor(rand() * 8) : 0;
+      const bidders: number[] = [];
+      for (let k = 0; k < nBids; k++) {
+        let b = pool[Math.floor(rand() * pool.length)].id;
+        if (k > 0 && b === bidders[k - 1]) b = pool[(pool.findIndex((u) => u.id === b) + 1) % pool.length].id;
+        bidders.push(b);
+      }
+      const demoFirstOther = pool.find((u) => u.id !== demo.id)!.id;
+      if (fate.kind === 'live' && fate.demoBid === 'leading') {
+        bidders[bidders.length - 1] = demo.id;
+        if (bidders.length > 1 && bidders[bidders.length - 2] === demo.id) bidders[bidders.length - 2] = demoFirstOther;
+      }
+      if (fate.kind === 'live' && fate.demoBid === 'outbid') {
+        bidders[bidders.length - 2] = demo.id;
+        if (bidders[bidders.length - 1] === demo.id) bidders[bidders.length - 1] = demoFirstOther;
+        if (bidders.length > 2 && bidders[bidders.length - 3] === demo.id) bidders[bidders.length - 3] = demoFirstOther;
+      }
+      if (fate.kind === 'sold') {
+        const winner =
+          fate.buyer === 'demo' ? demo.id : pool.filter((u) => u.id !== demo.id)[(n % 4) % (pool.length - 1)].id;
+        bidders[bidders.length - 1] = winner;
+        if (bidders.length > 1 && bidders[bidders.length - 2] === winner)
+          bidders[bidders.length - 2] = pool.find((u) => u.id !== winner)!.id;
+      }
+      const amounts: number[] = [];
+      let price = startPrice;
+      for (let k = 0; k < bidders.length; k++) {
+        if (k > 0) price += increment(price);
+        amounts.push(price);
+      }
+      const currentPrice = amounts.length ? amounts[amounts.length - 1] : startPrice;
+      const span = Math.min(now, endsAt.getTime()) - startsAt.getTime();
+      const bidTimes = amounts.map((_, k) => new Date(startsAt.getTime() + (span * (k + 1)) / (amounts.length + 1)));
+
       const desc = [
-        `${tpl.title} 입니다.`,
-        ...Array.from({ length: 3 }, () => PHRASES[Math.floor(rand() * PHRASES.length)]),
-      ].join('\n');
-      const written: { p: ProcessedPhoto; keys: Awaited<ReturnType<typeof writeFiles>> }[] = [];
-      for (let k = 0; k < photoCount; k++)
-        written.push({
-          p: pool[(n * 3 + k) % pool.length],
-          keys: await writeFiles(storage, pool[(n * 3 + k) % pool.length]),
-        });
-      await db.$transaction(async (tx) => {
+        item.note,
+        ...[...PHRASES[item.condition]].sort(() => rand() - 0.5).slice(0, 2),
+        item.condition === 'FOR_PARTS' ? '' : '택배비는 낙찰자 부담이에요. 직거래는 합정역에서 가능해요.',
+      ]
+        .filter(Boolean)
+        .join('\n');
+      const photos = await Promise.all(Array.from({ length: 1 + (n % 3) }, (_, k) => photo(item.shape, item.color, k)));
+      const keys: Awaited<ReturnType<typeof writeFiles>>[] = [];
+      for (const p of photos) keys.push(await writeFiles(storage, p));
+      const ended = fate.kind === 'sold' || fate.kind === 'unsold';
+      const status =
+        fate.kind === 'sold'
+          ? 'ENDED_SOLD'
+          : fate.kind === 'unsold'
+            ? 'ENDED_UNSOLD'
+            : fate.kind === 'scheduled'
+              ? 'SCHEDULED'
+              : 'LIVE';
+
+      const listing = await db.$transaction(async (tx) => {
         const l = await tx.listing.create({
           data: {
             sellerId: seller.id,
-            title: tpl.title,
+            title: item.title,
             description: desc,
             categoryId: cat.id,
-            condition: CONDITIONS[Math.floor(rand() * CONDITIONS.length)],
+            condition: item.condition,
             startPrice,
-            buyNowPrice: rand() < 0.3 ? startPrice * 2 : null,
+            buyNowPrice: fate.kind === 'live' && n % 4 === 0 ? Math.round((item.price * 1.1) / 1000) * 1000 : null,
             reservePrice: null,
-            startsAt: ended ? new Date(now - (durationDays + 2) * 86400_000) : startsAt,
-            endsAt: ended ? new Date(now - 2 * 86400_000) : endsAt,
+            startsAt,
+            endsAt,
             durationDays,
-            status: ended ? (bidCount ? 'ENDED_SOLD' : 'ENDED_UNSOLD') : kind < 0.08 ? 'SCHEDULED' : 'LIVE',
+            status,
             currentPrice,
-            bidCount,
-            createdAt: new Date(Math.min(startsAt.getTime(), now) - rand() * 3600_000),
+            bidCount: amounts.length,
+            createdAt: new Date(startsAt.getTime() - (1 + rand() * 5) * HOUR),
           },
         });
         let cover = 0;
-        for (const [k, w] of written.entries()) {
+        for (const [k, p] of photos.entries()) {
           const ph = await tx.photo.create({
             data: {
               ownerId: seller.id,
               listingId: l.id,
               position: k,
-              ...w.keys,
-              width: w.p.width,
-              height: w.p.height,
-              bytes: w.p.bytes,
+              ...keys[k],
+              width: p.width,
+              height: p.height,
+              bytes: p.bytes,
             },
           });
           if (k === 0) cover = ph.id;
         }
         await tx.listing.update({ where: { id: l.id }, data: { coverPhotoId: cover } });
+        const leader = bidders.length ? bidders[bidders.length - 1] : null;
+        const sold = fate.kind === 'sold';
+        await tx.auction.create({
+          data: {
+            id: l.id,
+            sellerId: seller.id,
+            status: ended ? 'ENDED' : fate.kind === 'scheduled' ? 'SCHEDULED' : 'LIVE',
+            outcome: sold ? 'SOLD' : fate.kind === 'unsold' ? 'UNSOLD' : null,
+            startPrice,
+            currentPrice,
+            bidCount: amounts.length,
+            leaderId: leader,
+            leaderMax: leader ? currentPrice : null,
+            runnerUpMax: amounts.length > 1 ? amounts[amounts.length - 2] : null,
+            leaderHoldRef: sold
+              ? wonHoldRef(l.id)
+              : leader
+                ? holdRef(l.id, leader, amounts.length, currentPrice)
+                : null,
+            startsAt,
+            endsAt,
+            originalEndsAt: endsAt,
+            closedAt: ended ? endsAt : null,
+            winnerId: sold ? leader : null,
+            finalPrice: sold ? currentPrice : null,
+            createdAt: startsAt,
+          },
+        });
+        if (amounts.length)
+          await tx.bid.createMany({
+            data: amounts.map((amount, k) => ({
+              auctionId: l.id,
+              bidderId: bidders[k],
+              amount,
+              maxAmount: amount,
+              kind: 'MANUAL' as const,
+              createdAt: bidTimes[k],
+            })),
+          });
+        return l;
       });
-      made++;
+      listings++;
+      bidRows += amounts.length;
+      const leader = bidders.length ? bidders[bidders.length - 1] : null;
+      if (fate.kind === 'live' && leader)
+        await wallet.hold(leader, currentPrice, holdRef(listing.id, leader, amounts.length, currentPrice));
+      if (fate.kind === 'live' && watched.length < 4 && seller.id !== demo.id) watched.push(listing.id);
+
+      if (fate.kind === 'sold' && leader) {
+        const ref = wonHoldRef(listing.id);
+        await wallet.hold(leader, currentPrice, ref);
+        const end = endsAt.getTime();
+        const s = fate.state;
+        const past = (d: number) => new Date(Math.min(now - HOUR, end + d * DAY));
+        const addressed = s !== 'AWAITING_ADDRESS' && s !== 'CANCELLED';
+        const shipped = ['SHIPPED', 'RECEIVED', 'COMPLETED', 'DISPUTED'].includes(s);
+        const received = s === 'RECEIVED' || s === 'COMPLETED';
+        const fee = feeOf(currentPrice, config.orders.feeBps);
+        const order = await db.order.create({
+          data: {
+            sourceKey: `auction:${listing.id}`,
+            auctionId: listing.id,
+            listingId: listing.id,
+            buyerId: leader,
+            sellerId: seller.id,
+            price: currentPrice,
+            feeBps: config.orders.feeBps,
+            holdRef: ref,
+            state: s,
+            disputedFrom: s === 'DISPUTED' ? 'SHIPPED' : null,
+            ...(addressed ? { delivery: 'COURIER' as const, ...ADDRESS, addressAt: past(0.5) } : {}),
+            ...(shipped
+              ? { courier: 'CJ', trackingNumber: String(560_000_000_000 + listing.id * 7919), shippedAt: past(1.5) }
+              : {}),
+            ...(received ? { receivedAt: past(3) } : {}),
+            ...(s === 'COMPLETED' ? { completedAt: past(3), fee, payout: currentPrice - fee } : {}),
+            ...(s === 'CANCELLED' ? { cancelledAt: past(3), cancelReason: 'NO_ADDRESS' } : {}),
+            dueAt:
+              s === 'AWAITING_ADDRESS'
+                ? new Date(now + 2 * DAY)
+                : s === 'AWAITING_SHIPMENT'
+                  ? new Date(now + 3 * DAY)
+                  : s === 'SHIPPED'
+                    ? new Date(now + 6 * DAY)
+                    : null,
+            createdAt: endsAt,
+          },
+        });
+        await wallet.moveHoldToEscrow(ref, order.id, currentPrice);
+        if (s === 'COMPLETED') await wallet.releaseEscrowToSeller(order.id, seller.id, fee);
+        if (s === 'CANCELLED') await wallet.refundEscrow(order.id);
+        if (s === 'DISPUTED')
+          await db.orderDispute.create({
+            data: {
+              orderId: order.id,
+              reason: 'NOT_AS_DESCRIBED',
+              body: '설명에는 생활 기스 조금이라고 되어 있었는데 모서리에 큰 찍힘이 있어요. 사진을 첨부해요.',
+              answer: '포장 전에 찍은 사진에는 찍힘이 없었어요. 배송 중에 생긴 것 같아요.',
+              answeredAt: past(4),
+            },
+          });
+        if (s === 'COMPLETED') {
+          const stars = 4 + (listing.id % 2);
+          await db.orderReview.createMany({
+            data: [
+              {
+                orderId: order.id,
+                authorId: leader,
+                subjectId: seller.id,
+                role: 'buyer',
+                stars,
+                tags: stars === 5 ? ['AS_DESCRIBED', 'FAST_SHIPPING', 'CAREFUL_PACKING'] : ['AS_DESCRIBED'],
+                body: stars === 5 ? '설명 그대로예요. 포장도 꼼꼼했어요!' : '상품은 좋은데 배송이 조금 늦었어요.',
+                createdAt: past(3.5),
+              },
+              {
+                orderId: order.id,
+                authorId: seller.id,
+                subjectId: leader,
+                role: 'seller',
+                stars: 5,
+                tags: ['FAST_REPLY', 'KIND'],
+                body: '빠르게 확인해 주셔서 감사해요.',
+                createdAt: past(3.6),
+              },
+            ],
+          });
+        }
+        orderStates.set(s, (orderStates.get(s) ?? 0) + 1);
+      }
     }
+    await db.watch.createMany({
+      data: watched.map((auctionId) => ({ userId: demo.id, auctionId })),
+      skipDuplicates: true,
+    });
+    await db.orderAddress.create({ data: { userId: demo.id, ...ADDRESS, isDefault: true } });
+
+    const accounts = 1 + SELLERS.length + BUYERS.length;
+    const states = [...orderStates].map(([k, v]) => `${k} ${v}`).join(', ');
     console.log(
-      `seed: ${SELLERS.length + 1} accounts, ${made} listings in ${((Date.now() - started) / 1000).toFixed(1)} s (password ${PASSWORD})`,
+      `seed: ${accounts} accounts, ${listings} listings, ${bidRows} bids, orders ${states} in ${((Date.now() - started) / 1000).toFixed(1)} s (password ${PASSWORD})`,
     );
   } finally {
     await db.$disconnect();

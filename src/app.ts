@@ -29,11 +29,13 @@ import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
 import { adminNavPlugin } from './core/admin-nav.js';
 import { reportTargetsPlugin } from './core/report-targets.js';
+import { accountClosurePlugin } from './core/account-closure.js';
 import { maintenancePlugin } from './core/maintenance.js';
 import { i18n } from './core/i18n.js';
 import { S3Storage } from './core/storage-s3.js';
+import { LocalDiskStorage } from './core/storage.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
-import { siteModule } from './modules/site/index.js';
+import { siteModule, TERMS_VERSION } from './modules/site/index.js';
 import { accountsModule, adminRouteGuardCheck } from './modules/accounts/index.js';
 import { catalogModule } from './modules/catalog/index.js';
 import { walletModule } from './modules/wallet/index.js';
@@ -201,6 +203,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(slotsPlugin);
   await app.register(adminNavPlugin);
   await app.register(reportTargetsPlugin);
+  await app.register(accountClosurePlugin);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),
     prefix: '/static/',
@@ -210,7 +213,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   await app.register(opsModule, { state, identity });
   await app.register(siteModule);
-  await app.register(accountsModule, { keyPrefix: config.redisPrefix, publicUrl: config.publicUrl });
+  await app.register(accountsModule, {
+    keyPrefix: config.redisPrefix,
+    publicUrl: config.publicUrl,
+    // Profile photos beside listing photos: catalog's /media/ route (or the CDN) serves both.
+    storage: s3 ?? new LocalDiskStorage(config.storageDir),
+    termsVersion: TERMS_VERSION,
+  });
   await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl, storage: s3 });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });
   await app.register(biddingModule, {

@@ -76,6 +76,9 @@ export function collectPageErrors(page: import('playwright-core').Page, allowed:
  */
 export async function submitSignup(page: Page, app: App, baseUrl: string, email: string): Promise<void> {
   const mail = waitForMail(app, email.toLowerCase());
+  // The two required consents (이용약관, 개인정보 수집·이용); marketing stays unticked.
+  await page.check('input[name=terms]');
+  await page.check('input[name=privacy]');
   await page.click('main button[type=submit]');
   await page.waitForSelector('[data-testid=check-email]');
   const link = linkIn(await mail, '/signup/verify');

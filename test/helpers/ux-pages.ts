@@ -152,6 +152,10 @@ export async function auditPages(t: Test, sizes: readonly (typeof SIZES)[number]
       ['wallet', '/wallet'],
       ['topup', '/wallet/topup'],
       ['me', '/me'],
+      ['me-edit', '/me/edit'],
+      ['me-password', '/me/password'],
+      ['me-delete', '/me/delete'],
+      ['my', '/my'],
       ['my-bids', '/my/bids'],
     ];
     for (const [name, url] of logged) {

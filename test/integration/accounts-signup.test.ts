@@ -14,6 +14,8 @@ t.test('sign up by plain form: "check your e-mail", the link creates the account
     email: `User${u}@Example.com`,
     nickname: `판다${u}`,
     password: 'correct horse battery',
+    terms: 'on',
+    privacy: 'on',
   });
   t.equal(res.statusCode, 200);
   t.match(res.body, '메일을 확인해 주세요');
@@ -58,7 +60,7 @@ t.test('sign up through htmx answers with the "check your e-mail" card', async (
   await d.get('/signup');
   const card = await d.post(
     '/signup',
-    { email: `hx2${u}@example.com`, nickname: `hx2${u}`, password: 'long enough pw' },
+    { email: `hx2${u}@example.com`, nickname: `hx2${u}`, password: 'long enough pw', terms: 'on', privacy: 'on' },
     { 'hx-request': 'true' },
   );
   t.equal(card.statusCode, 200);
@@ -188,7 +190,13 @@ t.test('sign-ups racing for one nickname: every link is mailed, exactly one acco
   );
   const forms = await Promise.all(
     clients.map(({ c, i }) =>
-      c.post('/signup', { email: `race${i}${u}@example.com`, nickname: `race${u}`, password: 'long enough pw' }),
+      c.post('/signup', {
+        email: `race${i}${u}@example.com`,
+        nickname: `race${u}`,
+        password: 'long enough pw',
+        terms: 'on',
+        privacy: 'on',
+      }),
     ),
   );
   t.same(

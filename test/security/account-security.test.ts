@@ -104,7 +104,15 @@ t.test('sign-up, login and reset answer the same for known and unknown addresses
       await c.get('/signup');
       let start = performance.now();
       codes.push(
-        (await c.post('/signup', { email, nickname: `n${uniq()}`, password: 'a fine long password' })).statusCode,
+        (
+          await c.post('/signup', {
+            email,
+            nickname: `n${uniq()}`,
+            password: 'a fine long password',
+            terms: 'on',
+            privacy: 'on',
+          })
+        ).statusCode,
       );
       timings[`${kind}Signup`].push(performance.now() - start);
       await c.get('/password/forgot');
@@ -124,8 +132,20 @@ t.test('sign-up, login and reset answer the same for known and unknown addresses
     return shape(await c.post(path, form), email);
   };
   t.equal(
-    await page(known.email, '/signup', { email: known.email, nickname: 'samepage1', password: 'a fine long password' }),
-    await page(unknown, '/signup', { email: unknown, nickname: 'samepage1', password: 'a fine long password' }),
+    await page(known.email, '/signup', {
+      email: known.email,
+      nickname: 'samepage1',
+      password: 'a fine long password',
+      terms: 'on',
+      privacy: 'on',
+    }),
+    await page(unknown, '/signup', {
+      email: unknown,
+      nickname: 'samepage1',
+      password: 'a fine long password',
+      terms: 'on',
+      privacy: 'on',
+    }),
     'sign-up: the same page',
   );
   t.equal(

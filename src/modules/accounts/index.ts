@@ -5,6 +5,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { addMessages } from '../../core/i18n.js';
 import { accountsRoutes } from './routes.js';
+import { profileRoutes } from './routes-profile.js';
+import type { Storage } from '../../core/storage.js';
 import * as svc from './service.js';
 import { accountsJobs } from './jobs.js';
 import { accountsAdminRoutes } from './admin-routes.js';
@@ -16,13 +18,23 @@ import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
 export type { PublicUser } from './service.js';
+export { DELETED_NICKNAME } from './service.js';
 export type { Role, Restriction, RestrictionChange } from './roles.js';
 /** The one role guard of admin routes: `{ onRequest: requireRole('MODERATOR') }`. */
 export { requireRole, guardOf, adminRouteGuardCheck, roleAtLeast, AccountRestricted, UnknownAccount } from './roles.js';
 export type { UserRestricted } from './events.js';
 export { userRestricted } from './events.js';
 
-export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: string }> = async (app, opts) => {
+export interface AccountsOptions {
+  keyPrefix: string;
+  publicUrl: string;
+  /** Where profile photos go (the same storage as listing photos; /media/ serves both). */
+  storage: Storage;
+  /** The version of 이용약관 / 개인정보 수집·이용 a sign-up agrees to (site's TERMS_VERSION). */
+  termsVersion: string;
+}
+
+export const accountsModule: FastifyPluginAsync<AccountsOptions> = async (app, opts) => {
   addMessages('accounts', { ko, en });
   app.views.module('accounts', import.meta.url);
   const deps: svc.AccountsDeps = {
@@ -32,7 +44,11 @@ export const accountsModule: FastifyPluginAsync<{ keyPrefix: string; publicUrl: 
     mail: app.mail,
     publicUrl: opts.publicUrl,
   };
-  await accountsRoutes(app, deps, accountsJobs(app, deps));
+  await accountsRoutes(app, deps, accountsJobs(app, deps), {
+    termsVersion: opts.termsVersion,
+    photoUrl: (key) => opts.storage.url(key),
+  });
+  await profileRoutes(app, { db: app.db, redis: app.redis, prefix: opts.keyPrefix, storage: opts.storage });
   await accountsAdminRoutes(app, app.db);
   // Reports of a user (moderation): any account that exists; the reporter sees its public profile.
   app.reportTargets.register('USER', async (id) => {
@@ -85,8 +101,9 @@ export function accountsApi(db: Db): AccountsApi {
     findUser: (id) => svc.findUser({ db }, id),
     publicProfiles: (ids) => svc.publicProfiles({ db }, ids),
     contacts: async (ids) => {
+      // A deleted account has no address any more: nobody mails it.
       const rows = await db.user.findMany({
-        where: { id: { in: [...new Set(ids)] } },
+        where: { id: { in: [...new Set(ids)] }, deletedAt: null },
         select: { id: true, email: true, nickname: true, locale: true },
       });
       return new Map(rows.map((r) => [r.id, r]));

@@ -17,6 +17,9 @@ const SignupBody = Type.Object({
   email: Type.String({ maxLength: 1000 }),
   nickname: Type.String({ maxLength: 1000 }),
   password: Type.String({ maxLength: 1000 }),
+  terms: Type.Optional(Type.String({ maxLength: 10 })),
+  privacy: Type.Optional(Type.String({ maxLength: 10 })),
+  marketing: Type.Optional(Type.String({ maxLength: 10 })),
   _csrf: Type.Optional(Type.String()),
 });
 const LoginBody = Type.Object({
@@ -53,7 +56,12 @@ async function startSession(req: FastifyRequest, deps: svc.AccountsDeps, user: s
   await rememberSession(deps.redis, deps.prefix, user.id, req.session.sessionId);
 }
 
-export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDeps, jobs: AccountsJobs) {
+export async function accountsRoutes(
+  app: FastifyInstance,
+  deps: svc.AccountsDeps,
+  jobs: AccountsJobs,
+  opts: { termsVersion: string; photoUrl: (key: string) => string },
+) {
   const t = (req: FastifyRequest, errors: svc.FieldErrors | undefined) =>
     Object.fromEntries(Object.entries(errors ?? {}).map(([k, v]) => [k, req.t(v as string)]));
   /** "Check your e-mail": the one answer of the sign-up and reset forms, whatever the address. */
@@ -83,10 +91,18 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
     '/signup',
     { schema: { body: SignupBody }, config: mailForm },
     async (req, reply) => {
-      const res = await svc.requestSignup(deps, req.body, req.lang, jobs.signup);
+      const res = await svc.requestSignup(deps, req.body, req.lang, jobs.signup, opts.termsVersion);
       if (res.errors) {
         reply.code(422);
-        const data = { values: { email: res.values.email, nickname: res.values.nickname }, errors: t(req, res.errors) };
+        const v = res.values;
+        const values = {
+          email: v.email,
+          nickname: v.nickname,
+          terms: v.terms,
+          privacy: v.privacy,
+          marketing: v.marketing,
+        };
+        const data = { values, errors: t(req, res.errors) };
         if (req.htmx) return reply.fragment('accounts/signup-form', data);
         return reply.page('accounts/signup', data, { title: req.t('accounts.signupTitle') });
       }
@@ -231,6 +247,15 @@ export async function accountsRoutes(app: FastifyInstance, deps: svc.AccountsDep
       await req.session.destroy();
       return goTo(req, reply, '/login');
     }
-    return reply.page('accounts/me', { profile: user }, { title: req.t('accounts.profileTitle') });
+    const row = await deps.db.user.findUnique({
+      where: { id: user.id },
+      select: { photoKey: true, termsVersion: true, termsAgreedAt: true, marketingAgreedAt: true },
+    });
+    const photoUrl = row?.photoKey ? opts.photoUrl(row.photoKey) : null;
+    return reply.page(
+      'accounts/me',
+      { profile: { ...user, ...row, photoUrl } },
+      { title: req.t('accounts.profileTitle') },
+    );
   });
 }

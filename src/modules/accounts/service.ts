@@ -23,13 +23,23 @@ export interface AccountsDeps {
   publicUrl: string;
 }
 
-export type FieldErrors = Partial<Record<'email' | 'nickname' | 'password', string>>;
+export type FieldErrors = Partial<Record<'email' | 'nickname' | 'password' | 'terms' | 'privacy', string>>;
+
+/** What every deleted account is called wherever its trades are shown. */
+export const DELETED_NICKNAME = '탈퇴한 회원';
 
 export interface SignupInput {
   email: string;
   nickname: string;
   password: string;
+  /** Required consents (이용약관, 개인정보 수집·이용) and the optional marketing one: checkbox values. */
+  terms?: unknown;
+  privacy?: unknown;
+  marketing?: unknown;
 }
+
+/** A ticked checkbox: browsers send "on" (or the input's value); absent when not ticked. */
+const ticked = (v: unknown) => v !== undefined && v !== null && v !== '' && v !== 'off' && v !== 'false';
 
 export interface PublicUser {
   id: number;
@@ -55,6 +65,9 @@ export function normaliseSignup(raw: Partial<SignupInput>): SignupInput {
       .trim()
       .normalize('NFC'),
     password: String(raw.password ?? ''),
+    terms: ticked(raw.terms),
+    privacy: ticked(raw.privacy),
+    marketing: ticked(raw.marketing),
   };
 }
 
@@ -67,13 +80,22 @@ export async function validateSignup(input: SignupInput): Promise<FieldErrors> {
   else if (!NICK_RE.test(input.nickname)) errors.nickname = 'accounts.errors.nicknameInvalid';
   const weak = await passwordProblem(input.password, [input.email, input.nickname]);
   if (weak) errors.password = weak.key;
+  if (input.terms !== true) errors.terms = 'accountBasics.errors.termsRequired';
+  if (input.privacy !== true) errors.privacy = 'accountBasics.errors.privacyRequired';
   return errors;
 }
 
-const toPublic = (u: { id: number; email: string; nickname: string; role: string; createdAt: Date }): PublicUser => ({
+const toPublic = (u: {
+  id: number;
+  email: string;
+  nickname: string;
+  role: string;
+  createdAt: Date;
+  deletedAt?: Date | null;
+}): PublicUser => ({
   id: u.id,
   email: u.email,
-  nickname: u.nickname,
+  nickname: u.deletedAt ? DELETED_NICKNAME : u.nickname,
   role: u.role,
   createdAt: u.createdAt,
 });
@@ -94,6 +116,10 @@ export interface SignupJob {
   nickname: string;
   passwordHash: string;
   lang: string;
+  /** The terms version agreed to on the form, when (ISO), and whether marketing mail was allowed. */
+  termsVersion: string;
+  consentAt: string;
+  marketing: boolean;
 }
 
 /**
@@ -107,6 +133,7 @@ export async function requestSignup(
   raw: Partial<SignupInput>,
   lang: string,
   enqueue: (job: SignupJob) => Promise<void>,
+  termsVersion: string,
 ): Promise<{ errors?: FieldErrors; values: SignupInput }> {
   const input = normaliseSignup(raw);
   const errors = await validateSignup(input);
@@ -121,6 +148,9 @@ export async function requestSignup(
     nickname: input.nickname,
     passwordHash: await hash(input.password, ARGON),
     lang,
+    termsVersion,
+    consentAt: new Date().toISOString(),
+    marketing: input.marketing === true,
   });
   return { values: input };
 }
@@ -151,6 +181,10 @@ export async function deliverSignup(deps: AccountsDeps, job: SignupJob, t: TFunc
       nickname: job.nickname,
       passwordHash: job.passwordHash,
       locale: job.lang,
+      // Jobs queued before consent was asked have none: the account is then created without a record.
+      termsVersion: job.termsVersion ?? null,
+      consentAt: job.consentAt ? new Date(job.consentAt) : null,
+      marketing: job.marketing === true,
       tokenHash,
       expiresAt: new Date(Date.now() + VERIFY_TTL_MS),
     },
@@ -195,7 +229,16 @@ export async function completeSignup(
       });
       if (!req || used.count !== 1) return { problem: 'invalid' as const };
       const user = await tx.user.create({
-        data: { email: req.email, nickname: req.nickname, passwordHash: req.passwordHash, locale: req.locale },
+        data: {
+          email: req.email,
+          nickname: req.nickname,
+          passwordHash: req.passwordHash,
+          locale: req.locale,
+          termsVersion: req.termsVersion,
+          termsAgreedAt: req.consentAt,
+          privacyAgreedAt: req.consentAt,
+          marketingAgreedAt: req.marketing ? req.consentAt : null,
+        },
       });
       return { user: toPublic(user) };
     });
@@ -254,9 +297,14 @@ export async function publicProfiles(
 ): Promise<Map<number, { id: number; nickname: string; createdAt: Date }>> {
   const rows = await deps.db.user.findMany({
     where: { id: { in: [...new Set(ids)] } },
-    select: { id: true, nickname: true, createdAt: true },
+    select: { id: true, nickname: true, createdAt: true, deletedAt: true },
   });
-  return new Map(rows.map((r) => [r.id, r]));
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { id: r.id, nickname: r.deletedAt ? DELETED_NICKNAME : r.nickname, createdAt: r.createdAt },
+    ]),
+  );
 }
 
 export { hash as hashPassword };

@@ -19,3 +19,8 @@ export async function endAllSessions(redis: Redis, prefix: string, userId: numbe
   await redis.del(setKey(prefix, userId));
   return ended;
 }
+
+/** Takes one session out of the user's set (it stays alive; endAllSessions no longer ends it). */
+export async function forgetSession(redis: Redis, prefix: string, userId: number, sid: string): Promise<void> {
+  await redis.srem(setKey(prefix, userId), sid);
+}

@@ -68,6 +68,15 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
     if (!staff && (l.hiddenAt || (l.status === 'CANCELLED' && l.sellerId !== viewerId))) return null;
     return { ownerId: l.sellerId, summary: l.title, href: `/items/${l.id}` };
   });
+  // A seller with auctions scheduled or running cannot delete the account (bidders would win from nobody).
+  app.accountClosure.register('catalog', {
+    blockers: async (userId) => {
+      const selling = await app.db.listing.count({
+        where: { sellerId: userId, status: { in: ['SCHEDULED', 'LIVE'] } },
+      });
+      return selling ? [{ key: 'catalog.closure.selling', params: { count: selling } }] : [];
+    },
+  });
 };
 
 /** A listing as moderation sees it. */

@@ -96,6 +96,30 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
   await ordersRoutes(app, deps);
   await ordersAdminRoutes(app, deps);
   await offerRoutes(app, deps);
+  // Open trades stop an account deletion; afterwards the address book and the shipping details of
+  // the user's purchases go (the orders stay, with their ids, amounts and states).
+  app.accountClosure.register('orders', {
+    blockers: async (userId) => {
+      const open = await app.db.order.count({
+        where: { OR: [{ buyerId: userId }, { sellerId: userId }], state: { notIn: ['COMPLETED', 'CANCELLED'] } },
+      });
+      return open ? [{ key: 'orders.closure.open', params: { count: open } }] : [];
+    },
+    erase: async (tx, userId) => {
+      await tx.orderAddress.deleteMany({ where: { userId } });
+      await tx.order.updateMany({
+        where: { buyerId: userId },
+        data: {
+          recipient: null,
+          phone: null,
+          postalCode: null,
+          roadAddress: null,
+          detailAddress: null,
+          meetupPlace: null,
+        },
+      });
+    },
+  });
 };
 
 export interface OrdersOps {

@@ -129,4 +129,19 @@ export const walletModule: FastifyPluginAsync<WalletModuleOptions> = async (app,
   const deps = { db: app.db, gateway, withdrawalFee: opts.withdrawalFee };
   await walletRoutes(app, deps);
   await walletAdminRoutes(app, deps);
+  // An account with points held for bids, in escrow or on the way out cannot be deleted.
+  app.accountClosure.register('wallet', {
+    blockers: async (userId) => {
+      const b = await walletApi(app.db).balances(userId);
+      return [
+        ...(b.held > 0 ? [{ key: 'wallet.closure.held', params: { amount: b.held.toLocaleString('ko-KR') } }] : []),
+        ...(b.escrow > 0
+          ? [{ key: 'wallet.closure.escrow', params: { amount: b.escrow.toLocaleString('ko-KR') } }]
+          : []),
+        ...(b.pendingWithdrawal > 0
+          ? [{ key: 'wallet.closure.withdrawal', params: { amount: b.pendingWithdrawal.toLocaleString('ko-KR') } }]
+          : []),
+      ];
+    },
+  });
 };

@@ -159,7 +159,9 @@ class Client {
     this.email = `${u}@example.com`;
     await this.expect(200, 'GET', '/signup');
     // Sign-up asks for the address first ("check your e-mail"); the account exists once the mailed link is used.
-    await this.expect(200, 'POST', '/signup', { form: { email: this.email, nickname: u, password: PASSWORD } });
+    await this.expect(200, 'POST', '/signup', {
+      form: { email: this.email, nickname: u, password: PASSWORD, terms: 'on', privacy: 'on' },
+    });
     const link = await linkFromMail(this.email, '/signup/verify');
     await this.expect(200, 'GET', link); // the page with the confirm button (and this session's CSRF token)
     const done = await this.expect(303, 'POST', '/signup/verify', {

@@ -3,6 +3,10 @@ import type { Messages } from './ko.js';
 
 export const en: Messages = {
   catalog: {
+    closure: {
+      selling:
+        'You have {{count}} auction(s) running or scheduled. You can delete the account once they end or are cancelled.',
+    },
     categories: 'Categories',
     category: 'Category',
     allCategories: 'All categories',

@@ -3,6 +3,9 @@ import type { Catalog } from '../../../core/i18n.js';
 
 export const ko = {
   catalog: {
+    closure: {
+      selling: '판매 중이거나 예정된 경매가 {{count}}건 있어요. 경매가 끝나거나 취소한 뒤에 탈퇴할 수 있어요.',
+    },
     categories: '카테고리',
     category: '카테고리',
     allCategories: '전체 카테고리',

@@ -3,6 +3,9 @@ import type { Messages } from './ko.js';
 
 export const en: Messages = {
   orders: {
+    closure: {
+      open: 'You have {{count}} open order(s). You can delete the account once they are completed or cancelled.',
+    },
     title: 'Order #{{id}}',
     myTitle: 'My orders',
     asBuyer: 'Buying',

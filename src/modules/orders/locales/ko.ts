@@ -3,6 +3,9 @@ import type { Catalog } from '../../../core/i18n.js';
 
 export const ko = {
   orders: {
+    closure: {
+      open: '진행 중인 거래가 {{count}}건 있어요. 거래가 완료되거나 취소된 뒤에 탈퇴할 수 있어요.',
+    },
     title: '주문 #{{id}}',
     myTitle: '주문 내역',
     asBuyer: '구매',

@@ -3,6 +3,11 @@ import type { Messages } from './ko.js';
 
 export const en: Messages = {
   wallet: {
+    closure: {
+      held: '₩{{amount}} is held for your bids. You can delete the account once those auctions end.',
+      escrow: '₩{{amount}} is in escrow. You can delete the account once those trades are done.',
+      withdrawal: 'A withdrawal of ₩{{amount}} is being processed. You can delete the account once it is paid.',
+    },
     title: 'My points',
     nav: 'Points',
     available: 'Available',

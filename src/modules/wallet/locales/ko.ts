@@ -3,6 +3,11 @@ import type { Catalog } from '../../../core/i18n.js';
 
 export const ko = {
   wallet: {
+    closure: {
+      held: '입찰에 묶인 포인트 {{amount}}원이 있어요. 진행 중인 입찰이 끝난 뒤에 탈퇴할 수 있어요.',
+      escrow: '에스크로에 보관 중인 포인트 {{amount}}원이 있어요. 거래가 끝난 뒤에 탈퇴할 수 있어요.',
+      withdrawal: '처리 중인 출금 {{amount}}원이 있어요. 출금이 끝난 뒤에 탈퇴할 수 있어요.',
+    },
     title: '내 포인트',
     nav: '포인트',
     available: '사용 가능',
