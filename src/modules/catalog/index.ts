@@ -12,6 +12,7 @@ import * as svc from './service.js';
 import { MAX_PHOTOS, MAX_PHOTO_BYTES } from './photos.js';
 import { browseRoutes } from './routes-browse.js';
 import { sellRoutes } from './routes-sell.js';
+import { siseRoutes } from './routes-sise.js';
 import { registerJobs } from './jobs.js';
 import { matchListing, type MatchFilter } from './search.js';
 import { CONDITIONS, type Condition } from './validation.js';
@@ -55,6 +56,7 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
   };
   await browseRoutes(app, ctx);
   await sellRoutes(app, ctx);
+  await siseRoutes(app, ctx);
   await registerJobs(app, deps);
 };
 
