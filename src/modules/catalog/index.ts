@@ -12,6 +12,7 @@ import * as svc from './service.js';
 import { MAX_PHOTOS, MAX_PHOTO_BYTES } from './photos.js';
 import { browseRoutes } from './routes-browse.js';
 import { sellRoutes } from './routes-sell.js';
+import { siseRoutes } from './routes-sise.js';
 import { registerJobs } from './jobs.js';
 import { bannedWordRoutes, bannedWordsIn } from './banned-words.js';
 import { matchListing, type MatchFilter } from './search.js';
@@ -57,6 +58,7 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
   await browseRoutes(app, ctx);
   await sellRoutes(app, ctx);
   await bannedWordRoutes(app, app.db);
+  await siseRoutes(app, ctx);
   await registerJobs(app, deps);
   // Reports of a listing (moderation): anyone may report what they can see; staff see hidden ones too.
   app.reportTargets.register('LISTING', async (id, viewerId, { staff }) => {

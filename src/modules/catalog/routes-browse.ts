@@ -10,6 +10,7 @@ import * as browse from './browse.js';
 import { photoUrls } from './photos.js';
 import { searchListings, SORTS, STATUS_FILTERS, type CardRow, type SortKey, type StatusFilter } from './search.js';
 import { CONDITIONS, DURATIONS, parseWon, type Condition } from './validation.js';
+import { similarLive, siseView } from './sise.js';
 
 export interface CatalogContext {
   deps: svc.CatalogDeps;
@@ -330,6 +331,13 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
       live: l.status === 'LIVE',
     };
     const description = l.description.replace(/\s+/g, ' ').slice(0, 150);
+    // 시세 for buyers deciding their maximum, and live auctions like this one.
+    const [sise, similar] = await Promise.all([
+      siseView(deps.db, { title: l.title, categoryIds: [l.categoryId], excludeId: l.id }),
+      similarLive(deps.db, { title: l.title, categoryId: l.categoryId, excludeId: l.id }).then((rows) =>
+        cards(req, rows),
+      ),
+    ]);
     return reply.page(
       'catalog/detail',
       {
@@ -355,6 +363,8 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
         bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),
         // Questions and answers under the description belong to the messages module.
         questions: l.status === 'CANCELLED' ? null : await app.slots.render('item.questions', l.id, req),
+        sise,
+        similar,
       },
       {
         title: l.title,

@@ -20,6 +20,7 @@ import {
 } from './validation.js';
 import type { CatalogContext } from './routes-browse.js';
 import { bannedWordsIn, warningText } from './banned-words.js';
+import { siseView } from './sise.js';
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
 type IdParams = Static<typeof IdParams>;
@@ -93,6 +94,12 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
         selected: String(d) === (o.values.durationDays || '7'),
       })),
       scheduled: o.values.startMode === 'scheduled',
+      // 시세 for what the form holds now (after a 422 or on the edit page); htmx refreshes it as the seller types.
+      sise: await siseView(deps.db, {
+        title: o.values.title ?? '',
+        categoryIds: tree.byId.has(Number(o.values.categoryId)) ? [Number(o.values.categoryId)] : [],
+        excludeId: o.listingId,
+      }),
       minStart: toKstInput(new Date()),
       maxStart: toKstInput(new Date(Date.now() + 7 * 24 * 3600 * 1000)),
     };

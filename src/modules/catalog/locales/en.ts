@@ -208,4 +208,25 @@ export const en: Messages = {
     how3Body: 'DAPANDA holds the money until the buyer confirms receipt.',
     welcomeBack: 'Welcome back, {{nickname}}!',
   },
+  sise: {
+    headingSell: 'Recent winning prices for similar items',
+    headingItem: 'Recent winning prices for similar items',
+    count: 'Sales',
+    nSales: '{{n}} sold',
+    median: 'Median',
+    middle: 'Middle 50%',
+    chartLabel: 'Winning prices: {{n}} sales from {{min}} to {{max}}',
+    legend: 'Bars: sales per price band · shaded: middle 50% · line: median',
+    recent: 'Recent sales',
+    basis:
+      'Items with a similar title in the same category sold on DAPANDA in the last {{days}} days (buy-now included).',
+    few: 'Not enough similar sales yet',
+    fewBody:
+      'In the last {{days}} days {{n}} items with a similar title sold in this category. Prices show from 3 sales.',
+    hint: 'Type a title and pick a category to see what similar items sold for on DAPANDA in the last {{days}} days.',
+  },
+  itemRows: {
+    similar: 'Similar auctions',
+    recent: 'Recently viewed',
+  },
 };

@@ -211,6 +211,26 @@ export const ko = {
     how3Body: '구매 확정 전까지 대금은 다판다가 안전하게 보관해요.',
     welcomeBack: '{{nickname}}님, 다시 오셨네요!',
   },
+  sise: {
+    headingSell: '비슷한 물건의 최근 낙찰가',
+    headingItem: '비슷한 물건의 최근 낙찰가',
+    count: '거래',
+    nSales: '{{n}}건',
+    median: '중앙값',
+    middle: '중간 50%',
+    chartLabel: '낙찰가 분포: {{n}}건, {{min}}부터 {{max}}까지',
+    legend: '막대: 가격대별 건수 · 색칠한 구간: 중간 50% · 선: 중앙값',
+    recent: '최근 거래',
+    basis: '최근 {{days}}일 동안 다판다에서 낙찰된, 같은 카테고리의 제목이 비슷한 물건이에요 (즉시구매 포함).',
+    few: '아직 비슷한 거래가 적어요',
+    fewBody:
+      '최근 {{days}}일 동안 같은 카테고리에서 제목이 비슷한 낙찰이 {{n}}건이에요. 3건 이상이면 시세를 보여 드려요.',
+    hint: '제목을 입력하고 카테고리를 고르면, 최근 {{days}}일 동안 다판다에서 낙찰된 비슷한 물건의 가격을 보여 드려요.',
+  },
+  itemRows: {
+    similar: '비슷한 경매',
+    recent: '최근 본 물건',
+  },
 };
 
 export type Messages = Catalog<typeof ko>;

@@ -190,6 +190,48 @@
     });
   }
 
+  // ── "최근 본 물건": this browser's last viewed ids (localStorage, no server session), rendered by /items/recent ──
+  var RECENT_KEY = 'dapanda:recent';
+  var RECENT_MAX = 12;
+  function readRecent() {
+    try {
+      var v = JSON.parse(window.localStorage.getItem(RECENT_KEY) || '[]');
+      return Array.isArray(v)
+        ? v.filter(function (n) {
+            return typeof n === 'number' && n > 0 && n < 2147483648 && Math.floor(n) === n;
+          })
+        : [];
+    } catch {
+      return [];
+    }
+  }
+  function initRecent(section) {
+    if (section.dataset.ready) return;
+    section.dataset.ready = '1';
+    var current = Number(section.dataset.recent);
+    var ids = readRecent().filter(function (n) {
+      return n !== current;
+    });
+    try {
+      window.localStorage.setItem(RECENT_KEY, JSON.stringify([current].concat(ids).slice(0, RECENT_MAX)));
+    } catch {
+      /* storage full or disabled: nothing to remember */
+    }
+    if (!ids.length) return;
+    fetch('/items/recent?ids=' + ids.slice(0, RECENT_MAX).join(','), { headers: { accept: 'text/html' } })
+      .then(function (res) {
+        return res.ok ? res.text() : '';
+      })
+      .then(function (html) {
+        if (!html.trim()) return;
+        section.querySelector('[data-recent-list]').innerHTML = html;
+        section.hidden = false;
+      })
+      .catch(function () {
+        /* offline: the row stays hidden */
+      });
+  }
+
   // htmx:load fires on the swapped-in element itself: after a 422 that is the new form, so
   // look at the root as well as inside it.
   function each(root, sel, fn) {
@@ -200,6 +242,7 @@
     if (!root || !root.querySelectorAll) return;
     each(root, '[data-listing-form]', initForm);
     each(root, '[data-gallery]', initGallery);
+    each(root, '[data-recent]', initRecent);
   }
 
   document.addEventListener(
