@@ -168,6 +168,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     imgOrigins: photoOrigin ? [photoOrigin] : [],
     production,
     rateLimitMax: config.rateLimitMax,
+    loadShed: config.loadShed,
   });
   await app.register(i18nPlugin);
   const maintenanceBanner = {

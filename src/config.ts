@@ -48,6 +48,12 @@ export interface Config {
   walletWithdrawalFee: number;
   /** Requests per minute per address (anonymous) or per person (logged in) (RATE_LIMIT_MAX). */
   rateLimitMax: number;
+  /**
+   * Load shedding (core/security.ts): above LOAD_SHED_BROWSING_DELAY_MS (500) of mean event-loop
+   * delay anonymous page views get 503 + Retry-After, above LOAD_SHED_ALL_DELAY_MS (1000) every
+   * request but /static/ and the probes; LOAD_SHED_FORCE=browsing|all sheds that level now (off).
+   */
+  loadShed: { browsingDelayMs: number; allDelayMs: number; force: 'off' | 'browsing' | 'all' };
   /** Which node answered (NODE_NAME; default the host name): operators read it on /readyz and in logs. */
   nodeName: string;
   /** How long /readyz fails before the server stops accepting connections on SIGTERM (DRAIN_DELAY_MS). */
@@ -316,6 +322,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     walletWithdrawalFee: int('WALLET_WITHDRAWAL_FEE', 500, 0, 100_000),
     rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 10_000_000),
+    loadShed: {
+      browsingDelayMs: int('LOAD_SHED_BROWSING_DELAY_MS', 500, 1, 60_000),
+      allDelayMs: int('LOAD_SHED_ALL_DELAY_MS', 1000, 1, 60_000),
+      force: oneOf('LOAD_SHED_FORCE', ['off', 'browsing', 'all'] as const, 'off'),
+    },
     nodeName: nodeName(env.NODE_NAME),
     drainDelayMs: int('DRAIN_DELAY_MS', prod ? 5000 : 0, 0, 120_000),
     wsPingMs: int('WS_PING_MS', 25_000, 100, 600_000),

@@ -6,6 +6,7 @@
  */
 import fp from 'fastify-plugin';
 import i18next, { type TFunction } from 'i18next';
+import type { FastifyRequest } from 'fastify';
 import { ko } from '../locales/ko.js';
 import { en } from '../locales/en.js';
 
@@ -51,6 +52,14 @@ declare module 'fastify' {
     lang: Lang;
     t: TFunction;
   }
+}
+
+/** The language a request asks for: `?lang=`, else the `lang` cookie, else Korean. */
+export function requestLang(req: FastifyRequest): Lang {
+  const q = (req.query as Record<string, unknown> | undefined)?.lang;
+  if (isLang(q)) return q;
+  const cookie = req.cookies?.lang;
+  return isLang(cookie) ? cookie : DEFAULT_LANG;
 }
 
 export const i18nPlugin = fp(

@@ -17,6 +17,16 @@ import type { FastifyReply, FastifyRequest, Session } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { AppError } from './errors.js';
 import { isLoginGuard } from './auth.js';
+import { requestLang, i18n } from './i18n.js';
+import { prom, registry } from './metrics.js';
+
+/** Requests refused by load shedding, by kind (browsing first, then the rest). */
+const shedCounter = new prom.Counter({
+  name: 'http_shed_requests_total',
+  help: 'Requests refused with 503 under pressure, by kind (browsing: anonymous page views; other: the rest)',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
 
 export const SESSION_TTL_SECONDS = 14 * 24 * 3600;
 
@@ -105,6 +115,35 @@ export interface SecurityOptions {
   rateLimitMax?: number;
   /** Other origins pages load images from (the photo CDN). */
   imgOrigins?: string[];
+  /** When to shed what (config.loadShed); defaults: browsing above 500 ms of event-loop delay, all above 1000 ms. */
+  loadShed?: LoadShedOptions;
+}
+
+export interface LoadShedOptions {
+  /** Mean event-loop delay (ms) above which anonymous page views are refused. */
+  browsingDelayMs: number;
+  /** Mean event-loop delay (ms) above which everything but the exempt paths is refused. */
+  allDelayMs: number;
+  /** Shed without waiting for the measure: an operator's lever (a crawler storm) and the tests'. */
+  force: 'off' | 'browsing' | 'all';
+}
+
+const RANK = { off: 0, browsing: 1, all: 2 } as const;
+
+/** Never shed: static files (immutable, cheap, the page already shed would need them) and the probes. */
+const EXEMPT = /^\/(?:static\/|healthz(?:$|\?)|readyz(?:$|\?))/;
+
+/**
+ * Who yields first when the process is saturated: "browsing", an anonymous visitor's page view
+ * (GET/HEAD without a login, the live socket included), before anything else. Bids, a logged-in
+ * person's pages, the login/sign-up forms and every form post are refused only at the higher level.
+ */
+export function shedLevelOf(req: FastifyRequest): 'exempt' | 'browsing' | 'other' {
+  if (EXEMPT.test(req.url)) return 'exempt';
+  // The login and sign-up forms are the way to a bid: not browsing.
+  if (req.routeOptions.config?.csrfForm) return 'other';
+  if ((req.method === 'GET' || req.method === 'HEAD') && !req.session?.user) return 'browsing';
+  return 'other';
 }
 
 export const securityPlugin = fp<SecurityOptions>(
@@ -205,18 +244,38 @@ export const securityPlugin = fp<SecurityOptions>(
       allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
     });
 
+    // Load shedding in two levels: above browsingDelayMs of event-loop delay anonymous page views
+    // get 503 + Retry-After (in the visitor's language), above allDelayMs everything but static
+    // files and probes does. under-pressure measures; its custom health check carries the
+    // operator's LOAD_SHED_FORCE (it reads as "unhealthy": the forced level applies).
+    const shed: LoadShedOptions = opts.loadShed ?? { browsingDelayMs: 500, allDelayMs: 1000, force: 'off' };
+    const forced = shed.force !== 'off';
     await app.register(fastifyUnderPressure, {
-      // Shed load only when the event loop is really late; a busy-but-healthy loop (high
-      // utilisation) keeps serving.
-      maxEventLoopDelay: 1000,
+      // A busy-but-healthy loop (high utilisation) keeps serving; only a late one sheds.
+      maxEventLoopDelay: shed.browsingDelayMs,
       retryAfter: 10,
       exposeStatusRoute: false,
+      ...(forced ? { healthCheck: async () => false, healthCheckInterval: 60_000 } : {}),
       pressureHandler: (req, reply, type, value) => {
-        // No delay sample in the last interval (the loop was busy once for the whole of it: start-up,
-        // a long GC) reads as an infinite delay; the loop is free again now, so that is no reason to
-        // refuse. A loop that is really late still records (late) samples and sheds as it should.
-        if (type === 'eventLoopDelay' && !Number.isFinite(value)) return;
-        req.log.warn({ type, value }, 'under pressure: shedding request');
+        // What the measure says: no delay sample in the last interval (the loop was busy once for the
+        // whole of it: start-up, a long GC) reads as an infinite delay; the loop is free again now,
+        // so that is no reason to refuse. A loop that is really late still records (late) samples.
+        // The heap and RSS limits are not set; the health check is the forced level alone.
+        const measured =
+          type === 'healthCheck' || (type === 'eventLoopDelay' && !Number.isFinite(value))
+            ? 0
+            : type === 'eventLoopDelay' && (value as number) < shed.allDelayMs
+              ? 1
+              : 2;
+        const level = Math.max(measured, RANK[shed.force]);
+        if (level === 0) return;
+        const kind = shedLevelOf(req);
+        if (kind === 'exempt' || (kind === 'other' && level === 1)) return;
+        req.log.warn({ type, value, level }, 'under pressure: shedding request');
+        shedCounter.inc({ kind });
+        // This runs before i18n's own hook: the message must still be in the visitor's language.
+        req.lang = requestLang(req);
+        req.t = i18n.getFixedT(req.lang);
         reply.header('Retry-After', '10');
         throw new AppError(503, 'errors.unavailable', {}, 'OVERLOADED');
       },

@@ -1,0 +1,90 @@
+/**
+ * Page scenarios of `npm run bench`: autocannon (keep-alive connections from 127.0.0.1, the same
+ * count for every scenario) against Fastify's hello-world and the app's pages, each for
+ * BENCH_PAGE_SECONDS after a one-second warm-up. A scenario's ratio is its req/s over
+ * hello-world's in this run (the mean of a hello-world measure before and after the pages, so a
+ * change in the machine's load during the run shows as the spread of the two).
+ */
+import autocannon from 'autocannon';
+
+export interface PageResult {
+  name: string;
+  path: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  /** Responses by status class other than 2xx (and 304), and socket errors/timeouts. */
+  non2xx: number;
+  statuses: Record<string, number>;
+  errors: number;
+}
+
+export async function measure(
+  name: string,
+  port: number,
+  path: string,
+  o: { connections: number; seconds: number; headers?: Record<string, string> },
+): Promise<PageResult> {
+  const run = (duration: number) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}${path}`,
+      connections: o.connections,
+      duration,
+      headers: o.headers ?? {},
+      timeout: 10,
+    });
+  await run(1); // warm-up: JIT, template caches, the connections' first requests
+  const r = await run(o.seconds);
+  const statuses: Record<string, number> = {};
+  for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) statuses[code] = (v as { count: number }).count;
+  const ok = Object.entries(statuses)
+    .filter(([c]) => c.startsWith('2') || c === '304')
+    .reduce((s, [, n]) => s + n, 0);
+  const total = Object.values(statuses).reduce((s, n) => s + n, 0);
+  return {
+    name,
+    path,
+    rps: ok / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: total,
+    non2xx: total - ok,
+    statuses,
+    errors: r.errors + r.timeouts,
+  };
+}
+
+export interface PageTarget {
+  result: PageResult;
+  minRatio: number;
+  maxP99?: number;
+}
+
+export function printPages(hello: PageResult[], rows: PageTarget[], connections: number, seconds: number): void {
+  const f = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  const base = hello.reduce((s, h) => s + h.rps, 0) / hello.length;
+  console.log('\n== pages vs Fastify hello-world (same machine, same run, same load generator) ==');
+  console.log(
+    `autocannon -c ${connections} -d ${seconds} (after a 1 s warm-up) from 127.0.0.1, keep-alive; hello-world ${hello.map((h) => f(h.rps)).join(' / ')} req/s (before / after the pages), mean ${f(base)}`,
+  );
+  console.log(
+    '| scenario                     | req/s    | p50 / p99 ms  | non-2xx | errors | ratio  | target                | result |',
+  );
+  console.log(
+    '|------------------------------|----------|---------------|---------|--------|--------|-----------------------|--------|',
+  );
+  for (const h of hello)
+    console.log(
+      `| ${'Fastify hello-world'.padEnd(28)} | ${f(h.rps).padStart(8)} | ${`${f(h.p50)} / ${f(h.p99)}`.padStart(13)} | ${String(h.non2xx).padStart(7)} | ${String(h.errors).padStart(6)} | ${'1'.padStart(6)} | ${''.padEnd(21)} |        |`,
+    );
+  for (const { result: r, minRatio, maxP99 } of rows) {
+    const ratio = r.rps / base;
+    const met = ratio >= minRatio && (maxP99 === undefined || r.p99 < maxP99) && r.non2xx === 0 && r.errors === 0;
+    const target = `>= ${minRatio}${maxP99 !== undefined ? `, p99 < ${maxP99} ms` : ''}`;
+    console.log(
+      `| ${r.name.padEnd(28)} | ${f(r.rps).padStart(8)} | ${`${f(r.p50)} / ${f(r.p99)}`.padStart(13)} | ${String(r.non2xx).padStart(7)} | ${String(r.errors).padStart(6)} | ${ratio.toFixed(3).padStart(6)} | ${target.padEnd(21)} | ${(met ? 'met' : 'short').padEnd(6)} |`,
+    );
+    if (r.non2xx) console.log(`  ${r.name}: statuses ${JSON.stringify(r.statuses)}`);
+  }
+}
