@@ -3,7 +3,8 @@
  * Steps: plan | copy | verify | cutover | rollback (see deploy/README.md, "Move to another environment").
  * Options: --state DIR (default .data/migrate/<from>-<to>), --jobs N (4), --reset (copy: start over),
  *   --method logical|dump (default: what plan finds), --margin N (sequence margin, 10000),
- *   --pages N (verify: pages compared, 10), --max-window S (cutover: abort above, 300), --json.
+ *   --pages N (verify: pages compared, 10), --max-window S (cutover: abort above, 300),
+ *   --dry-run (rollback: list the target's writes since cutover that would be copied back; change nothing).
  * Exit status: 0 GO/PASS/done, 1 NO-GO/FAIL/refused, 2 usage.
  * Secrets come from the env files and are never printed (log lines are scrubbed).
  */
@@ -18,7 +19,7 @@ import { verify } from './verify.js';
 import { cutover, rollback } from './cutover.js';
 
 const USAGE =
-  'usage: npm run migrate:env -- plan|copy|verify|cutover|rollback --from <env file> --to <env file> [--state DIR] [--jobs N] [--reset] [--method logical|dump] [--margin N] [--pages N] [--max-window S]';
+  'usage: npm run migrate:env -- plan|copy|verify|cutover|rollback --from <env file> --to <env file> [--state DIR] [--jobs N] [--reset] [--method logical|dump] [--margin N] [--pages N] [--max-window S] [--dry-run]';
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
         pages: { type: 'string', default: '10' },
         'max-window': { type: 'string', default: '300' },
         quiet: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -111,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
         return r.ok ? 0 : 1;
       }
       case 'rollback': {
-        const r = await rollback(from, to, log, state, { jobs });
+        const r = await rollback(from, to, log, state, { jobs, margin, pages, dryRun: v['dry-run']! });
         return r.ok ? 0 : 1;
       }
     }

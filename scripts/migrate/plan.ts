@@ -251,6 +251,21 @@ export async function plan(from: Side, to: Side, log: Log): Promise<PlanResult> 
   const [ra, rb, va, vb] = await Promise.all([redisCheck(from), redisCheck(to), appVersion(from), appVersion(to)]);
   add('source Redis', ra.ok ? 'GO' : 'NO-GO', ra.detail);
   add('target Redis', rb.ok ? 'GO' : 'NO-GO', rb.detail);
+  // Outbox events carry the REDIS_PREFIX of the side that wrote them (their namespace): only relays of
+  // that namespace deliver them, so the target must use the source's prefix, on a Redis of its own.
+  add(
+    'REDIS_PREFIX the same on both sides (outbox namespace)',
+    from.redisPrefix === to.redisPrefix ? 'GO' : 'NO-GO',
+    from.redisPrefix === to.redisPrefix
+      ? `both ${from.redisPrefix}`
+      : `source ${from.redisPrefix}, target ${to.redisPrefix}: the target's outbox relay would never deliver the events the source left undelivered (set REDIS_PREFIX=${from.redisPrefix} on the target)`,
+  );
+  if (from.redisPrefix === to.redisPrefix && redisWhere(from.redisUrl) === redisWhere(to.redisUrl))
+    add(
+      'separate Redis for the two sides',
+      'NO-GO',
+      `both sides use ${redisWhere(from.redisUrl)} with prefix ${from.redisPrefix}: they would share BullMQ queues (the target's workers would run the source's timers)`,
+    );
   add('source app', va.ok ? 'GO' : 'WARN', va.detail);
   add('target app', vb.ok ? 'GO' : 'WARN', vb.detail);
   if (va.version && vb.version)
@@ -326,4 +341,14 @@ export async function plan(from: Side, to: Side, log: Log): Promise<PlanResult> 
     sizes: { dbBytes: src.dbBytes, rows: src.rows, photoObjects, photoBytes },
     estimate: { dbSeconds, photoSeconds, rowsPerSecond, photoBytesPerSecond },
   };
+}
+
+/** host:port/db of a Redis URL (no password): two sides on the same one share their keys. */
+function redisWhere(u: string): string {
+  try {
+    const x = new URL(u);
+    return `${x.hostname}:${x.port || 6379}/${x.pathname.replace(/^\//, '') || '0'}`;
+  } catch {
+    return u;
+  }
 }

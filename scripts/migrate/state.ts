@@ -19,14 +19,28 @@ export interface MigrationState {
     sequences?: Record<string, number>;
   };
   cutover?: {
-    phase: 'paused' | 'caught-up' | 'verified' | 'switched' | 'resumed';
+    phase: 'paused' | 'caught-up' | 'verified' | 'switched' | 'resumed' | 'aborted';
+    /** When the source went read-only (maintenance on): the window's start. */
     pausedAt: string;
-    /** The target's LSN / counts when the source was paused. */
+    caughtUpAt?: string;
+    /** Rows the final incremental copy moved (pg_dump path), or the replication lag waited (logical). */
+    finalRows?: number;
+    verifiedAt?: string;
     switchedAt?: string;
     resumedAt?: string;
     windowSeconds?: number;
+    abortedAt?: string;
+    abortReason?: string;
   };
-  rollback?: { at: string; phase: 'paused' | 'copied-back' | 'switched' | 'resumed' };
+  rollback?: {
+    phase: 'paused' | 'copied-back' | 'verified' | 'switched' | 'resumed' | 'refused' | 'failed';
+    /** When the target went read-only for the way back. */
+    pausedAt: string;
+    copiedRows?: number;
+    delta?: string[];
+    resumedAt?: string;
+    windowSeconds?: number;
+  };
 }
 
 export class StateFile {

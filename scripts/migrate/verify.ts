@@ -5,7 +5,7 @@
  * with the same SHA-256; a sample of pages rendered by both apps, compared after removing what is
  * per-response (CSRF tokens, nonces, photo URL bases). Writes verify.json and verify.md.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Side } from './env.js';
@@ -30,7 +30,7 @@ export interface VerifyReport {
 const rowHash = (t: TableInfo) => `md5(row(${t.pk.length ? t.pk.map(q).join(', ') : 'x.*'})::text || x::text)`;
 const orderBy = (t: TableInfo) => (t.pk.length ? t.pk.map(q).join(', ') : `x::text`);
 
-async function tableSummary(c: pg.Client, t: TableInfo): Promise<{ n: number; hash: string }> {
+export async function tableSummary(c: pg.Client, t: TableInfo): Promise<{ n: number; hash: string }> {
   const r = await c.query<{ n: string; h: string | null }>(
     `SELECT count(*) AS n, md5(string_agg(${rowHash(t)}, '' ORDER BY ${orderBy(t)})) AS h FROM ${q(t.name)} x`,
   );
@@ -240,8 +240,16 @@ export async function verify(
     for (const p of pagePaths) {
       try {
         const [x, y] = await Promise.all([fetchPage(from.appUrl, p), fetchPage(to.appUrl, p)]);
-        if (x.status !== y.status || normalizePage(x.body) !== normalizePage(y.body))
+        const [nx, ny] = [normalizePage(x.body), normalizePage(y.body)];
+        if (x.status !== y.status || nx !== ny) {
           differ.push(`${p} (${x.status}/${y.status})`);
+          // Both normalized bodies beside the report, for `diff` by the operator.
+          const dir = path.join(opts.reportDir, `${step}-pages`);
+          mkdirSync(dir, { recursive: true });
+          const slug = p.replace(/[^A-Za-z0-9]+/g, '_') || 'root';
+          writeFileSync(path.join(dir, `${slug}.source.html`), nx);
+          writeFileSync(path.join(dir, `${slug}.target.html`), ny);
+        }
       } catch (err) {
         differ.push(`${p} (${(err as Error).message})`);
       }
