@@ -160,6 +160,7 @@ export function siseChart(s: Sise, w = 280, h = 72) {
 
 export interface SimilarLive {
   id: number;
+  sellerId: number;
   title: string;
   currentPrice: number;
   bidCount: number;
@@ -180,14 +181,16 @@ export async function similarLive(
 ): Promise<SimilarLive[]> {
   const text = siseText(o.title) || o.title.slice(0, 40);
   const rows = await db.$queryRaw<Record<string, unknown>[]>`
-    SELECT l.id, l.title, l.current_price, l.bid_count, l.status::text AS status, l.starts_at, l.ends_at, l.created_at,
-           l.cover_photo_id
+    SELECT l.id, l.seller_id, l.title, l.current_price, l.bid_count, l.status::text AS status, l.starts_at, l.ends_at,
+           l.created_at, l.cover_photo_id
     FROM listings l
     WHERE l.category_id = ${o.categoryId} AND l.status = 'LIVE' AND l.ends_at > now() AND l.id <> ${o.excludeId}
+      AND l.hidden_at IS NULL
     ORDER BY (${text} <% l.title OR ${text} % l.title) DESC, similarity(${text}, l.title) DESC, l.ends_at ASC, l.id ASC
     LIMIT ${Math.min(Math.max(o.limit ?? 6, 1), 12)}`;
   return rows.map((x) => ({
     id: Number(x.id),
+    sellerId: Number(x.seller_id),
     title: String(x.title),
     currentPrice: Number(x.current_price),
     bidCount: Number(x.bid_count),
@@ -203,9 +206,10 @@ export async function similarLive(
 export async function listingsByIds(db: Db, ids: number[]): Promise<SimilarLive[]> {
   if (!ids.length) return [];
   const rows = await db.listing.findMany({
-    where: { id: { in: ids }, status: { not: 'CANCELLED' } },
+    where: { id: { in: ids }, status: { not: 'CANCELLED' }, hiddenAt: null },
     select: {
       id: true,
+      sellerId: true,
       title: true,
       currentPrice: true,
       bidCount: true,
