@@ -55,6 +55,8 @@ async function setUp(app: App, config: Config, o: { solo?: boolean; reserve?: nu
 async function close(app: App, sales: Sale[]) {
   const ids = sales.map((s) => s.id);
   await app.db.$executeRaw`UPDATE auctions SET ends_at = now() - interval '1 second' WHERE id = ANY(${ids})`;
+  // The first call may only wait for a sweep that began before the UPDATE; the second is a fresh one.
+  await app.queues.runNow('auction-sweeper');
   await app.queues.runNow('auction-sweeper');
   const ok = await waitFor(
     async () => (await app.db.order.count({ where: { auctionId: { in: ids } } })) === ids.length,
