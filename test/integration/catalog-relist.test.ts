@@ -37,7 +37,7 @@ async function sell(app: App, c: Awaited<ReturnType<typeof seller>>['c'], over: 
 
 /** Ends the auctions now (end moved into the past, bidding's own sweeper closes them). */
 async function end(app: App, ids: number[]) {
-  await app.db.$executeRaw`UPDATE auctions SET ends_at = now() - interval '1 second' WHERE id = ANY(${ids})`;
+  await app.db.$executeRaw`UPDATE auctions SET ends_at = now() WHERE id = ANY(${ids})`;
   // The first call may only wait for a sweep that began before the UPDATE; the second is a fresh one.
   await app.queues.runNow('auction-sweeper');
   await app.queues.runNow('auction-sweeper');

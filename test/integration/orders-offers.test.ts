@@ -54,7 +54,7 @@ async function setUp(app: App, config: Config, o: { solo?: boolean; reserve?: nu
 /** Closes the sales' auctions (end moved into the past, bidding's sweeper) and waits for their orders. */
 async function close(app: App, sales: Sale[]) {
   const ids = sales.map((s) => s.id);
-  await app.db.$executeRaw`UPDATE auctions SET ends_at = now() - interval '1 second' WHERE id = ANY(${ids})`;
+  await app.db.$executeRaw`UPDATE auctions SET ends_at = now() WHERE id = ANY(${ids})`;
   // The first call may only wait for a sweep that began before the UPDATE; the second is a fresh one.
   await app.queues.runNow('auction-sweeper');
   await app.queues.runNow('auction-sweeper');
@@ -280,5 +280,33 @@ t.test('second-chance offers: accepted, declined, expired (job and sweeper), and
   t.equal(below.statusCode, 409, 'below the reserve');
   t.match(below.body, '최저 낙찰가보다 낮아 제안할 수 없어요');
   t.equal(await app.db.orderOffer.count({ where: { orderId: { in: [oe.id, of.id] } } }), 0);
+  t.same(await ledgerViolations(app), []);
+});
+
+t.test('no offer when the seller did not ship', async (t) => {
+  const { app, config } = await startApp(t, { SOFT_CLOSE_SECONDS: '0', ORDER_SWEEP_MS: '3600000' });
+  const G = await setUp(app, config);
+  const [og] = await close(app, [G]);
+  await G.wc.get(`/orders/${og.id}`);
+  const addr = await G.wc.post(`/orders/${og.id}/address`, {
+    mode: 'MEETUP',
+    meetupPlace: '역삼역 3번 출구',
+    meetupAt: new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 16),
+  });
+  t.equal(addr.statusCode, 303);
+  const o = await app.db.order.findUniqueOrThrow({ where: { id: og.id } });
+  await (await app.queues.queue('orders').getJob(jobId('due', o.id, o.dueAt!)))!.promote();
+  t.ok(
+    await waitFor(
+      async () => (await app.db.order.findUniqueOrThrow({ where: { id: og.id } })).state === 'CANCELLED',
+      15_000,
+    ),
+  );
+  t.equal((await app.db.order.findUniqueOrThrow({ where: { id: og.id } })).cancelReason, 'NOT_SHIPPED');
+  t.notMatch((await G.sc.get(`/orders/${og.id}`)).body, 'data-testid="second-chance"', 'no offer block');
+  const r = await offerFrom(app, G.sc, og.id);
+  t.equal(r.statusCode, 409);
+  t.match(r.body, '배송 정보를 주지 않아 취소된 주문만');
+  t.equal(await app.db.orderOffer.count({ where: { orderId: og.id } }), 0);
   t.same(await ledgerViolations(app), []);
 });
