@@ -67,7 +67,10 @@ t.test('outbid: one notification per burst with the latest price, in the reader 
   t.ok(await waitFor(async () => (await rows(app, b.id, 'outbid')).length === 1), 'B: one as well');
   // All outbox deliveries done: still exactly one each.
   await waitFor(
-    async () => (await app.db.outboxEvent.count({ where: { deliveredAt: null, name: 'bid.outbid' } })) === 0,
+    async () =>
+      (await app.db.outboxEvent.count({
+        where: { namespace: config.redisPrefix, deliveredAt: null, deadAt: null, name: 'bid.outbid' },
+      })) === 0,
   );
   t.equal((await rows(app, a.id, 'outbid')).length, 1);
   t.equal((await rows(app, seller.id)).length, 0, 'the seller hears nothing of bids');

@@ -15,8 +15,18 @@ import type { App } from '../../src/app.js';
 const FEE = Math.floor((ORDER_PRICE * 300) / 10_000);
 const rows = (app: App, userId: number, kind: string) =>
   app.db.notification.findMany({ where: { userId, kind }, orderBy: { id: 'asc' } });
+/** Each test's app and its outbox namespace (its REDIS_PREFIX). */
+const namespaces = new WeakMap<App, string>();
 const drained = (app: App) =>
-  waitFor(async () => (await app.db.outboxEvent.count({ where: { deliveredAt: null } })) === 0, 20_000);
+  // This app's own namespace only: npm test shares one database, and other files' apps leave
+  // events their (closed) relays never deliver, which made each wait here run out its 20 s.
+  waitFor(
+    async () =>
+      (await app.db.outboxEvent.count({
+        where: { namespace: namespaces.get(app), deliveredAt: null, deadAt: null },
+      })) === 0,
+    20_000,
+  );
 
 /** Exactly one `kind` for `userId` about the order, shown in Korean and in English. */
 async function one(
@@ -41,6 +51,7 @@ async function one(
 
 t.test('address needed, ship now, shipped, payout, reviews: once each for the right side', async (t) => {
   const { app, config } = await startApp(t, { ORDER_SWEEP_MS: '3600000' });
+  namespaces.set(app, config.redisPrefix);
   const { seller, buyer, order, bc, sc } = await wonOrder(app, config, '<i>필름</i> 카메라');
   const esc = '&quot;&lt;i&gt;필름&lt;/i&gt; 카메라&quot;';
   await one(t, app, bc, buyer.id, 'orderAddress', order.id, {
@@ -90,6 +101,7 @@ t.test('address needed, ship now, shipped, payout, reviews: once each for the ri
 
 t.test('timers: address reminder, cancel (both sides), confirm reminder, auto-confirm and payout', async (t) => {
   const { app, config } = await startApp(t, { ORDER_SWEEP_MS: '3600000' });
+  namespaces.set(app, config.redisPrefix);
   const q = app.queues.queue('orders');
   const fire = async (kind: 'due' | 'remind', id: number, at: Date) => {
     const job = await q.getJob(jobId(kind, id, at));
@@ -135,6 +147,7 @@ t.test('timers: address reminder, cancel (both sides), confirm reminder, auto-co
 
 t.test('disputes: opened to the seller, answered to the buyer, resolved to both with their amounts', async (t) => {
   const { app, config } = await startApp(t, { ORDER_SWEEP_MS: '3600000' });
+  namespaces.set(app, config.redisPrefix);
   const admin = await makeUser(app, 'ADMIN');
   const ac = new Client(app);
   await ac.login(admin.email, 'wallet test password');
