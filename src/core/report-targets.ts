@@ -6,6 +6,7 @@
  * In core, like admin-nav, so neither side imports the other.
  */
 import fp from 'fastify-plugin';
+import type { Tx } from './db/index.js';
 
 export const REPORT_TARGET_KINDS = ['LISTING', 'USER', 'QUESTION', 'MESSAGE'] as const;
 export type ReportTargetKind = (typeof REPORT_TARGET_KINDS)[number];
@@ -17,7 +18,23 @@ export interface ReportTargetInfo {
   summary: string;
   /** Same-origin path where a moderator sees the thing in context. */
   href: string;
+  /** For kinds whose owner can hide them (registerHider): whether it is hidden now. */
+  hidden?: boolean;
 }
+
+/** What hiding or restoring changed, for the moderator's audit row (ISO times). */
+export interface HideResult {
+  changed: boolean;
+  before: { hiddenAt: string | null };
+  after: { hiddenAt: string | null };
+}
+
+/**
+ * Hides (`hidden` true) or restores a thing inside the moderator's transaction (its audit row and
+ * the reports' resolution commit with it); null when it does not exist. The owning module keeps the
+ * thing and decides what "hidden" shows; moderation only calls this.
+ */
+export type ContentHider = (tx: Tx, id: number, hidden: boolean) => Promise<HideResult | null>;
 
 /**
  * Resolves a target for `viewerId` (the reporter, or a moderator reading the queue): null when it does not
@@ -35,6 +52,9 @@ export interface ReportTargets {
   /** The resolver for `kind`, or undefined when no module registered one (the kind is then refused). */
   resolver(kind: ReportTargetKind): ReportTargetResolver | undefined;
   kinds(): ReportTargetKind[];
+  /** The owning module's hide/restore for `kind` (QUESTION, MESSAGE); listings go through catalog's API. */
+  registerHider(kind: ReportTargetKind, hide: ContentHider): void;
+  hider(kind: ReportTargetKind): ContentHider | undefined;
 }
 
 declare module 'fastify' {
@@ -50,6 +70,7 @@ export function isReportTargetKind(value: unknown): value is ReportTargetKind {
 export const reportTargetsPlugin = fp(
   async (app) => {
     const resolvers = new Map<ReportTargetKind, ReportTargetResolver>();
+    const hiders = new Map<ReportTargetKind, ContentHider>();
     app.decorate('reportTargets', {
       register(kind, resolve) {
         if (resolvers.has(kind)) throw new Error(`report target ${kind} is already registered`);
@@ -60,6 +81,13 @@ export const reportTargetsPlugin = fp(
       },
       kinds() {
         return [...resolvers.keys()];
+      },
+      registerHider(kind, hide) {
+        if (hiders.has(kind)) throw new Error(`hider for ${kind} is already registered`);
+        hiders.set(kind, hide);
+      },
+      hider(kind) {
+        return hiders.get(kind);
       },
     } satisfies ReportTargets);
   },

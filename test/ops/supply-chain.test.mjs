@@ -111,3 +111,44 @@ t.test('secret scan: a key in the tree, and one committed then deleted (only --d
   );
   t.end();
 });
+
+t.test(
+  'npm audit: ci.yml runs it on every push and PR; .ci/run never reports a missing answer as a pass',
+  async (t) => {
+    const { parse } = await import('yaml');
+    const wf = parse(fs.readFileSync(path.join(repo, '.github/workflows/ci.yml'), 'utf8'));
+    t.ok(wf.on && 'push' in wf.on && 'pull_request' in wf.on, 'ci.yml runs on push and pull_request');
+    const steps = Object.entries(wf.jobs).flatMap(([job, j]) => (j.steps ?? []).map((s) => ({ job, ...s })));
+    const audit = steps.filter((s) => typeof s.run === 'string' && /^\s*npm audit --audit-level=high\s*$/m.test(s.run));
+    t.equal(audit.length, 1, `one step runs npm audit --audit-level=high (job ${audit[0]?.job})`);
+    t.notOk(audit[0]?.['continue-on-error'], 'and its failure fails the job');
+    t.notOk(wf.jobs[audit[0]?.job]?.['continue-on-error'], 'and the job fails the run');
+
+    // .ci/run's audit gate, with the real npm and registry: where the audit API answers, its exit code is
+    // npm's; where it does not (here: 405), the gate says NOT RUN and the summary repeats it.
+    const script = fs.readFileSync(path.join(repo, '.ci/run'), 'utf8');
+    const fn = script.slice(
+      script.indexOf('audit_not_run=""'),
+      script.indexOf('\n}\n', script.indexOf('audit() {')) + 3,
+    );
+    t.match(
+      script,
+      /npm audit NOT RUN here \(\$\{audit_not_run\}\)/,
+      'the final summary names a gate that did not run',
+    );
+    const gate = run('bash', ['-c', `set -euo pipefail; ${fn}\naudit; echo "not_run=[$audit_not_run]"`]);
+    const npm = run('npm', ['audit', '--audit-level=high']);
+    if (
+      /audit endpoint returned an error|40\d Method Not Allowed|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(
+        npm.out,
+      )
+    ) {
+      t.equal(gate.code, 0, 'no answer: the gate goes on');
+      t.match(gate.out, /npm audit NOT RUN \(no advisory result; this is not a pass\)/, 'and says it did not run');
+      t.match(gate.out, /not_run=\[.+\]/, 'and the summary will say so');
+    } else {
+      t.equal(gate.code, npm.code, `the registry answered: the gate's exit code is npm audit's (${npm.code})`);
+      t.match(gate.out, /not_run=\[\]/, 'and nothing is reported as not run');
+    }
+  },
+);

@@ -102,6 +102,7 @@ type Line = {
   kind: string;
   body: string;
   flagged: boolean;
+  hiddenAt: Date | null;
   createdAt: Date;
 };
 
@@ -166,13 +167,15 @@ export function orderChat(app: FastifyInstance, deps: ChatDeps) {
   const present = (m: Line, viewerId: number | null, nick: (id: number) => string, otherRead: number) => ({
     id: m.id,
     orderId: m.orderId,
-    body: m.body,
+    // A line a moderator hid shows a notice: its text does not leave the server.
+    hidden: Boolean(m.hiddenAt),
+    body: m.hiddenAt ? '' : m.body,
     adminRead: m.kind === 'ADMIN_READ',
     mine: m.senderId === viewerId,
     sender: nick(m.senderId),
-    flagged: m.flagged,
+    flagged: m.flagged && !m.hiddenAt,
     createdAt: m.createdAt,
-    reportable: m.kind === 'TEXT' && viewerId !== null && m.senderId !== viewerId,
+    reportable: m.kind === 'TEXT' && !m.hiddenAt && viewerId !== null && m.senderId !== viewerId,
     unseen: m.kind === 'TEXT' && m.senderId === viewerId && m.id > otherRead,
   });
 
@@ -418,11 +421,23 @@ export async function chatRoutes(app: FastifyInstance, deps: ChatDeps, chat: Ord
     if (!m || m.kind !== 'TEXT') return null;
     const o = await deps.orders.parties(m.orderId);
     if (!o) return null;
-    if (!opts.staff && viewerId !== o.buyerId && viewerId !== o.sellerId) return null;
+    if (!opts.staff && (m.hiddenAt || (viewerId !== o.buyerId && viewerId !== o.sellerId))) return null;
     return {
       ownerId: m.senderId,
       summary: [...m.body].slice(0, 300).join(''),
       href: opts.staff ? `/admin/orders/${o.id}/chat#chat-m-${m.id}` : `/orders/${o.id}/chat#chat-m-${m.id}`,
+      hidden: Boolean(m.hiddenAt),
     };
+  });
+  // Moderation hides or restores a line inside the moderator's transaction (an open tab shows it on reload or reconnect).
+  app.reportTargets.registerHider('MESSAGE', async (tx, id, hidden) => {
+    const m = await tx.chatMessage.findUnique({ where: { id }, select: { kind: true, hiddenAt: true } });
+    if (!m || m.kind !== 'TEXT') return null;
+    const before = { hiddenAt: m.hiddenAt?.toISOString() ?? null };
+    if (Boolean(m.hiddenAt) === hidden) return { changed: false, before, after: before };
+    const at = hidden ? new Date() : null;
+    const r = await tx.chatMessage.updateMany({ where: { id, hiddenAt: m.hiddenAt }, data: { hiddenAt: at } });
+    if (!r.count) return { changed: false, before, after: before };
+    return { changed: true, before, after: { hiddenAt: at?.toISOString() ?? null } };
   });
 }

@@ -9,7 +9,7 @@ import { accountsApi } from '../accounts/index.js';
 import { catalogApi } from '../catalog/index.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
-import { questionRoutes, questionsModel, type QaDeps } from './questions.js';
+import { hideQuestion, questionRoutes, questionsModel, type QaDeps } from './questions.js';
 import { orderChat, chatRoutes, type ChatDeps } from './chat.js';
 import { ordersApi } from '../orders/index.js';
 
@@ -30,10 +30,12 @@ export const messagesModule: FastifyPluginAsync = async (app) => {
     if (!q) return null;
     const l = await deps.catalog.moderationState(q.listingId);
     if (!l) return null;
-    if (!staff && (l.hiddenAt || (!q.answeredAt && viewerId !== q.askerId && viewerId !== q.sellerId))) return null;
+    if (!staff && (l.hiddenAt || q.hiddenAt || (!q.answeredAt && viewerId !== q.askerId && viewerId !== q.sellerId)))
+      return null;
     const summary = q.answer ? `Q. ${q.body}\nA. ${q.answer}` : `Q. ${q.body}`;
-    return { ownerId: q.askerId, summary, href: `/items/${q.listingId}#q-${q.id}` };
+    return { ownerId: q.askerId, summary, href: `/items/${q.listingId}#q-${q.id}`, hidden: Boolean(q.hiddenAt) };
   });
+  app.reportTargets.registerHider('QUESTION', hideQuestion);
   // Order chat: one conversation per order, on the order page (slot `order.chat`) and /orders/:id/chat.
   const chatDeps: ChatDeps = { ...deps, orders: ordersApi(app.db) };
   await chatRoutes(app, chatDeps, orderChat(app, chatDeps));

@@ -13,6 +13,7 @@ import { goTo } from '../../core/redirect.js';
 import { transaction, type Db } from '../../core/db/index.js';
 import type { AccountsApi } from '../accounts/index.js';
 import type { CatalogApi } from '../catalog/index.js';
+import type { ContentHider } from '../../core/report-targets.js';
 import { questionAnswered, questionAsked } from './events.js';
 
 export const MAX_LEN = 500;
@@ -73,13 +74,15 @@ export async function questionsModel(deps: QaDeps, listingId: number, req: Fasti
     isSeller,
     canAsk: viewer !== null && !isSeller,
     max: MAX_LEN,
+    // A question a moderator hid shows a notice only: neither its text nor its answer leaves the server.
     items: rows.map((r) => ({
       id: r.id,
-      body: r.body,
-      answer: r.answer,
+      hidden: Boolean(r.hiddenAt),
+      body: r.hiddenAt ? '' : r.body,
+      answer: r.hiddenAt ? null : r.answer,
       createdAt: r.createdAt,
       mine: r.askerId === viewer,
-      reportable: viewer !== null && r.askerId !== viewer,
+      reportable: !r.hiddenAt && viewer !== null && r.askerId !== viewer,
       asker: mask(names.get(r.askerId)?.nickname ?? '?'),
     })),
   };
@@ -123,7 +126,7 @@ export async function questionRoutes(app: FastifyInstance, deps: QaDeps) {
       const userId = req.user!.id;
       const q = await deps.db.listingQuestion.findUnique({ where: { id: req.params.id } });
       // Someone else's question (not the seller's to answer) is not found, like one that does not exist.
-      if (!q || q.sellerId !== userId) throw notFound();
+      if (!q || q.sellerId !== userId || q.hiddenAt) throw notFound();
       const answer = cleanText(req.body.answer);
       const done = await transaction(deps.db, async (tx) => {
         const r = await tx.listingQuestion.updateMany({
@@ -140,3 +143,16 @@ export async function questionRoutes(app: FastifyInstance, deps: QaDeps) {
     },
   );
 }
+
+/** Moderation's hide/restore of a question (core/report-targets.ts), in the moderator's transaction. */
+export const hideQuestion: ContentHider = async (tx, id, hidden) => {
+  const q = await tx.listingQuestion.findUnique({ where: { id }, select: { hiddenAt: true } });
+  if (!q) return null;
+  const before = { hiddenAt: q.hiddenAt?.toISOString() ?? null };
+  if (Boolean(q.hiddenAt) === hidden) return { changed: false, before, after: before };
+  // Only if nobody changed it meanwhile (two moderators at once: one of them changes it).
+  const at = hidden ? new Date() : null;
+  const r = await tx.listingQuestion.updateMany({ where: { id, hiddenAt: q.hiddenAt }, data: { hiddenAt: at } });
+  if (!r.count) return { changed: false, before, after: before };
+  return { changed: true, before, after: { hiddenAt: at?.toISOString() ?? null } };
+};

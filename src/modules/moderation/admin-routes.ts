@@ -66,6 +66,8 @@ export async function moderationAdminRoutes(app: FastifyInstance, deps: Moderati
         }
       : null;
     const userActions = Boolean(owner) && owner!.id !== req.user!.id;
+    const hideable =
+      kind !== 'LISTING' && Boolean(info) && info!.hidden !== undefined && Boolean(deps.targets.hider(kind));
     return {
       kind,
       id,
@@ -85,9 +87,11 @@ export async function moderationAdminRoutes(app: FastifyInstance, deps: Moderati
         text: r.text,
         createdAt: r.createdAt,
       })),
+      // A question or chat line its owning module can hide (it registered a hider and says whether it is hidden).
+      contentHidden: hideable ? Boolean(info!.hidden) : null,
       actions: {
-        hide: Boolean(listing) && !listing!.hiddenAt,
-        restore: Boolean(listing?.hiddenAt),
+        hide: (Boolean(listing) && !listing!.hiddenAt) || (hideable && !info!.hidden),
+        restore: Boolean(listing?.hiddenAt) || (hideable && Boolean(info!.hidden)),
         warn: userActions,
         suspend: userActions,
         ban: userActions && can('ban'),
@@ -139,7 +143,8 @@ export async function moderationAdminRoutes(app: FastifyInstance, deps: Moderati
       const days = daysRaw ? (/^\d{1,3}$/.test(daysRaw) ? Number(daysRaw) : NaN) : undefined;
       const actor = { ...actorOf(req), id: req.user!.id };
       const res = await act(deps, actor, { kind: t.kind, targetId: t.id, action, note: req.body.note ?? '', days });
-      flash(req, 'info', `moderation.admin.done.${action}`, {
+      const content = t.kind !== 'LISTING' && (action === 'hide' || action === 'restore');
+      flash(req, 'info', `moderation.admin.done.${content ? `${action}Content` : action}`, {
         reports: res.resolved.length,
         auctions: res.cancelled.length,
       });

@@ -1,5 +1,5 @@
 /**
- * The events moderation emits. `user.warned` is durable: a warning is a message the user is owed
+ * The events moderation emits. `user.warned` and `user.sanctioned` are durable: a warning is a message the user is owed
  * (the notifications module writes it to their inbox, once per event).
  */
 import { domainEvent } from '../../core/events.js';
@@ -14,13 +14,30 @@ export type UserWarned = {
   note: string;
 };
 
+/**
+ * A moderator suspended or an admin banned a user (durable, enqueued in the action's transaction):
+ * the notifications module tells the user in their inbox and by mail. (accounts' live
+ * `user.restricted`, emitted after the commit, ends their sessions; this one is the notice they are owed.)
+ */
+export type UserSanctioned = {
+  userId: number;
+  kind: 'suspended' | 'banned';
+  /** ISO time the suspension ends; null for a ban. */
+  until: string | null;
+  /** The moderator's reason, as the user reads it (plain text, escaped where shown). */
+  note: string;
+};
+
 declare module '../../core/events.js' {
   interface DomainEvents {
     'user.warned': UserWarned;
+    'user.sanctioned': UserSanctioned;
   }
   interface DurableEvents {
     'user.warned': true;
+    'user.sanctioned': true;
   }
 }
 
 export const userWarned = (e: UserWarned) => domainEvent('user.warned', e);
+export const userSanctioned = (e: UserSanctioned) => domainEvent('user.sanctioned', e);

@@ -2,7 +2,8 @@
  * moderation: users' reports (of a listing, a user, a question, a chat message: each resolved by
  * the module that owns it through core/report-targets.ts) and the moderators' queue
  * (/admin/reports) with its actions, which go through the owning modules' APIs: catalog hides,
- * bidding force-cancels, accounts suspends and bans. Emits `user.warned` (durable, events.ts).
+ * bidding force-cancels, accounts suspends and bans, messages hides questions and chat lines (its
+ * registered hider). Emits `user.warned` and `user.sanctioned` (durable, events.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { addMessages } from '../../core/i18n.js';
@@ -13,8 +14,8 @@ import { moderationAdminRoutes } from './admin-routes.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
 
-export type { UserWarned } from './events.js';
-export { userWarned } from './events.js';
+export type { UserWarned, UserSanctioned } from './events.js';
+export { userWarned, userSanctioned } from './events.js';
 
 export const moderationModule: FastifyPluginAsync = async (app) => {
   addMessages('moderation', { ko, en });

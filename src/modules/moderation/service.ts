@@ -13,7 +13,7 @@ import { isReportTargetKind, type ReportTargetKind, type ReportTargets } from '.
 import { accountsApi, roleAtLeast, userRestricted, type AccountsApi } from '../accounts/index.js';
 import { biddingApi, type AuctionCancelled } from '../bidding/index.js';
 import { catalogApi, type CatalogApi } from '../catalog/index.js';
-import { userWarned } from './events.js';
+import { userSanctioned, userWarned } from './events.js';
 
 export const REASONS = ['SCAM', 'PROHIBITED', 'COUNTERFEIT', 'ABUSE', 'SPAM', 'OTHER'] as const;
 export type Reason = (typeof REASONS)[number];
@@ -182,7 +182,10 @@ export async function act(
   const note = cleanText(input.note, MAX_TEXT, true);
   const listingAction = input.action === 'hide' || input.action === 'restore';
   const userAction = input.action === 'warn' || input.action === 'suspend' || input.action === 'ban';
-  if (listingAction && input.kind !== 'LISTING')
+  // A listing is hidden through catalog's API; a question or a chat line through the hider its owning
+  // module (messages) registered (core/report-targets.ts); a user is not hidden (suspend them).
+  const hider = listingAction && input.kind !== 'LISTING' ? deps.targets.hider(input.kind) : undefined;
+  if (listingAction && input.kind !== 'LISTING' && !hider)
     throw new AppError(422, 'moderation.errors.notForTarget', {}, 'NOT_FOR_TARGET');
   if (userAction && info.ownerId === null)
     throw new AppError(422, 'moderation.errors.notForTarget', {}, 'NOT_FOR_TARGET');
@@ -207,7 +210,24 @@ export async function act(
     const cancelled: AuctionCancelled[] = [];
     const target = { kind: input.kind.toLowerCase(), id: input.targetId };
 
-    if (listingAction) {
+    if (hider) {
+      const r = await hider(tx, input.targetId, input.action === 'hide');
+      if (!r) throw notFound();
+      if (!r.changed)
+        throw new AppError(
+          409,
+          input.action === 'hide' ? 'moderation.errors.alreadyHidden' : 'moderation.errors.notHidden',
+          {},
+          'NO_CHANGE',
+        );
+      await audit.record(tx, actor, {
+        action: `moderation.${target.kind}.${input.action}`,
+        target,
+        before: r.before,
+        after: { ...r.after, reports: reportIds },
+        reason: note,
+      });
+    } else if (listingAction) {
       const catalog = deps.catalog.withTx(tx);
       const before = await catalog.moderationState(input.targetId);
       if (!before) throw notFound();
@@ -259,13 +279,23 @@ export async function act(
         if (c) cancelled.push(c);
       }
       // accounts writes the action's audit row (before/after of the restriction), with what moderation did.
-      await deps.accounts
+      const change = await deps.accounts
         .withTx(tx)
         .restrictUser(actor, userId, input.action === 'ban' ? { ban: true } : { suspendDays: days }, note, {
           about: target,
           cancelledAuctions: cancelled.map((c) => ({ auctionId: c.auctionId, releasedHoldRef: c.releasedHoldRef })),
           reports: reportIds,
         });
+      // The user is told (inbox and mail, by the notifications module), if and only if this commits.
+      await deps.events.enqueue(
+        tx,
+        userSanctioned({
+          userId,
+          kind: input.action === 'ban' ? 'banned' : 'suspended',
+          until: input.action === 'ban' ? null : change.after.suspendedUntil,
+          note,
+        }),
+      );
     } else {
       await audit.record(tx, actor, {
         action: 'moderation.report.dismiss',

@@ -85,6 +85,23 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
     void n.afterCommit(written);
   });
 
+  // A suspension or a ban: the user is told why and until when (inbox, and mail: they cannot log in to read it).
+  app.events.onDurable('user.sanctioned', 'notifications', async (e, { tx, eventId }) => {
+    const written = await n.writeAll(tx, [
+      {
+        userId: e.userId,
+        kind: e.kind,
+        sourceKey: `user.sanctioned:${eventId}`,
+        params: {
+          excerpt: e.note.slice(0, 200),
+          until: e.until ? e.until.slice(0, 16).replace('T', ' ') + ' UTC' : null,
+        },
+        link: '/terms',
+      },
+    ]);
+    void n.afterCommit(written);
+  });
+
   // The end: the winner and the seller hear it (a buy-now too).
   app.events.onDurable('auction.closed', 'notifications', async (e, { tx, eventId }) => {
     const t = await title(e.auctionId);

@@ -5,8 +5,8 @@
  * and write its handler in handlers.ts (one `onDurable` that calls `notify`).
  */
 const BASE_KINDS = ['outbid', 'ending', 'won', 'sold', 'unsold', 'alert', 'question', 'answer'] as const;
-/** moderation: an auction cancelled by a moderator (each bidder), a warning (the user). */
-const MODERATION_KINDS = ['cancelled', 'warning'] as const;
+/** moderation: an auction cancelled by a moderator (each bidder), a warning, a suspension, a ban (the user). */
+const MODERATION_KINDS = ['cancelled', 'warning', 'suspended', 'banned'] as const;
 /** orders' second-chance offers: the offer (to the next bidder), its answer (to the seller). */
 const OFFER_KINDS = ['offer', 'offerAccepted', 'offerClosed'] as const;
 

@@ -30,6 +30,7 @@ export const en: Messages = {
         tooFast: 'You are sending messages too quickly: at most {{max}} a minute. Please wait a moment.',
       },
     },
+    hidden: 'This content was hidden under our policy.',
     qa: {
       title: 'Questions about this item',
       intro: 'Ask the seller anything! Once answered, the question and answer are shown to everyone.',

@@ -67,6 +67,8 @@ export const en: Messages = {
         warn: 'Warning sent: {{reports}} report(s) resolved.',
         suspend: 'User suspended: {{reports}} report(s) resolved, {{auctions}} auction(s) cancelled.',
         ban: 'User banned: {{reports}} report(s) resolved, {{auctions}} auction(s) cancelled.',
+        hideContent: 'Content hidden: {{reports}} report(s) resolved.',
+        restoreContent: 'Content shown again: {{reports}} report(s) resolved.',
         dismiss: '{{reports}} report(s) dismissed.',
       },
     },

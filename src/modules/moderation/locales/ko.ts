@@ -67,6 +67,8 @@ export const ko = {
         warn: '경고를 보냈어요. 신고 {{reports}}건 처리.',
         suspend: '사용자를 정지했어요. 신고 {{reports}}건 처리, 취소된 경매 {{auctions}}건.',
         ban: '사용자를 영구 정지했어요. 신고 {{reports}}건 처리, 취소된 경매 {{auctions}}건.',
+        hideContent: '내용을 숨겼어요. 신고 {{reports}}건 처리.',
+        restoreContent: '내용 숨김을 해제했어요. 신고 {{reports}}건 처리.',
         dismiss: '신고 {{reports}}건을 기각했어요.',
       },
     },

@@ -25,6 +25,8 @@ export const en: Messages = {
       cancelled:
         'The auction "{{title}}" you bid on was cancelled under our rules. Every point it held is yours again.',
       warning: 'A warning from our staff: {{excerpt}} If it goes on, your account may be suspended.',
+      suspended: 'Your account is suspended until {{until}} for breaking our rules. Reason: {{excerpt}}',
+      banned: 'Your account is banned for good for breaking our rules. Reason: {{excerpt}}',
       // second-chance offers (orders)
       offer:
         'The seller of "{{title}}" offers it to you at your highest maximum, {{price}}. Please accept or decline before it expires.',
@@ -59,6 +61,8 @@ export const en: Messages = {
       answer: 'Answers to my questions',
       cancelled: 'Cancelled auctions',
       warning: 'Warnings from staff',
+      suspended: 'Suspensions',
+      banned: 'Bans',
       // second-chance offers (orders)
       offer: 'Second-chance offers',
       offerAccepted: 'Second-chance offer accepted',

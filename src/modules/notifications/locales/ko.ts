@@ -24,6 +24,8 @@ export const ko = {
       answer: '"{{title}}" 상품에 남긴 질문에 판매자가 답했어요: {{excerpt}}',
       cancelled: '입찰한 "{{title}}" 경매가 운영 정책에 따라 취소됐어요. 묶여 있던 포인트는 모두 돌려드렸어요.',
       warning: '운영진의 경고: {{excerpt}} 계속되면 이용이 정지될 수 있어요.',
+      suspended: '운영 정책 위반으로 계정 이용이 {{until}}까지 정지됐어요. 사유: {{excerpt}}',
+      banned: '운영 정책 위반으로 계정 이용이 영구 정지됐어요. 사유: {{excerpt}}',
       // second-chance offers (orders)
       offer:
         '"{{title}}" 판매자가 회원님의 최고 입찰가 {{price}}에 팔겠다고 제안했어요. 기한 안에 수락하거나 거절해 주세요.',
@@ -55,6 +57,8 @@ export const ko = {
       answer: '내 질문의 답변',
       cancelled: '취소된 경매',
       warning: '운영진 경고',
+      suspended: '이용 정지',
+      banned: '영구 정지',
       // second-chance offers (orders)
       offer: '차순위 구매 제안',
       offerAccepted: '차순위 제안 수락',
