@@ -93,7 +93,7 @@ if [ "$rehearse" = yes ] && [ "${TEST_REHEARSAL_SERIAL:-0}" != 1 ]; then
   ops_pid=$!
 fi
 
-jobs=${TEST_JOBS:-3}
+jobs=${TEST_JOBS:-2}
 echo "[test] ${#files[@]} test files, $jobs at a time"
 log=$(mktemp)
 set +e
