@@ -2,8 +2,10 @@
 import pg from 'pg';
 
 /** Tables that belong to one side and are never copied: the migration history (each side runs its
- * own migrations) and the side's own switches (maintenance mode). */
-export const SIDE_LOCAL_TABLES = ['_prisma_migrations', 'app_flags'];
+ * own migrations), the side's own switches (maintenance mode) and the epoch of the side's own Redis
+ * (queue_epochs: each side's workers record their Redis there the first time they start; a copy of the
+ * source's row would clash with the target's own, and the timers move by cutover's re-plan, not by it). */
+export const SIDE_LOCAL_TABLES = ['_prisma_migrations', 'app_flags', 'queue_epochs'];
 
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>, timeoutMs = 5000): Promise<T> {
   const c = new pg.Client({
