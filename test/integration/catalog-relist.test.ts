@@ -180,3 +180,27 @@ t.test('relist: unsold listings once, with copied photos and the old terms; refu
   t.ok(oldFiles, 'old files intact');
   t.same(await ledgerViolations(app), []);
 });
+
+t.test("a close whose sale time lies before the listing's start still ends the listing", async (t) => {
+  // The listing's start a minute ahead of the auction's end (clock skew between nodes, an auction
+  // ended at once): the close copies its time onto the listing, which listings_ends_after_start
+  // refused, rolling back the close itself (the auction stayed LIVE and the sweeper retried forever).
+  const { app, config } = await catalogApp(t);
+  const s = await seller(app);
+  const bidder = await user(app, config, 1_000_000, 'sk');
+  const bc = await loggedIn(app, bidder.email);
+  const id = await sell(app, s.c);
+  t.equal((await bid(bc, id, 300_000)).statusCode, 200, 'a bid that sells');
+  await app.db
+    .$executeRaw`UPDATE listings SET ends_at = now() + interval '2 minutes', starts_at = now() + interval '1 minute' WHERE id = ${id}`;
+  await end(app, [id]);
+  const l = await app.db.listing.findUniqueOrThrow({ where: { id } });
+  const a = await app.db.auction.findUniqueOrThrow({ where: { id } });
+  t.equal(a.status, 'ENDED', 'the auction closed');
+  t.equal(a.outcome, 'SOLD');
+  t.equal(l.status, 'ENDED_SOLD', 'the listing shows the sale');
+  t.ok(l.endsAt.getTime() > l.startsAt.getTime(), 'its end kept after its start');
+  t.ok(l.endsAt.getTime() - l.startsAt.getTime() < 1000, 'as close to the start as the rule allows');
+  t.equal(l.currentPrice, a.finalPrice, 'at the final price');
+  t.same(await ledgerViolations(app), [], 'the ledger still balances');
+});

@@ -345,11 +345,21 @@ export async function recordAuctionState(deps: Pick<CatalogDeps, 'db'>, id: numb
     throw new Error('currentPrice must be whole won');
   if (s.bidCount !== undefined && (!Number.isInteger(s.bidCount) || s.bidCount < 0))
     throw new Error('bidCount must be >= 0');
-  const res = await deps.db.listing.updateMany({
-    where: { id, status: { not: 'CANCELLED' } },
-    data: { status: s.status, currentPrice: s.currentPrice, bidCount: s.bidCount, endsAt: s.endsAt },
-  });
-  return res.count === 1;
+  if (s.endsAt !== undefined && Number.isNaN(s.endsAt.getTime())) throw new Error('endsAt must be a date');
+  // One statement (it runs in every bid's transaction). The end is kept after the start
+  // (listings_ends_after_start): a sale's time copied as the end may lie a moment before the
+  // listing's start (clock skew between nodes, an auction ended at once), and a refused copy would
+  // roll back the close itself and leave the auction LIVE.
+  const n = await deps.db.$executeRaw`
+    UPDATE listings SET
+      status = COALESCE(${s.status ?? null}::"ListingStatus", status),
+      current_price = COALESCE(${s.currentPrice ?? null}::int, current_price),
+      bid_count = COALESCE(${s.bidCount ?? null}::int, bid_count),
+      ends_at = CASE WHEN ${s.endsAt ?? null}::timestamptz IS NULL THEN ends_at
+                     ELSE GREATEST(${s.endsAt ?? null}::timestamptz, starts_at + interval '1 millisecond') END,
+      updated_at = now()
+    WHERE id = ${id} AND status <> 'CANCELLED'`;
+  return n === 1;
 }
 
 /**
