@@ -16,7 +16,7 @@
  * something was invalidated is not stored (it may show the state before the change).
  *
  * Cached pages answer with a weak ETag of the body (304 on If-None-Match) and
- * `Cache-Control: public, max-age=0, must-revalidate`; everything else keeps its headers
+ * `Cache-Control: public, max-age=0, must-revalidate` (`Vary: Cookie, HX-Request, HX-Target`); everything else keeps its headers
  * (logged-in pages: no-store, core/headers.ts). Hits and misses are counted in
  * `page_cache_requests_total` (hit ratio = hit / (hit + miss)).
  */
@@ -96,6 +96,8 @@ new prom.Gauge({
 });
 
 const CACHE_CONTROL = 'public, max-age=0, must-revalidate';
+/** What else the body depends on besides the URL: a browser or proxy keeps them apart too. */
+const VARY = 'Cookie, HX-Request, HX-Target';
 
 const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 
@@ -208,7 +210,11 @@ export const pageCachePlugin = fp<PageCacheOptions & { maintenance?: () => boole
         return;
       }
       pageCacheRequests.inc({ result: 'hit' });
-      reply.header('etag', hit.etag).header('cache-control', CACHE_CONTROL).header('x-page-cache', 'hit');
+      reply
+        .header('etag', hit.etag)
+        .header('cache-control', CACHE_CONTROL)
+        .header('vary', VARY)
+        .header('x-page-cache', 'hit');
       if (notModified(req, hit.etag)) return reply.code(304).send();
       return reply.type(hit.contentType).send(hit.body);
     });
@@ -222,7 +228,11 @@ export const pageCachePlugin = fp<PageCacheOptions & { maintenance?: () => boole
       const s = req.session as { isModified?: () => boolean } | undefined;
       if (s?.isModified?.()) return payload;
       const etag = weakEtag(payload);
-      reply.header('etag', etag).header('cache-control', CACHE_CONTROL).header('x-page-cache', 'miss');
+      reply
+        .header('etag', etag)
+        .header('cache-control', CACHE_CONTROL)
+        .header('vary', VARY)
+        .header('x-page-cache', 'miss');
       if (p.epoch === epoch) {
         const contentType = String(reply.getHeader('content-type') ?? 'text/html; charset=utf-8');
         cache.set(p.key, { body: payload, etag, contentType, tag: p.tag });

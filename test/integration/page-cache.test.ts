@@ -43,6 +43,7 @@ t.test('anonymous pages: hit, invalidation by bid/close/listing change, 304, no 
   t.equal(second.headers['cache-control'], 'public, max-age=0, must-revalidate');
   t.match(String(second.headers.etag), /^W\/"/);
   t.equal(second.headers.etag, first.headers.etag);
+  t.equal(second.headers.vary, 'Cookie, HX-Request, HX-Target');
   const after = await counts();
   t.equal(after.hit - before.hit, 1, 'hit counted');
   t.equal(after.miss - before.miss, 1, 'miss counted');
