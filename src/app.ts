@@ -31,6 +31,7 @@ import { adminNavPlugin } from './core/admin-nav.js';
 import { reportTargetsPlugin } from './core/report-targets.js';
 import { accountClosurePlugin } from './core/account-closure.js';
 import { maintenancePlugin } from './core/maintenance.js';
+import { pageCachePlugin } from './core/page-cache.js';
 import { i18n } from './core/i18n.js';
 import { S3Storage } from './core/storage-s3.js';
 import { LocalDiskStorage } from './core/storage.js';
@@ -200,6 +201,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   // After i18n and views: the window's 503 speaks the visitor's language.
   await app.register(maintenancePlugin, { pollMs: config.maintenancePollMs });
+  // After the session, i18n and maintenance hooks: a hit is served in the visitor's language, never
+  // past a maintenance 503, and never to a request with a session (core/page-cache.ts).
+  await app.register(pageCachePlugin, { ...config.pageCache, maintenance: () => app.maintenance.active });
   await app.register(realtimePlugin, { publicUrl: config.publicUrl, pingMs: config.wsPingMs });
   await app.register(slotsPlugin);
   await app.register(adminNavPlugin);

@@ -54,6 +54,12 @@ export interface Config {
    * request but /static/ and the probes; LOAD_SHED_FORCE=browsing|all sheds that level now (off).
    */
   loadShed: { browsingDelayMs: number; allDelayMs: number; force: 'off' | 'browsing' | 'all' };
+  /**
+   * Anonymous home, category, search and item pages from memory (core/page-cache.ts):
+   * PAGE_CACHE_ENABLED (on|off, on), PAGE_CACHE_MAX_BYTES per process (32 MiB), PAGE_CACHE_TTL_MS
+   * (5000): how long a page is served without a change event invalidating it.
+   */
+  pageCache: { enabled: boolean; maxBytes: number; ttlMs: number };
   /** Which node answered (NODE_NAME; default the host name): operators read it on /readyz and in logs. */
   nodeName: string;
   /** How long /readyz fails before the server stops accepting connections on SIGTERM (DRAIN_DELAY_MS). */
@@ -326,6 +332,11 @@ export function loadConfig(env: Env = process.env): Config {
       browsingDelayMs: int('LOAD_SHED_BROWSING_DELAY_MS', 500, 1, 60_000),
       allDelayMs: int('LOAD_SHED_ALL_DELAY_MS', 1000, 1, 60_000),
       force: oneOf('LOAD_SHED_FORCE', ['off', 'browsing', 'all'] as const, 'off'),
+    },
+    pageCache: {
+      enabled: oneOf('PAGE_CACHE_ENABLED', ['on', 'off'] as const, 'on') === 'on',
+      maxBytes: int('PAGE_CACHE_MAX_BYTES', 32 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+      ttlMs: int('PAGE_CACHE_TTL_MS', 5000, 1, 3_600_000),
     },
     nodeName: nodeName(env.NODE_NAME),
     drainDelayMs: int('DRAIN_DELAY_MS', prod ? 5000 : 0, 0, 120_000),

@@ -62,6 +62,8 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
     SESSION_SECRET: 'test-secret-'.padEnd(40, 'x'),
     LOG_LEVEL: 'silent',
     STORAGE_DIR: path.join(ROOT, '.data', 'test-storage'),
+    // PAGE_CACHE_ENABLED=off in the shell runs the suite without the anonymous page cache (on by default).
+    ...(process.env.PAGE_CACHE_ENABLED ? { PAGE_CACHE_ENABLED: process.env.PAGE_CACHE_ENABLED } : {}),
     ...overrides,
   });
 }

@@ -60,6 +60,24 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
   await bannedWordRoutes(app, app.db);
   await siseRoutes(app, ctx);
   await registerJobs(app, deps);
+  // The anonymous pages in core's page cache (home, /c/:slug, /search: 'list'; /items/:id: 'item')
+  // change with these events, from this instance or another (the bus delivers both). An auction's
+  // id is its listing's. Anything else on them (a seller's rating, a moderator's hide) waits out
+  // PAGE_CACHE_TTL_MS.
+  const itemChanged = (id: number) => {
+    app.pageCache.invalidateItem(id);
+    app.pageCache.invalidateLists();
+  };
+  app.events.on('bid.placed', (p) => itemChanged(p.auctionId));
+  app.events.on('auction.started', (p) => itemChanged(p.auctionId));
+  app.events.on('auction.closed', (p) => itemChanged(p.auctionId));
+  app.events.on('auction.cancelled', (p) => itemChanged(p.auctionId));
+  app.events.on('listing.created', (p) => itemChanged(p.listingId));
+  app.events.on('listing.updated', (p) => itemChanged(p.listingId));
+  app.events.on('listing.cancelled', (p) => itemChanged(p.listingId));
+  // Questions and answers show under the item's description (messages' slot).
+  app.events.on('question.asked', (p) => app.pageCache.invalidateItem(p.listingId));
+  app.events.on('question.answered', (p) => app.pageCache.invalidateItem(p.listingId));
   // Reports of a listing (moderation): anyone may report what they can see; staff see hidden ones too.
   app.reportTargets.register('LISTING', async (id, viewerId, { staff }) => {
     const l = await app.db.listing.findUnique({

@@ -79,7 +79,7 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     };
   });
 
-  app.get('/', { schema: { querystring: PageQuery } }, async (req, reply) => {
+  app.get('/', { schema: { querystring: PageQuery }, config: { pageCache: 'list' } }, async (req, reply) => {
     const s = await browse.homeSections(deps.db);
     const [ending, fresh, popular] = await cardLists(req, [s.ending, s.fresh, s.popular]);
     const tree = await ctx.categories();
@@ -198,13 +198,15 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     });
   }
 
-  app.get<{ Querystring: SearchQuery }>('/search', { schema: { querystring: SearchQuery } }, async (req, reply) =>
-    results(req, reply, '/search'),
+  app.get<{ Querystring: SearchQuery }>(
+    '/search',
+    { schema: { querystring: SearchQuery }, config: { pageCache: 'list' } },
+    async (req, reply) => results(req, reply, '/search'),
   );
 
   app.get<{ Params: Static<typeof SlugParams>; Querystring: SearchQuery }>(
     '/c/:slug',
-    { schema: { params: SlugParams, querystring: SearchQuery } },
+    { schema: { params: SlugParams, querystring: SearchQuery }, config: { pageCache: 'list' } },
     async (req, reply) => {
       const node = (await ctx.categories()).bySlug.get(req.params.slug);
       if (!node) throw notFound();
@@ -295,91 +297,95 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     return { durations: DURATIONS.map((d) => ({ value: d, selected: d === l.durationDays })) };
   };
 
-  app.get<{ Params: Static<typeof IdParams> }>('/items/:id', { schema: { params: IdParams } }, async (req, reply) => {
-    const l = await browse.listingDetail(deps.db, req.params.id);
-    if (!l) throw notFound();
-    const mine = req.user?.id === l.sellerId;
-    const staff = req.user?.role === 'MODERATOR' || req.user?.role === 'ADMIN';
-    // A cancelled listing stays visible to its seller only; a hidden one (moderation) to its seller and staff.
-    if (l.status === 'CANCELLED' && !mine && !staff) throw notFound();
-    if (l.hiddenAt && !mine && !staff) throw notFound();
-    const [profiles, trust] = await Promise.all([
-      ctx.accounts.publicProfiles([l.sellerId]),
-      app.slots.renderMany('listing.seller', [l.sellerId], req),
-    ]);
-    const seller = profiles.get(l.sellerId);
-    const sellerTrust = trust.get(l.sellerId);
-    const en = req.lang === 'en';
-    const gallery = l.photos.map((p, i) => ({ ...photoUrls(deps.storage, p), n: i + 1 }));
-    const cat = l.category;
-    const listing = {
-      id: l.id,
-      title: l.title,
-      description: l.description,
-      condition: req.t(`catalog.condition.${l.condition}`),
-      currentPrice: l.currentPrice,
-      startPrice: l.startPrice,
-      buyNowPrice: l.buyNowPrice,
-      // The reserve is the seller's secret: only they see it.
-      reservePrice: mine ? l.reservePrice : null,
-      bidCount: l.bidCount,
-      status: l.status,
-      statusLabel: req.t(`catalog.status.${l.status}`),
-      startsAt: l.startsAt,
-      endsAt: l.endsAt,
-      timeLeft: browse.timeLeft(req.t, l),
-      live: l.status === 'LIVE',
-    };
-    const description = l.description.replace(/\s+/g, ' ').slice(0, 150);
-    // 시세 for buyers deciding their maximum, and live auctions like this one.
-    const [sise, similar] = await Promise.all([
-      siseView(deps.db, { title: l.title, categoryIds: [l.categoryId], excludeId: l.id }),
-      similarLive(deps.db, { title: l.title, categoryId: l.categoryId, excludeId: l.id }).then((rows) =>
-        cards(req, rows),
-      ),
-    ]);
-    return reply.page(
-      'catalog/detail',
-      {
-        listing,
-        gallery,
-        cover: gallery[0] ?? null,
-        multi: gallery.length > 1,
-        seller,
-        sellerTrust: sellerTrust ? { ...sellerTrust, data: { ...sellerTrust.data, full: true } } : null,
-        category: {
-          name: en ? cat.nameEn : cat.nameKo,
-          slug: cat.slug,
-          parent: cat.parent ? { name: en ? cat.parent.nameEn : cat.parent.nameKo, slug: cat.parent.slug } : null,
-        },
-        mine,
-        hidden: Boolean(l.hiddenAt),
-        // Logged-in visitors who are not the seller may report it (moderation's /reports/new).
-        reportable: Boolean(req.user) && !mine,
-        editable: mine && !l.hiddenAt && svc.canEdit(l),
-        relist: mine && !l.hiddenAt && l.status === 'ENDED_UNSOLD' ? await relistModel(l) : null,
-        appendable: mine && !l.hiddenAt && !svc.canEdit(l) && svc.canAppend(l),
-        // The live bid area belongs to the bidding module; it fills this slot when present.
-        bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),
-        // Questions and answers under the description belong to the messages module.
-        questions: l.status === 'CANCELLED' ? null : await app.slots.render('item.questions', l.id, req),
-        sise,
-        similar,
-      },
-      {
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/items/:id',
+    { schema: { params: IdParams }, config: { pageCache: 'item' } },
+    async (req, reply) => {
+      const l = await browse.listingDetail(deps.db, req.params.id);
+      if (!l) throw notFound();
+      const mine = req.user?.id === l.sellerId;
+      const staff = req.user?.role === 'MODERATOR' || req.user?.role === 'ADMIN';
+      // A cancelled listing stays visible to its seller only; a hidden one (moderation) to its seller and staff.
+      if (l.status === 'CANCELLED' && !mine && !staff) throw notFound();
+      if (l.hiddenAt && !mine && !staff) throw notFound();
+      const [profiles, trust] = await Promise.all([
+        ctx.accounts.publicProfiles([l.sellerId]),
+        app.slots.renderMany('listing.seller', [l.sellerId], req),
+      ]);
+      const seller = profiles.get(l.sellerId);
+      const sellerTrust = trust.get(l.sellerId);
+      const en = req.lang === 'en';
+      const gallery = l.photos.map((p, i) => ({ ...photoUrls(deps.storage, p), n: i + 1 }));
+      const cat = l.category;
+      const listing = {
+        id: l.id,
         title: l.title,
-        description: description || l.title,
-        canonical: `${ctx.config.publicUrl}/items/${l.id}`,
-        // Photo URLs are site paths (/media/...) or absolute on a CDN.
-        ogImage: gallery[0]
-          ? gallery[0].card.startsWith('/')
-            ? `${ctx.config.publicUrl}${gallery[0].card}`
-            : gallery[0].card
-          : undefined,
-        scripts: ['catalog.js'],
-      },
-    );
-  });
+        description: l.description,
+        condition: req.t(`catalog.condition.${l.condition}`),
+        currentPrice: l.currentPrice,
+        startPrice: l.startPrice,
+        buyNowPrice: l.buyNowPrice,
+        // The reserve is the seller's secret: only they see it.
+        reservePrice: mine ? l.reservePrice : null,
+        bidCount: l.bidCount,
+        status: l.status,
+        statusLabel: req.t(`catalog.status.${l.status}`),
+        startsAt: l.startsAt,
+        endsAt: l.endsAt,
+        timeLeft: browse.timeLeft(req.t, l),
+        live: l.status === 'LIVE',
+      };
+      const description = l.description.replace(/\s+/g, ' ').slice(0, 150);
+      // 시세 for buyers deciding their maximum, and live auctions like this one.
+      const [sise, similar] = await Promise.all([
+        siseView(deps.db, { title: l.title, categoryIds: [l.categoryId], excludeId: l.id }),
+        similarLive(deps.db, { title: l.title, categoryId: l.categoryId, excludeId: l.id }).then((rows) =>
+          cards(req, rows),
+        ),
+      ]);
+      return reply.page(
+        'catalog/detail',
+        {
+          listing,
+          gallery,
+          cover: gallery[0] ?? null,
+          multi: gallery.length > 1,
+          seller,
+          sellerTrust: sellerTrust ? { ...sellerTrust, data: { ...sellerTrust.data, full: true } } : null,
+          category: {
+            name: en ? cat.nameEn : cat.nameKo,
+            slug: cat.slug,
+            parent: cat.parent ? { name: en ? cat.parent.nameEn : cat.parent.nameKo, slug: cat.parent.slug } : null,
+          },
+          mine,
+          hidden: Boolean(l.hiddenAt),
+          // Logged-in visitors who are not the seller may report it (moderation's /reports/new).
+          reportable: Boolean(req.user) && !mine,
+          editable: mine && !l.hiddenAt && svc.canEdit(l),
+          relist: mine && !l.hiddenAt && l.status === 'ENDED_UNSOLD' ? await relistModel(l) : null,
+          appendable: mine && !l.hiddenAt && !svc.canEdit(l) && svc.canAppend(l),
+          // The live bid area belongs to the bidding module; it fills this slot when present.
+          bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),
+          // Questions and answers under the description belong to the messages module.
+          questions: l.status === 'CANCELLED' ? null : await app.slots.render('item.questions', l.id, req),
+          sise,
+          similar,
+        },
+        {
+          title: l.title,
+          description: description || l.title,
+          canonical: `${ctx.config.publicUrl}/items/${l.id}`,
+          // Photo URLs are site paths (/media/...) or absolute on a CDN.
+          ogImage: gallery[0]
+            ? gallery[0].card.startsWith('/')
+              ? `${ctx.config.publicUrl}${gallery[0].card}`
+              : gallery[0].card
+            : undefined,
+          scripts: ['catalog.js'],
+        },
+      );
+    },
+  );
 
   // Photos: keys are random and never reused, so they can be cached for a year.
   app.get<{ Params: Static<typeof MediaParams> }>(

@@ -1,0 +1,161 @@
+/**
+ * Public pages from memory (core/page-cache.ts, issue 16 item 2): anonymous home, category, search
+ * and item pages are served from the cache until an event changes them; logged-in people, other
+ * languages, htmx fragments, cookies and errors never mix with them; the memory bound holds.
+ */
+import t from 'tap';
+import { startApp, Client, type Res } from '../helpers/app.js';
+import { auction, user, loggedIn, bid, waitFor } from '../helpers/auction.js';
+import { uniq } from '../helpers/env.js';
+import { registry } from '../../src/core/metrics.js';
+import { i18n } from '../../src/core/i18n.js';
+import { listingUpdated } from '../../src/modules/catalog/index.js';
+
+const won = (n: number) => `${new Intl.NumberFormat('ko-KR').format(n)}원`;
+
+async function counts(): Promise<{ hit: number; miss: number }> {
+  const m = await registry.getSingleMetric('page_cache_requests_total')!.get();
+  const of = (r: string) => m.values.find((v) => v.labels.result === r)?.value ?? 0;
+  return { hit: of('hit'), miss: of('miss') };
+}
+
+const price = async (app: Awaited<ReturnType<typeof startApp>>['app'], id: number) =>
+  (await app.db.listing.findUniqueOrThrow({ where: { id }, select: { currentPrice: true } })).currentPrice;
+
+t.test('anonymous pages: hit, invalidation by bid/close/listing change, 304, no mixing', async (t) => {
+  const { app, config } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });
+  const seller = await user(app, config, 0, 's');
+  const word = `캐시${uniq()}`;
+  const id = await auction(app, { sellerId: seller.id, title: `${word} 아이폰`, startPrice: 10_000 });
+  const anon = new Client(app);
+  const item = `/items/${id}`;
+  const search = `/search?q=${encodeURIComponent(word)}`;
+
+  // Second anonymous GET is a hit, byte-identical, with the public revalidation headers.
+  const before = await counts();
+  const first = await anon.get(item);
+  t.equal(first.statusCode, 200);
+  t.equal(first.headers['set-cookie'], undefined);
+  t.equal(first.headers['x-page-cache'], 'miss');
+  const second = await anon.get(item);
+  t.equal(second.headers['x-page-cache'], 'hit');
+  t.equal(second.body, first.body, 'byte-identical');
+  t.equal(second.headers['cache-control'], 'public, max-age=0, must-revalidate');
+  t.match(String(second.headers.etag), /^W\/"/);
+  t.equal(second.headers.etag, first.headers.etag);
+  t.equal(second.headers.vary, 'Cookie, HX-Request, HX-Target');
+  const after = await counts();
+  t.equal(after.hit - before.hit, 1, 'hit counted');
+  t.equal(after.miss - before.miss, 1, 'miss counted');
+
+  // If-None-Match: 304 without a body, from the cache and from a fresh render alike.
+  const nm = await anon.get(item, { 'if-none-match': String(first.headers.etag) });
+  t.equal(nm.statusCode, 304);
+  t.equal(nm.body, '');
+  t.equal((await anon.get(item, { 'if-none-match': 'W/"other"' })).statusCode, 200);
+
+  // The list pages are cached too: search (full page and its htmx fragment kept apart), home.
+  const s1 = await anon.get(search);
+  t.match(s1.body, won(10_000));
+  t.equal((await anon.get(search)).headers['x-page-cache'], 'hit');
+  const frag = await anon.get(search, { 'hx-request': 'true', 'hx-target': 'results' });
+  t.equal(frag.statusCode, 200);
+  t.notMatch(frag.body, '<html', 'the htmx request gets the fragment, not the cached page');
+  t.equal(frag.headers['x-page-cache'], 'miss');
+  t.equal((await anon.get(search, { 'hx-request': 'true', 'hx-target': 'results' })).body, frag.body);
+  t.match((await anon.get(search)).body, '<html', 'and the full page stays the full page');
+  await anon.get('/');
+  t.equal((await anon.get('/')).headers['x-page-cache'], 'hit');
+
+  // Korean and English never mixed: the English visitor (cookie) gets English.
+  const en = new Client(app);
+  en.cookies.set('lang', 'en');
+  const enItem = await en.get(item);
+  t.match(enItem.body, '<html lang="en">');
+  t.equal(enItem.headers['x-page-cache'], 'miss');
+  t.match((await anon.get(item)).body, '<html lang="ko">');
+  t.match((await en.get(item)).body, '<html lang="en">');
+
+  // A logged-in person never gets the anonymous body: their nickname, no-store, no cache header.
+  const b1 = await user(app, config, 200_000);
+  const c1 = await loggedIn(app, b1.email);
+  const mine = await c1.get(item);
+  t.equal(mine.statusCode, 200);
+  t.match(mine.body, b1.nickname);
+  t.not(mine.body, first.body);
+  t.equal(mine.headers['x-page-cache'], undefined);
+  t.equal(mine.headers['cache-control'], 'no-store');
+  t.match((await c1.get('/')).body, b1.nickname);
+  t.equal((await c1.get('/')).headers['cache-control'], 'no-store');
+
+  // Bids invalidate the item page and the list pages: the new price on the next anonymous GET.
+  const b2 = await user(app, config, 200_000);
+  const c2 = await loggedIn(app, b2.email);
+  t.equal((await bid(c1, id, 20_000)).statusCode, 200);
+  t.equal((await bid(c2, id, 30_000)).statusCode, 200);
+  const now = await price(app, id);
+  t.ok(now > 10_000, `price moved to ${now}`);
+  const fresh = (res: Res) => res.body.includes(won(now));
+  t.ok(await waitFor(async () => fresh(await anon.get(item)), 3000), 'item page shows the new price');
+  t.ok(await waitFor(async () => fresh(await anon.get(search)), 3000), 'search shows the new price');
+  t.equal((await anon.get(item)).headers['x-page-cache'], 'hit', 'and is cached again');
+
+  // A listing change (the seller's edit emits listing.updated) shows at once.
+  await app.db.listing.update({ where: { id }, data: { title: `${word} 갤럭시` } });
+  await app.events.emit(listingUpdated(id, seller.id));
+  t.ok(await waitFor(async () => (await anon.get(item)).body.includes(`${word} 갤럭시`), 3000), 'edited title');
+  t.ok(await waitFor(async () => (await anon.get(search)).body.includes(`${word} 갤럭시`), 3000), 'in search');
+
+  // The auction's close (a durable event, through the outbox) too.
+  const short = await auction(app, { sellerId: seller.id, title: `${word} 마감`, endsInMs: 1500 });
+  const shortPage = await anon.get(`/items/${short}`);
+  t.equal((await anon.get(`/items/${short}`)).body, shortPage.body);
+  const unsold = i18n.getFixedT('ko')('catalog.status.ENDED_UNSOLD') as string;
+  t.notMatch(shortPage.body, unsold);
+  t.ok(
+    await waitFor(async () => (await anon.get(`/items/${short}`)).body.includes(unsold), 15_000, 200),
+    'closed auction shows as ended',
+  );
+});
+
+t.test('never cached: a response that sets a cookie, a non-200, with PAGE_CACHE_ENABLED=off nothing', async (t) => {
+  const { app } = await startApp(t, { PAGE_CACHE_ENABLED: 'on' });
+  const c = new Client(app);
+  // ?lang=en without the cookie sets it: not stored, not served from memory.
+  const a = await app.inject({ method: 'GET', url: '/?lang=en' });
+  t.match(String(a.headers['set-cookie']), /lang=en/);
+  t.not(a.headers['x-page-cache'], 'miss');
+  const b = await app.inject({ method: 'GET', url: '/?lang=en' });
+  t.not(b.headers['x-page-cache'], 'hit');
+  t.equal(b.headers.etag, undefined);
+  // Non-200s.
+  for (const url of ['/items/2147483000', '/c/no-such-category']) {
+    t.equal((await c.get(url)).statusCode, 404);
+    const again = await c.get(url);
+    t.equal(again.statusCode, 404);
+    t.equal(again.headers['x-page-cache'], undefined, `${url} not cached`);
+  }
+  t.equal(app.pageCache.entries, 0, 'nothing stored');
+
+  const off = await startApp(t, { PAGE_CACHE_ENABLED: 'off' });
+  await off.app.inject({ method: 'GET', url: '/' });
+  const r = await off.app.inject({ method: 'GET', url: '/' });
+  t.equal(r.statusCode, 200);
+  t.equal(r.headers['x-page-cache'], undefined);
+  t.equal(off.app.pageCache.entries, 0);
+});
+
+t.test('memory bound: many distinct searches stay under PAGE_CACHE_MAX_BYTES', async (t) => {
+  const max = 300_000;
+  const { app } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_MAX_BYTES: String(max) });
+  let peak = 0;
+  for (let i = 0; i < 80; i += 8) {
+    await Promise.all(
+      Array.from({ length: 8 }, (_, j) => app.inject({ method: 'GET', url: `/search?q=bound${i + j}` })),
+    );
+    peak = Math.max(peak, app.pageCache.bytes);
+  }
+  t.ok(app.pageCache.entries > 1, `entries kept: ${app.pageCache.entries}`);
+  t.ok(app.pageCache.entries < 80, 'older ones evicted');
+  t.ok(peak <= max, `peak ${peak} bytes <= ${max}`);
+});
