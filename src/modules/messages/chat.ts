@@ -378,6 +378,20 @@ export async function chatRoutes(app: FastifyInstance, deps: ChatDeps, chat: Ord
     async (req, reply) => page(req, reply, await chat.partyOrder(req.params.id, req.user!.id), false),
   );
 
+  // The unread count of one order's chat as a badge (lazy-loaded by each row of /my/orders through the
+  // `orders.row.chat` slot); someone else's order -> 404 like the chat itself.
+  app.get<IdReq>(
+    '/orders/:id/chat/unread',
+    { preHandler: requireUser, schema: { params: IdParams } },
+    async (req, reply) => {
+      const o = await chat.partyOrder(req.params.id, req.user!.id);
+      const unread = await chat.unreadCount(o.id, req.user!.id);
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(app.renderPartial('messages/chat-unread', { orderId: o.id, unread }, req.t, req.lang));
+    },
+  );
+
   // The tab that showed a pushed line tells us it was seen (idempotent: the read position only moves forward).
   app.get<IdReq & { Querystring: Static<typeof SeenQuery> }>(
     '/orders/:id/chat/seen',

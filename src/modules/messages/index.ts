@@ -18,6 +18,7 @@ export type { QuestionAsked, QuestionAnswered, ChatMessagePosted, ChatChanged } 
 export const messagesModule: FastifyPluginAsync = async (app) => {
   addMessages('messages', { ko, en });
   app.views.module('messages', import.meta.url);
+  app.views.fillSlot('orders.row.chat', 'messages/chat-unread-lazy');
   const deps: QaDeps = { db: app.db, accounts: accountsApi(app.db), catalog: catalogApi(app.db) };
   app.slots.provide('item.questions', async (listingId, req) => {
     const data = await questionsModel(deps, listingId, req);
