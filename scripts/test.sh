@@ -60,6 +60,7 @@ slow=(
   test/e2e/bidding-browser.test.ts
   test/integration/bidding-close.test.ts
   test/integration/bidding-multi-instance.test.ts
+  test/integration/notifications-multi-instance.test.ts
   test/integration/shutdown.test.ts
 )
 files=()
