@@ -8,6 +8,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db, Tx } from '../../core/db/index.js';
 import { addMessages } from '../../core/i18n.js';
+import { refId, type LedgerLabel } from '../../core/ledger-labels.js';
 import { walletApi } from '../wallet/index.js';
 import { catalogApi } from '../catalog/index.js';
 import { accountsApi } from '../accounts/index.js';
@@ -91,6 +92,29 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
   app.slots.provideMany('listing.seller', async (ids) => {
     const trust = await trustFor(app.db, ids);
     return new Map([...trust].map(([id, tr]) => [id, { partial: 'orders/seller-trust', data: { ...tr, userId: id } }]));
+  });
+
+  // Wallet history names the item of every payout and refund (`order:<id>`) and of a second-chance
+  // offer's hold and escrow (`offer:<id>`, the source key of the order it made): one order read and
+  // one title read per page; the link goes to the order page (its parties only).
+  const orderLabels = async (where: { id: { in: number[] } } | { sourceKey: { in: string[] } }) => {
+    const orders = await app.db.order.findMany({ where, select: { id: true, listingId: true, sourceKey: true } });
+    const titles = await deps.catalog.titles([...new Set(orders.map((o) => o.listingId))]);
+    return orders.map((o) => ({
+      o,
+      label: { title: titles.get(o.listingId) ?? `#${o.listingId}`, href: `/orders/${o.id}` },
+    }));
+  };
+  app.ledgerLabels.register('order:', async (refs) => {
+    const ids = refs.map((r) => refId(r, 'order:')).filter((x): x is number => x !== null);
+    const out = new Map<string, LedgerLabel>();
+    for (const { o, label } of await orderLabels({ id: { in: ids } })) out.set(`order:${o.id}`, label);
+    return out;
+  });
+  app.ledgerLabels.register('offer:', async (refs) => {
+    const out = new Map<string, LedgerLabel>();
+    for (const { o, label } of await orderLabels({ sourceKey: { in: refs } })) out.set(o.sourceKey, label);
+    return out;
   });
 
   await ordersRoutes(app, deps);
