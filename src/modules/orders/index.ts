@@ -13,7 +13,9 @@ import { walletApi } from '../wallet/index.js';
 import { catalogApi } from '../catalog/index.js';
 import { accountsApi } from '../accounts/index.js';
 import { biddingReads } from '../bidding/index.js';
+import { Type, type Static } from '@sinclair/typebox';
 import * as svc from './service.js';
+import { payoutPreview } from './validation.js';
 import { trustFor, reviewsAbout, type Trust, type ReviewRow } from './trust.js';
 import { orderTimers } from './jobs.js';
 import { ordersRoutes, type RouteDeps } from './routes.js';
@@ -116,6 +118,25 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
     for (const { o, label } of await orderLabels({ sourceKey: { in: refs } })) out.set(o.sourceKey, label);
     return out;
   });
+
+  // The sell form (catalog's) shows 정산 예정 금액: the fee rule as text, and the payout for the typed
+  // prices by the settlement's own rule (feeOf), refreshed by htmx from this fragment.
+  const feePercent = (opts.feeBps / 100).toString();
+  app.slots.provide('sell.payout', async () => ({ partial: 'orders/sell-payout', data: { feePercent } }));
+  const PreviewQuery = Type.Object({
+    startPrice: Type.Optional(Type.String({ maxLength: 30 })),
+    buyNowPrice: Type.Optional(Type.String({ maxLength: 30 })),
+    lang: Type.Optional(Type.String({ maxLength: 5 })),
+  });
+  app.get<{ Querystring: Static<typeof PreviewQuery> }>(
+    '/sell/payout-preview',
+    { schema: { querystring: PreviewQuery } },
+    async (req, reply) =>
+      reply.fragment('orders/sell-payout-amounts', {
+        start: payoutPreview(req.query.startPrice, opts.feeBps),
+        buyNow: payoutPreview(req.query.buyNowPrice, opts.feeBps),
+      }),
+  );
 
   await ordersRoutes(app, deps);
   await ordersAdminRoutes(app, deps);
