@@ -29,6 +29,7 @@ import { realtimePlugin } from './core/realtime.js';
 import { slotsPlugin } from './core/slots.js';
 import { adminNavPlugin } from './core/admin-nav.js';
 import { reportTargetsPlugin } from './core/report-targets.js';
+import { ledgerLabelsPlugin } from './core/ledger-labels.js';
 import { accountClosurePlugin } from './core/account-closure.js';
 import { maintenancePlugin } from './core/maintenance.js';
 import { pageCachePlugin } from './core/page-cache.js';
@@ -208,6 +209,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   await app.register(slotsPlugin);
   await app.register(adminNavPlugin);
   await app.register(reportTargetsPlugin);
+  await app.register(ledgerLabelsPlugin);
   await app.register(accountClosurePlugin);
   await app.register(fastifyStatic, {
     root: path.join(root, 'public'),

@@ -17,6 +17,7 @@ import { openAuction, cancelAuction, syncAuction, forceCancelLocked } from './li
 import type { Events } from '../../core/events.js';
 import type { AuctionCancelled } from './events.js';
 import { addMessages } from '../../core/i18n.js';
+import { refId } from '../../core/ledger-labels.js';
 import type { Db, Tx } from '../../core/db/index.js';
 import { bidSummary, myBids, type MyBidRow } from './queries.js';
 import { ko } from './locales/ko.js';
@@ -59,6 +60,19 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   const deps: PanelDeps = { ...base, accounts: accountsApi(app.db), timers };
 
   await biddingRoutes(app, deps);
+
+  // Wallet history names the item of every bid hold, release and win (`auction:<id>:…`): one
+  // title read for the whole page.
+  app.ledgerLabels.register('auction:', async (refs) => {
+    const ids = new Map(refs.map((r) => [r, refId(r, 'auction:')] as const));
+    const titles = await base.catalog.titles([...new Set([...ids.values()].filter((x): x is number => x !== null))]);
+    const out = new Map<string, { title: string; href: string }>();
+    for (const [ref, id] of ids) {
+      const title = id === null ? undefined : titles.get(id);
+      if (id !== null && title !== undefined) out.set(ref, { title, href: `/items/${id}` });
+    }
+    return out;
+  });
 
   const pusher = livePusher(app, deps);
 

@@ -100,6 +100,8 @@ export async function sellRoutes(app: FastifyInstance, ctx: CatalogContext) {
         categoryIds: tree.byId.has(Number(o.values.categoryId)) ? [Number(o.values.categoryId)] : [],
         excludeId: o.listingId,
       }),
+      // 정산 예정 금액 under the prices: orders' part (the fee is its rule), when it provides one.
+      payout: await app.slots.render('sell.payout', 0, req),
       minStart: toKstInput(new Date()),
       maxStart: toKstInput(new Date(Date.now() + 7 * 24 * 3600 * 1000)),
     };

@@ -8,11 +8,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db, Tx } from '../../core/db/index.js';
 import { addMessages } from '../../core/i18n.js';
+import { refId, type LedgerLabel } from '../../core/ledger-labels.js';
 import { walletApi } from '../wallet/index.js';
 import { catalogApi } from '../catalog/index.js';
 import { accountsApi } from '../accounts/index.js';
 import { biddingReads } from '../bidding/index.js';
+import { Type, type Static } from '@sinclair/typebox';
 import * as svc from './service.js';
+import { payoutPreview } from './validation.js';
 import { trustFor, reviewsAbout, type Trust, type ReviewRow } from './trust.js';
 import { orderTimers } from './jobs.js';
 import { ordersRoutes, type RouteDeps } from './routes.js';
@@ -92,6 +95,48 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
     const trust = await trustFor(app.db, ids);
     return new Map([...trust].map(([id, tr]) => [id, { partial: 'orders/seller-trust', data: { ...tr, userId: id } }]));
   });
+
+  // Wallet history names the item of every payout and refund (`order:<id>`) and of a second-chance
+  // offer's hold and escrow (`offer:<id>`, the source key of the order it made): one order read and
+  // one title read per page; the link goes to the order page (its parties only).
+  const orderLabels = async (where: { id: { in: number[] } } | { sourceKey: { in: string[] } }) => {
+    const orders = await app.db.order.findMany({ where, select: { id: true, listingId: true, sourceKey: true } });
+    const titles = await deps.catalog.titles([...new Set(orders.map((o) => o.listingId))]);
+    return orders.map((o) => ({
+      o,
+      label: { title: titles.get(o.listingId) ?? `#${o.listingId}`, href: `/orders/${o.id}` },
+    }));
+  };
+  app.ledgerLabels.register('order:', async (refs) => {
+    const ids = refs.map((r) => refId(r, 'order:')).filter((x): x is number => x !== null);
+    const out = new Map<string, LedgerLabel>();
+    for (const { o, label } of await orderLabels({ id: { in: ids } })) out.set(`order:${o.id}`, label);
+    return out;
+  });
+  app.ledgerLabels.register('offer:', async (refs) => {
+    const out = new Map<string, LedgerLabel>();
+    for (const { o, label } of await orderLabels({ sourceKey: { in: refs } })) out.set(o.sourceKey, label);
+    return out;
+  });
+
+  // The sell form (catalog's) shows 정산 예정 금액: the fee rule as text, and the payout for the typed
+  // prices by the settlement's own rule (feeOf), refreshed by htmx from this fragment.
+  const feePercent = (opts.feeBps / 100).toString();
+  app.slots.provide('sell.payout', async () => ({ partial: 'orders/sell-payout', data: { feePercent } }));
+  const PreviewQuery = Type.Object({
+    startPrice: Type.Optional(Type.String({ maxLength: 30 })),
+    buyNowPrice: Type.Optional(Type.String({ maxLength: 30 })),
+    lang: Type.Optional(Type.String({ maxLength: 5 })),
+  });
+  app.get<{ Querystring: Static<typeof PreviewQuery> }>(
+    '/sell/payout-preview',
+    { schema: { querystring: PreviewQuery } },
+    async (req, reply) =>
+      reply.fragment('orders/sell-payout-amounts', {
+        start: payoutPreview(req.query.startPrice, opts.feeBps),
+        buyNow: payoutPreview(req.query.buyNowPrice, opts.feeBps),
+      }),
+  );
 
   await ordersRoutes(app, deps);
   await ordersAdminRoutes(app, deps);

@@ -128,3 +128,19 @@ export function maskAddress(a: {
 
 /** The platform fee in won: floor(price * bps / 10000); the seller gets price - fee. */
 export const feeOf = (price: number, bps: number) => Math.floor((price * bps) / 10_000);
+
+/**
+ * The sell form's "정산 예정 금액" for a typed price ("12,000", "12000원"): the same rule as the
+ * settlement (feeOf), or null when the text is not a whole number of won.
+ */
+export function payoutPreview(
+  raw: string | undefined,
+  bps: number,
+): { price: number; fee: number; net: number } | null {
+  const s = String(raw ?? '').replace(/[\s,원₩]/g, '');
+  if (!/^\d{1,10}$/.test(s)) return null;
+  const price = Number(s);
+  if (price <= 0) return null;
+  const fee = feeOf(price, bps);
+  return { price, fee, net: price - fee };
+}

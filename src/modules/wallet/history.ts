@@ -26,6 +26,11 @@ export interface HistoryRow {
   availableAfter: number;
   heldAfter: number;
   orderId: number | null;
+  /**
+   * A payout to this user as the seller: the sale price, the platform fee and what reached the
+   * seller (price − fee); null on every other row (and on the buyer's side of a split).
+   */
+  payout: { price: number; fee: number; net: number } | null;
 }
 
 /**
@@ -57,6 +62,7 @@ export async function history(
       kind: LedgerKind;
       reference: string;
       created_at: Date;
+      amount: bigint;
       metadata: unknown;
       avail_delta: bigint | null;
       held_delta: bigint | null;
@@ -65,7 +71,7 @@ export async function history(
       held_after: bigint | null;
     }[]
   >`
-    SELECT MIN(e.id) AS seq, t.id AS tx_id, t.kind::text AS kind, t.reference, t.created_at, t.metadata,
+    SELECT MIN(e.id) AS seq, t.id AS tx_id, t.kind::text AS kind, t.reference, t.created_at, t.amount, t.metadata,
       SUM(e.amount) FILTER (WHERE e.account_id = ${availId}) AS avail_delta,
       SUM(e.amount) FILTER (WHERE e.account_id = ${heldId}) AS held_delta,
       SUM(e.amount) AS all_delta,
@@ -102,9 +108,17 @@ export async function history(
       availableAfter: Number(r.avail_after ?? (await lastBefore(availId, r.seq))),
       heldAfter: Number(r.held_after ?? (await lastBefore(heldId, r.seq))),
       orderId: typeof meta.orderId === 'number' ? meta.orderId : null,
+      payout: payoutOf(r.kind, Number(r.amount), meta, userId),
     });
   }
   return { rows, nextBefore: raw.length > limit ? page[page.length - 1].seq.toString() : null };
+}
+
+/** The seller's breakdown of a PAYOUT_TO_SELLER (a split pays the seller the escrow minus the buyer's part). */
+function payoutOf(kind: LedgerKind, amount: number, meta: Record<string, unknown>, userId: number) {
+  if (kind !== 'PAYOUT_TO_SELLER' || meta.sellerId !== userId || typeof meta.fee !== 'number') return null;
+  const price = amount - (typeof meta.buyerAmount === 'number' ? meta.buyerAmount : 0);
+  return { price, fee: meta.fee, net: price - meta.fee };
 }
 
 export async function bankAccountOf(db: Db, userId: number) {

@@ -72,10 +72,14 @@ export async function walletRoutes(app: FastifyInstance, deps: svc.WalletDeps) {
         inTransaction(deps.db, (tx) => operations.balances(tx, userId)),
         history(deps.db, userId, { ...filter, before: q.before ? BigInt(q.before) : undefined }),
       ]);
+      // The item of each hold, escrow and payout, from the module that made the reference: one
+      // batch per page (core/ledger-labels.ts).
+      const labels = await app.ledgerLabels.resolve(page.rows.map((r) => r.reference));
       const rows = page.rows.map((r) => ({
         ...r,
         kindLabel: req.t(`wallet.kinds.${r.kind}`),
         positive: r.availableChange > 0,
+        item: labels.get(r.reference) ?? null,
       }));
       const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]);
       if (page.nextBefore) params.set('before', page.nextBefore);

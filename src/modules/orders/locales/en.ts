@@ -18,6 +18,10 @@ export const en: Messages = {
     due: 'Due',
     viewOrder: 'View order',
     settlementExpected: 'Expected payout',
+    sellFeeRule:
+      'When it sells, the final price minus a {{percent}}% fee (rounded down to the won) is paid to you in points after the buyer confirms receipt.',
+    sellPayoutStart: 'Sold at the start price: {{price}} − fee {{fee}} = {{net}}',
+    sellPayoutBuyNow: 'Sold at the buy-now price: {{price}} − fee {{fee}} = {{net}}',
     settlementPaid: 'Paid out',
     feeLine: 'Fee {{percent}}% ({{fee}})',
     feeRule: 'The fee is the price times the rate, rounded down to the won.',

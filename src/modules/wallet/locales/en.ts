@@ -31,6 +31,7 @@ export const en: Messages = {
     colBalance: 'Balance',
     heldChange: 'held {{amount}}',
     orderRef: 'Order #{{id}}',
+    payoutBreakdown: 'Sale price {{price}} − fee {{fee}} = payout {{net}}',
     noHistory: 'Nothing here yet.',
     more: 'Show more',
     topupTitle: 'Top up points',

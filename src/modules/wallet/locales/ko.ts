@@ -31,6 +31,7 @@ export const ko = {
     colBalance: '잔액',
     heldChange: '보류 {{amount}}',
     orderRef: '주문 #{{id}}',
+    payoutBreakdown: '판매가 {{price}} − 수수료 {{fee}} = 정산 금액 {{net}}',
     noHistory: '아직 내역이 없어요.',
     more: '더 보기',
     topupTitle: '포인트 충전',
