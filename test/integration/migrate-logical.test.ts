@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { startApp } from '../helpers/app.js';
 import { ROOT, uniq } from '../helpers/env.js';
-import { startCluster, type PgCluster } from '../helpers/pg-cluster.js';
+import { startCluster, type PgCluster } from '../../scripts/migrate/pg-cluster.js';
 import { applyMigrations } from '../../src/core/db/migrate.js';
 import { user, auction, loggedIn, bid, waitFor } from '../helpers/auction.js';
 import { main } from '../../scripts/migrate/cli.js';
