@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, startServer, screenshotPath, collectPageErrors } from './browser.js';
-import { user, auction, PASSWORD } from './auction.js';
+import { user, auction, bid, loggedIn, PASSWORD } from './auction.js';
 import { uniq } from './env.js';
 
 export const SIZES = [
@@ -106,7 +106,13 @@ export async function auditPages(t: Test, sizes: readonly (typeof SIZES)[number]
   await Promise.all([sp.waitForURL(/\/items\/\d+$/), sp.click('[data-testid=submit-listing]')]);
   const itemId = Number(sp.url().split('/').pop());
   t.same(sellErrors, [], 'no script errors on the sell form');
-  for (let i = 0; i < 3; i++) await auction(app, { sellerId: seller.id, title: `닌텐도 스위치 ${u} ${i}` });
+  const others: number[] = [];
+  for (let i = 0; i < 3; i++)
+    others.push(await auction(app, { sellerId: seller.id, title: `닌텐도 스위치 ${u} ${i}` }));
+  // The buyer bids on one, so My bids has a row; it shows the listed item's cover (a real thumbnail).
+  const listed = await app.db.listing.findUniqueOrThrow({ where: { id: itemId }, select: { coverPhotoId: true } });
+  await app.db.listing.update({ where: { id: others[0]! }, data: { coverPhotoId: listed.coverPhotoId } });
+  t.equal((await bid(await loggedIn(app, buyer.email), others[0]!, 10_000)).statusCode, 200, 'the buyer bids');
   const cat = await app.db.category.findUniqueOrThrow({ where: { slug: 'phones' } });
   const catParent = cat.parentId ? await app.db.category.findUniqueOrThrow({ where: { id: cat.parentId } }) : cat;
 
@@ -163,6 +169,27 @@ export async function auditPages(t: Test, sizes: readonly (typeof SIZES)[number]
       const r = await audit(lp, `${name}-${size.name}`);
       t.equal(r.width, `${size.viewport.width}/${size.viewport.width}`, `${name} ${size.name}: no sideways scroll`);
       t.same(r.violations, [], `${name} ${size.name}: no axe violations`);
+      if (name === 'my-bids') {
+        // Issue 15 item 4: the row has a thumbnail beside the title, and the badge keeps its size.
+        const li = lp.locator('[data-testid=my-bids] li').first();
+        const [thumb, titleBox, badge, rowBox] = await Promise.all(
+          ['.bid-thumb', '.row-title', '.badge']
+            .map((sel) => li.locator(sel).first().boundingBox())
+            .concat(li.boundingBox()),
+        );
+        const row = {
+          loaded: await li.locator('img.bid-thumb').evaluate((img) => (img as HTMLImageElement).naturalWidth > 0),
+          thumbLeftOfTitle: thumb!.x + thumb!.width <= titleBox!.x,
+          badge: badge!.width,
+          row: rowBox!.width,
+        };
+        t.ok(row.loaded, `my-bids ${size.name}: the row shows the item's thumbnail`);
+        t.ok(row.thumbLeftOfTitle, `my-bids ${size.name}: the thumbnail is beside the title`);
+        t.ok(
+          row.badge < row.row / 3,
+          `my-bids ${size.name}: the badge does not stretch (${row.badge} of ${row.row} px)`,
+        );
+      }
     }
     // The sell form after a failed submit (422).
     await lp.goto(`${baseUrl}/sell`);

@@ -268,10 +268,18 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     async (req, reply) => {
       const filter = req.query.filter ?? 'all';
       const rows = await q.myBids(deps.db, req.user!.id, filter);
-      const titles = await deps.catalog.titles(rows.map((r) => r.auctionId));
+      const ids = rows.map((r) => r.auctionId);
+      const [titles, thumbs] = await Promise.all([deps.catalog.titles(ids), deps.catalog.thumbnails(ids)]);
       return reply.page(
         'bidding/my-bids',
-        { rows: rows.map((r) => ({ ...r, title: titles.get(r.auctionId) ?? `#${r.auctionId}` })), filter },
+        {
+          rows: rows.map((r) => ({
+            ...r,
+            title: titles.get(r.auctionId) ?? `#${r.auctionId}`,
+            thumb: thumbs.get(r.auctionId) ?? null,
+          })),
+          filter,
+        },
         { title: req.t('bidding.myBidsTitle') },
       );
     },

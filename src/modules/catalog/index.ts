@@ -37,6 +37,7 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
   addMessages('catalog', { ko, en });
   app.views.module('catalog', import.meta.url);
   const storage = opts.storage ?? new LocalDiskStorage(opts.storageDir);
+  storages.set(app.db, storage);
   const deps: svc.CatalogDeps = { db: app.db, storage, events: app.events };
   await app.register(fastifyMultipart, {
     throwFileSizeLimit: false, // we read `truncated` and refuse with the file's name
@@ -121,6 +122,8 @@ export interface CatalogOps {
   listingsAfter(afterId: number, limit: number): Promise<svc.AuctionListing[]>;
   /** Listing titles by id (for other modules' lists: "my bids", the watchlist, orders). */
   titles(ids: number[]): Promise<Map<number, string>>;
+  /** Listing cover thumbnails (URL) by id, for the same lists; a listing without photos is left out. */
+  thumbnails(ids: number[]): Promise<Map<number, string>>;
   /** A seller's listings counted by status (the my-page hub). */
   sellerCounts(sellerId: number): Promise<Record<svc.ListingStatus, number>>;
   /** Which saved searches (query and filters as /search and /c/:slug take them) find this listing. */
@@ -153,7 +156,7 @@ export interface CatalogApi extends CatalogOps {
   withTx(tx: Tx): CatalogOps;
 }
 
-function ops(dbOrTx: Db | Tx): CatalogOps {
+function ops(dbOrTx: Db | Tx, root: Db): CatalogOps {
   // A transaction client has the same model and raw queries as the client.
   const db = dbOrTx as Db;
   const categories = categoryTrees.get(db) ?? svc.categoryLoader(db);
@@ -164,6 +167,22 @@ function ops(dbOrTx: Db | Tx): CatalogOps {
     lockListingForAuction: (id) => svc.lockListingForAuction({ db }, id),
     listingsAfter: (afterId, limit) => svc.listingsAfter({ db }, afterId, limit),
     titles: (ids) => svc.titles({ db }, ids),
+    thumbnails: async (ids) => {
+      const storage = storages.get(root);
+      if (!ids.length || !storage) return new Map();
+      const rows = await db.listing.findMany({
+        where: { id: { in: [...new Set(ids)] }, coverPhotoId: { not: null } },
+        select: { id: true, coverPhotoId: true },
+      });
+      const photos = await db.photo.findMany({
+        where: { id: { in: rows.map((r) => r.coverPhotoId!) } },
+        select: { id: true, thumbKey: true },
+      });
+      const byPhoto = new Map(photos.map((p) => [p.id, storage.url(p.thumbKey)]));
+      return new Map(
+        rows.flatMap((r) => (byPhoto.has(r.coverPhotoId!) ? [[r.id, byPhoto.get(r.coverPhotoId!)!]] : [])),
+      );
+    },
     sellerCounts: (sellerId) => svc.sellerCounts({ db }, sellerId),
     moderationState: (id) => db.listing.findUnique({ where: { id }, select: moderationSelect }),
     setHidden: async (id, hidden) => {
@@ -209,7 +228,9 @@ function ops(dbOrTx: Db | Tx): CatalogOps {
 const moderationSelect = { id: true, sellerId: true, title: true, status: true, hiddenAt: true } as const;
 
 const categoryTrees = new WeakMap<Db, ReturnType<typeof svc.categoryLoader>>();
+/** The photo storage the catalog module was registered with, per app database (for `thumbnails`). */
+const storages = new WeakMap<Db, Storage>();
 
 export function catalogApi(db: Db): CatalogApi {
-  return { ...ops(db), withTx: (tx) => ops(tx) };
+  return { ...ops(db, db), withTx: (tx) => ops(tx, db) };
 }

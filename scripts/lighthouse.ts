@@ -1,0 +1,107 @@
+/**
+ * `npm run lighthouse` (issue 15 "Done when"): Lighthouse, mobile preset, on home, search and
+ * item of the app with the demo seed. Migrates and seeds DATABASE_URL (MIGRATE_DATABASE_URL for
+ * the migration when set), starts src/server.ts on a free 127.0.0.1 port, runs Lighthouse's Node
+ * API against /usr/bin/chromium (CHROMIUM_PATH) launched by chrome-launcher, prints the four
+ * category scores per page and exits 1 if any is below 98 (LIGHTHOUSE_MIN).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as chromeLauncher from 'chrome-launcher';
+import lighthouse from 'lighthouse';
+import pg from 'pg';
+
+const MIN = Number(process.env.LIGHTHOUSE_MIN ?? 98);
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+const ROOT = path.resolve(import.meta.dirname, '..');
+const dbUrl = process.env.DATABASE_URL;
+if (!dbUrl) {
+  console.error('DATABASE_URL is required (your own database, e.g. from scripts/db-roles.sh)');
+  process.exit(2);
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): void {
+  const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+}
+
+const [port, metricsPort] = [await freePort(), await freePort()];
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  NODE_ENV: 'development',
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  METRICS_PORT: String(metricsPort),
+  STORAGE_DIR: process.env.STORAGE_DIR ?? mkdtempSync(path.join(tmpdir(), 'dapanda-lh-')),
+  REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  REDIS_PREFIX: `lighthouse${port}`,
+  LOG_LEVEL: 'info',
+};
+run('npx', ['tsx', 'src/cli/db.ts', 'migrate'], { ...env, DATABASE_URL: process.env.MIGRATE_DATABASE_URL ?? dbUrl });
+run('npx', ['tsx', 'prisma/seed.ts'], env);
+
+// A seeded live listing for the item page and a word of its title for the search.
+const db = new pg.Client({ connectionString: dbUrl });
+await db.connect();
+const { rows } = await db.query<{ id: string; title: string }>(
+  `SELECT id::text, title FROM listings WHERE status = 'LIVE' AND hidden_at IS NULL ORDER BY id LIMIT 1`,
+);
+await db.end();
+if (!rows[0]) throw new Error('the seed left no LIVE listing');
+const term = rows[0].title.split(/\s+/)[0]!;
+
+let server: ChildProcess | undefined;
+let chrome: chromeLauncher.LaunchedChrome | undefined;
+let failed = false;
+try {
+  server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: 'pipe' });
+  let out = '';
+  server.stdout!.on('data', (d) => (out += d));
+  server.stderr!.on('data', (d) => (out += d));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600 && !out.includes('DAPANDA listening'); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!out.includes('DAPANDA listening')) throw new Error(`the server did not start:\n${out.slice(-4000)}`);
+  chrome = await chromeLauncher.launch({ chromePath: CHROMIUM, chromeFlags: FLAGS });
+  const pages: [string, string][] = [
+    ['home', '/'],
+    ['search', `/search?q=${encodeURIComponent(term)}`],
+    ['item', `/items/${rows[0].id}`],
+  ];
+  for (const [name, url] of pages) {
+    // Lighthouse's default config is the mobile preset (formFactor mobile, emulated Moto G Power, slow 4G).
+    const r = await lighthouse(`${base}${url}`, { port: chrome.port, output: 'json', logLevel: 'error' });
+    if (!r) throw new Error(`no Lighthouse result for ${url}`);
+    const cats = r.lhr.categories;
+    const scores = Object.values(cats).map((c) => [c.title, Math.round((c.score ?? 0) * 100)] as const);
+    console.log(`${name.padEnd(6)} ${url}  ${scores.map(([k, v]) => `${k} ${v}`).join(' / ')}`);
+    for (const [k, v] of scores) {
+      if (v >= MIN) continue;
+      failed = true;
+      const cat = Object.values(cats).find((c) => c.title === k)!;
+      for (const ref of cat.auditRefs) {
+        const a = r.lhr.audits[ref.id];
+        if (a && ref.weight > 0 && a.score !== null && a.score < 1)
+          console.log(`   ${k}: ${a.id} (${a.score}) ${a.title}`);
+      }
+    }
+  }
+} finally {
+  await chrome?.kill();
+  server?.kill('SIGTERM');
+}
+if (failed) {
+  console.error(`some category is below ${MIN}`);
+  process.exit(1);
+}
