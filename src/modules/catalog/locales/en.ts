@@ -16,7 +16,6 @@ export const en: Messages = {
     sectionPopular: 'Most bids',
     sectionEmpty: 'No live auctions yet.',
     seeAll: 'See all',
-    seeAllOf: 'See all: {{title}}',
     filtersLandmark: 'Search filters',
     filters: 'Filters',
     closeFilters: 'Close',

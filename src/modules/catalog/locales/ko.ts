@@ -15,7 +15,6 @@ export const ko = {
     sectionPopular: '입찰이 많은 경매',
     sectionEmpty: '아직 진행 중인 경매가 없어요.',
     seeAll: '전체 보기',
-    seeAllOf: '{{title}} 전체 보기',
     filtersLandmark: '검색 필터',
     filters: '필터',
     closeFilters: '닫기',
