@@ -2,11 +2,7 @@
  * Keyword alerts (saved searches): "이 검색 알림 받기" on /search and category pages saves the
  * query and filters (at most MAX_ALERTS per user); a new listing is matched against them off the
  * request path (the `listing.created` listener, on the instance where it was created) with
- * catalog's own search conditions, and each owner is told once per listing (the notification's
- * unique source key `alert:<listing>:<user>`). `listing.created` is a live event, not an outbox
- * one: a process that stops between the listing's commit and its listener would drop the match,
- * so a sweep (`catchUp`, on the worker's timer) walks listings by id behind a cursor and matches
- * the ones the live listener did not mark done; a listing matched twice still tells nobody twice.
+ * catalog's own search conditions, and each owner is told once per listing.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
@@ -17,10 +13,6 @@ import type { CatalogApi, SavedSearchFilter } from '../catalog/index.js';
 import type { Notifier } from './service.js';
 
 export const MAX_ALERTS = 20;
-/** The sweep's cursor trails this far behind (ids may commit out of order). */
-const SETTLE_MS = 60_000;
-/** How long the live listener's "matched" mark lives (the sweep reaches a listing well within it). */
-const DONE_TTL_S = 3600;
 const PATH_RE = /^\/(search|c\/[a-z0-9-]{1,40})$/;
 
 /** The filters of a search page's query string, as /search reads them; null when it is not one. */
@@ -109,42 +101,10 @@ export function keywordAlerts(app: FastifyInstance, n: Notifier, catalog: Catalo
     return told.size;
   }
 
-  const doneKey = (listingId: number) => app.rkey('notifications', 'alerts', 'done', listingId);
-  const cursorKey = app.rkey('notifications', 'alerts', 'cursor');
-
   app.events.on('listing.created', async (p, meta) => {
     if (!meta.local || (p.status !== 'LIVE' && p.status !== 'SCHEDULED')) return;
     await matchNew(p.listingId, p.sellerId);
-    await app.redis.set(doneKey(p.listingId), '1', 'EX', DONE_TTL_S).catch(() => {});
   });
-
-  /**
-   * Matches listings the live listener missed (it was not run, or failed). The first run starts at
-   * the newest listing (no back-fill of history); without Redis it does nothing and tries again.
-   */
-  async function catchUp(): Promise<number> {
-    const raw = await app.redis.get(cursorKey);
-    if (raw === null) {
-      const newest = await db.listing.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
-      await app.redis.set(cursorKey, String(newest?.id ?? 0), 'NX');
-      return 0;
-    }
-    const cursor = Number(raw);
-    const listings = await catalog.listingsAfter(cursor, 200);
-    let next = cursor;
-    let matched = 0;
-    for (const l of listings) {
-      if (Date.now() - l.createdAt.getTime() < SETTLE_MS / 2) break; // the live listener's turn first
-      if ((l.status === 'LIVE' || l.status === 'SCHEDULED') && !(await app.redis.exists(doneKey(l.id)))) {
-        await matchNew(l.id, l.sellerId);
-        await app.redis.set(doneKey(l.id), '1', 'EX', DONE_TTL_S);
-        matched++;
-      }
-      if (Date.now() - l.createdAt.getTime() > SETTLE_MS) next = l.id;
-    }
-    if (next > cursor) await app.redis.set(cursorKey, String(next));
-    return matched;
-  }
 
   app.post<{ Body: Static<typeof SaveBody> }>(
     '/alerts',
@@ -197,5 +157,5 @@ export function keywordAlerts(app: FastifyInstance, n: Notifier, catalog: Catalo
     },
   );
 
-  return { matchNew, catchUp };
+  return { matchNew };
 }

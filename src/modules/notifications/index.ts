@@ -53,8 +53,6 @@ export const notificationsModule: FastifyPluginAsync<NotificationsOptions> = asy
   // Mail a process left PENDING (it stopped between the commit and the queue), and daily digests.
   app.queues.every('notifications-mail', opts.sweepMs, () => n.flushMail());
   app.queues.every('notifications-digest', 10 * 60_000, () => n.sendDigests());
-  // Keyword alerts for listings whose (live) creation event this or another process missed.
-  app.queues.every('notifications-alerts', opts.sweepMs, () => alerts.catchUp());
 
   // The bell: the unread count (and the newest item) on connect and after every change, only to the user's own tabs.
   const bell = async (userId: number) => {
