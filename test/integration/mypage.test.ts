@@ -93,7 +93,7 @@ t.test('the hub counts bids, wins (by bid and buy-now), watches and listings', a
   t.notMatch(won.body, '최고 입찰 중인 상품');
   const all = await c.get('/my/bids');
   t.match(all.body, '즉시 구매로 낙찰', '"all" lists the buy-now win too');
-  t.equal((all.body.match(/class="card row"/g) ?? []).length, 4, 'four auctions, each once');
+  t.equal((all.body.match(/class="card row bid-row"/g) ?? []).length, 4, 'four auctions, each once');
   const lost = await r.get('/my/bids?filter=lost');
   t.notMatch(lost.body, '추월당한 상품', "the rival's live lead is not a loss");
 
