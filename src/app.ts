@@ -234,7 +234,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     softCloseSeconds: config.bidding.softCloseSeconds,
     sweepMs: config.auctionSweepMs,
   });
-  await app.register(ordersModule, { ...config.orders });
+  // Dispute photos in the same storage, under its private prefix (never served by /media/ nor the CDN).
+  await app.register(ordersModule, { ...config.orders, storage: s3 ?? new LocalDiskStorage(config.storageDir) });
   // The my-page hub reads every module above through their public APIs (orders: ordersHubSummary).
   await app.register(mypageModule, { ordersSummary: ordersHubSummary(app.db), publicUrl: config.publicUrl });
   await app.register(messagesModule);

@@ -17,7 +17,7 @@ import {
   HeadBucketCommand,
 } from '@aws-sdk/client-s3';
 import { isValidKey } from '../../src/core/storage.js';
-import { OBJECT_CACHE_CONTROL } from '../../src/core/storage-s3.js';
+import { cacheControlOf } from '../../src/core/storage-s3.js';
 import type { Side } from './env.js';
 import type { Log } from './log.js';
 
@@ -138,7 +138,7 @@ class S3Store implements PhotoStore {
         Key: key,
         Body: body,
         ContentType: typeOf(key),
-        CacheControl: OBJECT_CACHE_CONTROL,
+        CacheControl: cacheControlOf(key),
         ContentMD5: createHash('md5').update(body).digest('base64'),
         Metadata: { sha256: hash },
       }),

@@ -14,7 +14,7 @@ import {
   DeleteObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { isValidKey, type Storage, type StoredObject } from './storage.js';
+import { isPrivateKey, isValidKey, type Storage, type StoredObject } from './storage.js';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -27,6 +27,10 @@ export interface S3StorageOptions {
 }
 
 export const OBJECT_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/** A private object (storage.ts's PRIVATE_PREFIXES) is never kept by a shared cache. */
+export const PRIVATE_CACHE_CONTROL = 'private, no-store';
+export const cacheControlOf = (key: string): string =>
+  isPrivateKey(key) ? PRIVATE_CACHE_CONTROL : OBJECT_CACHE_CONTROL;
 
 export class S3Storage implements Storage {
   readonly client: S3Client;
@@ -64,7 +68,7 @@ export class S3Storage implements Storage {
         Body: bytes,
         ContentType: contentType,
         ContentLength: bytes.length,
-        CacheControl: OBJECT_CACHE_CONTROL,
+        CacheControl: cacheControlOf(key),
       }),
     );
   }

@@ -38,6 +38,15 @@ const KEY_RE = /^[a-z0-9-]+\/[0-9a-f-]{36}[a-z0-9.-]*$/;
 /** True for keys `newKey` can make: nothing else is ever read or written. */
 export const isValidKey = (key: string): boolean => KEY_RE.test(key) && !key.includes('..');
 
+/**
+ * Key prefixes of private objects (a dispute's evidence photos): never served by the public
+ * /media/ route nor readable through the CDN (its bucket policy allows `photos/*` only); the
+ * owning module streams them to the people allowed to see them.
+ */
+export const PRIVATE_PREFIXES = ['disputes'] as const;
+/** True for a key whose object is private (see PRIVATE_PREFIXES). */
+export const isPrivateKey = (key: string): boolean => PRIVATE_PREFIXES.some((p) => key.startsWith(`${p}/`));
+
 const TYPES: Record<string, string> = { '.webp': 'image/webp', '.jpg': 'image/jpeg', '.png': 'image/png' };
 
 export class LocalDiskStorage implements Storage {

@@ -25,6 +25,11 @@ export type { AuctionListing, AuctionState, ListingStatus } from './service.js';
 export { canEdit, canAppend } from './service.js';
 export type { ListingCreated, ListingUpdated, ListingCancelled } from './events.js';
 export { listingCreated, listingUpdated, listingCancelled } from './events.js';
+/**
+ * The photo checks other modules reuse (orders' dispute photos): the type decided from the bytes
+ * (sharp), SVG refused, the size and pixel limits, metadata dropped, WebP re-encoded.
+ */
+export { processImage, readUpload, PhotoError, MAX_PHOTO_BYTES, type ProcessedPhoto } from './photos.js';
 
 export interface CatalogOptions {
   storageDir: string;

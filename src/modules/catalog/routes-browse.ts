@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser } from '../../core/auth.js';
 import { notFound } from '../../core/errors.js';
+import { isPrivateKey } from '../../core/storage.js';
 import type { AccountsApi } from '../accounts/index.js';
 import type { Config } from '../../config.js';
 import * as svc from './service.js';
@@ -392,6 +393,8 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     '/media/*',
     { schema: { params: MediaParams } },
     async (req, reply) => {
+      // Private objects (a dispute's photos) are served by their module to the people allowed only.
+      if (isPrivateKey(req.params['*'])) throw notFound();
       const obj = await deps.storage.get(req.params['*']);
       if (!obj) throw notFound();
       return reply

@@ -8,6 +8,7 @@ import { requireRole } from '../accounts/index.js';
 import { goTo } from '../../core/redirect.js';
 import * as svc from './service.js';
 import type { RouteDeps } from './routes.js';
+import { disputePhotoViews } from './dispute-photos.js';
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
 const ResolveBody = Type.Object({
@@ -36,9 +37,13 @@ export async function ordersAdminRoutes(app: FastifyInstance, deps: RouteDeps) {
       orderBy: [{ resolvedAt: { sort: 'desc', nulls: 'first' } }, { id: 'asc' }],
       take: 200,
     });
-    const titles = await deps.catalog.titles(rows.map((r) => r.order.listingId));
+    const [titles, photos] = await Promise.all([
+      deps.catalog.titles(rows.map((r) => r.order.listingId)),
+      disputePhotoViews(deps.db, rows),
+    ]);
     const view = rows.map((d) => ({
       ...d,
+      photos: photos.get(d.id) ?? [],
       title: titles.get(d.order.listingId) ?? `#${d.order.listingId}`,
       price: d.order.price,
       reasonLabel: req.t(`orders.disputeReasons.${d.reason}`),

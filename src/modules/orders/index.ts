@@ -8,6 +8,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db, Tx } from '../../core/db/index.js';
 import { addMessages } from '../../core/i18n.js';
+import type { Storage } from '../../core/storage.js';
 import { refId, type LedgerLabel } from '../../core/ledger-labels.js';
 import { walletApi } from '../wallet/index.js';
 import { catalogApi } from '../catalog/index.js';
@@ -46,6 +47,8 @@ export type { Trust, ReviewRow } from './trust.js';
 
 export interface OrdersOptions extends svc.OrdersSettings {
   sweepMs: number;
+  /** Where dispute photos are kept (keys under the private `disputes/` prefix). */
+  storage: Storage;
 }
 
 export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts) => {
@@ -71,6 +74,7 @@ export const ordersModule: FastifyPluginAsync<OrdersOptions> = async (app, opts)
     catalog: catalogApi(app.db),
     accounts: accountsApi(app.db),
     runnerUp: biddingReads(app.db).runnerUp,
+    storage: opts.storage,
   };
 
   // Exactly once per sale: the order row is keyed by the auction, and the inbox row by the event.

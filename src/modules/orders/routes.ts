@@ -1,10 +1,14 @@
 /** Order pages and forms: /orders/:id (buyer and seller views), /my/orders, /my/addresses. Plain forms, htmx on top. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyMultipart from '@fastify/multipart';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';
+import type { Storage } from '../../core/storage.js';
 import type { AccountsApi } from '../accounts/index.js';
+import { roleAtLeast } from '../accounts/index.js';
+import { MAX_PHOTO_BYTES } from '../catalog/index.js';
 import type { CatalogApi } from '../catalog/index.js';
 import * as svc from './service.js';
 import * as book from './addresses.js';
@@ -12,6 +16,14 @@ import type { OrderTimers } from './jobs.js';
 import { chanceFor, type RunnerUp } from './offers.js';
 import { maskNickname } from '../bidding/index.js';
 import { REVIEW_TAGS, addReview, checkReview } from './reviews.js';
+import {
+  DISPUTE_PHOTO_SIZES,
+  MAX_DISPUTE_PHOTOS,
+  deleteDisputeFiles,
+  disputePhotoViews,
+  readDisputeForm,
+  writeDisputeFiles,
+} from './dispute-photos.js';
 import {
   COURIER_CODES,
   DISPUTE_REASONS,
@@ -28,6 +40,7 @@ export interface RouteDeps extends svc.OrdersDeps {
   catalog: CatalogApi;
   accounts: AccountsApi;
   runnerUp: RunnerUp;
+  storage: Storage;
 }
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
@@ -52,7 +65,11 @@ const ShipBody = Type.Object({
   trackingNumber: S(100),
   _csrf: S(200),
 });
-const DisputeBody = Type.Object({ reason: S(40), body: S(4000), _csrf: S(200) });
+const PhotoParams = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+  photoId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+  size: Type.Union(DISPUTE_PHOTO_SIZES.map((x) => Type.Literal(x))),
+});
 const AnswerBody = Type.Object({ answer: S(4000), _csrf: S(200) });
 const EmptyBody = Type.Object({ _csrf: S(200) });
 const ReviewBody = Type.Object({
@@ -121,11 +138,13 @@ export async function orderModel(deps: RouteDeps, req: FastifyRequest, o: svc.Or
     courierName: o.courier ? req.t(`orders.couriers.${o.courier}`) : null,
     couriers: COURIER_CODES.map((c) => ({ code: c, name: req.t(`orders.couriers.${c}`) })),
     reasons: DISPUTE_REASONS.map((r) => ({ code: r, name: req.t(`orders.disputeReasons.${r}`) })),
+    maxDisputePhotos: MAX_DISPUTE_PHOTOS,
     addresses: addresses.map((a) => ({ ...a, checked: a.isDefault })),
     hasAddresses: addresses.length > 0,
     dispute: dispute
       ? {
           ...dispute,
+          photos: (await disputePhotoViews(deps.db, [dispute])).get(dispute.id) ?? [],
           reasonLabel: req.t(`orders.disputeReasons.${dispute.reason}`),
           resolutionLabel: dispute.resolution ? req.t(`orders.resolution.${dispute.resolution}`) : null,
         }
@@ -259,18 +278,86 @@ export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
   );
 
-  app.post<IdReq & { Body: Static<typeof DisputeBody> }>(
-    '/orders/:id/dispute',
-    { preHandler: requireUser, schema: { params: IdParams, body: DisputeBody } },
+  // The dispute form: urlencoded (no photos) or multipart with up to MAX_DISPUTE_PHOTOS photos. Its
+  // own context holds the multipart parser with this form's limits (busboy stops a 4th file and
+  // any file over 10 MB while the bytes arrive); the CSRF check is in readDisputeForm.
+  await app.register(async (sub) => {
+    await sub.register(fastifyMultipart, {
+      throwFileSizeLimit: false, // readUpload reads `truncated` and refuses with the file's name
+      limits: {
+        fileSize: MAX_PHOTO_BYTES,
+        files: MAX_DISPUTE_PHOTOS,
+        fields: 10,
+        fieldSize: 16 * 1024,
+        parts: 16,
+        headerPairs: 100,
+      },
+    });
+    sub.post<IdReq>(
+      '/orders/:id/dispute',
+      { preHandler: requireUser, schema: { params: IdParams }, config: { csrf: false } },
+      async (req, reply) => {
+        const userId = req.user!.id;
+        // Before the body is read: someone else's order costs nothing and learns nothing (404).
+        const o = await svc.orderFor(deps.db, req.params.id, userId);
+        if (o.buyerId !== userId) throw notFound();
+        const form = await readDisputeForm(app, req, reply);
+        const values = { reason: form.fields.reason ?? '', body: form.fields.body ?? '' };
+        const d = checkDispute(form.fields);
+        const errors = d.ok ? {} : errorsOf(req, d.errors);
+        if (form.error) {
+          // A refused photo: nothing is stored; the form comes back with the text kept.
+          const e = form.error;
+          return page(req, reply.code(e.statusCode), o, {
+            errors: { ...errors, photos: req.t(e.messageKey, e.params) },
+            values,
+          });
+        }
+        if (!d.ok) return page(req, reply.code(422), o, { errors, values });
+        const stored = await writeDisputeFiles(deps.storage, form.photos);
+        try {
+          await svc.openDispute(deps, o.id, userId, d.value, stored);
+        } catch (err) {
+          await deleteDisputeFiles(deps.storage, stored);
+          throw err;
+        }
+        flash(req, 'info', 'orders.flash.disputed');
+        return goTo(req, reply, `/orders/${o.id}`);
+      },
+    );
+  });
+
+  // A dispute's photo: only to the order's buyer and seller and to ADMINs; everyone else 404 (as
+  // for an order that does not exist). Never cached by a shared cache, never sniffed.
+  app.get<{ Params: Static<typeof PhotoParams> }>(
+    '/orders/:id/dispute/photos/:photoId/:size',
+    { preHandler: requireUser, schema: { params: PhotoParams } },
     async (req, reply) => {
+      reply.header('cache-control', 'private, no-store');
       const userId = req.user!.id;
-      const o = await svc.orderFor(deps.db, req.params.id, userId);
-      if (o.buyerId !== userId) throw notFound();
-      const d = checkDispute(req.body);
-      if (!d.ok) return page(req, reply.code(422), o, { errors: errorsOf(req, d.errors), values: req.body });
-      await svc.openDispute(deps, o.id, userId, d.value);
-      flash(req, 'info', 'orders.flash.disputed');
-      return goTo(req, reply, `/orders/${o.id}`);
+      const o = await deps.db.order.findUnique({
+        where: { id: req.params.id },
+        select: { id: true, buyerId: true, sellerId: true },
+      });
+      if (!o) throw notFound();
+      if (o.buyerId !== userId && o.sellerId !== userId) {
+        // The role as the database has it now, as requireRole reads it: a revoked, suspended or
+        // banned ADMIN sees nothing more.
+        const [u, restricted] = await Promise.all([deps.accounts.findUser(userId), deps.accounts.restriction(userId)]);
+        if (!u || restricted || !roleAtLeast(u.role, 'ADMIN')) throw notFound();
+      }
+      const p = await deps.db.orderDisputePhoto.findFirst({
+        where: { id: req.params.photoId, dispute: { orderId: o.id } },
+      });
+      if (!p) throw notFound();
+      const obj = await deps.storage.get(req.params.size === 'thumb' ? p.thumbKey : p.fullKey);
+      if (!obj) throw notFound();
+      return reply
+        .header('x-content-type-options', 'nosniff')
+        .header('content-disposition', 'inline')
+        .type(obj.contentType)
+        .header('content-length', obj.size)
+        .send(obj.stream);
     },
   );
 

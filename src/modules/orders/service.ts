@@ -34,6 +34,7 @@ import {
 } from './events.js';
 import { feeOf, type AddressInput, type Courier, type DisputeReason } from './validation.js';
 import type { Models } from '../../core/db/index.js';
+import { addDisputePhotos, type StoredDisputePhoto } from './dispute-photos.js';
 
 export type Order = Models.OrderModel;
 
@@ -288,12 +289,16 @@ export async function remind(deps: OrdersDeps, orderId: number, remindAt: Date):
   });
 }
 
-/** The buyer disputes before confirming: escrow stays frozen, every timer stops (dueAt cleared). */
+/**
+ * The buyer disputes before confirming: escrow stays frozen, every timer stops (dueAt cleared).
+ * The rows of the dispute's photos (files already stored) are written in the same transaction.
+ */
 export async function openDispute(
   deps: OrdersDeps,
   orderId: number,
   buyerId: number,
   d: { reason: DisputeReason; body: string },
+  photos: StoredDisputePhoto[] = [],
 ) {
   return transaction(deps.db, async (tx) => {
     const o0 = await tx.order.findUnique({ where: { id: orderId } });
@@ -305,7 +310,9 @@ export async function openDispute(
       data: { state: 'DISPUTED', disputedFrom: from, dueAt: null, remindAt: null },
     });
     if (!n.count) return refuse(tx, orderId, buyerId, 'dispute');
-    await tx.orderDispute.create({ data: { orderId, reason: d.reason, body: d.body } });
+    const dispute = await tx.orderDispute.create({ data: { orderId, reason: d.reason, body: d.body } });
+    // The photos' files are already written (dispute-photos.ts); their rows commit with the dispute.
+    await addDisputePhotos(tx, dispute.id, photos);
     const o = await tx.order.findUniqueOrThrow({ where: { id: orderId } });
     await deps.events.enqueue(tx, orderDisputed({ ...refOf(o), reason: d.reason, from: from as OrderStateName }));
     return o;

@@ -102,6 +102,12 @@ export const en: Messages = {
       answerSubmit: 'Send answer',
       resolved: 'Resolved: {{resolution}}',
     },
+    disputePhotos: {
+      label: 'Photos',
+      hint: '(optional, up to {{max}}, 10 MB each; only the buyer, the seller and admins can see them)',
+      photoN: 'Dispute photo {{n}}',
+      tooMany: 'You can add at most {{max}} photos.',
+    },
     disputeReasons: {
       NOT_RECEIVED: 'I did not receive it',
       NOT_AS_DESCRIBED: 'Not as described',

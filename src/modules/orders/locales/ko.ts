@@ -101,6 +101,12 @@ export const ko = {
       answerSubmit: '답변 보내기',
       resolved: '처리 결과: {{resolution}}',
     },
+    disputePhotos: {
+      label: '사진',
+      hint: '(선택, 최대 {{max}}장 · 한 장에 10MB까지 · 구매자, 판매자, 관리자만 볼 수 있어요)',
+      photoN: '분쟁 사진 {{n}}',
+      tooMany: '사진은 최대 {{max}}장까지 올릴 수 있어요.',
+    },
     disputeReasons: {
       NOT_RECEIVED: '물건을 받지 못했어요',
       NOT_AS_DESCRIBED: '설명과 달라요',
