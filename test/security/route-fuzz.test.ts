@@ -15,7 +15,8 @@
 import t from 'tap';
 import http from 'node:http';
 import { startApp } from '../helpers/app.js';
-import { auction } from '../helpers/auction.js';
+import { auction, PASSWORD as TRADE_PASSWORD } from '../helpers/auction.js';
+import { wonOrder, giveAddress } from '../helpers/orders.js';
 import { fund, walletDeps } from '../helpers/wallet.js';
 import { uniq } from '../helpers/env.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
@@ -77,6 +78,10 @@ const HEADERS = [
 ];
 /** The sell form's multipart fields (the schema cannot declare them), and the photo list. */
 const MULTIPART_FIELDS = [...LISTING_FORM_FIELDS, 'photoIds'];
+/** Other multipart forms' fields, by route (their schema cannot declare them either). */
+const MULTIPART_FIELDS_OF: Record<string, string[]> = { '/orders/:id/dispute': ['reason', 'body'] };
+/** FUZZ_ROUTES=<regex>: only the routes whose path matches (a quick run for one's own route). */
+const ONLY = process.env.FUZZ_ROUTES ? new RegExp(process.env.FUZZ_ROUTES) : null;
 
 /** encodeURIComponent, with lone surrogates sent as the invalid UTF-8 bytes a hostile client sends. */
 const enc = (s: string) =>
@@ -131,7 +136,17 @@ t.test(
     );
     await fund(walletDeps(app, config), users[0].id, 100_000);
     const itemId = await auction(app, { sellerId: users[5].id, endsInMs: 30 * 60_000 });
-    const ids = users.map((u) => u.id);
+    // An order between two more users (bought, address given: it may be disputed), so the /orders/:id
+    // routes run past the lookup to their forms (a dispute's photos, shipping) for its two parties.
+    const trade = await wonOrder(app, config, '퍼즈 주문');
+    if ((await giveAddress(trade.bc, trade.order.id)).statusCode !== 303) throw new Error('fuzz order: no address');
+    const orderId = trade.order.id;
+    const logins = [
+      ...users.map((u) => ({ ...u, password: PASSWORD })),
+      { ...trade.buyer, password: TRADE_PASSWORD },
+      { ...trade.seller, password: TRADE_PASSWORD },
+    ];
+    const ids = logins.map((u) => u.id);
 
     // 64 source addresses, each with its own keep-alive connections (a new TCP connection per case
     // cost more than the case).
@@ -195,7 +210,7 @@ t.test(
 
     // Log each user in through the real form; keep its cookie and CSRF token.
     const identities: { cookie: string; csrf: string; ip: string }[] = [];
-    for (const u of users) {
+    for (const u of logins) {
       const ip = nextIp();
       const page = await send({ method: 'GET', path: '/login', headers: {} }, ip);
       const cookie = String(page.headers['set-cookie']?.[0] ?? '').split(';')[0];
@@ -205,7 +220,7 @@ t.test(
           method: 'POST',
           path: '/login',
           headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-          body: Buffer.from(new URLSearchParams({ _csrf: csrf, email: u.email, password: PASSWORD }).toString()),
+          body: Buffer.from(new URLSearchParams({ _csrf: csrf, email: u.email, password: u.password }).toString()),
         },
         ip,
       );
@@ -226,20 +241,24 @@ t.test(
              (SELECT count(*) FROM topup_attempts WHERE user_id = ANY(${ids}::int[])) AS topups,
              (SELECT count(*) FROM ledger_transactions WHERE user_id = ANY(${ids}::int[])) AS ledger_txs,
              (SELECT coalesce(sum(e.amount), 0) FROM ledger_entries e JOIN wallet_accounts a ON a.id = e.account_id WHERE a.user_id = ANY(${ids}::int[])) AS ledger_sum,
-             (SELECT count(*) FROM password_resets WHERE user_id = ANY(${ids}::int[])) AS resets`;
+             (SELECT count(*) FROM password_resets WHERE user_id = ANY(${ids}::int[])) AS resets,
+             (SELECT count(*) FROM order_disputes d JOIN orders o ON o.id = d.order_id WHERE o.buyer_id = ANY(${ids}::int[])) AS disputes,
+             (SELECT count(*) FROM order_dispute_photos p JOIN order_disputes d ON d.id = p.dispute_id JOIN orders o ON o.id = d.order_id WHERE o.buyer_id = ANY(${ids}::int[])) AS dispute_photos`;
       return JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
     };
 
     const routes = app.routeTable.filter((r) => {
       const methods = ([] as string[]).concat(r.method as string | string[]);
-      return !methods.includes('HEAD') && !(r as { websocket?: boolean }).websocket;
+      return (
+        !methods.includes('HEAD') && !(r as { websocket?: boolean }).websocket && (!ONLY || ONLY.test(r.url as string))
+      );
     });
-    t.ok(routes.length >= 30, `${routes.length} routes from the route table`);
+    t.ok(routes.length >= (ONLY ? 1 : 30), `${routes.length} routes from the route table`);
     const random = rng(20261202);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
-    const plausible = (name: string) =>
+    const plausible = (name: string, url = '') =>
       name === 'id'
-        ? String(itemId)
+        ? String(url.startsWith('/orders/') ? orderId : itemId)
         : name === 'slug'
           ? 'phones'
           : name === '*'
@@ -271,7 +290,7 @@ t.test(
       const query = fieldsOf(schema.querystring);
       const body = fieldsOf(schema.body).filter((f) => f !== '_csrf');
       const multipart = method === 'POST' && (r.config as { csrf?: boolean } | undefined)?.csrf === false;
-      const form = multipart ? MULTIPART_FIELDS : body;
+      const form = multipart ? (MULTIPART_FIELDS_OF[url] ?? MULTIPART_FIELDS) : body;
       const slots: RouteCtx['slots'] = [
         ...params.map((name) => ({ kind: 'param' as const, name })),
         ...query.map((name) => ({ kind: 'query' as const, name })),
@@ -295,7 +314,7 @@ t.test(
       let path = url;
       for (const p of params) {
         const hit = targets.find((x) => x.slot.kind === 'param' && x.slot.name === p);
-        const v = hit ? enc(hit.value) : plausible(p);
+        const v = hit ? enc(hit.value) : plausible(p, url);
         path = path.replace(p === '*' ? '*' : `:${p}`, v);
       }
       const qs: string[] = [];
