@@ -4,10 +4,15 @@
  * photo, a non-image, an SVG, an oversize file, a cut-off body or a missing token, with a clear
  * message in Korean and in English; the photos are private: the buyer, the seller and an ADMIN
  * see them (order page, admin desk, the photo route with no-store), anyone else gets 404, /media/
- * never serves them; and a dispute with photos still resolves, with the ledger at zero.
+ * never serves them; and a dispute with photos still resolves, with the ledger at zero. On S3
+ * (s3rver in this process) the objects carry `private, no-store` and the same route serves them;
+ * the migration tool's photo copy (scripts/migrate) takes them along with that header.
  */
 import t from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import S3rver from 's3rver';
+import { S3Client, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +25,8 @@ import { wonOrder, giveAddress, ORDER_PRICE } from '../helpers/orders.js';
 import { uniq } from '../helpers/env.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
 import type { App } from '../../src/app.js';
+import { copyPhotos, openPhotos } from '../../scripts/migrate/photos.js';
+import { Log } from '../../scripts/migrate/log.js';
 
 const BODY = '상자가 찌그러져서 왔고 액정이 깨져 있어요.';
 
@@ -58,8 +65,37 @@ async function counts(app: App, storageDir: string, orderId: number) {
   return { rows, disputes, files: files.length };
 }
 
+const storageDir = mkdtempSync(path.join(tmpdir(), 'dapanda-dispute-'));
+t.teardown(() => rmSync(storageDir, { recursive: true, force: true }));
+
+const BUCKET = 'dapanda-dispute-photos';
+const MIGRATED = 'dapanda-dispute-migrated';
+const s3dir = mkdtempSync(path.join(tmpdir(), 'dapanda-s3rver-'));
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: 0,
+  silent: true,
+  directory: s3dir,
+  configureBuckets: [
+    { name: BUCKET, configs: [] },
+    { name: MIGRATED, configs: [] },
+  ],
+});
+const endpoint = `http://127.0.0.1:${((await server.run()) as AddressInfo).port}`;
+t.teardown(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  rmSync(s3dir, { recursive: true, force: true });
+});
+const s3 = new S3Client({
+  region: 'ap-northeast-2',
+  endpoint,
+  forcePathStyle: true,
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+});
+t.teardown(() => s3.destroy());
+
 t.test('dispute photos: limits, privacy, resolution', async (t) => {
-  const storageDir = mkdtempSync(path.join(tmpdir(), 'dapanda-dispute-'));
   const { app, config } = await startApp(t, { STORAGE_DIR: storageDir, ORDER_SWEEP_MS: '3600000' });
   const w = await wonOrder(app, config, '분쟁 사진 테스트');
   t.equal((await giveAddress(w.bc, w.order.id)).statusCode, 303);
@@ -236,4 +272,66 @@ t.test('dispute photos: limits, privacy, resolution', async (t) => {
       t.match((await w.bc.get(`/orders/${w.order.id}`)).body, photoUrl);
     });
   });
+});
+
+t.test('on S3: private objects (no-store), served by the orders route, /media/ 404', async (t) => {
+  const { app, config } = await startApp(t, {
+    STORAGE: 's3',
+    S3_BUCKET: BUCKET,
+    S3_ENDPOINT: endpoint,
+    S3_REGION: 'ap-northeast-2',
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    PHOTO_BASE_URL: `${endpoint}/${BUCKET}`,
+    ORDER_SWEEP_MS: '3600000',
+  });
+  const w = await wonOrder(app, config, 'S3 분쟁');
+  t.equal((await giveAddress(w.bc, w.order.id)).statusCode, 303);
+  await w.bc.get(`/orders/${w.order.id}`);
+  const ok = await postMultipart(
+    w.bc,
+    `/orders/${w.order.id}/dispute`,
+    [
+      ['reason', 'NOT_AS_DESCRIBED'],
+      ['body', BODY],
+    ],
+    [photo(await jpeg(1000, 800))],
+  );
+  t.equal(ok.statusCode, 303);
+  const p = await app.db.orderDisputePhoto.findFirstOrThrow({ where: { dispute: { orderId: w.order.id } } });
+  const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: p.fullKey }));
+  t.equal(head.CacheControl, 'private, no-store', 'a private object is never kept by a shared cache');
+  t.equal(head.ContentType, 'image/webp');
+  const page = await w.bc.get(`/orders/${w.order.id}`);
+  t.notMatch(page.body, `${endpoint}/${BUCKET}/disputes/`, 'the page never links the bucket (CDN) for them');
+  const r = await w.bc.get(`/orders/${w.order.id}/dispute/photos/${p.id}/full`);
+  t.equal(r.statusCode, 200);
+  t.equal(r.headers['cache-control'], 'private, no-store');
+  t.equal((await sharp((r as unknown as { rawPayload: Buffer }).rawPayload).metadata()).width, 1000);
+  t.equal((await w.bc.get(`/media/${p.fullKey}`)).statusCode, 404);
+});
+
+t.test("the migration tool's photo copy takes dispute photos along (private header kept)", async (t) => {
+  const local = filesUnder(storageDir)
+    .map((f) => path.relative(storageDir, f))
+    .filter((k) => k.startsWith('disputes/'));
+  t.equal(local.length, 6, 'the first test left 3 photos (6 files) under disputes/');
+  const from = openPhotos({ kind: 'local', dir: storageDir });
+  const to = openPhotos({
+    kind: 's3',
+    bucket: MIGRATED,
+    region: 'ap-northeast-2',
+    endpoint,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  t.teardown(() => (from.close(), to.close()));
+  const log = new Log(path.join(storageDir, 'migrate.log'), true);
+  const r = await copyPhotos(from, to, log, 'copy', 4);
+  const there = new Set((await to.list()).map((o) => o.key));
+  t.ok(
+    local.every((k) => there.has(k)),
+    `every dispute file copied (${r.copied} objects copied)`,
+  );
+  const head = await s3.send(new HeadObjectCommand({ Bucket: MIGRATED, Key: local[0] }));
+  t.equal(head.CacheControl, 'private, no-store');
 });
