@@ -147,6 +147,24 @@ t.test('dispute photos: limits, privacy, resolution', async (t) => {
     t.equal(cut.statusCode, 400, 'a cut-off body: 400');
     t.match(cut.body, '업로드가 중간에 끊겼거나 형식이 올바르지 않아요.');
 
+    const cookie = [...w.bc.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const raw = (contentType: string, payload: string) =>
+      app.inject({ method: 'POST', url, payload, headers: { 'content-type': contentType, cookie } });
+    const part = `--x\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${w.bc.csrf}\r\n`;
+    const noBoundary = await raw('multipart/form-data', `${part}--x--\r\n`);
+    t.equal(noBoundary.statusCode, 400, 'no boundary: 400');
+    t.match(noBoundary.body, '업로드가 중간에 끊겼거나');
+    const nul = await raw(
+      'multipart/form-data; boundary=x',
+      `${part}--x\r\nContent-Disposition: form-data; name="body"\r\n\r\na\u0000b\r\n--x--\r\n`,
+    );
+    t.equal(nul.statusCode, 400, 'NUL in a field: 400');
+    const urlencodedNul = await raw(
+      'application/x-www-form-urlencoded',
+      `_csrf=${encodeURIComponent(w.bc.csrf)}&body=a%00b`,
+    );
+    t.equal(urlencodedNul.statusCode, 400, 'NUL in the plain form: 400');
+
     const noToken = await postMultipart(w.bc, url, fields, [photo(a)], { csrf: false });
     t.equal(noToken.statusCode, 403, 'no CSRF token: 403');
 
@@ -176,6 +194,10 @@ t.test('dispute photos: limits, privacy, resolution', async (t) => {
     const ok = await postMultipart(w.bc, url, fields, [photo(a), photo(b, 'b.jpg'), photo(c, 'gps.jpg')]);
     t.equal(ok.statusCode, 303);
     t.same(await counts(app, storageDir, w.order.id), { rows: 3, disputes: 1, files: 6 });
+    const again = await postMultipart(w.bc, url, fields, [photo(d)]);
+    t.equal(again.statusCode, 409, 'a second dispute: 409 before any photo is read');
+    t.match(again.body, '지금은 분쟁을 신청할 수 없어요.');
+    t.same(await counts(app, storageDir, w.order.id), { rows: 3, disputes: 1, files: 6 }, 'nothing more stored');
     const order = await app.db.order.findUniqueOrThrow({ where: { id: w.order.id } });
     t.equal(order.state, 'DISPUTED');
     t.equal(order.dueAt, null, 'timers stopped');

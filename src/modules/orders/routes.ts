@@ -65,6 +65,8 @@ const ShipBody = Type.Object({
   trackingNumber: S(100),
   _csrf: S(200),
 });
+/** The dispute form (photos to decode): at most 20 tries per user in 15 minutes. */
+const disputeForm = { rateLimit: { max: 20, timeWindow: '15 minutes' } };
 const PhotoParams = Type.Object({
   id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
   photoId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
@@ -295,12 +297,16 @@ export async function ordersRoutes(app: FastifyInstance, deps: RouteDeps) {
     });
     sub.post<IdReq>(
       '/orders/:id/dispute',
-      { preHandler: requireUser, schema: { params: IdParams }, config: { csrf: false } },
+      // Each request may carry 30 MB of photos to re-encode: a per-user budget on top of the global one.
+      { preHandler: requireUser, schema: { params: IdParams }, config: { csrf: false, ...disputeForm } },
       async (req, reply) => {
         const userId = req.user!.id;
-        // Before the body is read: someone else's order costs nothing and learns nothing (404).
+        // Before the body is read: someone else's order costs nothing and learns nothing (404), and
+        // an order that cannot be disputed now is refused before any photo is decoded (409).
         const o = await svc.orderFor(deps.db, req.params.id, userId);
         if (o.buyerId !== userId) throw notFound();
+        if (o.state !== 'AWAITING_SHIPMENT' && o.state !== 'SHIPPED')
+          throw new AppError(409, 'orders.errors.notNow.dispute', { state: o.state }, 'ORDER_STATE');
         const form = await readDisputeForm(app, req, reply);
         const values = { reason: form.fields.reason ?? '', body: form.fields.body ?? '' };
         const d = checkDispute(form.fields);
