@@ -3,7 +3,8 @@
  * user has three tabs (two WebSockets on A, one on B) on their own topic `user:<id>`; they are
  * outbid by a bid taken on the other instance and every tab gets exactly one push of the bell
  * with the new unread count. A tab that was closed while another notification arrived gets the
- * current count in the snapshot when it reconnects.
+ * current count in the snapshot when it reconnects. A fan-out (one write telling 8 watchers on
+ * both instances that the auction ends within the hour) pushes each watcher's bell exactly once.
  */
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import WebSocket from 'ws';
 import { ROOT, REDIS_URL, testDatabaseUrl, tsNodeArgs } from '../helpers/env.js';
 import { startApp } from '../helpers/app.js';
 import { user, auction, PASSWORD, waitFor } from '../helpers/auction.js';
+import { notificationsOf } from '../../src/modules/notifications/index.js';
 
 const SESSION_SECRET = 'notify-multi-instance-secret-'.padEnd(40, 'x');
 const HOUR = 3_600_000;
@@ -221,12 +223,47 @@ t.test('three tabs on two instances: one push per tab per notification; a reconn
   t.ok(await waitFor(async () => counts(elsewhere.messages).length >= 1, 5000), 'a reconnect to A gets it too');
   t.equal(counts(elsewhere.messages)[0], '2');
 
+  // A fan-out (one write telling many people: "ends within 1 hour" to every watcher) goes out as
+  // one event; each instance reads the bells of its own subscribers at once and pushes each once.
+  const third = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs: 3 * HOUR });
+  const fans = await Promise.all(Array.from({ length: 8 }, () => user(app, config)));
+  await app.db.watch.createMany({ data: fans.map((f) => ({ userId: f.id, auctionId: third })) });
+  const fanTabs: Tab[] = [];
+  for (const [i, f] of fans.entries()) {
+    const c = new HttpClient(instances[i % 2].base);
+    await c.login(f.email);
+    fanTabs.push(openTab(`watcher ${i} on ${i % 2 ? 'B' : 'A'}`, c.base, f.id, c.cookieHeader()));
+  }
+  await Promise.all(fanTabs.map((x) => x.ready));
+  t.ok(
+    await waitFor(async () => fanTabs.every((x) => counts(x.messages).length >= 1), 5000),
+    'every watcher tab got its bell on connect',
+  );
+  const soon = new Date(Date.now() + HOUR / 2);
+  await app.db.$executeRaw`UPDATE auctions SET ends_at = ${soon}, original_ends_at = ${soon} WHERE id = ${third}`;
+  await app.db.$executeRaw`UPDATE listings SET ends_at = ${soon} WHERE id = ${third}`;
+  const fanSeen = fanTabs.map((x) => x.messages.length);
+  // As the ending timer would (a sweep on A or B may get there first: the source key makes it once).
+  await notificationsOf(app).ending.fire(third);
+  t.ok(
+    await waitFor(async () => fanTabs.every((x, i) => counts(x.messages.slice(fanSeen[i])).includes('1')), 10_000, 5),
+    'every watcher on both instances is pushed the count 1',
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const [i, x] of fanTabs.entries())
+    t.same(counts(x.messages.slice(fanSeen[i])), ['1'], `${x.label}: exactly one push, with the count 1`);
+  t.equal(
+    await app.db.notification.count({ where: { userId: { in: fans.map((f) => f.id) }, kind: 'ending' } }),
+    fans.length,
+    'one "ending" row per watcher',
+  );
+
   t.notMatch(
     A.out() + B.out(),
     /event handler failed|realtime snapshot failed|notification follow-up failed|"level":60/,
     'no failed push, snapshot or crash on either instance',
   );
-  for (const x of [...tabs, spy, again, elsewhere]) x.ws.terminate();
+  for (const x of [...tabs, spy, again, elsewhere, ...fanTabs]) x.ws.terminate();
   for (const i of instances) i.child.kill('SIGTERM');
   await Promise.all(
     instances.map((i) =>
