@@ -11,31 +11,37 @@
  *      storm, and PostgreSQL round trips per accepted bid;
  *   4. pages (pages.ts): Fastify's hello-world (own process, same run) and anonymous /, /search,
  *      /items/:id and a logged-in /items/:id through autocannon, each with its ratio to
- *      hello-world, its target and "met"/"short"; and the Redis keys the anonymous views added.
+ *      hello-world, its target and "met"/"short"; and the Redis keys the anonymous views added;
+ *   5. notification fan-out (fanout.ts): one auction's "ends within 1 hour" to 1,000 logged-in
+ *      watchers after two bids: from its timer firing to the inbox rows committed and to the bell
+ *      fragment at every watcher's own socket, p50 / p99.
  * Sections: `npm run bench` runs all; `npm run bench -- pages` (or bids, watchers; several may be
  * named) runs only those (the data they need is still made).
  * The server's rate limit is raised (RATE_LIMIT_MAX) so that the page scenarios, all from
  * 127.0.0.1, count no 429; the bid route keeps its own per-user limit.
  * Knobs (env): BENCH_SECONDS (10), BENCH_CONCURRENCY (64), BENCH_BIDDERS (256), BENCH_KEEP_DB=1, DB_POOL_MAX (10),
- * BENCH_PAGE_SECONDS (5), BENCH_PAGE_CONNECTIONS (50).
+ * BENCH_PAGE_SECONDS (5), BENCH_PAGE_CONNECTIONS (50), BENCH_FANOUT_WATCHERS (1000).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { scratchDatabase, dropDatabase, makeUsers, makeAuctions, createDb, PASSWORD } from './setup.js';
+import { scratchDatabase, dropDatabase, makeUsers, makeWatchers, makeAuctions, createDb, PASSWORD } from './setup.js';
 import { UserClient, loopback } from './client.js';
 import { bidStorm, type Bidder, type StormResult } from './load.js';
 import { pgbench, type PgbenchResult } from './pgbench.js';
 import type { ProfileSummary } from './profile.js';
 import { measureWatchers, type WatchResult } from './watch.js';
 import { measure, printPages, type PageResult, type PageTarget } from './pages.js';
+import { measureFanout, type FanoutResult } from './fanout.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const SECTIONS = ['bids', 'watchers', 'pages'] as const;
+const SECTIONS = ['bids', 'watchers', 'fanout', 'pages'] as const;
+/** Logged-in watchers of the fan-out auction (one HTTP login each). */
+const FANOUT = Number(process.env.BENCH_FANOUT_WATCHERS ?? 1000);
 const only = process.argv.slice(2).filter((a) => a !== '--');
 for (const a of only)
   if (!(SECTIONS as readonly string[]).includes(a))
@@ -229,6 +235,25 @@ try {
     }
   }
 
+  let fanout: FanoutResult | null = null;
+  if (want('fanout')) {
+    log(`notification fan-out: ${FANOUT} watchers (HTTP login + own topic socket each) of one auction`);
+    const fanWatchers = await makeWatchers(db, redisPrefix, FANOUT);
+    // Ends in 3 h: outside every "last hour" sweep until the measurement moves it in.
+    const [fanAuction] = await makeAuctions(db, seller.id, 1, START_PRICE, 3 * 3600_000);
+    fanout = await measureFanout({
+      db,
+      port,
+      redisUrl: REDIS_URL,
+      redisPrefix,
+      auctionId: fanAuction,
+      watchers: fanWatchers,
+      bidders,
+      clients,
+      log,
+    });
+  }
+
   const hellos: PageResult[] = [];
   const pages: PageTarget[] = [];
   let anonViews = 0;
@@ -300,6 +325,23 @@ try {
         `| ${f(w.watchers).padStart(8)} | ${String(w.bids).padStart(4)} | ${`${f(w.deliveries)} (${f(w.expected)})`.padStart(21)} | ${f(w.p50, 1).padStart(6)} | ${f(w.p99, 1).padStart(6)} | ${f(w.max, 1).padStart(6)} | ${(w.watchers === 5000 ? '< 100' : '').padEnd(10)} | ${(w.watchers === 5000 ? (w.p99 < 100 && w.deliveries === w.expected ? 'met' : 'short') : '').padEnd(6)} |`,
       );
     }
+  }
+
+  if (fanout) {
+    const fo = fanout;
+    console.log(
+      `\n== notification fan-out: "ends within 1 hour" of one auction, ${f(fo.watchers)} logged-in watchers + 1 outbid bidder (timer fired -> inbox rows committed -> bell pushed to each watcher's socket) ==`,
+    );
+    console.log(
+      '| watchers | inbox rows (expected) | rows committed ms | pushes (sockets) | push p50 ms | push p99 ms | max ms | target p99 | result |',
+    );
+    console.log(
+      '|----------|-----------------------|-------------------|------------------|-------------|-------------|--------|------------|--------|',
+    );
+    const met = fo.rows === fo.watchers + 1 && fo.pushes === fo.sockets && fo.p99 < 1000;
+    console.log(
+      `| ${f(fo.watchers).padStart(8)} | ${`${f(fo.rows)} (${f(fo.watchers + 1)})`.padStart(21)} | ${f(fo.writtenMs, 1).padStart(17)} | ${`${f(fo.pushes)} (${f(fo.sockets)})`.padStart(16)} | ${f(fo.p50, 1).padStart(11)} | ${f(fo.p99, 1).padStart(11)} | ${f(fo.max, 1).padStart(6)} | ${'< 1,000'.padEnd(10)} | ${(met ? 'met' : 'short').padEnd(6)} |`,
+    );
   }
 
   if (profile && profiled) {

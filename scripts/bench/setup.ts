@@ -83,8 +83,36 @@ export async function makeUsers(
   );
 }
 
-/** `n` live listings of `sellerId` ending in an hour, each opened as an auction. Returns their ids. */
-export async function makeAuctions(db: Db, sellerId: number, n: number, startPrice: number): Promise<number[]> {
+/**
+ * `n` users with no points who share one password hash (hashed once: argon2 per user would cost
+ * the bench a minute for 1,000 watchers); each still logs in over HTTP, verifying it.
+ */
+export async function makeWatchers(db: Db, prefix: string, n: number): Promise<BenchUser[]> {
+  const email = (i: number) => `bench-w-${i}-${prefix}@example.com`;
+  const first = await createUserDirect(db, { email: email(0), nickname: `w0_${prefix.slice(-6)}`, password: PASSWORD });
+  await db.user.createMany({
+    data: Array.from({ length: n - 1 }, (_, k) => ({
+      email: email(k + 1),
+      nickname: `w${k + 1}_${prefix.slice(-6)}`.slice(0, 20),
+      passwordHash: first.passwordHash,
+    })),
+  });
+  const rows = await db.user.findMany({
+    where: { email: { in: Array.from({ length: n }, (_, i) => email(i)) } },
+    select: { id: true, email: true },
+    orderBy: { id: 'asc' },
+  });
+  return rows;
+}
+
+/** `n` live listings of `sellerId` ending in an hour (or `endsInMs`), each opened as an auction. Returns their ids. */
+export async function makeAuctions(
+  db: Db,
+  sellerId: number,
+  n: number,
+  startPrice: number,
+  endsInMs = 3600_000,
+): Promise<number[]> {
   const category = await db.category.findFirstOrThrow({ where: { parentId: { not: null } }, orderBy: { id: 'asc' } });
   const now = Date.now();
   const rows = await db.listing.createManyAndReturn({
@@ -96,7 +124,7 @@ export async function makeAuctions(db: Db, sellerId: number, n: number, startPri
       condition: 'GOOD' as const,
       startPrice,
       startsAt: new Date(now - 1000),
-      endsAt: new Date(now + 3600_000),
+      endsAt: new Date(now + endsInMs),
       durationDays: 1,
       status: 'LIVE' as const,
       currentPrice: startPrice,

@@ -4,116 +4,18 @@
  * auction from closing, exactly once, and the survivor's watchers see it end.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
-import { ROOT, REDIS_URL, testDatabaseUrl, tsNodeArgs } from '../helpers/env.js';
+import { REDIS_URL, testDatabaseUrl } from '../helpers/env.js';
+import { spawnInstance, HttpClient, openTab, type Tab } from '../helpers/instances.js';
 import { startApp } from '../helpers/app.js';
-import { user, auction, PASSWORD, waitFor } from '../helpers/auction.js';
+import { user, auction, waitFor } from '../helpers/auction.js';
 import { ledgerViolations } from '../helpers/wallet.js';
 
 const SESSION_SECRET = 'multi-instance-secret-'.padEnd(40, 'x');
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-interface Instance {
-  name: string;
-  base: string;
-  child: ChildProcess;
-  out: () => string;
-}
-
-async function spawnInstance(name: string, env: Record<string, string>): Promise<Instance> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, tsNodeArgs('src/server.ts'), {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      ROLE: 'all',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return { name, base: `http://127.0.0.1:${port}`, child, out: () => out };
-}
-
-/** A cookie-keeping HTTP client against a real listening instance. */
-class HttpClient {
-  cookies = new Map<string, string>();
-  constructor(public base: string) {}
-  private absorb(res: Response) {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-  }
-  cookieHeader() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-  async get(url: string) {
-    const res = await fetch(this.base + url, { headers: { cookie: this.cookieHeader() }, redirect: 'manual' });
-    this.absorb(res);
-    return { status: res.status, body: await res.text() };
-  }
-  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-    const res = await fetch(this.base + url, {
-      method: 'POST',
-      body: new URLSearchParams(form).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: this.cookieHeader(), ...headers },
-      redirect: 'manual',
-    });
-    this.absorb(res);
-    return { status: res.status, body: await res.text() };
-  }
-  async login(email: string) {
-    const page = await this.get('/login');
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
-    const res = await this.post('/login', { email, password: PASSWORD, _csrf: csrf });
-    if (res.status !== 303) throw new Error(`login failed on ${this.base}: ${res.status}`);
-  }
-  /** Bids the way htmx does: the token in the header, the panel fragment back. */
-  async bid(id: number, amount: number) {
-    const panel = await this.get(`/items/${id}/bid-panel`);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(panel.body)?.[1] ?? '';
-    return this.post(`/items/${id}/bids`, { amount: String(amount) }, { 'hx-request': 'true', 'x-csrf-token': csrf });
-  }
-}
-
-interface Watcher {
-  label: string;
-  messages: string[];
-  ws: WebSocket;
-  ready: Promise<void>;
-}
-
-function watch(label: string, base: string, id: number, cookie?: string): Watcher {
-  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?topics=auction:${id}`, {
-    headers: cookie ? { cookie } : {},
-  });
-  const messages: string[] = [];
-  ws.on('message', (d) => messages.push(d.toString()));
-  ws.on('error', () => {});
-  const ready = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { label, messages, ws, ready };
-}
+/** A watcher: one tab on the auction's topic (anonymous or with a session cookie). */
+const watch = (label: string, base: string, id: number, cookie?: string): Tab =>
+  openTab(label, base, `auction:${id}`, cookie);
 
 const priceIn = (html: string) => /data-testid="current-price">([\d,]+)원/.exec(html)?.[1];
 

@@ -3,115 +3,19 @@
  * user has three tabs (two WebSockets on A, one on B) on their own topic `user:<id>`; they are
  * outbid by a bid taken on the other instance and every tab gets exactly one push of the bell
  * with the new unread count. A tab that was closed while another notification arrived gets the
- * current count in the snapshot when it reconnects.
+ * current count in the snapshot when it reconnects. A fan-out (one write telling 8 watchers on
+ * both instances that the auction ends within the hour) pushes each watcher's bell exactly once.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
-import { ROOT, REDIS_URL, testDatabaseUrl, tsNodeArgs } from '../helpers/env.js';
+import { REDIS_URL, testDatabaseUrl } from '../helpers/env.js';
+import { spawnInstance, HttpClient, openTab, type Tab } from '../helpers/instances.js';
 import { startApp } from '../helpers/app.js';
-import { user, auction, PASSWORD, waitFor } from '../helpers/auction.js';
+import { user, auction, waitFor } from '../helpers/auction.js';
+import { notificationsOf } from '../../src/modules/notifications/index.js';
 
 const SESSION_SECRET = 'notify-multi-instance-secret-'.padEnd(40, 'x');
 const HOUR = 3_600_000;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
-interface Instance {
-  base: string;
-  child: ChildProcess;
-  out: () => string;
-}
-
-async function spawnInstance(env: Record<string, string>): Promise<Instance> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, tsNodeArgs('src/server.ts'), {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      ROLE: 'all',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return { base: `http://127.0.0.1:${port}`, child, out: () => out };
-}
-
-/** A cookie-keeping HTTP client against a real listening instance. */
-class HttpClient {
-  cookies = new Map<string, string>();
-  constructor(public base: string) {}
-  private absorb(res: Response) {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-  }
-  cookieHeader() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-  async get(url: string) {
-    const res = await fetch(this.base + url, { headers: { cookie: this.cookieHeader() }, redirect: 'manual' });
-    this.absorb(res);
-    return { status: res.status, body: await res.text() };
-  }
-  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-    const res = await fetch(this.base + url, {
-      method: 'POST',
-      body: new URLSearchParams(form).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: this.cookieHeader(), ...headers },
-      redirect: 'manual',
-    });
-    this.absorb(res);
-    return { status: res.status, body: await res.text() };
-  }
-  async login(email: string) {
-    const page = await this.get('/login');
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
-    const res = await this.post('/login', { email, password: PASSWORD, _csrf: csrf });
-    if (res.status !== 303) throw new Error(`login failed on ${this.base}: ${res.status}`);
-  }
-  async bid(id: number, amount: number) {
-    const panel = await this.get(`/items/${id}/bid-panel`);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(panel.body)?.[1] ?? '';
-    return this.post(`/items/${id}/bids`, { amount: String(amount) }, { 'hx-request': 'true', 'x-csrf-token': csrf });
-  }
-}
-
-interface Tab {
-  label: string;
-  messages: string[];
-  ws: WebSocket;
-  ready: Promise<void>;
-}
-
-function openTab(label: string, base: string, userId: number, cookie: string): Tab {
-  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?topics=user:${userId}`, { headers: { cookie } });
-  const messages: string[] = [];
-  ws.on('message', (d) => messages.push(d.toString()));
-  ws.on('error', () => {});
-  const ready = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { label, messages, ws, ready };
-}
 
 const BELL_RE = /data-testid="bell-count" data-count="(\d+)"/;
 /** The counts the bell frames in `messages` carried, in order. */
@@ -122,7 +26,7 @@ t.test('three tabs on two instances: one push per tab per notification; a reconn
   const started = Date.now();
   const prefix = `tnotmi${randomBytes(4).toString('hex')}`;
   const shared = { DATABASE_URL: await testDatabaseUrl(), REDIS_URL, REDIS_PREFIX: prefix, SESSION_SECRET };
-  const instances = await Promise.all([spawnInstance(shared), spawnInstance(shared)]);
+  const instances = await Promise.all([spawnInstance('A', shared), spawnInstance('B', shared)]);
   t.teardown(() => {
     for (const i of instances) if (i.child.exitCode === null && i.child.signalCode === null) i.child.kill('SIGKILL');
   });
@@ -148,9 +52,9 @@ t.test('three tabs on two instances: one push per tab per notification; a reconn
   await Promise.all([c1.login(u1.email), c2.login(u2.email)]);
   const cookie = c1.cookieHeader();
   const tabs = [
-    openTab('A tab 1', A.base, u1.id, cookie),
-    openTab('A tab 2', A.base, u1.id, cookie),
-    openTab('B tab 3', B.base, u1.id, cookie),
+    openTab('A tab 1', A.base, `user:${u1.id}`, cookie),
+    openTab('A tab 2', A.base, `user:${u1.id}`, cookie),
+    openTab('B tab 3', B.base, `user:${u1.id}`, cookie),
   ];
   await Promise.all(tabs.map((x) => x.ready));
   t.ok(
@@ -160,7 +64,7 @@ t.test('three tabs on two instances: one push per tab per notification; a reconn
   for (const x of tabs) t.same(counts(x.messages), ['0'], `${x.label}: snapshot says 0 unread`);
 
   // Someone else's tab on u1's topic is refused the snapshot (and any push) for u1.
-  const spy = openTab('u2 on u1 topic', B.base, u1.id, c2.cookieHeader());
+  const spy = openTab('u2 on u1 topic', B.base, `user:${u1.id}`, c2.cookieHeader());
   await spy.ready;
 
   // u1 leads on A, u2 outbids on B: the outbox consumer (either instance) writes u1's notification.
@@ -211,22 +115,57 @@ t.test('three tabs on two instances: one push per tab per notification; a reconn
   t.equal(counts(tabs[2].messages.slice(seen2[2])).length, 0, 'the closed tab received nothing');
 
   // Tab 3 reconnects (to B, as a load balancer might): the snapshot carries the current count.
-  const again = openTab('B tab 3 again', B.base, u1.id, cookie);
+  const again = openTab('B tab 3 again', B.base, `user:${u1.id}`, cookie);
   await again.ready;
   t.ok(await waitFor(async () => counts(again.messages).length >= 1, 5000), 'the reconnected tab got the bell');
   t.equal(counts(again.messages)[0], '2', 'the reconnected tab shows 2 unread without a page load');
   // And the same after a reconnect to the other instance.
-  const elsewhere = openTab('tab 3 on A', A.base, u1.id, cookie);
+  const elsewhere = openTab('tab 3 on A', A.base, `user:${u1.id}`, cookie);
   await elsewhere.ready;
   t.ok(await waitFor(async () => counts(elsewhere.messages).length >= 1, 5000), 'a reconnect to A gets it too');
   t.equal(counts(elsewhere.messages)[0], '2');
+
+  // A fan-out (one write telling many people: "ends within 1 hour" to every watcher) goes out as
+  // one event; each instance reads the bells of its own subscribers at once and pushes each once.
+  const third = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs: 3 * HOUR });
+  const fans = await Promise.all(Array.from({ length: 8 }, () => user(app, config)));
+  await app.db.watch.createMany({ data: fans.map((f) => ({ userId: f.id, auctionId: third })) });
+  const fanTabs: Tab[] = [];
+  for (const [i, f] of fans.entries()) {
+    const c = new HttpClient(instances[i % 2].base);
+    await c.login(f.email);
+    fanTabs.push(openTab(`watcher ${i} on ${i % 2 ? 'B' : 'A'}`, c.base, `user:${f.id}`, c.cookieHeader()));
+  }
+  await Promise.all(fanTabs.map((x) => x.ready));
+  t.ok(
+    await waitFor(async () => fanTabs.every((x) => counts(x.messages).length >= 1), 5000),
+    'every watcher tab got its bell on connect',
+  );
+  const soon = new Date(Date.now() + HOUR / 2);
+  await app.db.$executeRaw`UPDATE auctions SET ends_at = ${soon}, original_ends_at = ${soon} WHERE id = ${third}`;
+  await app.db.$executeRaw`UPDATE listings SET ends_at = ${soon} WHERE id = ${third}`;
+  const fanSeen = fanTabs.map((x) => x.messages.length);
+  // As the ending timer would (a sweep on A or B may get there first: the source key makes it once).
+  await notificationsOf(app).ending.fire(third);
+  t.ok(
+    await waitFor(async () => fanTabs.every((x, i) => counts(x.messages.slice(fanSeen[i])).includes('1')), 10_000, 5),
+    'every watcher on both instances is pushed the count 1',
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const [i, x] of fanTabs.entries())
+    t.same(counts(x.messages.slice(fanSeen[i])), ['1'], `${x.label}: exactly one push, with the count 1`);
+  t.equal(
+    await app.db.notification.count({ where: { userId: { in: fans.map((f) => f.id) }, kind: 'ending' } }),
+    fans.length,
+    'one "ending" row per watcher',
+  );
 
   t.notMatch(
     A.out() + B.out(),
     /event handler failed|realtime snapshot failed|notification follow-up failed|"level":60/,
     'no failed push, snapshot or crash on either instance',
   );
-  for (const x of [...tabs, spy, again, elsewhere]) x.ws.terminate();
+  for (const x of [...tabs, spy, again, elsewhere, ...fanTabs]) x.ws.terminate();
   for (const i of instances) i.child.kill('SIGTERM');
   await Promise.all(
     instances.map((i) =>

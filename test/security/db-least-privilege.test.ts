@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import pg from 'pg';
-import { testDatabaseUrl, migratorDatabaseUrl, uniq } from '../helpers/env.js';
+import { execFileSync } from 'node:child_process';
+import { testDatabaseUrl, migratorDatabaseUrl, uniq, ROOT } from '../helpers/env.js';
 import { startApp } from '../helpers/app.js';
 
 async function client(url: string) {
@@ -90,4 +91,23 @@ t.test('a table a later migration creates is usable by the app without a GRANT',
     'insert and select, sequence included',
   );
   t.equal(await attempt(app, `DROP TABLE "${name}"`), '42501', 'but not drop it');
+});
+
+t.test('re-provisioning a migrated database (roles.sql again) gives the app no migration history', async (t) => {
+  const url = new URL(await testDatabaseUrl());
+  const admin = `${process.env.TEST_PG_BASE ?? 'postgresql://postgres@127.0.0.1:5432'}/postgres`;
+  // What deploy/provision/data.sh and every `npm run up` / `npm test` do on a database that exists.
+  execFileSync('bash', ['scripts/db-roles.sh', admin, decodeURIComponent(url.pathname.slice(1))], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
+  const app = await client(url.toString());
+  t.teardown(() => app.end());
+  for (const [sql, what] of [
+    [`UPDATE "_prisma_migrations" SET checksum = 'x'`, 'UPDATE'],
+    [`DELETE FROM "_prisma_migrations"`, 'DELETE'],
+    [`SELECT count(*) FROM "_prisma_migrations"`, 'SELECT'],
+  ])
+    t.equal(await attempt(app, sql), '42501', `${what} _prisma_migrations refused after roles.sql ran again`);
+  t.equal(await attempt(app, 'SELECT count(*) FROM listings'), 'ok', 'rows are still readable');
 });

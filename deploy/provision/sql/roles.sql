@@ -24,5 +24,9 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO dapanda_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO dapanda_app;
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO dapanda_app;
+-- The migration history is the migrator's alone: the grant above gave it back on a database that
+-- was already migrated (re-provisioning, a second `npm run up`); take it away again.
+SELECT 'REVOKE ALL ON TABLE "_prisma_migrations" FROM dapanda_app'
+  WHERE to_regclass('public."_prisma_migrations"') IS NOT NULL \gexec
 ALTER DEFAULT PRIVILEGES FOR ROLE dapanda_migrator IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO dapanda_app;
 ALTER DEFAULT PRIVILEGES FOR ROLE dapanda_migrator IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO dapanda_app;

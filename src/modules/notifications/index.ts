@@ -73,15 +73,25 @@ export const notificationsModule: FastifyPluginAsync<NotificationsOptions> = asy
     if (ctx.userId === null || String(ctx.userId) !== id) return null;
     return render(await bell(ctx.userId), ctx.t, ctx.lang, false);
   });
-  app.events.on('notification.changed', async (p) => {
-    const topic = `user:${p.userId}`;
-    if (!app.realtime.watchers(topic)) return;
-    const b = await bell(p.userId);
+  const push = (p: { userId: number; notificationId: string | null }, b: Awaited<ReturnType<typeof bell>>) =>
     app.realtime.publish(
-      topic,
+      `user:${p.userId}`,
       (ctx) => (ctx.userId === p.userId ? render(b, ctx.t, ctx.lang, p.notificationId !== null) : null),
       (ctx) => `${ctx.lang}:${ctx.userId === p.userId}`,
     );
+  app.events.on('notification.changed', async (p) => {
+    if (!app.realtime.watchers(`user:${p.userId}`)) return;
+    push(p, await bell(p.userId));
+  });
+  // A fan-out: only the users with a tab on this instance, their bells read in one go.
+  app.events.on('notifications.changed', async ({ users }) => {
+    const here = users.filter((p) => app.realtime.watchers(`user:${p.userId}`));
+    if (!here.length) return;
+    const all = await store.bells(
+      app.db,
+      here.map((p) => p.userId),
+    );
+    for (const p of here) push(p, all.get(p.userId)!);
   });
 
   await notificationRoutes(app, deps);

@@ -13,7 +13,7 @@ import { i18n, isLang, type Lang } from '../../core/i18n.js';
 import type { AccountsApi } from '../accounts/index.js';
 import * as store from './store.js';
 import { actionLink, messageParams, type Params } from './kinds.js';
-import { notificationChanged } from './events.js';
+import { notificationChanged, notificationsChanged } from './events.js';
 
 export interface NotifyDeps {
   app: FastifyInstance;
@@ -86,19 +86,20 @@ export function notifier(deps: NotifyDeps) {
     if (!(await store.visible(db, written))) return; // rolled back (or a redelivery will come)
     const users = new Map<number, string>();
     for (const w of written) users.set(w.userId, w.id);
-    for (const [userId, id] of users) await app.events.emit(notificationChanged(userId, id));
+    // One user: the plain event; many (a fan-out): one event for all, so each instance reads the
+    // bells of its own subscribers in one query instead of one per user.
+    if (users.size === 1) for (const [userId, id] of users) await app.events.emit(notificationChanged(userId, id));
+    else
+      await app.events.emit(
+        notificationsChanged([...users].map(([userId, notificationId]) => ({ userId, notificationId }))),
+      );
     const fresh = written.filter((w) => w.created).map((w) => w.id);
     if (fresh.length) await flushMail(fresh).catch((err) => app.log.warn({ err }, 'notification mail: queued later'));
   }
 
   /** Writes inside the caller's transaction; call `afterCommit` with the result once it returns. */
   async function writeAll(tx: Tx, items: store.NewNotification[]): Promise<store.Written[]> {
-    const out: store.Written[] = [];
-    for (const n of items) {
-      const w = await store.write(tx, n);
-      if (w) out.push(w);
-    }
-    return out;
+    return store.writeMany(tx, items);
   }
 
   /** Writes in a transaction of its own and follows up at once (timers, live listeners). */

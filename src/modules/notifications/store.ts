@@ -85,6 +85,47 @@ export async function write(tx: Tx, n: NewNotification): Promise<Written | null>
   return { id: rows[0].id.toString(), userId: n.userId, created: true, source: n.sourceKey };
 }
 
+/**
+ * Writes many notifications once each (inside the caller's transaction): grouped ones one by one (they coalesce under a lock), the rest in two statements per 500 (the
+ * users' mail choices, then one INSERT … ON CONFLICT DO NOTHING), so a fan-out to 1,000 watchers
+ * is a few round trips, not 2,000. Already-written ones are left out of the result.
+ */
+export async function writeMany(tx: Tx, items: NewNotification[]): Promise<Written[]> {
+  const out: Written[] = [];
+  const plain = items.filter((n) => !n.groupKey);
+  for (const n of items.filter((n) => n.groupKey)) {
+    const w = await write(tx, n);
+    if (w) out.push(w);
+  }
+  for (let i = 0; i < plain.length; i += 500) {
+    const chunk = plain.slice(i, i + 500);
+    const prefs = new Map(
+      (await tx.notificationPref.findMany({ where: { userId: { in: [...new Set(chunk.map((n) => n.userId))] } } })).map(
+        (p) => [p.userId, p],
+      ),
+    );
+    const state = (n: NewNotification) => {
+      const p = prefs.get(n.userId);
+      if (p?.unsubscribed) return 'NONE';
+      if (!(p ? p.emailKinds : DEFAULT_EMAIL_KINDS).includes(n.kind)) return 'NONE';
+      return p?.digest ? 'DIGEST' : 'PENDING';
+    };
+    const rows = await tx.$queryRaw<{ id: bigint; source_key: string }[]>`
+      INSERT INTO notifications (user_id, kind, source_key, group_key, params, link, last_source, mail_state, created_at, updated_at)
+      SELECT u, k, s, NULL, p::jsonb, l, s, m, now(), now()
+        FROM unnest(${chunk.map((n) => n.userId)}::int[], ${chunk.map((n) => n.kind)}::text[],
+                    ${chunk.map((n) => n.sourceKey)}::text[], ${chunk.map((n) => JSON.stringify(n.params))}::text[],
+                    ${chunk.map((n) => n.link)}::text[], ${chunk.map(state)}::text[]) AS x(u, k, s, p, l, m)
+      ON CONFLICT (source_key) DO NOTHING RETURNING id, source_key`;
+    const bySource = new Map(rows.map((r) => [r.source_key, r.id]));
+    for (const n of chunk) {
+      const id = bySource.get(n.sourceKey);
+      if (id !== undefined) out.push({ id: id.toString(), userId: n.userId, created: true, source: n.sourceKey });
+    }
+  }
+  return out;
+}
+
 /** Whether these writes are visible outside their transaction yet (it committed). */
 export async function visible(db: Db, written: Written[]): Promise<boolean> {
   if (!written.length) return true;
@@ -113,6 +154,45 @@ export async function page(
   });
   const shown = rows.slice(0, PAGE_SIZE);
   return { rows: shown, next: rows.length > PAGE_SIZE ? shown[shown.length - 1].id.toString() : null };
+}
+
+/** Unread count and newest row of each of these users (the bells of a fan-out): two statements. */
+export async function bells(db: Db, userIds: number[]): Promise<Map<number, { count: number; newest: Row | null }>> {
+  const [counts, newest] = await Promise.all([
+    db.$queryRaw<{ user_id: number; n: number }[]>`
+      SELECT user_id, count(*)::int AS n FROM notifications
+       WHERE user_id = ANY(${userIds}::int[]) AND read_at IS NULL GROUP BY user_id`,
+    db.$queryRaw<
+      {
+        id: bigint;
+        user_id: number;
+        kind: string;
+        params: Prisma.JsonValue;
+        link: string;
+        read_at: Date | null;
+        created_at: Date;
+        updated_at: Date;
+      }[]
+    >`
+      SELECT n.id, n.user_id, n.kind, n.params, n.link, n.read_at, n.created_at, n.updated_at
+        FROM unnest(${userIds}::int[]) AS u(id)
+        CROSS JOIN LATERAL (SELECT * FROM notifications WHERE user_id = u.id ORDER BY id DESC LIMIT 1) n`,
+  ]);
+  const out = new Map<number, { count: number; newest: Row | null }>();
+  for (const id of userIds) out.set(id, { count: 0, newest: null });
+  for (const c of counts) out.get(c.user_id)!.count = c.n;
+  for (const r of newest)
+    out.get(r.user_id)!.newest = {
+      id: r.id,
+      userId: r.user_id,
+      kind: r.kind,
+      params: r.params,
+      link: r.link,
+      readAt: r.read_at,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  return out;
 }
 
 export async function findOwn(db: Db, userId: number, id: bigint): Promise<Row | null> {
