@@ -6,7 +6,7 @@
 import type { App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
-import { listingCreated } from '../../src/modules/catalog/index.js';
+import { listingCreated, listingPublished } from '../../src/modules/catalog/index.js';
 import { uniq } from './env.js';
 import { fund, walletDeps } from './wallet.js';
 import { Client } from './app.js';
@@ -46,22 +46,27 @@ export async function auction(app: App, o: AuctionOpts): Promise<number> {
   const startsAt = new Date(now + (o.startsInMs ?? 0));
   const endsAt = new Date(now + (o.endsInMs ?? 10 * 60_000));
   const startPrice = o.startPrice ?? 10_000;
-  const l = await app.db.listing.create({
-    data: {
-      sellerId: o.sellerId,
-      title: o.title ?? `경매 테스트 ${uniq()}`,
-      description: '테스트 상품',
-      categoryId: category.id,
-      condition: 'GOOD',
-      startPrice,
-      buyNowPrice: o.buyNowPrice ?? null,
-      reservePrice: o.reservePrice ?? null,
-      startsAt,
-      endsAt,
-      durationDays: 1,
-      status: o.startsInMs ? 'SCHEDULED' : 'LIVE',
-      currentPrice: startPrice,
-    },
+  // As catalog's createListing: the durable `listing.published` commits with the row (keyword alerts).
+  const l = await app.db.$transaction(async (tx) => {
+    const row = await tx.listing.create({
+      data: {
+        sellerId: o.sellerId,
+        title: o.title ?? `경매 테스트 ${uniq()}`,
+        description: '테스트 상품',
+        categoryId: category.id,
+        condition: 'GOOD',
+        startPrice,
+        buyNowPrice: o.buyNowPrice ?? null,
+        reservePrice: o.reservePrice ?? null,
+        startsAt,
+        endsAt,
+        durationDays: 1,
+        status: o.startsInMs ? 'SCHEDULED' : 'LIVE',
+        currentPrice: startPrice,
+      },
+    });
+    await app.events.enqueue(tx, listingPublished(row.id, row.sellerId));
+    return row;
   });
   await app.events.emit(listingCreated(l));
   for (let i = 0; i < 100; i++) {

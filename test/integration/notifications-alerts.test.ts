@@ -1,13 +1,14 @@
 /**
  * Keyword alerts: a search saved from /search or a category page; a new matching listing tells
  * its owner once (however many of their searches match, however often the event comes); a
- * listing that does not match tells nobody; at most 20 per user; bad input refused.
+ * listing that does not match tells nobody; at most 20 per user; bad input refused. The match
+ * rides the durable `listing.published` (written with the listing), not the live event.
  */
 import t from 'tap';
 import { startApp } from '../helpers/app.js';
 import { user, auction, loggedIn, waitFor } from '../helpers/auction.js';
 import { uniq } from '../helpers/env.js';
-import { listingCreated } from '../../src/modules/catalog/index.js';
+import { listingCreated, listingPublished } from '../../src/modules/catalog/index.js';
 import { notificationsOf } from '../../src/modules/notifications/index.js';
 
 t.test('a saved search fires once for a matching new listing and not for others', async (t) => {
@@ -54,14 +55,55 @@ t.test('a saved search fires once for a matching new listing and not for others'
     [hit, miss].sort(),
     'one per listing (the first by the query, the second by the category search)',
   );
-  // The event again (another instance, a retry): nothing new.
+  // The event again (a second durable copy, the live one, a direct match): nothing new.
   const l = await app.db.listing.findUniqueOrThrow({ where: { id: hit } });
+  await app.db.$transaction((tx) => app.events.enqueue(tx, listingPublished(hit, seller.id)));
   await app.events.emit(listingCreated(l));
   await notificationsOf(app).alerts.matchNew(hit, seller.id);
+  const drained = () =>
+    waitFor(
+      async () =>
+        (await app.db.outboxEvent.count({
+          where: { namespace: config.redisPrefix, name: 'listing.published', deliveredAt: null, deadAt: null },
+        })) === 0,
+      10_000,
+    );
+  t.ok(await drained(), 'every listing.published delivered');
   t.equal(
     await app.db.notification.count({ where: { userId: owner.id, kind: 'alert' } }),
     2,
     'at most once per listing',
+  );
+  // Only the durable event, no live one (as when the creating process died right after its commit):
+  // the relay still delivers it, and the owner is told.
+  const lone = await app.db.$transaction(async (tx) => {
+    const row = await tx.listing.create({
+      data: {
+        sellerId: seller.id,
+        title: `${word} 에어 13인치`,
+        description: '테스트 상품',
+        categoryId: l.categoryId,
+        condition: 'GOOD',
+        startPrice: 500_000,
+        startsAt: new Date(),
+        endsAt: new Date(Date.now() + 3_600_000),
+        durationDays: 1,
+        status: 'LIVE',
+        currentPrice: 500_000,
+      },
+    });
+    await app.events.enqueue(tx, listingPublished(row.id, seller.id));
+    return row.id;
+  });
+  t.ok(
+    await waitFor(
+      async () =>
+        (await app.db.notification.count({
+          where: { userId: owner.id, kind: 'alert', sourceKey: `alert:${lone}:${owner.id}` },
+        })) === 1,
+      10_000,
+    ),
+    'a listing whose only event is the durable one still tells the owner',
   );
   t.equal(await app.db.notification.count({ where: { userId: other.id, kind: 'alert' } }), 0, 'no match: nobody told');
   const inbox = await co.get('/notifications');

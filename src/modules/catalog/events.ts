@@ -1,7 +1,10 @@
 /**
- * The events catalog emits, all live only: bidding opens, syncs or cancels the auction on the
- * instance where the listing changed, and if one is lost its sweeper opens auctions for listings
- * it has not seen, and an auction's first bid re-reads the listing's terms (bidding/service.ts).
+ * The events catalog emits. Live: bidding opens, syncs or cancels the auction on the instance
+ * where the listing changed, and if one is lost its sweeper opens auctions for listings it has not
+ * seen, and an auction's first bid re-reads the listing's terms (bidding/service.ts). Durable:
+ * `listing.published`, written in the transaction that creates a live or scheduled listing (a new
+ * one or a relist), for reactions nothing else would redo if a process died after the commit
+ * (keyword alerts: a saved search's owner hears of every matching new listing, once).
  */
 import { domainEvent } from '../../core/events.js';
 import type { Models } from '../../core/db/index.js';
@@ -19,12 +22,18 @@ export type ListingCreated = {
 /** The seller edited a listing that has no bids yet (terms may have changed). */
 export type ListingUpdated = { listingId: number; sellerId: number };
 export type ListingCancelled = { listingId: number; sellerId: number };
+/** A listing others may now find (LIVE or SCHEDULED), as committed with it. */
+export type ListingPublished = { listingId: number; sellerId: number };
 
 declare module '../../core/events.js' {
   interface DomainEvents {
     'listing.created': ListingCreated;
     'listing.updated': ListingUpdated;
     'listing.cancelled': ListingCancelled;
+    'listing.published': ListingPublished;
+  }
+  interface DurableEvents {
+    'listing.published': true;
   }
 }
 
@@ -48,3 +57,5 @@ export const listingUpdated = (listingId: number, sellerId: number) =>
   domainEvent('listing.updated', { listingId, sellerId });
 export const listingCancelled = (listingId: number, sellerId: number) =>
   domainEvent('listing.cancelled', { listingId, sellerId });
+export const listingPublished = (listingId: number, sellerId: number) =>
+  domainEvent('listing.published', { listingId, sellerId });

@@ -24,7 +24,7 @@ import { en } from './locales/en.js';
 export type { AuctionListing, AuctionState, ListingStatus } from './service.js';
 export { canEdit, canAppend } from './service.js';
 export type { ListingCreated, ListingUpdated, ListingCancelled } from './events.js';
-export { listingCreated, listingUpdated, listingCancelled } from './events.js';
+export { listingCreated, listingUpdated, listingCancelled, listingPublished } from './events.js';
 /**
  * The photo checks other modules reuse (orders' dispute photos): the type decided from the bytes
  * (sharp), SVG refused, the size and pixel limits, metadata dropped, WebP re-encoded.

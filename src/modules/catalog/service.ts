@@ -9,7 +9,7 @@ import type { Events } from '../../core/events.js';
 import { AppError, notFound } from '../../core/errors.js';
 import type { ListingInput } from './validation.js';
 import * as photos from './photos.js';
-import { listingCancelled, listingCreated, listingUpdated } from './events.js';
+import { listingCancelled, listingCreated, listingPublished, listingUpdated } from './events.js';
 
 export interface CatalogDeps {
   db: Db;
@@ -168,6 +168,7 @@ export async function createListing(
       }
       const coverPhotoId = order[0] ?? created[0].id;
       await tx.listing.update({ where: { id: l.id }, data: { coverPhotoId } });
+      if (status === 'LIVE' || status === 'SCHEDULED') await deps.events.enqueue(tx, listingPublished(l.id, sellerId));
       return l.id;
     });
     await deps.events.emit(listingCreated({ id, sellerId, status, startsAt, endsAt, startPrice: input.startPrice }));
@@ -468,6 +469,7 @@ export async function relistListing(
         if (p.id === old.coverPhotoId || (cover === null && i === 0)) cover = row.id;
       }
       await tx.listing.update({ where: { id: l.id }, data: { coverPhotoId: cover } });
+      if (status === 'LIVE' || status === 'SCHEDULED') await deps.events.enqueue(tx, listingPublished(l.id, sellerId));
       return l.id;
     });
     await deps.events.emit(

@@ -1,8 +1,9 @@
 /**
  * Keyword alerts (saved searches): "이 검색 알림 받기" on /search and category pages saves the
  * query and filters (at most MAX_ALERTS per user); a new listing is matched against them off the
- * request path (the `listing.created` listener, on the instance where it was created) with
- * catalog's own search conditions, and each owner is told once per listing.
+ * request path (the durable `listing.published` consumer, which catalog writes with the listing,
+ * so an alert survives a process dying after the commit) with catalog's own search conditions,
+ * and each owner is told once per listing.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
@@ -11,6 +12,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';
 import type { CatalogApi, SavedSearchFilter } from '../catalog/index.js';
 import type { Notifier } from './service.js';
+import type { NewNotification, Written } from './store.js';
 
 export const MAX_ALERTS = 20;
 const PATH_RE = /^\/(search|c\/[a-z0-9-]{1,40})$/;
@@ -67,8 +69,15 @@ const FormBody = Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 200
 export function keywordAlerts(app: FastifyInstance, n: Notifier, catalog: CatalogApi) {
   const db = app.db;
 
-  /** Tells every owner of a matching saved search about a new listing, once per listing. */
-  async function matchNew(listingId: number, sellerId: number): Promise<number> {
+  /**
+   * Tells every owner of a matching saved search about a new listing, once per listing: the rows
+   * through `write` (the durable consumer's transaction, or one of their own).
+   */
+  async function matchNew(
+    listingId: number,
+    sellerId: number,
+    write: (items: NewNotification[]) => Promise<unknown> = (items) => n.notifyNow(items),
+  ): Promise<number> {
     const title = (await catalog.titles([listingId])).get(listingId);
     if (!title) return 0;
     const told = new Set<number>();
@@ -96,14 +105,18 @@ export function keywordAlerts(app: FastifyInstance, n: Notifier, catalog: Catalo
           params: { listingId, title, query: s.query || s.path },
           link: `/items/${listingId}`,
         }));
-      await n.notifyNow(items);
+      await write(items);
     }
     return told.size;
   }
 
-  app.events.on('listing.created', async (p, meta) => {
-    if (!meta.local || (p.status !== 'LIVE' && p.status !== 'SCHEDULED')) return;
-    await matchNew(p.listingId, p.sellerId);
+  // Durable (catalog writes it with the listing): a process that dies after the commit leaves the
+  // event for another relay, and the rows commit with the consumer's inbox row, so each owner hears
+  // of a listing once however often it is delivered.
+  app.events.onDurable('listing.published', 'alerts', async (p, { tx }) => {
+    const written: Written[] = [];
+    await matchNew(p.listingId, p.sellerId, async (items) => written.push(...(await n.writeAll(tx, items))));
+    void n.afterCommit(written);
   });
 
   app.post<{ Body: Static<typeof SaveBody> }>(
