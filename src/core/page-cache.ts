@@ -7,7 +7,10 @@
  * listings (home, category, search), `{ config: { pageCache: 'item' } }` for one listing's page
  * (its `:id` param names it). The module that owns the pages says when they change, through
  * `app.pageCache.invalidateLists()` (a generation counter in every list page's key) and
- * `app.pageCache.invalidateItem(id)` (that item's entries deleted); core knows no domain events.
+ * `app.pageCache.invalidateItem(id)` (that item's entries deleted), and for what a page shows of
+ * other things, `app.pageCache.dependsOn(req, tag)` while rendering it and `invalidateTag(tag)`
+ * when that changes (catalog: an item page's 시세 and similar auctions on its top category's
+ * sales). Core knows no domain events.
  *
  * Two plugins, registered at two places of app.ts:
  * - `pageCachePlugin`, before the security plugin: the lookup, an onRequest hook that runs before
@@ -69,6 +72,13 @@ export interface PageCache {
   invalidateLists(): void;
   /** One listing's page is stale (every language and variant). */
   invalidateItem(id: number | string): void;
+  /** Every page that said it depends on `tag` (dependsOn) is stale. */
+  invalidateTag(tag: string): void;
+  /**
+   * The page this request renders depends on `tag` as well (e.g. the item page on its category's
+   * sales, for 시세): invalidateTag(tag) makes it stale. Nothing when the request is not cached.
+   */
+  dependsOn(req: FastifyRequest, tag: string): void;
   /** Everything (tests, operators). */
   clear(): void;
   /** Bytes held now (bodies and keys). */
@@ -93,6 +103,8 @@ interface Entry {
   headers: Record<string, string | string[]>;
   /** `item:<id>` for item pages (their entries are deleted on invalidateItem). */
   tag: string | null;
+  /** Tags (dependsOn) and their generation when the render started: any moved, the entry is stale. */
+  deps: [string, number][];
 }
 
 /** The lookup's result, kept on the request until onSend decides whether to store. */
@@ -100,6 +112,7 @@ interface Pending {
   key: string;
   tag: string | null;
   epoch: number;
+  deps?: [string, number][];
   /** Set when this request renders a key others wait for: wakes them (once). */
   release?: () => void;
 }
@@ -228,6 +241,8 @@ export const pageCachePlugin = fp<PageCacheOptions>(
     let listGeneration = 0;
     /** Moves on every invalidation: a render that saw an older epoch is not stored. */
     let epoch = 0;
+    /** invalidateTag's generations (a tag never invalidated is at 0). */
+    const tagGen = new Map<string, number>();
 
     const api: PageCache = {
       enabled: opts.enabled,
@@ -239,6 +254,15 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         epoch++;
         const keys = byTag.get(`item:${id}`);
         if (keys) for (const k of [...keys]) cache.delete(k);
+      },
+      invalidateTag(tag) {
+        epoch++;
+        // Bounded: tags are a module's own few kinds (categories), not visitors' input.
+        tagGen.set(tag, (tagGen.get(tag) ?? 0) + 1);
+      },
+      dependsOn(req, tag) {
+        const p = pendingOf.get(req);
+        if (p) (p.deps ??= []).push([tag, tagGen.get(tag) ?? 0]);
       },
       clear() {
         epoch++;
@@ -254,6 +278,8 @@ export const pageCachePlugin = fp<PageCacheOptions>(
     };
     app.decorate('pageCache', api);
     const own: Internals = { cache, byTag, epoch: () => epoch, securityHeaders: {} };
+    /** An entry none of whose tags moved since its render. */
+    const current = (e: Entry) => e.deps.every(([tag, gen]) => (tagGen.get(tag) ?? 0) === gen);
     internals.set(api, own);
     live.add(api);
     app.addHook('onClose', async () => {
@@ -326,6 +352,10 @@ export const pageCachePlugin = fp<PageCacheOptions>(
       if (app.shedsBrowsing?.()) return;
       const status: LRUCache.Status<string, Entry> = {};
       let hit = cache.get(p.key, { allowStale: true, noDeleteOnStaleGet: true, status });
+      if (hit && !current(hit)) {
+        cache.delete(p.key);
+        hit = undefined;
+      }
       // Past its TTL (no event said it changed): this request renders it again; the ones that come
       // while it does are served the entry they would have had a moment ago, not kept waiting.
       if (hit && status.get === 'stale' && !inflight.has(p.key)) hit = undefined;
@@ -343,6 +373,7 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         if (!running) break;
         await Promise.race([running, sleep(COALESCE_WAIT_MS)]);
         hit = cache.get(p.key, { allowStale: true, noDeleteOnStaleGet: true });
+        if (hit && !current(hit)) hit = undefined;
       }
       if (hit) return serve(req, reply, hit);
       // Something changed while this request waited: the key of what it renders now.
@@ -406,7 +437,7 @@ export const pageCacheStorePlugin = fp(
           delete security['content-type'];
           own.securityHeaders = security;
           headers['content-type'] ??= 'text/html; charset=utf-8';
-          cache.set(p.key, { body: Buffer.from(payload), etag, headers, tag: p.tag });
+          cache.set(p.key, { body: Buffer.from(payload), etag, headers, tag: p.tag, deps: p.deps ?? [] });
           if (p.tag && cache.has(p.key)) {
             let keys = byTag.get(p.tag);
             if (!keys) byTag.set(p.tag, (keys = new Set()));
