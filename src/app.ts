@@ -32,7 +32,7 @@ import { reportTargetsPlugin } from './core/report-targets.js';
 import { ledgerLabelsPlugin } from './core/ledger-labels.js';
 import { accountClosurePlugin } from './core/account-closure.js';
 import { maintenancePlugin } from './core/maintenance.js';
-import { pageCachePlugin } from './core/page-cache.js';
+import { pageCachePlugin, pageCacheStorePlugin } from './core/page-cache.js';
 import { i18n } from './core/i18n.js';
 import { S3Storage } from './core/storage-s3.js';
 import { LocalDiskStorage } from './core/storage.js';
@@ -163,6 +163,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     config.storage.kind === 's3' && config.storage.photoBaseUrl
       ? new URL(config.storage.photoBaseUrl).origin
       : undefined;
+  // Before the security plugin: a cached anonymous page is answered before the cookie parser, the
+  // session, helmet, the rate limit and under-pressure run (core/page-cache.ts says what it does instead).
+  await app.register(pageCachePlugin, {
+    ...config.pageCache,
+    rateLimitMax: config.rateLimitMax,
+    maintenance: () => app.maintenance.active,
+  });
   await app.register(securityPlugin, {
     redis: app.redis,
     prefix: config.redisPrefix,
@@ -202,9 +209,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   // After i18n and views: the window's 503 speaks the visitor's language.
   await app.register(maintenancePlugin, { pollMs: config.maintenancePollMs });
-  // After the session, i18n and maintenance hooks: a hit is served in the visitor's language, never
-  // past a maintenance 503, and never to a request with a session (core/page-cache.ts).
-  await app.register(pageCachePlugin, { ...config.pageCache, maintenance: () => app.maintenance.active });
+  // After the session's onSend (it sets the session cookie): a render that set one is not stored.
+  await app.register(pageCacheStorePlugin);
   await app.register(realtimePlugin, { publicUrl: config.publicUrl, pingMs: config.wsPingMs });
   await app.register(slotsPlugin);
   await app.register(adminNavPlugin);

@@ -7,24 +7,50 @@
  * listings (home, category, search), `{ config: { pageCache: 'item' } }` for one listing's page
  * (its `:id` param names it). The module that owns the pages says when they change, through
  * `app.pageCache.invalidateLists()` (a generation counter in every list page's key) and
- * `app.pageCache.invalidateItem(id)` (that item's entries deleted); core knows no domain events.
+ * `app.pageCache.invalidateItem(id)` (that item's entries deleted), and for what a page shows of
+ * other things, `app.pageCache.dependsOn(req, tag)` while rendering it and `invalidateTag(tag)`
+ * when that changes (catalog: an item page's 시세 and similar auctions on its top category's
+ * sales). Core knows no domain events.
  *
- * Never from or into the cache: a logged-in person or any request with a session cookie, a
- * response that sets a cookie, carries its own Cache-Control (a CSRF token: no-store) or is not
- * a 200. The key is the language, the htmx headers that change the body (HX-Request, HX-Boosted,
- * HX-Target), the maintenance banner and the full path and query. A render that was running when
- * something was invalidated is not stored (it may show the state before the change).
+ * Two plugins, registered at two places of app.ts:
+ * - `pageCachePlugin`, before the security plugin: the lookup, an onRequest hook that runs before
+ *   the cookie parser, the session, helmet, the rate limit and under-pressure. A hit is answered
+ *   there, with the headers the render that filled the entry had (helmet's security headers, the
+ *   content type; not its per-request ones), so a hit costs a Map lookup and a write, no session
+ *   object, no Redis round trip, no CSP string built again. What those plugins did for a hit is
+ *   done here, cheaper: under-pressure's browsing level (`app.shedsBrowsing`, security.ts) sends a
+ *   hit down the normal path, which sheds it; the rate limit for hits is a per-process, per-address
+ *   counter in memory with RATE_LIMIT_MAX per minute (a crawler writes no Redis key; see below).
+ * - `pageCacheStorePlugin`, after the session: the onSend hook that stores a render (it must see the
+ *   session's cookie, set in the session's own onSend).
+ *
+ * Never from or into the cache: a request with a session cookie (`sid`: logged in, a flash, a form's
+ * state) or a logged-in person, a `?lang=` that sets the language cookie, a response that sets a
+ * cookie, carries its own Cache-Control (a CSRF token: no-store) or is not a 200. The key is the
+ * language, the htmx headers that change the body (HX-Request, HX-Boosted, HX-Target), the
+ * maintenance banner and the full path and query. A render that was running when something was
+ * invalidated is not stored (it may show the state before the change). Concurrent misses of one
+ * key wait for the first one's render (bounded) instead of rendering it fifty times over; an entry
+ * past its TTL is rendered again by the first request after it, while the others meanwhile get
+ * the old entry (an invalidation deletes, so this is only the TTL's bound: TTL + one render).
  *
  * Cached pages answer with a weak ETag of the body (304 on If-None-Match) and
  * `Cache-Control: public, max-age=0, must-revalidate` (`Vary: Cookie, HX-Request, HX-Target`); everything else keeps its headers
  * (logged-in pages: no-store, core/headers.ts). Hits and misses are counted in
  * `page_cache_requests_total` (hit ratio = hit / (hit + miss)).
+ *
+ * Rate limit of hits: in memory, per process. A hit costs less than the Redis round trip the shared
+ * limiter would spend on it, and a shared counter would let a crawler write a key per address. N
+ * instances let one address have N x RATE_LIMIT_MAX hits a minute; renders (misses, other pages)
+ * still count in the shared limiter. Over the budget: 429 + Retry-After, as the shared limiter says.
  */
 import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { prom, registry } from './metrics.js';
+import { AppError } from './errors.js';
+import { DEFAULT_LANG, i18n, isLang, type Lang } from './i18n.js';
 
 export type PageCacheKind = 'list' | 'item';
 
@@ -34,6 +60,10 @@ export interface PageCacheOptions {
   maxBytes: number;
   /** How long an entry is served without a change event. */
   ttlMs: number;
+  /** Hits one address may have per minute in this process (RATE_LIMIT_MAX, as the shared limiter). */
+  rateLimitMax?: number;
+  /** The maintenance banner is on (it is part of every page). */
+  maintenance?: () => boolean;
 }
 
 export interface PageCache {
@@ -42,6 +72,13 @@ export interface PageCache {
   invalidateLists(): void;
   /** One listing's page is stale (every language and variant). */
   invalidateItem(id: number | string): void;
+  /** Every page that said it depends on `tag` (dependsOn) is stale. */
+  invalidateTag(tag: string): void;
+  /**
+   * The page this request renders depends on `tag` as well (e.g. the item page on its category's
+   * sales, for 시세): invalidateTag(tag) makes it stale. Nothing when the request is not cached.
+   */
+  dependsOn(req: FastifyRequest, tag: string): void;
   /** Everything (tests, operators). */
   clear(): void;
   /** Bytes held now (bodies and keys). */
@@ -60,11 +97,14 @@ declare module 'fastify' {
 }
 
 interface Entry {
-  body: string;
+  body: Buffer;
   etag: string;
-  contentType: string;
+  /** The render's response headers that are the same for every visitor (content type, helmet's). */
+  headers: Record<string, string | string[]>;
   /** `item:<id>` for item pages (their entries are deleted on invalidateItem). */
   tag: string | null;
+  /** Tags (dependsOn) and their generation when the render started: any moved, the entry is stale. */
+  deps: [string, number][];
 }
 
 /** The lookup's result, kept on the request until onSend decides whether to store. */
@@ -72,8 +112,21 @@ interface Pending {
   key: string;
   tag: string | null;
   epoch: number;
+  deps?: [string, number][];
+  /** Set when this request renders a key others wait for: wakes them (once). */
+  release?: () => void;
 }
 const pendingOf = new WeakMap<FastifyRequest, Pending>();
+
+/** What the lookup plugin and the store plugin share (one per app). */
+interface Internals {
+  cache: LRUCache<string, Entry>;
+  byTag: Map<string, Set<string>>;
+  epoch(): number;
+  /** The last stored render's headers without its content type: helmet's, for a 429 sent before helmet ran. */
+  securityHeaders: Record<string, string | string[]>;
+}
+const internals = new WeakMap<PageCache, Internals>();
 
 export const pageCacheRequests = new prom.Counter({
   name: 'page_cache_requests_total',
@@ -98,6 +151,24 @@ new prom.Gauge({
 const CACHE_CONTROL = 'public, max-age=0, must-revalidate';
 /** What else the body depends on besides the URL: a browser or proxy keeps them apart too. */
 const VARY = 'Cookie, HX-Request, HX-Target';
+/** A render's headers that belong to that one response, never replayed on a hit. */
+const PER_RESPONSE = new Set([
+  'set-cookie',
+  'content-length',
+  'x-request-id',
+  'date',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'etag',
+  'cache-control',
+  'vary',
+  'x-page-cache',
+  'retry-after',
+]);
+/** How long a miss waits for another request's render of the same key before rendering itself. */
+const COALESCE_WAIT_MS = 2000;
+const RATE_WINDOW_MS = 60_000;
 
 const weakEtag = (body: string) => `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 
@@ -117,13 +188,43 @@ const header = (req: FastifyRequest, name: string): string => {
   return typeof v === 'string' ? v : '';
 };
 
-export const pageCachePlugin = fp<PageCacheOptions & { maintenance?: () => boolean }>(
+const SID_COOKIE = /(?:^|;)\s*sid=/;
+const LANG_COOKIE = /(?:^|;)\s*lang=([^;]*)/;
+
+/**
+ * The language the page will be rendered in (core/i18n.ts's rule: `?lang=`, else the `lang` cookie,
+ * else Korean), read from the raw Cookie header: this runs before the cookie parser. null when the
+ * request must not use the cache: it has a session cookie, or `?lang=` differs from the cookie
+ * (i18n sets the cookie then).
+ */
+function anonymousLang(req: FastifyRequest): Lang | null {
+  const raw = req.headers.cookie ?? '';
+  if (raw && SID_COOKIE.test(raw)) return null;
+  const c = raw ? LANG_COOKIE.exec(raw)?.[1]?.trim() : undefined;
+  const q = (req.query as Record<string, unknown> | undefined)?.lang;
+  if (isLang(q)) return q === c ? q : null;
+  return isLang(c) ? c : DEFAULT_LANG;
+}
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms).unref();
+  });
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** True while under-pressure would refuse an anonymous page view (security.ts). */
+    shedsBrowsing?: () => boolean;
+  }
+}
+
+export const pageCachePlugin = fp<PageCacheOptions>(
   async (app, opts) => {
     /** Entry keys per item tag, so invalidateItem deletes exactly that item's pages. */
     const byTag = new Map<string, Set<string>>();
     const cache = new LRUCache<string, Entry>({
       maxSize: opts.maxBytes,
-      sizeCalculation: (e, k) => Math.max(1, Buffer.byteLength(e.body) + k.length * 2 + 200),
+      sizeCalculation: (e, k) => Math.max(1, e.body.length + k.length * 2 + 600),
       // A page larger than an eighth of the budget is not worth holding.
       maxEntrySize: Math.max(1, Math.floor(opts.maxBytes / 8)),
       ttl: opts.ttlMs,
@@ -140,6 +241,8 @@ export const pageCachePlugin = fp<PageCacheOptions & { maintenance?: () => boole
     let listGeneration = 0;
     /** Moves on every invalidation: a render that saw an older epoch is not stored. */
     let epoch = 0;
+    /** invalidateTag's generations (a tag never invalidated is at 0). */
+    const tagGen = new Map<string, number>();
 
     const api: PageCache = {
       enabled: opts.enabled,
@@ -151,6 +254,15 @@ export const pageCachePlugin = fp<PageCacheOptions & { maintenance?: () => boole
         epoch++;
         const keys = byTag.get(`item:${id}`);
         if (keys) for (const k of [...keys]) cache.delete(k);
+      },
+      invalidateTag(tag) {
+        epoch++;
+        // Bounded: tags are a module's own few kinds (categories), not visitors' input.
+        tagGen.set(tag, (tagGen.get(tag) ?? 0) + 1);
+      },
+      dependsOn(req, tag) {
+        const p = pendingOf.get(req);
+        if (p) (p.deps ??= []).push([tag, tagGen.get(tag) ?? 0]);
       },
       clear() {
         epoch++;
@@ -165,6 +277,10 @@ export const pageCachePlugin = fp<PageCacheOptions & { maintenance?: () => boole
       },
     };
     app.decorate('pageCache', api);
+    const own: Internals = { cache, byTag, epoch: () => epoch, securityHeaders: {} };
+    /** An entry none of whose tags moved since its render. */
+    const current = (e: Entry) => e.deps.every(([tag, gen]) => (tagGen.get(tag) ?? 0) === gen);
+    internals.set(api, own);
     live.add(api);
     app.addHook('onClose', async () => {
       live.delete(api);
@@ -172,14 +288,19 @@ export const pageCachePlugin = fp<PageCacheOptions & { maintenance?: () => boole
     });
     if (!opts.enabled) return;
 
+    /** Keys being rendered now, and the promise their waiters wait on. */
+    const inflight = new Map<string, Promise<void>>();
+    /** Hits per address in the current minute (bounded: an address pushed out starts afresh). */
+    const hitsBy = new LRUCache<string, { n: number; resetAt: number }>({ max: 100_000 });
+    const maxHits = opts.rateLimitMax ?? 600;
+
     /** The entry key, or null when this request must not use the cache. */
-    function keyOf(req: FastifyRequest, reply: FastifyReply): Pending | null {
+    function keyOf(req: FastifyRequest): Pending | null {
       if (req.method !== 'GET') return null;
       const kind = req.routeOptions.config?.pageCache;
       if (!kind) return null;
-      // A session (logged in, a flash, a form's state) makes the page one person's.
-      if (req.cookies?.sid || req.user) return null;
-      if (reply.hasHeader('set-cookie')) {
+      const lang = anonymousLang(req);
+      if (!lang) {
         pageCacheRequests.inc({ result: 'bypass' });
         return null;
       }
@@ -195,59 +316,149 @@ export const pageCachePlugin = fp<PageCacheOptions & { maintenance?: () => boole
       }
       const hx = `${header(req, 'hx-request') ? 1 : 0}${header(req, 'hx-boosted') ? 1 : 0}:${header(req, 'hx-target')}`;
       const maint = opts.maintenance?.() ? 'm' : '-';
-      return { key: `${scope}|${req.lang}|${hx}|${maint}|${req.url}`, tag, epoch };
+      return { key: `${scope}|${lang}|${hx}|${maint}|${req.url}`, tag, epoch };
     }
 
-    // After i18n's onRequest (req.lang) and the session's (the cookie is read): a hit never
-    // reaches the handler, the session store or the views.
-    app.addHook('onRequest', async (req, reply) => {
-      const p = keyOf(req, reply);
-      if (!p) return;
-      const hit = cache.get(p.key);
-      if (!hit) {
-        pageCacheRequests.inc({ result: 'miss' });
-        pendingOf.set(req, p);
-        return;
-      }
+    /** Counts a hit for the address; false when it is over this minute's budget. */
+    function withinBudget(req: FastifyRequest, reply: FastifyReply): boolean {
+      const now = Date.now();
+      const k = req.ip;
+      let c = hitsBy.get(k);
+      if (!c || c.resetAt <= now) hitsBy.set(k, (c = { n: 0, resetAt: now + RATE_WINDOW_MS }));
+      c.n++;
+      if (c.n <= maxHits) return true;
+      reply.header('retry-after', String(Math.max(1, Math.ceil((c.resetAt - now) / 1000))));
+      return false;
+    }
+
+    function serve(req: FastifyRequest, reply: FastifyReply, hit: Entry): FastifyReply {
       pageCacheRequests.inc({ result: 'hit' });
       reply
+        .headers(hit.headers)
         .header('etag', hit.etag)
         .header('cache-control', CACHE_CONTROL)
         .header('vary', VARY)
         .header('x-page-cache', 'hit');
       if (notModified(req, hit.etag)) return reply.code(304).send();
-      return reply.type(hit.contentType).send(hit.body);
-    });
+      return reply.send(hit.body);
+    }
 
+    // Before the cookie parser, the session, helmet, the rate limit and under-pressure (app.ts
+    // registers this plugin before security.ts): a hit never reaches them, the handler or the views.
+    app.addHook('onRequest', async (req, reply) => {
+      const p = keyOf(req);
+      if (!p) return;
+      // Under pressure anonymous page views are refused, hits too: the normal path sheds them.
+      if (app.shedsBrowsing?.()) return;
+      const status: LRUCache.Status<string, Entry> = {};
+      let hit = cache.get(p.key, { allowStale: true, noDeleteOnStaleGet: true, status });
+      if (hit && !current(hit)) {
+        cache.delete(p.key);
+        hit = undefined;
+      }
+      // Past its TTL (no event said it changed): this request renders it again; the ones that come
+      // while it does are served the entry they would have had a moment ago, not kept waiting.
+      if (hit && status.get === 'stale' && !inflight.has(p.key)) hit = undefined;
+      if (hit || inflight.has(p.key)) {
+        if (!withinBudget(req, reply)) {
+          reply.headers(own.securityHeaders);
+          req.lang = anonymousLang(req) ?? DEFAULT_LANG;
+          req.t = i18n.getFixedT(req.lang);
+          throw new AppError(429, 'errors.rateLimited', {}, 'RATE_LIMITED');
+        }
+      }
+      // Another request is rendering this page: wait for it (bounded) rather than render it again.
+      for (let i = 0; !hit && i < 3; i++) {
+        const running = inflight.get(p.key);
+        if (!running) break;
+        await Promise.race([running, sleep(COALESCE_WAIT_MS)]);
+        hit = cache.get(p.key, { allowStale: true, noDeleteOnStaleGet: true });
+        if (hit && !current(hit)) hit = undefined;
+      }
+      if (hit) return serve(req, reply, hit);
+      // Something changed while this request waited: the key of what it renders now.
+      const q = p.epoch === epoch ? p : keyOf(req);
+      if (!q) return;
+      pageCacheRequests.inc({ result: 'miss' });
+      if (!inflight.has(q.key)) {
+        let release!: () => void;
+        const done = new Promise<void>((resolve) => (release = resolve));
+        inflight.set(q.key, done);
+        q.release = () => {
+          if (inflight.get(q.key) === done) inflight.delete(q.key);
+          release();
+        };
+      }
+      pendingOf.set(req, q);
+    });
+    // A render that ends without reaching the store hook (an error, a closed socket) still wakes its waiters.
+    const wake = async (req: FastifyRequest) => {
+      pendingOf.get(req)?.release?.();
+    };
+    app.addHook('onResponse', wake);
+    app.addHook('onRequestAbort', wake);
+  },
+  { name: 'core-page-cache', dependencies: ['core-metrics'] },
+);
+
+/** Stores anonymous renders: registered after the session plugin, so it sees the session's cookie. */
+export const pageCacheStorePlugin = fp(
+  async (app) => {
+    const own = internals.get(app.pageCache);
+    if (!app.pageCache.enabled || !own) return;
+    const { cache, byTag } = own;
     app.addHook('onSend', async (req, reply, payload) => {
       const p = pendingOf.get(req);
       if (!p) return payload;
       pendingOf.delete(req);
-      if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
-      if (req.user || reply.hasHeader('set-cookie') || reply.hasHeader('cache-control')) return payload;
-      const s = req.session as { isModified?: () => boolean } | undefined;
-      if (s?.isModified?.()) return payload;
-      const etag = weakEtag(payload);
-      reply
-        .header('etag', etag)
-        .header('cache-control', CACHE_CONTROL)
-        .header('vary', VARY)
-        .header('x-page-cache', 'miss');
-      if (p.epoch === epoch) {
-        const contentType = String(reply.getHeader('content-type') ?? 'text/html; charset=utf-8');
-        cache.set(p.key, { body: payload, etag, contentType, tag: p.tag });
-        if (p.tag && cache.has(p.key)) {
-          let keys = byTag.get(p.tag);
-          if (!keys) byTag.set(p.tag, (keys = new Set()));
-          keys.add(p.key);
+      try {
+        const s = req.session as { isModified?: () => boolean } | undefined;
+        if (
+          reply.statusCode !== 200 ||
+          typeof payload !== 'string' ||
+          req.user ||
+          reply.hasHeader('set-cookie') ||
+          reply.hasHeader('cache-control') ||
+          s?.isModified?.()
+        ) {
+          // What an anonymous visitor gets here now is not the (stale) entry: it goes.
+          cache.delete(p.key);
+          if (reply.statusCode === 200) pageCacheRequests.inc({ result: 'bypass' });
+          return payload;
         }
+        const etag = weakEtag(payload);
+        if (p.epoch === own.epoch()) {
+          const headers: Record<string, string | string[]> = {};
+          for (const [name, value] of Object.entries(reply.getHeaders())) {
+            if (value === undefined || PER_RESPONSE.has(name) || name.startsWith('x-ratelimit-')) continue;
+            headers[name] = typeof value === 'number' ? String(value) : value;
+          }
+          const security = { ...headers };
+          delete security['content-type'];
+          own.securityHeaders = security;
+          headers['content-type'] ??= 'text/html; charset=utf-8';
+          cache.set(p.key, { body: Buffer.from(payload), etag, headers, tag: p.tag, deps: p.deps ?? [] });
+          if (p.tag && cache.has(p.key)) {
+            let keys = byTag.get(p.tag);
+            if (!keys) byTag.set(p.tag, (keys = new Set()));
+            keys.add(p.key);
+          }
+        }
+        reply
+          .header('etag', etag)
+          .header('cache-control', CACHE_CONTROL)
+          .header('vary', VARY)
+          .header('x-page-cache', 'miss');
+        if (notModified(req, etag)) {
+          reply.code(304);
+          return '';
+        }
+        return payload;
+      } finally {
+        p.release?.();
+        delete p.release;
       }
-      if (notModified(req, etag)) {
-        reply.code(304);
-        return '';
-      }
-      return payload;
     });
   },
-  { name: 'core-page-cache', dependencies: ['core-i18n', 'core-metrics'] },
+  { name: 'core-page-cache-store', dependencies: ['core-page-cache', '@fastify/session'] },
 );

@@ -25,6 +25,8 @@ export interface ReportTargetInfo {
 /** What hiding or restoring changed, for the moderator's audit row (ISO times). */
 export interface HideResult {
   changed: boolean;
+  /** The listing whose public page shows the thing (a question's), so that page's cache is refreshed. */
+  listingId?: number | null;
   before: { hiddenAt: string | null };
   after: { hiddenAt: string | null };
 }

@@ -280,6 +280,13 @@ export const securityPlugin = fp<SecurityOptions>(
         throw new AppError(503, 'errors.unavailable', {}, 'OVERLOADED');
       },
     });
+    // The same rule for the page cache's hits, answered before under-pressure's hook (core/page-cache.ts):
+    // true when an anonymous page view would be refused now.
+    app.decorate('shedsBrowsing', () => {
+      if (RANK[shed.force] >= RANK.browsing) return true;
+      const delay = app.memoryUsage().eventLoopDelay;
+      return Number.isFinite(delay) && delay > shed.browsingDelayMs;
+    });
   },
   { name: 'core-security', dependencies: [] },
 );

@@ -62,11 +62,10 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
     SESSION_SECRET: 'test-secret-'.padEnd(40, 'x'),
     LOG_LEVEL: 'silent',
     STORAGE_DIR: path.join(ROOT, '.data', 'test-storage'),
-    // The anonymous page cache is off in tests unless a test asks for it (page-cache, anonymous-no-session) or
-    // the shell sets PAGE_CACHE_ENABLED=on: many tests change rows directly or through paths that send no
-    // event (a moderator's restore, a similar item's sale in 시세) and then read the anonymous page at once,
-    // which the cache answers from its TTL (5 s) — true of production too, and written down in the note.
-    PAGE_CACHE_ENABLED: process.env.PAGE_CACHE_ENABLED ?? 'off',
+    // The anonymous page cache is on, as in production (PAGE_CACHE_ENABLED=off in the shell or a test's
+    // overrides turns it off): every path that changes what an anonymous page shows invalidates it
+    // (catalog/page-invalidation.ts), so a test reads the change at once, as a visitor would.
+    PAGE_CACHE_ENABLED: process.env.PAGE_CACHE_ENABLED ?? 'on',
     ...overrides,
   });
 }

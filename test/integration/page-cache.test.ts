@@ -159,3 +159,97 @@ t.test('memory bound: many distinct searches stay under PAGE_CACHE_MAX_BYTES', a
   t.ok(app.pageCache.entries < 80, 'older ones evicted');
   t.ok(peak <= max, `peak ${peak} bytes <= ${max}`);
 });
+
+t.test('a hit is answered before the session, helmet and the shared rate limit, with the same headers', async (t) => {
+  const { app, config } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });
+  const seller = await user(app, config, 0, 's');
+  const id = await auction(app, { sellerId: seller.id, title: `헤더${uniq()}` });
+  const url = `/items/${id}`;
+  const miss = await app.inject({ method: 'GET', url, remoteAddress: '10.9.0.1' });
+  t.equal(miss.headers['x-page-cache'], 'miss');
+  t.ok(miss.headers['x-ratelimit-limit'], 'the render went through the shared (Redis) rate limit');
+  const hit = await app.inject({ method: 'GET', url, remoteAddress: '10.9.0.2' });
+  t.equal(hit.headers['x-page-cache'], 'hit');
+  t.equal(hit.headers['x-ratelimit-limit'], undefined, 'the hit did not: no Redis round trip');
+  t.notOk(hit.headers['set-cookie'], 'no cookie');
+  t.ok(String(hit.headers['x-request-id']).length > 0, 'its own request id');
+  t.not(hit.headers['x-request-id'], miss.headers['x-request-id']);
+  // Every security header of the render, the same on the hit.
+  for (const h of [
+    'content-security-policy',
+    'x-content-type-options',
+    'x-frame-options',
+    'referrer-policy',
+    'cross-origin-opener-policy',
+    'content-type',
+  ]) {
+    t.ok(miss.headers[h], `${h} on the render`);
+    t.equal(hit.headers[h], miss.headers[h], `${h} on the hit`);
+  }
+  t.equal(hit.headers['content-length'], String(Buffer.byteLength(miss.body)));
+  t.equal(hit.body, miss.body);
+  // A request with a session cookie never takes the early path, even a stale or forged one.
+  const withSid = await app.inject({ method: 'GET', url, headers: { cookie: 'lang=ko; sid=forged' } });
+  t.equal(withSid.headers['x-page-cache'], undefined);
+  // Nor does ?lang= that changes the language cookie; the matching cookie does.
+  const en = await app.inject({ method: 'GET', url: `${url}?lang=en`, headers: { cookie: 'lang=ko' } });
+  t.match(String(en.headers['set-cookie']), /lang=en/);
+  t.equal(en.headers['x-page-cache'], undefined);
+  await app.inject({ method: 'GET', url: `${url}?lang=en`, headers: { cookie: 'lang=en' } });
+  const en2 = await app.inject({ method: 'GET', url: `${url}?lang=en`, headers: { cookie: 'lang=en' } });
+  t.equal(en2.headers['x-page-cache'], 'hit');
+  t.match(en2.body, '<html lang="en">');
+});
+
+t.test('concurrent misses of one page render it once; hits have a per-address budget in memory', async (t) => {
+  const { app, config } = await startApp(t, {
+    PAGE_CACHE_ENABLED: 'on',
+    PAGE_CACHE_TTL_MS: '60000',
+    RATE_LIMIT_MAX: '30',
+  });
+  const seller = await user(app, config, 0, 's');
+  const id = await auction(app, { sellerId: seller.id, title: `동시${uniq()}` });
+  const before = await counts();
+  const all = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      app.inject({ method: 'GET', url: `/items/${id}`, remoteAddress: `10.8.0.${i + 1}` }),
+    ),
+  );
+  t.ok(
+    all.every((r) => r.statusCode === 200),
+    'all 200',
+  );
+  t.equal(new Set(all.map((r) => r.body)).size, 1, 'one body');
+  const after = await counts();
+  t.equal(after.miss - before.miss, 1, 'one render');
+  t.equal(after.hit - before.hit, 19, 'the others waited for it');
+
+  // One address: 30 hits a minute (RATE_LIMIT_MAX), then 429 with Retry-After and the security headers.
+  const statuses: number[] = [];
+  for (let i = 0; i < 32; i++)
+    statuses.push((await app.inject({ method: 'GET', url: `/items/${id}`, remoteAddress: '10.7.0.1' })).statusCode);
+  t.same(statuses.slice(0, 30), Array(30).fill(200));
+  const over = await app.inject({
+    method: 'GET',
+    url: `/items/${id}`,
+    remoteAddress: '10.7.0.1',
+    headers: { cookie: 'lang=ko' },
+  });
+  t.equal(over.statusCode, 429);
+  t.ok(Number(over.headers['retry-after']) > 0, 'Retry-After');
+  t.ok(over.headers['content-security-policy'], 'with the security headers');
+  t.match(over.body, i18n.getFixedT('ko')('errors.rateLimited') as string);
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/items/${id}`, remoteAddress: '10.7.0.2' })).statusCode,
+    200,
+    'another address is not affected',
+  );
+});
+
+t.test('under pressure hits are shed like renders (anonymous pages before bids)', async (t) => {
+  const { app } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', LOAD_SHED_FORCE: 'browsing' });
+  const res = await app.inject({ method: 'GET', url: '/' });
+  t.equal(res.statusCode, 503);
+  t.equal(res.headers['retry-after'], '10');
+  t.equal(app.pageCache.entries, 0);
+});

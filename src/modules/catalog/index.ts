@@ -14,6 +14,7 @@ import { browseRoutes } from './routes-browse.js';
 import { sellRoutes } from './routes-sell.js';
 import { siseRoutes } from './routes-sise.js';
 import { registerJobs } from './jobs.js';
+import { pageInvalidation } from './page-invalidation.js';
 import { bannedWordRoutes, bannedWordsIn } from './banned-words.js';
 import { matchListing, type MatchFilter } from './search.js';
 import { CONDITIONS, type Condition } from './validation.js';
@@ -60,30 +61,14 @@ export const catalogModule: FastifyPluginAsync<CatalogOptions> = async (app, opt
     accounts: accountsApi(app.db),
     categories: svc.categoryLoader(app.db),
     config: { publicUrl: opts.publicUrl },
+    // What makes the anonymous pages in core's page cache stale (page-invalidation.ts).
+    pages: pageInvalidation(app),
   };
   await browseRoutes(app, ctx);
   await sellRoutes(app, ctx);
   await bannedWordRoutes(app, app.db);
   await siseRoutes(app, ctx);
   await registerJobs(app, deps);
-  // The anonymous pages in core's page cache (home, /c/:slug, /search: 'list'; /items/:id: 'item')
-  // change with these events, from this instance or another (the bus delivers both). An auction's
-  // id is its listing's. Anything else on them (a seller's rating, a moderator's hide) waits out
-  // PAGE_CACHE_TTL_MS.
-  const itemChanged = (id: number) => {
-    app.pageCache.invalidateItem(id);
-    app.pageCache.invalidateLists();
-  };
-  app.events.on('bid.placed', (p) => itemChanged(p.auctionId));
-  app.events.on('auction.started', (p) => itemChanged(p.auctionId));
-  app.events.on('auction.closed', (p) => itemChanged(p.auctionId));
-  app.events.on('auction.cancelled', (p) => itemChanged(p.auctionId));
-  app.events.on('listing.created', (p) => itemChanged(p.listingId));
-  app.events.on('listing.updated', (p) => itemChanged(p.listingId));
-  app.events.on('listing.cancelled', (p) => itemChanged(p.listingId));
-  // Questions and answers show under the item's description (messages' slot).
-  app.events.on('question.asked', (p) => app.pageCache.invalidateItem(p.listingId));
-  app.events.on('question.answered', (p) => app.pageCache.invalidateItem(p.listingId));
   // Reports of a listing (moderation): anyone may report what they can see; staff see hidden ones too.
   app.reportTargets.register('LISTING', async (id, viewerId, { staff }) => {
     const l = await app.db.listing.findUnique({

@@ -12,12 +12,14 @@ import { photoUrls } from './photos.js';
 import { searchListings, SORTS, STATUS_FILTERS, type CardRow, type SortKey, type StatusFilter } from './search.js';
 import { CONDITIONS, DURATIONS, parseWon, type Condition } from './validation.js';
 import { similarLive, siseView } from './sise.js';
+import type { PageInvalidation } from './page-invalidation.js';
 
 export interface CatalogContext {
   deps: svc.CatalogDeps;
   accounts: AccountsApi;
   categories: () => Promise<svc.CategoryTree>;
   config: Pick<Config, 'publicUrl'>;
+  pages: PageInvalidation;
 }
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
@@ -309,6 +311,8 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
       // A cancelled listing stays visible to its seller only; a hidden one (moderation) to its seller and staff.
       if (l.status === 'CANCELLED' && !mine && !staff) throw notFound();
       if (l.hiddenAt && !mine && !staff) throw notFound();
+      // 시세 and the similar auctions below come from the top category: its changes make this page stale.
+      ctx.pages.itemRendered(req, l.id, l.category.parent?.id ?? l.categoryId);
       const [profiles, trust] = await Promise.all([
         ctx.accounts.publicProfiles([l.sellerId]),
         app.slots.renderMany('listing.seller', [l.sellerId], req),

@@ -146,13 +146,14 @@ export async function questionRoutes(app: FastifyInstance, deps: QaDeps) {
 
 /** Moderation's hide/restore of a question (core/report-targets.ts), in the moderator's transaction. */
 export const hideQuestion: ContentHider = async (tx, id, hidden) => {
-  const q = await tx.listingQuestion.findUnique({ where: { id }, select: { hiddenAt: true } });
+  const q = await tx.listingQuestion.findUnique({ where: { id }, select: { hiddenAt: true, listingId: true } });
   if (!q) return null;
   const before = { hiddenAt: q.hiddenAt?.toISOString() ?? null };
-  if (Boolean(q.hiddenAt) === hidden) return { changed: false, before, after: before };
+  const listingId = q.listingId;
+  if (Boolean(q.hiddenAt) === hidden) return { changed: false, listingId, before, after: before };
   // Only if nobody changed it meanwhile (two moderators at once: one of them changes it).
   const at = hidden ? new Date() : null;
   const r = await tx.listingQuestion.updateMany({ where: { id, hiddenAt: q.hiddenAt }, data: { hiddenAt: at } });
-  if (!r.count) return { changed: false, before, after: before };
-  return { changed: true, before, after: { hiddenAt: at?.toISOString() ?? null } };
+  if (!r.count) return { changed: false, listingId, before, after: before };
+  return { changed: true, listingId, before, after: { hiddenAt: at?.toISOString() ?? null } };
 };

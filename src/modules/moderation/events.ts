@@ -28,10 +28,23 @@ export type UserSanctioned = {
   note: string;
 };
 
+/**
+ * A moderator hid or restored a listing, a question or a chat line (live, emitted after the commit):
+ * the pages that show it are stale (catalog's anonymous page cache). `listingId`: the listing whose
+ * page shows the thing (the listing itself, a question's), null for a chat line.
+ */
+export type ContentModerated = {
+  kind: ReportTargetKind;
+  targetId: number;
+  hidden: boolean;
+  listingId: number | null;
+};
+
 declare module '../../core/events.js' {
   interface DomainEvents {
     'user.warned': UserWarned;
     'user.sanctioned': UserSanctioned;
+    'content.moderated': ContentModerated;
   }
   interface DurableEvents {
     'user.warned': true;
@@ -41,3 +54,4 @@ declare module '../../core/events.js' {
 
 export const userWarned = (e: UserWarned) => domainEvent('user.warned', e);
 export const userSanctioned = (e: UserSanctioned) => domainEvent('user.sanctioned', e);
+export const contentModerated = (e: ContentModerated) => domainEvent('content.moderated', e);

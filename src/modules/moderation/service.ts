@@ -13,7 +13,7 @@ import { isReportTargetKind, type ReportTargetKind, type ReportTargets } from '.
 import { accountsApi, roleAtLeast, userRestricted, type AccountsApi } from '../accounts/index.js';
 import { biddingApi, type AuctionCancelled } from '../bidding/index.js';
 import { catalogApi, type CatalogApi } from '../catalog/index.js';
-import { userSanctioned, userWarned } from './events.js';
+import { contentModerated, userSanctioned, userWarned } from './events.js';
 
 export const REASONS = ['SCAM', 'PROHIBITED', 'COUNTERFEIT', 'ABUSE', 'SPAM', 'OTHER'] as const;
 export type Reason = (typeof REASONS)[number];
@@ -197,6 +197,8 @@ export async function act(
       throw new AppError(422, 'moderation.errors.days', { max: MAX_SUSPEND_DAYS }, 'BAD_DAYS');
   }
   const bidding = biddingApi(deps.db, deps.events);
+  /** The listing whose page shows a hidden or restored thing (for the event after the commit). */
+  let shownOn: number | null = input.kind === 'LISTING' ? input.targetId : null;
 
   const res = await transaction(deps.db, async (tx) => {
     const open = await tx.report.findMany({
@@ -213,6 +215,7 @@ export async function act(
     if (hider) {
       const r = await hider(tx, input.targetId, input.action === 'hide');
       if (!r) throw notFound();
+      shownOn = r.listingId ?? null;
       if (!r.changed)
         throw new AppError(
           409,
@@ -321,6 +324,16 @@ export async function act(
     return { action: input.action, resolved: reportIds, cancelled, userId: userAction ? info.ownerId : null };
   });
 
+  // Live, after the commit: the pages that show a hidden or restored thing are refreshed (catalog's cache).
+  if (listingAction)
+    await deps.events.emit(
+      contentModerated({
+        kind: input.kind,
+        targetId: input.targetId,
+        hidden: input.action === 'hide',
+        listingId: shownOn,
+      }),
+    );
   // Live, after the commit: accounts ends the user's sessions on this instance (Redis holds them for all).
   if (res.userId !== null && (input.action === 'suspend' || input.action === 'ban')) {
     const r = await deps.accounts.restriction(res.userId);
