@@ -4,6 +4,8 @@
  * the migration when set), starts src/server.ts on a free 127.0.0.1 port, runs Lighthouse's Node
  * API against /usr/bin/chromium (CHROMIUM_PATH) launched by chrome-launcher, prints the four
  * category scores per page and exits 1 if any is below 98 (LIGHTHOUSE_MIN).
+ * Give it a database no test writes to: test listings keep their photos in the tests' temporary
+ * directories, so on home they are 404s (errors-in-console, Best Practices 96).
  * LIGHTHOUSE_RUNS=3 runs each page three times and judges the median of each category (scores move
  * with the machine's load); LIGHTHOUSE_OUT=dir writes each run's full JSON report there
  * (<page>-<run>.json) to read audits such as layout-shifts, long-tasks or render-blocking-resources;
