@@ -30,7 +30,6 @@
     var btn = document.querySelector('[data-filter-open]');
     var sheet = document.querySelector('[data-filter-sheet]');
     if (!btn || !sheet) return;
-    document.documentElement.classList.add('has-filter-sheet');
     function set(open) {
       sheet.classList.toggle('open', open);
       btn.setAttribute('aria-expanded', open ? 'true' : 'false');

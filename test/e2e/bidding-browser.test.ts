@@ -36,16 +36,18 @@ async function socketOpen(page: Page) {
   await page.waitForFunction(() => document.documentElement.dataset.wsOpen === '1', undefined, { timeout: 5000 });
 }
 
+// The socket can open before page.goto resolves (htmx connects at DOMContentLoaded, goto waits for
+// `load`): the listeners are installed by an init script, before any of the page's own scripts.
+const watched = new WeakSet<Page>();
 async function openItem(page: Page, baseUrl: string, id: number) {
-  await page
-    .evaluate(() => document.addEventListener('htmx:wsOpen', () => (document.documentElement.dataset.wsOpen = '1')))
-    .catch(() => {});
+  if (!watched.has(page)) {
+    watched.add(page);
+    await page.addInitScript(() => {
+      document.addEventListener('htmx:wsOpen', () => (document.documentElement.dataset.wsOpen = '1'));
+      document.addEventListener('htmx:wsClose', () => (document.documentElement.dataset.wsOpen = '0'));
+    });
+  }
   await page.goto(`${baseUrl}/items/${id}`);
-  // The listener must exist before the socket opens: register it again on the new document.
-  await page.evaluate(() => {
-    document.addEventListener('htmx:wsOpen', () => (document.documentElement.dataset.wsOpen = '1'));
-    document.addEventListener('htmx:wsClose', () => (document.documentElement.dataset.wsOpen = '0'));
-  });
 }
 
 /** The real app listening on a loopback port, with its config (the wallet helpers need it). */
