@@ -292,9 +292,13 @@ t.test('copy under traffic, cutover, rollback', async (t) => {
         await new Promise((res) => setTimeout(res, 50));
       }
     })();
+    const seen = async (ok: () => boolean) => {
+      for (let i = 0; i < 300 && !ok(); i++) await new Promise((res) => setTimeout(res, 50));
+    };
+    await seen(() => probes.some((p) => !p.paused)); // open before the window
     const code = await run('cutover', '--pages', '6');
-    // The target's apps read the switch every 200 ms: probe until they have surely seen it.
-    await new Promise((res) => setTimeout(res, 1000));
+    // The target's apps read the switch every 200 ms: probe until an open answer after the pause.
+    await seen(() => probes.length > 0 && !probes[probes.length - 1].paused && probes.some((p) => p.paused));
     probing = false;
     await probe;
     t.equal(code, 0, `cutover done\n${logTail(25)}`);
@@ -313,7 +317,8 @@ t.test('copy under traffic, cutover, rollback', async (t) => {
     // and the first open one after the last paused one. lo/hi bound it (a request's time in flight).
     const first = probes.findIndex((p) => p.paused);
     const last = probes.findLastIndex((p) => p.paused);
-    t.ok(first > 0 && last < probes.length - 1, `the probes saw open, paused, open (${probes.length} probes)`);
+    const seq = probes.map((p) => (p.paused ? 'P' : 'o')).join('');
+    t.ok(first > 0 && last < probes.length - 1, `the probes saw open, paused, open (${seq})`);
     const before = probes[first - 1];
     const after = probes[last + 1];
     const lo = after.sent - before.got;
