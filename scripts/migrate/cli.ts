@@ -105,7 +105,13 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'verify': {
-        const r = await verify(from, to, log, { reportDir: stateDir, pages, jobs: jobs * 2 });
+        // After a cutover (or an abort, a rollback) one side's clocks moved by the pause: compare
+        // the other as if it had moved the same way.
+        const c = state.read().clock;
+        const clock = c?.shifts.length
+          ? { side: c.moved === 'target' ? ('source' as const) : ('target' as const), shifts: c.shifts }
+          : undefined;
+        const r = await verify(from, to, log, { reportDir: stateDir, pages, jobs: jobs * 2, clock });
         return r.pass ? 0 : 1;
       }
       case 'cutover': {

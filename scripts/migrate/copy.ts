@@ -207,7 +207,11 @@ export async function copy(from: Side, to: Side, o: CopyOptions, log: Log, state
     await truncateTarget(to);
     log.line('copy', 'target emptied (it held only what its migrations seed)');
   }
-  if (!state.read().copy) state.update((s) => (s.copy = { method: o.method, startedAt: new Date().toISOString() }));
+  if (!state.read().copy)
+    state.update((s) => {
+      s.copy = { method: o.method, startedAt: new Date().toISOString() };
+      delete s.clock;
+    });
   // The target's app must not act on data arriving underneath it: standby (maintenance) until cutover resumes it.
   await setMaintenance(to, true, 'standby: receiving a copy (npm run migrate:env)');
   log.line('copy', 'target app in standby (maintenance mode): no timers, no writes until cutover');

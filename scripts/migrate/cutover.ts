@@ -10,8 +10,9 @@
  *             cutover stops; logical: the subscription, slot and publication are dropped;
  *   switched  the load balancer sends traffic to the target;
  *   resumed   maintenance off on the target, in one transaction with moving its auctions' and order
- *             timers' clocks by the pause; its workers re-plan every timer from PostgreSQL. The
- *             source stays read-only (its timers paused) for a rollback.
+ *             timers' clocks by at least the pause (flags.ts; its listings follow in batches right
+ *             after); its workers re-plan every timer from PostgreSQL. The source stays read-only
+ *             (its timers paused) for a rollback. The window printed is pausedAt → that commit.
  * rollback: the way back while the source is kept. The target goes read-only; every row the target
  * wrote since cutover (new, changed, deleted, by primary key) is named and copied back to the
  * source, or — when it cannot be (no superuser for the source, a table without a key) — the
@@ -24,7 +25,7 @@ import type { Side } from './env.js';
 import type { Log } from './log.js';
 import type { StateFile, MigrationState } from './state.js';
 import { withClient } from './db.js';
-import { setMaintenance, endMaintenance } from './flags.js';
+import { setMaintenance, endMaintenance, type ResumeResult } from './flags.js';
 import { waitCaughtUp, dropReplication, syncSequences } from './copy.js';
 import { verify } from './verify.js';
 import { balancer } from './lb.js';
@@ -74,6 +75,34 @@ async function drain(side: Side, log: Log, step: string): Promise<void> {
 }
 
 const secs = (from: string | Date, to = new Date()) => (to.getTime() - new Date(from).getTime()) / 1000;
+
+/**
+ * Maintenance off on one side with its clocks moved (flags.ts), and the move written down in the
+ * state: until the sides are made equal again, a plain verify compares the other side as if it had
+ * moved the same way.
+ */
+async function resumeSide(
+  side: Side,
+  which: 'source' | 'target',
+  pausedAt: Date,
+  reason: string,
+  log: Log,
+  state: StateFile,
+  step: string,
+): Promise<ResumeResult> {
+  const r = await endMaintenance(side, pausedAt, reason, log, step);
+  const shift = r.shift;
+  if (shift)
+    state.update((s) => {
+      if (s.clock?.moved !== which) s.clock = { moved: which, shifts: [] };
+      if (!s.clock.shifts.some((x) => x.pausedAt === shift.pausedAt && x.at === shift.at))
+        s.clock.shifts.push({ ...shift, listings: 'done' });
+    });
+  return r;
+}
+
+/** The sides were made equal (final copy, catch-up, copy back): no clock move to account for. */
+const synced = (state: StateFile) => state.update((s) => delete s.clock);
 
 export async function cutover(
   from: Side,
@@ -129,7 +158,7 @@ export async function cutover(
   if (!past(st.cutover!.phase, 'caught-up')) await drain(from, log, 'cutover');
 
   const abort = async (why: string) => {
-    const r = await endMaintenance(from, pausedAt, `cutover aborted: ${why}`);
+    const r = await resumeSide(from, 'source', pausedAt, `cutover aborted: ${why}`, log, state, 'cutover');
     state.update((s) => {
       s.cutover!.phase = 'aborted';
       s.cutover!.abortedAt = new Date().toISOString();
@@ -137,7 +166,7 @@ export async function cutover(
     });
     log.line(
       'cutover',
-      `ABORTED (${why}): source live again after ${(r.pauseMs / 1000).toFixed(1)} s read-only; ${r.auctions} auctions and ${r.orders} order timers moved by the pause`,
+      `ABORTED (${why}): source live again after ${(r.pauseMs / 1000).toFixed(1)} s read-only; ${r.auctions} auctions, ${r.listings} listings and ${r.orders} order timers moved by ${(r.shiftMs / 1000).toFixed(1)} s`,
     );
     return { ok: false };
   };
@@ -161,6 +190,7 @@ export async function cutover(
       log.line('cutover', `final incremental copy: ${finalRows} rows changed since copy applied to the target`);
     }
     await syncSequences(from, to, o.margin, log, 'cutover');
+    synced(state);
     state.update((s) => {
       s.cutover!.phase = 'caught-up';
       s.cutover!.caughtUpAt = new Date().toISOString();
@@ -200,23 +230,25 @@ export async function cutover(
   // 5. The target goes live; the source stays read-only with its timers paused.
   if (!past(state.read().cutover!.phase, 'resumed')) {
     await setMaintenance(from, true, `moved to ${to.name}: read-only (rollback keeps it)`, pausedAt);
-    const r = await endMaintenance(to, pausedAt, `cutover from ${from.name}: live`);
-    const resumedAt = new Date();
-    const windowSeconds = r.already ? secs(pausedAt, resumedAt) : r.pauseMs / 1000;
+    const r = await resumeSide(to, 'target', pausedAt, `cutover from ${from.name}: live`, log, state, 'cutover');
+    // Writes were refused from pausedAt until the switch went off on the target (its commit).
+    const resumedAt = r.pauseMs > 0 ? r.resumedAt : new Date();
     state.update((s) => {
       s.cutover!.phase = 'resumed';
       s.cutover!.resumedAt = resumedAt.toISOString();
-      s.cutover!.windowSeconds = windowSeconds;
+      s.cutover!.windowSeconds = secs(pausedAt, resumedAt);
+      s.cutover!.shiftMs = r.shiftMs;
+      s.cutover!.listingsMovedAt = new Date().toISOString();
     });
     log.line(
       'cutover',
-      `target live: ${r.auctions} auctions, ${r.listings} listings and ${r.orders} order timers moved by the pause; its workers re-plan timers from PostgreSQL`,
+      `target live: ${r.auctions} auctions, ${r.listings} listings and ${r.orders} order timers moved by ${(r.shiftMs / 1000).toFixed(1)} s; its workers re-plan timers from PostgreSQL`,
     );
   }
   const done = state.read().cutover!;
   log.line(
     'cutover',
-    `DONE: read-only window ${done.windowSeconds!.toFixed(1)} s (${done.pausedAt} → ${done.resumedAt})`,
+    `DONE: read-only window ${done.windowSeconds!.toFixed(1)} s (${done.pausedAt} → ${done.resumedAt}); open auctions' ends and order timers moved by ${((done.shiftMs ?? 0) / 1000).toFixed(1)} s`,
   );
   return { ok: true, windowSeconds: done.windowSeconds };
 }
@@ -244,7 +276,15 @@ export async function rollback(
       log.line('rollback', `dry run: cutover stopped at ${cut.phase}; a rollback resumes the source, nothing is lost`);
       return { ok: true, lost: [] };
     }
-    const r = await endMaintenance(from, new Date(cut.pausedAt), 'cutover rolled back before the switch');
+    const r = await resumeSide(
+      from,
+      'source',
+      new Date(cut.pausedAt),
+      'cutover rolled back before the switch',
+      log,
+      state,
+      'rollback',
+    );
     state.update((s) => {
       s.cutover!.phase = 'aborted';
       s.cutover!.abortedAt = new Date().toISOString();
@@ -298,7 +338,7 @@ export async function rollback(
   } else log.line('rollback', `resuming: phase ${st.rollback.phase} reached`);
   const rbPausedAt = new Date(st.rollback!.pausedAt);
   const resumeTarget = async (phase: 'refused' | 'failed', why: string) => {
-    const r = await endMaintenance(to, rbPausedAt, `rollback ${phase}: ${why}`);
+    const r = await resumeSide(to, 'target', rbPausedAt, `rollback ${phase}: ${why}`, log, state, 'rollback');
     state.update((s) => (s.rollback!.phase = phase));
     log.line(
       'rollback',
@@ -336,6 +376,7 @@ export async function rollback(
     );
     // The source hands out ids after every one the target used.
     await syncSequences(to, from, o.margin, log, 'rollback');
+    synced(state);
     state.update((s) => {
       s.rollback!.phase = 'copied-back';
       s.rollback!.copiedRows = n;
@@ -366,16 +407,17 @@ export async function rollback(
   }
   if (state.read().rollback!.phase === 'switched') {
     await setMaintenance(to, true, `rolled back to ${from.name}: read-only`, rbPausedAt);
-    const r = await endMaintenance(from, rbPausedAt, `rollback from ${to.name}: live`);
-    const windowSeconds = r.already ? secs(rbPausedAt) : r.pauseMs / 1000;
+    const r = await resumeSide(from, 'source', rbPausedAt, `rollback from ${to.name}: live`, log, state, 'rollback');
+    const resumedAt = r.pauseMs > 0 ? r.resumedAt : new Date();
     state.update((s) => {
       s.rollback!.phase = 'resumed';
-      s.rollback!.resumedAt = new Date().toISOString();
-      s.rollback!.windowSeconds = windowSeconds;
+      s.rollback!.resumedAt = resumedAt.toISOString();
+      s.rollback!.windowSeconds = secs(rbPausedAt, resumedAt);
+      s.rollback!.shiftMs = r.shiftMs;
     });
     log.line(
       'rollback',
-      `source live: ${r.auctions} auctions and ${r.orders} order timers moved by the pause; its workers re-plan timers from PostgreSQL`,
+      `source live: ${r.auctions} auctions, ${r.listings} listings and ${r.orders} order timers moved by ${(r.shiftMs / 1000).toFixed(1)} s; its workers re-plan timers from PostgreSQL`,
     );
   }
   const done = state.read().rollback!;

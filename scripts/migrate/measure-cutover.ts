@@ -273,11 +273,15 @@ async function measure(): Promise<void> {
   };
   const planJson = JSON.parse(readFileSync(path.join(stateDir, 'plan.json'), 'utf8')) as { method?: string };
   const state = JSON.parse(readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as {
-    cutover?: { windowSeconds?: number; phase?: string };
+    cutover?: { windowSeconds?: number; phase?: string; shiftMs?: number; pausedAt?: string; resumedAt?: string };
   };
   const logText = readFileSync(path.join(stateDir, 'migrate.log'), 'utf8');
   const copyLine = /copy\S*\s.*done: .*/.exec(logText)?.[0] ?? '(no copy summary in the log)';
   const windowLine = /DONE: read-only window [\d.]+ s.*/.exec(logText)?.[0] ?? '';
+  // The resume: what moved in the transaction, and the listings after the switch.
+  const resumeLines = logText
+    .split('\n')
+    .filter((l) => /\[cutover\] (target live|listings' end times moved|the clock moves took|warning)/.test(l));
   const dstSize = await q<{ b: string }>(`${PG_BASE}/postgres`, `SELECT pg_database_size($1) AS b`, [dbs.dst]);
   const mb = (b: string | number) => `${(Number(b) / 1024 / 1024).toFixed(1)} MB`;
 
@@ -305,6 +309,12 @@ async function measure(): Promise<void> {
   console.log(
     `read-only window (cutover reports): ${state.cutover?.windowSeconds?.toFixed(1) ?? '?'} s, phase ${state.cutover?.phase ?? '?'}${windowLine ? ` — "${windowLine.trim()}"` : ''}`,
   );
+  const c0 = state.cutover;
+  if (c0?.pausedAt && c0.resumedAt)
+    console.log(
+      `pausedAt → resumedAt (maintenance off on the target): ${((Date.parse(c0.resumedAt) - Date.parse(c0.pausedAt)) / 1000).toFixed(1)} s; open auctions' ends and order timers moved by ${((c0.shiftMs ?? 0) / 1000).toFixed(1)} s`,
+    );
+  for (const l of resumeLines) console.log(`  ${l.trim()}`);
 }
 
 async function cleanup(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ClockShift } from './flags.js';
 
 export interface MigrationState {
   copy?: {
@@ -28,7 +29,12 @@ export interface MigrationState {
     verifiedAt?: string;
     switchedAt?: string;
     resumedAt?: string;
+    /** resumedAt − pausedAt: writes were refused that long. */
     windowSeconds?: number;
+    /** What the target's open auctions' ends and order timers moved by (>= the window + the apps' poll). */
+    shiftMs?: number;
+    /** The target's listings (the catalog's copy of the clocks) moved too, after the switch. */
+    listingsMovedAt?: string;
     abortedAt?: string;
     abortReason?: string;
   };
@@ -40,7 +46,14 @@ export interface MigrationState {
     delta?: string[];
     resumedAt?: string;
     windowSeconds?: number;
+    shiftMs?: number;
   };
+  /**
+   * The clock moves of one side since the two sides were last made equal (the final incremental
+   * copy or catch-up of cutover, the copy back of rollback): a plain verify compares the other side
+   * as if it had moved the same way.
+   */
+  clock?: { moved: 'source' | 'target'; shifts: ClockShift[] };
 }
 
 export class StateFile {

@@ -12,6 +12,7 @@ import type { Side } from './env.js';
 import { appTables, q, withClient, type TableInfo } from './db.js';
 import { openPhotos, parallel, sha256 } from './photos.js';
 import type { Log } from './log.js';
+import type { ClockShift } from './flags.js';
 
 export interface VerifyCheck {
   name: string;
@@ -30,22 +31,82 @@ export interface VerifyReport {
 const rowHash = (t: TableInfo) => `md5(row(${t.pk.length ? t.pk.map(q).join(', ') : 'x.*'})::text || x::text)`;
 const orderBy = (t: TableInfo) => (t.pk.length ? t.pk.map(q).join(', ') : `x::text`);
 
-export async function tableSummary(c: pg.Client, t: TableInfo): Promise<{ n: number; hash: string }> {
+/**
+ * The clock moves one side had that the other did not (cutover's resume moved the target's open
+ * auctions, order timers and listings by the pause; see flags.ts): verify compares that other
+ * side as if it had moved the same way, with the same predicates, each move on the result of the
+ * one before. `side` is the side whose rows are projected (the one that did not move).
+ */
+export interface ClockProjection {
+  side: 'source' | 'target';
+  shifts: ClockShift[];
+}
+
+const ts = (iso: string) => {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) throw new Error(`not a time: ${iso}`);
+  return `'${d.toISOString()}'::timestamptz`;
+};
+
+/** The relation to read a table from: the table, or the table with the given moves applied. */
+export function relation(t: TableInfo, shifts: ClockShift[] = []): string {
+  let rel = q(t.name);
+  for (const s of shifts) {
+    if (!Number.isInteger(s.shiftMs) || s.shiftMs < 0) throw new Error(`bad shift ${s.shiftMs}`);
+    const p = ts(s.pausedAt);
+    const at = ts(s.at);
+    const iv = `interval '${s.shiftMs} milliseconds'`;
+    const col: Record<string, string> = {};
+    let pred: string;
+    if (t.name === 'auctions') {
+      pred = `status IN ('LIVE', 'SCHEDULED') AND ends_at > ${p}`;
+      col.ends_at = `ends_at + ${iv}`;
+      col.original_ends_at = `original_ends_at + ${iv}`;
+      col.starts_at = `CASE WHEN status = 'SCHEDULED' AND starts_at > ${p} THEN starts_at + ${iv} ELSE starts_at END`;
+    } else if (t.name === 'listings') {
+      pred = `status IN ('LIVE', 'SCHEDULED') AND ends_at > ${p} AND updated_at < ${at}`;
+      col.ends_at = `ends_at + ${iv}`;
+      col.starts_at = `CASE WHEN status = 'SCHEDULED' AND starts_at > ${p} THEN starts_at + ${iv} ELSE starts_at END`;
+    } else if (t.name === 'orders') {
+      pred = `due_at IS NOT NULL AND due_at > ${p}`;
+      col.due_at = `due_at + ${iv}`;
+      col.remind_at = `CASE WHEN remind_at > ${p} AND reminded_at IS NULL THEN remind_at + ${iv} ELSE remind_at END`;
+    } else continue;
+    col.updated_at = at;
+    const list = t.columns.map((c) => (col[c] ? `CASE WHEN ${pred} THEN ${col[c]} ELSE ${q(c)} END AS ${q(c)}` : q(c)));
+    rel = `(SELECT ${list.join(', ')} FROM ${rel} y)`;
+  }
+  return rel;
+}
+
+export async function tableSummary(
+  c: pg.Client,
+  t: TableInfo,
+  shifts: ClockShift[] = [],
+): Promise<{ n: number; hash: string }> {
   const r = await c.query<{ n: string; h: string | null }>(
-    `SELECT count(*) AS n, md5(string_agg(${rowHash(t)}, '' ORDER BY ${orderBy(t)})) AS h FROM ${q(t.name)} x`,
+    `SELECT count(*) AS n, md5(string_agg(${rowHash(t)}, '' ORDER BY ${orderBy(t)})) AS h FROM ${relation(t, shifts)} x`,
   );
   return { n: Number(r.rows[0].n), hash: r.rows[0].h ?? '' };
 }
 
-async function rowHashes(c: pg.Client, t: TableInfo): Promise<Map<string, string>> {
+async function rowHashes(c: pg.Client, t: TableInfo, shifts: ClockShift[] = []): Promise<Map<string, string>> {
   const keyExpr = t.pk.length ? `row(${t.pk.map(q).join(', ')})::text` : 'x::text';
-  const r = await c.query<{ k: string; h: string }>(`SELECT ${keyExpr} AS k, md5(x::text) AS h FROM ${q(t.name)} x`);
+  const r = await c.query<{ k: string; h: string }>(
+    `SELECT ${keyExpr} AS k, md5(x::text) AS h FROM ${relation(t, shifts)} x`,
+  );
   return new Map(r.rows.map((x) => [x.k, x.h]));
 }
 
 /** Keys that differ (missing, extra or changed) between two tables: up to `limit` of each kind. */
-export async function tableDiff(a: pg.Client, b: pg.Client, t: TableInfo, limit = 10) {
-  const [ha, hb] = await Promise.all([rowHashes(a, t), rowHashes(b, t)]);
+export async function tableDiff(
+  a: pg.Client,
+  b: pg.Client,
+  t: TableInfo,
+  limit = 10,
+  shifts: { a?: ClockShift[]; b?: ClockShift[] } = {},
+) {
+  const [ha, hb] = await Promise.all([rowHashes(a, t, shifts.a), rowHashes(b, t, shifts.b)]);
   const missing: string[] = [];
   const extra: string[] = [];
   const changed: string[] = [];
@@ -132,9 +193,14 @@ export async function verify(
   from: Side,
   to: Side,
   log: Log,
-  opts: { reportDir: string; pages: number; jobs: number; step?: string },
+  opts: { reportDir: string; pages: number; jobs: number; step?: string; clock?: ClockProjection },
 ): Promise<VerifyReport> {
   const step = opts.step ?? 'verify';
+  const clock = opts.clock?.shifts.length ? opts.clock : undefined;
+  const proj = {
+    a: clock?.side === 'source' ? clock.shifts : [],
+    b: clock?.side === 'target' ? clock.shifts : [],
+  };
   const started = Date.now();
   const checks: VerifyCheck[] = [];
   const add = (name: string, pass: boolean, detail: string) => {
@@ -153,17 +219,25 @@ export async function verify(
       await session(b);
       const [ta, tb] = await Promise.all([appTables(a), appTables(b)]);
       const names = (x: TableInfo[]) => x.map((t) => t.name).join(',');
+      if (clock) {
+        const other = clock.side === 'source' ? 'target' : 'source';
+        const moves = clock.shifts.map((s) => `+${s.shiftMs} ms at ${s.at}`).join(', ');
+        log.line(
+          step,
+          `the ${other}'s clocks were moved after the last copy (${moves}): the ${clock.side}'s auctions, listings and orders are compared as if moved the same way`,
+        );
+      }
       add('same tables on both sides', names(ta) === names(tb), `${ta.length} source, ${tb.length} target`);
       tablesN = ta.length;
       let done = 0;
       for (const t of ta) {
         if (!tb.some((x) => x.name === t.name)) continue;
-        const [sa, sb] = await Promise.all([tableSummary(a, t), tableSummary(b, t)]);
+        const [sa, sb] = await Promise.all([tableSummary(a, t, proj.a), tableSummary(b, t, proj.b)]);
         rows += sa.n;
         if (sa.n === sb.n && sa.hash === sb.hash)
           add(`table ${t.name}`, true, `${sa.n} rows, checksum ${sa.hash.slice(0, 12)}`);
         else {
-          const d = await tableDiff(a, b, t);
+          const d = await tableDiff(a, b, t, 10, proj);
           add(
             `table ${t.name}`,
             false,
@@ -235,7 +309,13 @@ export async function verify(
   }
 
   // Pages: the same anonymous page from both apps.
-  if (from.appUrl && to.appUrl) {
+  if (clock && opts.pages > 0)
+    add(
+      'pages rendered on both sides',
+      true,
+      `not compared: the ${clock.side === 'source' ? 'target' : 'source'}'s end times were moved by ${clock.shifts.map((s) => s.shiftMs).join(' + ')} ms after the last copy, so its pages show other times`,
+    );
+  else if (from.appUrl && to.appUrl) {
     const differ: string[] = [];
     for (const p of pagePaths) {
       try {

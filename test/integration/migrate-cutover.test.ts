@@ -5,7 +5,10 @@
  * databases, a small proxy standing in for the load balancer (it sends each request where the
  * upstream file the tool rewrites says). Bids are placed and auctions close DURING copy; then:
  * - maintenance on the source: writes 503 with the message, pages 200 with the banner in both
- *   languages, end times on the target moved by exactly the read-only window;
+ *   languages; the window printed is the pause a prober through the load balancer saw, and every
+ *   open auction (2000 more than the traffic's) ends on the target later by at least that pause;
+ * - a plain verify after cutover names only the rows the target wrote since (the clock move is
+ *   accounted for);
  * - after cutover no auction closed twice, no order timer fired twice, no accepted bid missing,
  *   an auction that ended inside the window closes once on the target after it, new ids on the
  *   target never reuse one of the source's;
@@ -188,6 +191,24 @@ t.test('copy under traffic, cutover, rollback', async (t) => {
     await retry(() => auction(src.app, { sellerId: sellerRow.id, endsInMs: 20 * 60_000 })),
     await retry(() => auction(src.app, { sellerId: sellerRow.id, endsInMs: 20 * 60_000 })),
   ];
+  // Many open auctions (no bids): the clock move at resume must stay quick and move every one.
+  const BULK = 2000;
+  await q(
+    dbs.src,
+    `WITH c AS (SELECT min(id) AS id FROM categories WHERE parent_id IS NOT NULL),
+          l AS (
+            INSERT INTO listings (seller_id, title, description, category_id, condition, start_price, starts_at, ends_at,
+                                  duration_days, status, current_price, bid_count, created_at, updated_at)
+            SELECT $1, '대량 경매 ' || i, repeat('상태 좋은 중고 물품 good used item ', 1 + i % 5) || i, c.id, 'GOOD', 10000,
+                   now() - interval '1 hour', now() + make_interval(hours => 3 + i % 300), 14, 'LIVE', 10000, 0,
+                   now() - interval '2 hours', now() - interval '1 hour'
+              FROM generate_series(1, $2::int) AS i, c
+            RETURNING id, seller_id, starts_at, ends_at)
+     INSERT INTO auctions (id, seller_id, status, start_price, current_price, bid_count, starts_at, ends_at,
+                           original_ends_at, created_at, updated_at)
+     SELECT id, seller_id, 'LIVE', 10000, 10000, 0, starts_at, ends_at, ends_at, starts_at, now() - interval '1 hour' FROM l`,
+    [sellerRow.id, BULK],
+  );
   const accepted: { auction: number; bidder: number; amount: number }[] = [];
   let price = 10_000;
   const bidOnce = async (i: number, a: number) => {
@@ -254,12 +275,60 @@ t.test('copy under traffic, cutover, rollback', async (t) => {
         )
       ).map((r) => [r.id, r.ends_at.getTime()]),
     );
+    // What shoppers see through the load balancer while cutover runs: a write answered 503 with
+    // the maintenance Retry-After (paused) or anything else (open), with when it was sent and answered.
+    const probes: { sent: number; got: number; paused: boolean }[] = [];
+    let probing = true;
+    const probe = (async () => {
+      while (probing) {
+        const sent = Date.now();
+        const r = await fetch(`${lbUrl}/sell`, { method: 'POST', redirect: 'manual' }).catch(() => null);
+        if (r) {
+          await r.arrayBuffer();
+          // Another 503 (the load shedder on a busy machine) says nothing either way.
+          if (r.status !== 503 || r.headers.get('retry-after') === '60')
+            probes.push({ sent, got: Date.now(), paused: r.status === 503 });
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    const seen = async (ok: () => boolean) => {
+      for (let i = 0; i < 300 && !ok(); i++) await new Promise((res) => setTimeout(res, 50));
+    };
+    await seen(() => probes.some((p) => !p.paused)); // open before the window
     const code = await run('cutover', '--pages', '6');
+    // The target's apps read the switch every 200 ms: probe until an open answer after the pause.
+    await seen(() => probes.length > 0 && !probes[probes.length - 1].paused && probes.some((p) => p.paused));
+    probing = false;
+    await probe;
     t.equal(code, 0, `cutover done\n${logTail(25)}`);
     const cut = state().cutover;
     t.equal(cut.phase, 'resumed');
     t.ok(cut.windowSeconds > 0 && cut.windowSeconds < 120, `read-only window ${cut.windowSeconds} s`);
-    t.match(readFileSync(path.join(stateDir, 'migrate.log'), 'utf8'), /DONE: read-only window [\d.]+ s/);
+    const cutLog = readFileSync(path.join(stateDir, 'migrate.log'), 'utf8');
+    t.match(cutLog, /DONE: read-only window [\d.]+ s/);
+    const printed = Number(/DONE: read-only window ([\d.]+) s/.exec(cutLog)![1]);
+    t.equal(
+      printed,
+      Number(((new Date(cut.resumedAt).getTime() - new Date(cut.pausedAt).getTime()) / 1000).toFixed(1)),
+      'the window printed is pausedAt → the commit that turned maintenance off on the target',
+    );
+    // The real pause as the probes saw it: between the last open answer before the first paused one
+    // and the first open one after the last paused one. lo/hi bound it (a request's time in flight).
+    const first = probes.findIndex((p) => p.paused);
+    const last = probes.findLastIndex((p) => p.paused);
+    const seq = probes.map((p) => (p.paused ? 'P' : 'o')).join('');
+    t.ok(first > 0 && last < probes.length - 1, `the probes saw open, paused, open (${seq})`);
+    const before = probes[first - 1];
+    const after = probes[last + 1];
+    const lo = after.sent - before.got;
+    const hi = after.got - before.sent;
+    // The apps see the switch up to MAINTENANCE_POLL_MS (200) late on both ends; a busy machine adds a little.
+    const tol = 200 + 500;
+    t.ok(
+      printed * 1000 >= lo - tol && printed * 1000 <= hi + tol,
+      `the printed window ${printed} s is the pause the probes saw (${lo}..${hi} ms, ±${tol} ms)`,
+    );
     t.equal(
       JSON.parse(readFileSync(path.join(stateDir, 'cutover-verify.json'), 'utf8')).pass,
       true,
@@ -267,15 +336,30 @@ t.test('copy under traffic, cutover, rollback', async (t) => {
     );
     t.equal(await run('cutover'), 0, 'a second cutover says it is done');
 
-    // Clocks: every open auction ends exactly the window later on the target.
-    const dstEnds = await q<{ id: number; ends_at: Date; status: string }>(
+    // Clocks: every open auction (and its listing) ends the same shift later on the target, at
+    // least the real pause (and the apps' poll), at most a few seconds more.
+    const dstEnds = await q<{ id: number; ends_at: Date; l_ends_at: Date }>(
       dbs.dst,
-      `SELECT id, ends_at, status FROM auctions WHERE id = ANY($1)`,
+      `SELECT a.id, a.ends_at, l.ends_at AS l_ends_at FROM auctions a JOIN listings l ON l.id = a.id WHERE a.id = ANY($1)`,
       [[...srcEnds.keys()]],
     );
-    const shift = Math.round(cut.windowSeconds * 1000);
-    for (const r of dstEnds.filter((x) => x.id !== inWindow))
-      t.equal(r.ends_at.getTime() - srcEnds.get(r.id)!, shift, `auction ${r.id} ends ${shift} ms later`);
+    t.ok(dstEnds.length >= BULK + 2, `${dstEnds.length} open auctions on the target`);
+    const shift = cut.shiftMs as number;
+    t.ok(
+      shift >= cut.windowSeconds * 1000 + 200 && shift >= hi,
+      `the shift ${shift} ms covers the window (${cut.windowSeconds} s) + the 200 ms poll and the pause seen (<= ${hi} ms)`,
+    );
+    t.ok(shift <= cut.windowSeconds * 1000 + 200 + 5000, `and exceeds it by a margin only (${shift} ms)`);
+    const off = dstEnds.filter(
+      (r) =>
+        r.id !== inWindow &&
+        (r.ends_at.getTime() - srcEnds.get(r.id)! !== shift || r.l_ends_at.getTime() !== r.ends_at.getTime()),
+    );
+    t.same(off.slice(0, 5), [], `every open auction and its listing ends ${shift} ms later (${dstEnds.length - 1})`);
+    const moved = /target live: (\d+) auctions, (\d+) listings/.exec(cutLog)!.slice(1).map(Number);
+    t.ok(moved[0] >= BULK + 2, `${moved[0]} auctions moved in the resume transaction`);
+    // The in-window auction may close on the target before the batch reaches its listing (the close wrote it).
+    t.ok(moved[1] >= moved[0] - 1 && moved[1] <= moved[0], `${moved[1]} listings moved after the switch`);
 
     // Load balancer.
     t.match(readFileSync(upstreamFile, 'utf8'), `server ${hostPort(dst.app)};`, 'upstream file names the target');
@@ -307,6 +391,23 @@ t.test('copy under traffic, cutover, rollback', async (t) => {
       ),
       'the order reminder fired on the target',
     );
+
+    // A plain verify now: the clock move is accounted for (the source compared as if moved), so the
+    // only rows named are what the target itself wrote since: the in-window close and the reminder.
+    t.equal(await run('verify', '--pages', '0'), 1, 'verify after cutover: the target wrote since');
+    const checks = JSON.parse(readFileSync(path.join(stateDir, 'verify.json'), 'utf8')).checks as {
+      name: string;
+      pass: boolean;
+      detail: string;
+    }[];
+    const changed = (table: string) => {
+      const c = checks.find((x) => x.name === `table ${table}`)!;
+      return c.pass ? [] : /changed \d+ \[([^\]]*)\]/.exec(c.detail)![1].split(' ').filter(Boolean);
+    };
+    t.same(changed('auctions'), [`(${inWindow})`], 'auctions: only the one that closed on the target');
+    t.same(changed('listings'), [`(${inWindow})`], 'listings: only that one');
+    t.same(changed('orders'), [`(${ord.id})`], 'orders: only the reminded one');
+    t.match(logTail(80), /compared as if moved the same way/);
   });
 
   await t.test('maintenance mode on the (read-only) source', async (t) => {
