@@ -1,6 +1,6 @@
 /**
  * Push latency: sequential bids on the watched auction (two bidders taking turns, each bidding
- * the minimum the last response showed); for each, the time from its HTTP response to the arrival
+ * the minimum their own panel shows); for each, the time from its HTTP response to the arrival
  * of the fragment carrying its price at every watcher socket (watchers.ts, another process; both
  * clocks are performance.timeOrigin + now() on one machine).
  */
@@ -37,12 +37,13 @@ export async function measureWatchers(
 ): Promise<WatchResult> {
   await ask('collect', (m) => 'arrivals' in m); // drop anything before this round
   const acceptedAt = new Map<number, number>();
-  let panel = await bidders[0].client.request('GET', `/items/${auctionId}/bid-panel`);
   for (let i = 0; i < bids; i++) {
     const b = bidders[turn++ % bidders.length];
-    const min = Number(MIN_RE.exec(panel.body)?.[1]);
+    // The bidder's own panel: the one a bid answers with is the leader's (a raise-maximum form, no next minimum).
+    const own = await b.client.request('GET', `/items/${auctionId}/bid-panel`);
+    const min = Number(MIN_RE.exec(own.body)?.[1]);
     if (!min) throw new Error('no minimum bid in the panel');
-    panel = await b.client.request(
+    const panel = await b.client.request(
       'POST',
       `/items/${auctionId}/bids`,
       { amount: String(min), requestKey: randomUUID() },
