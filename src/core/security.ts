@@ -13,7 +13,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
 import type { Redis } from 'ioredis';
-import type { FastifyReply, FastifyRequest, Session } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
 import { createHmac } from 'node:crypto';
 import { AppError } from './errors.js';
 import { isLoginGuard } from './auth.js';
@@ -87,6 +87,28 @@ export function redisSessionStore(redis: Redis, prefix: string, onCallbackError:
  * Whom a CSRF token belongs to: the logged-in person, or "anonymous". A token minted before a
  * login (the login form's) is not valid after it, nor one person's for another's session.
  */
+/**
+ * Checks a CSRF token that did not come in a parsed body (a multipart form's `_csrf` field or the
+ * `x-csrf-token` header, read before any file): @fastify/csrf-protection's own check, run against
+ * a body holding only that token, the real body put back afterwards.
+ */
+export function verifyCsrfToken(
+  app: FastifyInstance,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  token: string | undefined,
+): Promise<void> {
+  const saved = req.body;
+  (req as { body: unknown }).body = { _csrf: token };
+  return new Promise<void>((resolve, reject) => {
+    app.csrfProtection(req, reply, (err?: Error) => {
+      (req as { body: unknown }).body = saved;
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
 export const csrfUserInfo = (req: FastifyRequest): string => (req.session?.user ? `u:${req.session.user.id}` : 'anon');
 
 declare module 'fastify' {

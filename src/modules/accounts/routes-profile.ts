@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
 import { goTo } from '../../core/redirect.js';
 import { AppError } from '../../core/errors.js';
+import { verifyCsrfToken } from '../../core/security.js';
 import type { Storage } from '../../core/storage.js';
 import * as profile from './profile.js';
 
@@ -40,18 +41,6 @@ export interface ProfileRouteDeps extends profile.ProfileDeps {
   storage: Storage;
 }
 
-function verifyCsrf(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, token: string | undefined) {
-  const saved = req.body;
-  (req as { body: unknown }).body = { _csrf: token };
-  return new Promise<void>((resolve, reject) => {
-    app.csrfProtection(req, reply, (err?: Error) => {
-      (req as { body: unknown }).body = saved;
-      if (err) reject(err);
-      else resolve();
-    });
-  });
-}
-
 /**
  * Reads the photo form: the CSRF token (header, or the `_csrf` field before the file), then one
  * file of at most AVATAR_MAX_BYTES (busboy stops reading beyond it). Returns the bytes or a key.
@@ -63,13 +52,13 @@ async function readPhoto(
 ): Promise<{ bytes: Buffer } | { error: string }> {
   const csrf = () => new AppError(403, 'errors.csrf', {}, 'CSRF');
   if (!req.isMultipart()) {
-    await verifyCsrf(app, req, reply, (req.headers['x-csrf-token'] as string | undefined) ?? undefined);
+    await verifyCsrfToken(app, req, reply, (req.headers['x-csrf-token'] as string | undefined) ?? undefined);
     return { error: 'accountBasics.photoErrors.empty' };
   }
   let verified = false;
   const header = req.headers['x-csrf-token'] as string | undefined;
   if (header) {
-    await verifyCsrf(app, req, reply, header);
+    await verifyCsrfToken(app, req, reply, header);
     verified = true;
   }
   let bytes: Buffer | null = null;
@@ -79,7 +68,7 @@ async function readPhoto(
       if (part.type === 'field') {
         if (!verified) {
           if (part.fieldname !== '_csrf') throw csrf();
-          await verifyCsrf(app, req, reply, String(part.value));
+          await verifyCsrfToken(app, req, reply, String(part.value));
           verified = true;
         }
         continue;

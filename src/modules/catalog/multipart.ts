@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
+import { verifyCsrfToken } from '../../core/security.js';
 import { badCharacters } from '../../core/input.js';
 import { MAX_PHOTOS, processImage, readUpload, PhotoError, type ProcessedPhoto } from './photos.js';
 
@@ -28,23 +29,6 @@ export interface ReadForm {
   error: AppError | null;
 }
 
-function verifyCsrf(
-  app: FastifyInstance,
-  req: FastifyRequest,
-  reply: FastifyReply,
-  token: string | undefined,
-): Promise<void> {
-  const saved = req.body;
-  (req as { body: unknown }).body = { _csrf: token };
-  return new Promise<void>((resolve, reject) => {
-    app.csrfProtection(req, reply, (err?: Error) => {
-      (req as { body: unknown }).body = saved;
-      if (err) reject(err);
-      else resolve();
-    });
-  });
-}
-
 function addField(fields: Fields, name: string, value: string) {
   if (name.includes('\u0000') || value.includes('\u0000')) throw badCharacters();
   const prev = fields[name];
@@ -56,14 +40,14 @@ export async function readForm(app: FastifyInstance, req: FastifyRequest, reply:
   const header = req.headers['x-csrf-token'] as string | undefined;
   if (!req.isMultipart()) {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    await verifyCsrf(app, req, reply, header ?? (body._csrf as string | undefined));
+    await verifyCsrfToken(app, req, reply, header ?? (body._csrf as string | undefined));
     const fields: Fields = {};
     for (const [k, v] of Object.entries(body)) fields[k] = Array.isArray(v) ? v.map(String) : String(v ?? '');
     return { fields, photos: [], error: null };
   }
   let verified = false;
   if (header) {
-    await verifyCsrf(app, req, reply, header);
+    await verifyCsrfToken(app, req, reply, header);
     verified = true;
   }
   const fields: Fields = {};
@@ -78,7 +62,7 @@ export async function readForm(app: FastifyInstance, req: FastifyRequest, reply:
       if (part.type === 'field') {
         if (!verified) {
           if (part.fieldname !== '_csrf') throw new AppError(403, 'errors.csrf', {}, 'CSRF');
-          await verifyCsrf(app, req, reply, String(part.value));
+          await verifyCsrfToken(app, req, reply, String(part.value));
           verified = true;
           continue;
         }

@@ -11,6 +11,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
+import { verifyCsrfToken } from '../../core/security.js';
 import { badCharacters } from '../../core/input.js';
 import { newKey, type Storage } from '../../core/storage.js';
 import type { Db, Tx } from '../../core/db/index.js';
@@ -40,18 +41,6 @@ export interface DisputeForm {
 export const tooManyPhotos = () =>
   new AppError(413, 'orders.disputePhotos.tooMany', { max: MAX_DISPUTE_PHOTOS }, 'TOO_MANY_PHOTOS');
 
-function verifyCsrf(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, token: string | undefined) {
-  const saved = req.body;
-  (req as { body: unknown }).body = { _csrf: token };
-  return new Promise<void>((resolve, reject) => {
-    app.csrfProtection(req, reply, (err?: Error) => {
-      (req as { body: unknown }).body = saved;
-      if (err) reject(err);
-      else resolve();
-    });
-  });
-}
-
 function takeField(fields: DisputeForm['fields'], name: string, value: unknown) {
   if (!(name in FIELDS)) return; // unknown fields are ignored, as the urlencoded schema would not keep them
   if (typeof value !== 'string' || value.length > FIELDS[name])
@@ -71,13 +60,13 @@ export async function readDisputeForm(
   if (!req.isMultipart()) {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || Array.isArray(body)) throw new AppError(400, 'errors.validation', {}, 'VALIDATION');
-    await verifyCsrf(app, req, reply, header ?? (typeof body._csrf === 'string' ? body._csrf : undefined));
+    await verifyCsrfToken(app, req, reply, header ?? (typeof body._csrf === 'string' ? body._csrf : undefined));
     for (const [k, v] of Object.entries(body)) if (k !== '_csrf') takeField(fields, k, v);
     return { fields, photos: [], error: null };
   }
   let verified = false;
   if (header) {
-    await verifyCsrf(app, req, reply, header);
+    await verifyCsrfToken(app, req, reply, header);
     verified = true;
   }
   const csrf = () => new AppError(403, 'errors.csrf', {}, 'CSRF');
@@ -92,7 +81,7 @@ export async function readDisputeForm(
       if (part.type === 'field') {
         if (!verified) {
           if (part.fieldname !== '_csrf') throw csrf();
-          await verifyCsrf(app, req, reply, String(part.value));
+          await verifyCsrfToken(app, req, reply, String(part.value));
           verified = true;
           continue;
         }
