@@ -9,7 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { requireUser, flash } from '../../core/auth.js';
 import { goTo } from '../../core/redirect.js';
 import { AppError } from '../../core/errors.js';
-import { verifyCsrfToken } from '../../core/security.js';
+import { streamMultipart, verifyFormCsrf } from '../../core/multipart.js';
 import type { Storage } from '../../core/storage.js';
 import * as profile from './profile.js';
 
@@ -30,65 +30,40 @@ const EmptyBody = Type.Object({ _csrf: Type.Optional(Type.String()) });
 const passwordForm = { rateLimit: { max: 20, timeWindow: '15 minutes' } };
 const profileForm = { rateLimit: { max: 30, timeWindow: '15 minutes' } };
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** false: the global CSRF check is skipped because the route checks it itself (multipart bodies). */
-    csrf?: boolean;
-  }
-}
-
 export interface ProfileRouteDeps extends profile.ProfileDeps {
   storage: Storage;
 }
 
 /**
- * Reads the photo form: the CSRF token (header, or the `_csrf` field before the file), then one
- * file of at most AVATAR_MAX_BYTES (busboy stops reading beyond it). Returns the bytes or a key.
+ * Reads the photo form: the CSRF token (header, or the `_csrf` field before the file; core/multipart.ts),
+ * then one file of at most AVATAR_MAX_BYTES (busboy stops reading beyond it). Returns the bytes or a key.
  */
 async function readPhoto(
   app: FastifyInstance,
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<{ bytes: Buffer } | { error: string }> {
-  const csrf = () => new AppError(403, 'errors.csrf', {}, 'CSRF');
   if (!req.isMultipart()) {
-    await verifyCsrfToken(app, req, reply, (req.headers['x-csrf-token'] as string | undefined) ?? undefined);
+    await verifyFormCsrf(app, req, reply, {});
     return { error: 'accountBasics.photoErrors.empty' };
-  }
-  let verified = false;
-  const header = req.headers['x-csrf-token'] as string | undefined;
-  if (header) {
-    await verifyCsrfToken(app, req, reply, header);
-    verified = true;
   }
   let bytes: Buffer | null = null;
   let tooLarge = false;
-  try {
-    for await (const part of req.parts()) {
-      if (part.type === 'field') {
-        if (!verified) {
-          if (part.fieldname !== '_csrf') throw csrf();
-          await verifyCsrfToken(app, req, reply, String(part.value));
-          verified = true;
-        }
-        continue;
-      }
-      if (!verified) throw csrf();
+  const end = await streamMultipart(app, req, reply, {
+    field: () => {}, // the form has no other field
+    async file(part) {
       const chunks: Buffer[] = [];
       for await (const chunk of part.file) chunks.push(chunk as Buffer);
       if (part.file.truncated) tooLarge = true;
-      else if (part.filename && !bytes) bytes = Buffer.concat(chunks);
-    }
-  } catch (err) {
-    if (err instanceof AppError || String((err as { code?: string }).code ?? '').startsWith('FST_CSRF')) throw err;
-    const code = (err as { code?: string }).code ?? '';
-    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') return { error: 'accountBasics.photoErrors.one' };
-    throw new AppError(400, 'guard.badUpload', {}, 'BAD_MULTIPART');
-  }
-  if (!verified) throw csrf();
+      else if (!bytes) bytes = Buffer.concat(chunks);
+    },
+  });
+  if (end === 'tooManyFiles') return { error: 'accountBasics.photoErrors.one' };
+  if (end === 'tooManyFields') throw new AppError(400, 'guard.badUpload', {}, 'BAD_MULTIPART');
   if (tooLarge) return { error: 'accountBasics.photoErrors.tooLarge' };
-  if (!bytes || !bytes.length) return { error: 'accountBasics.photoErrors.empty' };
-  return { bytes };
+  const got = bytes as Buffer | null;
+  if (!got || !got.length) return { error: 'accountBasics.photoErrors.empty' };
+  return { bytes: got };
 }
 
 export async function profileRoutes(app: FastifyInstance, deps: ProfileRouteDeps) {

@@ -31,6 +31,8 @@ export { listingCreated, listingUpdated, listingCancelled, listingPublished } fr
  * (sharp), SVG refused, the size and pixel limits, metadata dropped, WebP re-encoded.
  */
 export { processImage, readUpload, PhotoError, MAX_PHOTO_BYTES, type ProcessedPhoto } from './photos.js';
+/** The streaming photo-form reader (CSRF, busboy limits, those checks), for forms with photos of their own. */
+export { readPhotoForm, type PhotoForm, type PhotoFormSpec } from './multipart.js';
 
 export interface CatalogOptions {
   storageDir: string;

@@ -6,16 +6,14 @@
  * Files are written only after the whole request is good, and removed again if the dispute's
  * transaction does not commit: a refused request stores nothing.
  *
- * CSRF for the multipart body: the global check runs before the body is read, so the route turns
- * it off and checks here: the header (htmx) or the form's `_csrf` field before any file.
+ * The form is read by catalog's readPhotoForm (the CSRF rule, the streaming limits, the photo checks).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
-import { verifyCsrfToken } from '../../core/security.js';
 import { badCharacters } from '../../core/input.js';
 import { newKey, type Storage } from '../../core/storage.js';
 import type { Db, Tx } from '../../core/db/index.js';
-import { PhotoError, processImage, readUpload, type ProcessedPhoto } from '../catalog/index.js';
+import { readPhotoForm, type ProcessedPhoto } from '../catalog/index.js';
 
 export const MAX_DISPUTE_PHOTOS = 3;
 /** The two sizes kept: the thumbnail on the pages, the full photo behind it. */
@@ -23,13 +21,6 @@ export const DISPUTE_PHOTO_SIZES = ['thumb', 'full'] as const;
 export type DisputePhotoSize = (typeof DISPUTE_PHOTO_SIZES)[number];
 /** Text fields of the dispute form and their longest accepted value (the rest is refused). */
 const FIELDS: Record<string, number> = { reason: 40, body: 4000 };
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** false: the global CSRF check is skipped because the route checks it itself (multipart bodies). */
-    csrf?: boolean;
-  }
-}
 
 export interface DisputeForm {
   fields: { reason?: string; body?: string };
@@ -49,87 +40,20 @@ function takeField(fields: DisputeForm['fields'], name: string, value: unknown) 
   if ((fields as Record<string, string>)[name] === undefined) (fields as Record<string, string>)[name] = value;
 }
 
-/** Reads the dispute form: urlencoded (no photos) or multipart with up to MAX_DISPUTE_PHOTOS files. */
-export async function readDisputeForm(
-  app: FastifyInstance,
-  req: FastifyRequest,
-  reply: FastifyReply,
-): Promise<DisputeForm> {
-  const header = req.headers['x-csrf-token'] as string | undefined;
-  const fields: DisputeForm['fields'] = {};
-  if (!req.isMultipart()) {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof body !== 'object' || Array.isArray(body)) throw new AppError(400, 'errors.validation', {}, 'VALIDATION');
-    await verifyCsrfToken(app, req, reply, header ?? (typeof body._csrf === 'string' ? body._csrf : undefined));
-    for (const [k, v] of Object.entries(body)) if (k !== '_csrf') takeField(fields, k, v);
-    return { fields, photos: [], error: null };
-  }
-  let verified = false;
-  if (header) {
-    await verifyCsrfToken(app, req, reply, header);
-    verified = true;
-  }
-  const csrf = () => new AppError(403, 'errors.csrf', {}, 'CSRF');
-  const photos: ProcessedPhoto[] = [];
-  let error: AppError | null = null;
-  let files = 0;
-  // A failure of our own (sharp, memory) is not the client's: kept apart from the parser's errors,
-  // which all mean a malformed body (no boundary, cut off) -> 400.
-  let ours: unknown = null;
-  try {
-    for await (const part of req.parts()) {
-      if (part.type === 'field') {
-        if (!verified) {
-          if (part.fieldname !== '_csrf') throw csrf();
-          await verifyCsrfToken(app, req, reply, String(part.value));
-          verified = true;
-          continue;
-        }
-        if (part.fieldname !== '_csrf') takeField(fields, part.fieldname, part.value);
-        continue;
-      }
-      if (!verified) throw csrf();
-      // A file input left empty still sends a part with no name and no bytes: not a photo.
-      if (!part.filename) {
-        part.file.resume();
-        continue;
-      }
-      files++;
-      if (error || part.fieldname !== 'photos') {
-        part.file.resume(); // refused anyway (or not ours): drain it, keep reading the fields
-        if (!error && part.fieldname !== 'photos') error = new AppError(400, 'errors.validation', {}, 'VALIDATION');
-        continue;
-      }
-      let buf: Buffer;
-      try {
-        buf = await readUpload(part.file, part.filename);
-      } catch (err) {
-        if (!(err instanceof PhotoError)) throw err; // the stream broke: the body is malformed
-        error = err;
-        continue;
-      }
-      try {
-        photos.push(await processImage(buf, part.filename));
-      } catch (err) {
-        if (!(err instanceof PhotoError)) {
-          ours = err;
-          break;
-        }
-        error = err;
-      }
-    }
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? '';
-    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT') error = tooManyPhotos();
-    else if (code === 'FST_FIELDS_LIMIT') error = new AppError(413, 'errors.validation', {}, 'TOO_MANY_FIELDS');
-    else if (err instanceof AppError || code.startsWith('FST_CSRF')) throw err;
-    else throw new AppError(400, 'guard.badUpload', {}, 'BAD_MULTIPART');
-  }
-  if (ours) throw ours;
-  if (!verified) throw csrf();
-  if (!error && files > MAX_DISPUTE_PHOTOS) error = tooManyPhotos();
-  return { fields, photos, error };
-}
+/** Reads the dispute form: urlencoded (no photos) or multipart with up to MAX_DISPUTE_PHOTOS files under `photos`. */
+export const readDisputeForm = (app: FastifyInstance, req: FastifyRequest, reply: FastifyReply): Promise<DisputeForm> =>
+  readPhotoForm<DisputeForm['fields']>(
+    app,
+    req,
+    reply,
+    {},
+    {
+      maxPhotos: MAX_DISPUTE_PHOTOS,
+      tooMany: tooManyPhotos,
+      photoField: 'photos',
+      take: takeField,
+    },
+  );
 
 export interface StoredDisputePhoto {
   thumbKey: string;
