@@ -52,6 +52,14 @@ export function testDatabaseUrl(): Promise<string> {
   return ready;
 }
 
+/**
+ * Load shedding out of reach in tests (60 s of event-loop delay): on a test machine busy with other
+ * files (two jobs, a browser, the rehearsal) the loop of an app can be 500 ms late, and the designed
+ * 503 + Retry-After would then fail a login or a page view that has nothing to do with shedding.
+ * load-shedding.test.ts and page-cache.test.ts test shedding with LOAD_SHED_FORCE.
+ */
+export const TEST_LOAD_SHED = { LOAD_SHED_BROWSING_DELAY_MS: '60000', LOAD_SHED_ALL_DELAY_MS: '60000' } as const;
+
 export async function testConfig(overrides: Record<string, string> = {}): Promise<Config> {
   const databaseUrl = await testDatabaseUrl();
   return loadConfig({
@@ -66,6 +74,7 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
     // overrides turns it off): every path that changes what an anonymous page shows invalidates it
     // (catalog/page-invalidation.ts), so a test reads the change at once, as a visitor would.
     PAGE_CACHE_ENABLED: process.env.PAGE_CACHE_ENABLED ?? 'on',
+    ...TEST_LOAD_SHED,
     ...overrides,
   });
 }

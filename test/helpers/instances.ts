@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
-import { ROOT, tsNodeArgs } from './env.js';
+import { ROOT, TEST_LOAD_SHED, tsNodeArgs } from './env.js';
 import { freePort } from './server.js';
 import { PASSWORD } from './auction.js';
 
@@ -24,6 +24,7 @@ export async function spawnInstance(name: string, env: Record<string, string>): 
     env: {
       ...process.env,
       NODE_ENV: 'test',
+      ...TEST_LOAD_SHED,
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       ROLE: 'all',

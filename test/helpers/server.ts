@@ -2,7 +2,7 @@
 import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { ROOT, REDIS_URL, testDatabaseUrl, tsNodeArgs } from './env.js';
+import { ROOT, REDIS_URL, TEST_LOAD_SHED, testDatabaseUrl, tsNodeArgs } from './env.js';
 
 export const freePort = () =>
   new Promise<number>((resolve) => {
@@ -20,6 +20,7 @@ export async function startServer(t: Test, env: Record<string, string>) {
     env: {
       ...process.env,
       NODE_ENV: 'test',
+      ...TEST_LOAD_SHED,
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       DATABASE_URL: await testDatabaseUrl(),

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { ROOT, REDIS_URL, testDatabaseUrl, uniq } from '../helpers/env.js';
+import { ROOT, REDIS_URL, TEST_LOAD_SHED, testDatabaseUrl, uniq } from '../helpers/env.js';
 import { startApp, Client } from '../helpers/app.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
 import { redisSessionStore } from '../../src/core/security.js';
@@ -30,6 +30,7 @@ async function startServer(t: Test) {
     env: {
       ...process.env,
       NODE_ENV: 'test',
+      ...TEST_LOAD_SHED,
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       DATABASE_URL: await testDatabaseUrl(),
