@@ -4,15 +4,15 @@
  * characters (longer: 422 naming the limit, nothing stored), > 20 lines a minute: 429, suspended:
  * 403, phone/bank warning, live push and read receipts, unread counts, paginated history, the
  * coalesced notification to the other side, the ADMIN reading a disputed order (the parties see
- * it), the report target and the report link.
+ * it), the report target and the report link; the my-page hub's unread total over all orders.
  */
 import t from 'tap';
 import WebSocket from 'ws';
 import { Client } from '../helpers/app.js';
 import { startApp } from '../helpers/app.js';
-import { user, loggedIn, waitFor } from '../helpers/auction.js';
-import { makeUser } from '../helpers/wallet.js';
-import { wonOrder, giveAddress } from '../helpers/orders.js';
+import { auction, user, loggedIn, waitFor } from '../helpers/auction.js';
+import { fund, makeUser, walletDeps } from '../helpers/wallet.js';
+import { wonOrder, giveAddress, ORDER_PRICE } from '../helpers/orders.js';
 import { contactWarning } from '../../src/modules/messages/chat.js';
 import type { App } from '../../src/app.js';
 
@@ -237,4 +237,48 @@ t.test('chat: parties only, escaped, limits, live push, receipts, notifications,
   );
   t.equal((await ac.post(`/orders/${order.id}/chat`, { body: '관리자' })).statusCode, 404, 'an admin is not a party');
   for (const s of [sellerWs, spyWs, buyerWs]) s.ws.close();
+});
+
+t.test("the my-page hub counts unread chat lines over all of the viewer's orders", async (t) => {
+  const { app, config } = await startApp(t, { ORDER_SWEEP_MS: '3600000' });
+  const { seller, buyer, order, bc, sc } = await wonOrder(app, config, '허브 채팅 카메라');
+  // A second order between the same two people.
+  await fund(walletDeps(app, config), buyer.id, ORDER_PRICE);
+  const id2 = await auction(app, { sellerId: seller.id, startPrice: 10_000, buyNowPrice: ORDER_PRICE });
+  await bc.get(`/items/${id2}/bid-panel`);
+  t.equal((await bc.post(`/items/${id2}/buy-now`, {}, { 'hx-request': 'true' })).statusCode < 400, true, 'bought');
+  let order2 = null as Awaited<ReturnType<typeof app.db.order.findFirst>>;
+  await waitFor(async () => !!(order2 = await app.db.order.findFirst({ where: { auctionId: id2 } })), 15_000);
+  t.ok(order2, 'second order');
+  const stranger = await user(app, config, 0, 'x');
+  const xc = await loggedIn(app, stranger.email);
+  const hubCount = async (c: Client, lang = '') => {
+    const r = await c.get(`/my${lang}`);
+    t.equal(r.statusCode, 200);
+    const m = /data-testid="hub-chat-unread"[^>]*data-count="(\d+)"/.exec(r.body);
+    return { count: m ? Number(m[1]) : null, body: r.body };
+  };
+  t.equal((await hubCount(bc)).count, 0, 'nothing unread yet');
+
+  for (const [o, body] of [
+    [order.id, '내일 보내드릴게요'],
+    [order.id, '포장은 뽁뽁이로 할게요'],
+    [order2!.id, '두 번째 것도 같이 보낼게요'],
+  ] as const)
+    t.equal((await say(sc, o, body)).statusCode < 400, true, `seller said "${body}"`);
+  const three = await hubCount(bc);
+  t.equal(three.count, 3, 'three lines from the seller, over two orders');
+  t.match(three.body, '안 읽은 메시지 3개 · 거래 2건');
+  t.match(three.body, 'href="/my/orders" class="hub-line"', 'links to the orders, where each has its badge');
+  t.equal((await hubCount(sc)).count, 0, "the seller's own lines are not unread for the seller");
+  t.equal((await hubCount(xc)).count, 0, 'someone else: nothing');
+
+  // Reading one chat (its page) leaves the other's line.
+  t.equal((await bc.get(`/orders/${order.id}/chat`)).statusCode, 200);
+  const one = await hubCount(bc, '?lang=en');
+  t.equal(one.count, 1);
+  t.match(one.body, 'Unread messages: 1 (orders: 1)');
+  t.equal((await say(bc, order2!.id, '감사합니다')).statusCode < 400, true, 'the buyer answers');
+  t.equal((await hubCount(bc)).count, 0, "opening the order page to answer read the seller's line");
+  t.equal((await hubCount(sc)).count, 1, 'the seller has one unread line now');
 });

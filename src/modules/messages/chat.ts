@@ -127,6 +127,23 @@ export function orderChat(app: FastifyInstance, deps: ChatDeps) {
     return db.chatMessage.count({ where: { orderId, id: { gt: upTo }, senderId: { not: userId } } });
   }
 
+  /**
+   * Unread lines over all of a user's order chats (their newest 500 orders): the total and how many
+   * chats have any. One statement: a per-order count would be a round trip per order.
+   */
+  async function unreadTotal(userId: number): Promise<{ lines: number; chats: number }> {
+    const orderIds = await deps.orders.partyOrderIds(userId);
+    if (!orderIds.length) return { lines: 0, chats: 0 };
+    const [row] = await db.$queryRaw<{ lines: bigint; chats: bigint }[]>`
+      SELECT count(*) AS lines, count(DISTINCT m.order_id) AS chats
+        FROM chat_messages m
+        LEFT JOIN chat_reads r ON r.order_id = m.order_id AND r.user_id = ${userId}
+       WHERE m.order_id = ANY(${orderIds}::int[])
+         AND m.sender_id <> ${userId}
+         AND m.id > coalesce(r.last_read_id, 0)`;
+    return { lines: Number(row?.lines ?? 0), chats: Number(row?.chats ?? 0) };
+  }
+
   /** Marks the chat read up to `upTo` (default: its newest line); tells the other side's tabs. */
   async function markRead(orderId: number, userId: number, upTo?: number): Promise<void> {
     const opened = upTo === undefined;
@@ -344,7 +361,7 @@ export function orderChat(app: FastifyInstance, deps: ChatDeps) {
     await app.events.emit(chatChanged({ orderId: o.id, messageId: m.id, readerId: null, upTo: null, opened: false }));
   }
 
-  return { partyOrder, model, markRead, unreadCount, send, adminRead };
+  return { partyOrder, model, markRead, unreadCount, unreadTotal, send, adminRead };
 }
 export type OrderChat = ReturnType<typeof orderChat>;
 

@@ -39,5 +39,11 @@ export const messagesModule: FastifyPluginAsync = async (app) => {
   app.reportTargets.registerHider('QUESTION', hideQuestion);
   // Order chat: one conversation per order, on the order page (slot `order.chat`) and /orders/:id/chat.
   const chatDeps: ChatDeps = { ...deps, orders: ordersApi(app.db) };
-  await chatRoutes(app, chatDeps, orderChat(app, chatDeps));
+  const chat = orderChat(app, chatDeps);
+  await chatRoutes(app, chatDeps, chat);
+  // The my-page hub's line of unread chat messages over all of the viewer's orders (id: the viewer).
+  app.slots.provide('mypage.hub.chat', async (userId) => ({
+    partial: 'messages/chat-unread-total',
+    data: await chat.unreadTotal(userId),
+  }));
 };

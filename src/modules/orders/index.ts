@@ -187,6 +187,8 @@ export interface OrdersOps {
   ): Promise<{ rows: ReviewRow[]; more: boolean }>;
   /** Who an order is between and its state (the order chat's authorization); null when there is none. */
   parties(orderId: number): Promise<OrderParties | null>;
+  /** Ids of the orders a user is buyer or seller of, newest first (at most `limit`, default 500). */
+  partyOrderIds(userId: number, limit?: number): Promise<number[]>;
 }
 export interface OrderParties {
   id: number;
@@ -220,6 +222,15 @@ function ops(dbOrTx: Db | Tx): OrdersOps {
         where: { id: orderId },
         select: { id: true, listingId: true, buyerId: true, sellerId: true, state: true },
       }),
+    partyOrderIds: async (userId, limit = 500) =>
+      (
+        await db.order.findMany({
+          where: { OR: [{ buyerId: userId }, { sellerId: userId }] },
+          select: { id: true },
+          orderBy: { id: 'desc' },
+          take: Math.min(Math.max(1, limit), 5000),
+        })
+      ).map((o) => o.id),
   };
 }
 

@@ -16,6 +16,8 @@ export const en: Messages = {
       older: 'Show earlier messages',
       allLines: 'Open the whole chat',
       unread: '{{count}} unread',
+      unreadTotal: 'Unread messages: {{lines}} (orders: {{chats}})',
+      noneUnread: 'No unread chat messages.',
       receipt: 'Read by the other side:',
       report: 'Report',
       adminRead: 'An admin read this conversation to handle the dispute',

@@ -16,6 +16,8 @@ export const ko = {
       older: '이전 메시지 더 보기',
       allLines: '채팅 전체 보기',
       unread: '안 읽은 메시지 {{count}}개',
+      unreadTotal: '안 읽은 메시지 {{lines}}개 · 거래 {{chats}}건',
+      noneUnread: '안 읽은 채팅 메시지가 없어요.',
       receipt: '상대방이 읽음:',
       report: '신고',
       adminRead: '관리자가 분쟁 처리를 위해 이 대화를 읽었어요',
