@@ -38,7 +38,10 @@ t.test('after a flush, auctions close within the sweep interval and their jobs a
 
   await app.redis.flushall();
   t.notOk(await laterJob(), 'the flush took every job');
-  t.same(await app.redis.keys('*'), [], 'Redis is empty');
+  // The bid's notification mail may be queued just after the flush on a busy machine: new work, not
+  // something the flush left (seen in CI: bull:mail:1 and its queue's keys).
+  const left = (await app.redis.keys('*')).filter((k) => !k.includes(':bull:mail:'));
+  t.same(left, [], 'Redis is empty (but for a mail queued since)');
 
   t.ok(
     await waitFor(async () => Boolean(await laterJob()), 10_000, 100),
