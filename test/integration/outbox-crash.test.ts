@@ -69,8 +69,11 @@ t.test('SIGKILL between the close and its delivery: the restarted process delive
   const first = await worker({ OUTBOX_RELAY: 'off' });
   const seller = await user(app, config);
   const buyer = await user(app, config, 100_000);
-  const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs: 3_000 });
-  t.equal((await bid(await loggedIn(app, buyer.email), id, 30_000)).statusCode, 200);
+  // Logged in before the auction starts its 4 s: on a loaded machine the login (argon2) alone took
+  // longer than the auction's whole life, and the bid came too late (422).
+  const bc = await loggedIn(app, buyer.email);
+  const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs: 4_000 });
+  t.equal((await bid(bc, id, 30_000)).statusCode, 200);
 
   const closedRow = () =>
     app.db.outboxEvent.findFirst({ where: { name: 'auction.closed', payload: { path: ['auctionId'], equals: id } } });
