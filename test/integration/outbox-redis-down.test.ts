@@ -44,8 +44,11 @@ t.test(
 
     const seller = await user(app, config);
     const buyer = await user(app, config, 50_000);
-    const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs: 2_500 });
-    const placed = await bid(await loggedIn(app, buyer.email), id, 20_000);
+    // Logged in before the auction's 3 s start: on a loaded machine the login (argon2) alone outlived
+    // a 2.5 s auction and the bid came too late (422).
+    const bc = await loggedIn(app, buyer.email);
+    const id = await auction(app, { sellerId: seller.id, startPrice: 10_000, endsInMs: 3_000 });
+    const placed = await bid(bc, id, 20_000);
     t.equal(placed.statusCode, 200, placed.body.slice(0, 300));
 
     await stopRedis(redis);
