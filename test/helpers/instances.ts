@@ -3,10 +3,9 @@
  * test drives them with: a cookie-keeping HTTP client (login, htmx bid) and WebSocket tabs on
  * topics. Used by the multi-instance tests of bidding and notifications.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
-import { ROOT, TEST_LOAD_SHED, tsNodeArgs } from './env.js';
-import { freePort } from './server.js';
+import { spawnServer } from './server.js';
 import { PASSWORD } from './auction.js';
 
 export interface Instance {
@@ -16,27 +15,10 @@ export interface Instance {
   out: () => string;
 }
 
-/** Spawns one instance with `env` on free ports; its output is collected (it is up once it logs "DAPANDA listening"). */
+/** Spawns one instance (ROLE=all unless `env` says otherwise) on free ports; it is up once it logs "DAPANDA listening". */
 export async function spawnInstance(name: string, env: Record<string, string>): Promise<Instance> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, tsNodeArgs('src/server.ts'), {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      ...TEST_LOAD_SHED,
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      ROLE: 'all',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return { name, base: `http://127.0.0.1:${port}`, child, out: () => out };
+  const s = await spawnServer({ ROLE: 'all', ...env });
+  return { name, base: s.base, child: s.child, out: s.output };
 }
 
 /** A cookie-keeping HTTP client against a real listening instance. */

@@ -6,61 +6,39 @@
  * a session-store callback that throws is reported, not turned into an unhandled rejection.
  */
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import path from 'node:path';
 import { Redis } from 'ioredis';
-import { ROOT, REDIS_URL, TEST_LOAD_SHED, testDatabaseUrl, uniq } from '../helpers/env.js';
+import { REDIS_URL, testDatabaseUrl, uniq } from '../helpers/env.js';
+import { spawnServer } from '../helpers/server.js';
 import { startApp, Client } from '../helpers/app.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
 import { redisSessionStore } from '../../src/core/security.js';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-
 async function startServer(t: Test) {
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/server.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      ...TEST_LOAD_SHED,
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      DATABASE_URL: await testDatabaseUrl(),
-      REDIS_URL,
-      REDIS_PREFIX: `tsurvive${port}`,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  const databaseUrl = await testDatabaseUrl();
+  const s = await spawnServer((port) => ({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    REDIS_PREFIX: `tsurvive${port}`,
+    LOG_LEVEL: 'warn',
+  }));
   t.teardown(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (s.child.exitCode === null) s.child.kill('SIGKILL');
     const r = new Redis(REDIS_URL);
-    const keys = await r.keys(`tsurvive${port}:*`);
+    const keys = await r.keys(`tsurvive${s.port}:*`);
     if (keys.length) await r.del(...keys);
     r.disconnect();
   });
-  const base = `http://127.0.0.1:${port}`;
+  // Up when /healthz answers (LOG_LEVEL warn: the "listening" line is not logged).
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) break;
-    const up = await fetch(`${base}/healthz`).then(
+    if (s.child.exitCode !== null) break;
+    const up = await fetch(`${s.base}/healthz`).then(
       (r) => r.ok,
       () => false,
     );
     if (up) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, base, output: () => out };
+  return { child: s.child, base: s.base, output: s.output };
 }
 
 /** A cookie jar over fetch, enough to log in through the real form. */
