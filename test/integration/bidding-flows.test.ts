@@ -6,7 +6,7 @@
  * WebSocket swaps every control of the page (state badge, bid forms, buy now).
  */
 import t from 'tap';
-import WebSocket from 'ws';
+import { cookieOf, socket } from '../helpers/ws.js';
 import { startApp, Client } from '../helpers/app.js';
 import { user, auction, loggedIn, bid, PASSWORD, waitFor, balances } from '../helpers/auction.js';
 
@@ -173,18 +173,6 @@ t.test('the leader sees "최고 입찰자예요" and a raise-maximum form instea
   t.match((await cb.get(`/items/${id}`)).body, 'data-testid="raise-max"');
   t.match((await ca.get(`/items/${id}`)).body, 'data-testid="quick-bid"');
 });
-
-function socket(url: string, cookie?: string) {
-  const ws = new WebSocket(url, { headers: cookie ? { cookie } : {} });
-  const messages: string[] = [];
-  ws.on('message', (d) => messages.push(d.toString()));
-  const ready = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { ws, messages, ready, all: () => messages.join('\n') };
-}
-const cookieOf = (c: Client) => [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
 
 t.test('the end pushed over the socket swaps every control: badge, bid forms, buy now', async (t) => {
   const { app, config } = await startApp(t);

@@ -7,7 +7,7 @@
  * it), the report target and the report link; the my-page hub's unread total over all orders.
  */
 import t from 'tap';
-import WebSocket from 'ws';
+import { cookieOf, socket } from '../helpers/ws.js';
 import { Client } from '../helpers/app.js';
 import { startApp } from '../helpers/app.js';
 import { auction, user, loggedIn, waitFor } from '../helpers/auction.js';
@@ -16,26 +16,6 @@ import { wonOrder, giveAddress, ORDER_PRICE } from '../helpers/orders.js';
 import { contactWarning } from '../../src/modules/messages/chat.js';
 import type { App } from '../../src/app.js';
 
-const cookieOf = (c: Client) => [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-function socket(url: string, cookie: string) {
-  const ws = new WebSocket(url, { headers: { cookie } });
-  const messages: string[] = [];
-  ws.on('message', (d) => messages.push(d.toString()));
-  const ready = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const waitMsg = async (pred: (m: string) => boolean, ms = 15_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const m = messages.find(pred);
-      if (m) return m;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return null;
-  };
-  return { ws, messages, ready, waitMsg };
-}
 const lines = (app: App, orderId: number) =>
   app.db.chatMessage.findMany({ where: { orderId }, orderBy: { id: 'asc' } });
 async function say(c: Client, orderId: number, body: string) {

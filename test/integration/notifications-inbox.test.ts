@@ -4,8 +4,8 @@
  * bell over the WebSocket (own topic only, escaped); someone else's id is a 404.
  */
 import t from 'tap';
-import WebSocket from 'ws';
-import { startApp, type Client } from '../helpers/app.js';
+import { cookieOf, socket } from '../helpers/ws.js';
+import { startApp } from '../helpers/app.js';
 import { user, auction, loggedIn, bid, waitFor } from '../helpers/auction.js';
 import { notificationsOf } from '../../src/modules/notifications/index.js';
 import { endingJobId } from '../../src/modules/notifications/ending.js';
@@ -14,28 +14,6 @@ import type { App } from '../../src/app.js';
 const HOUR = 3600_000;
 const rows = (app: App, userId: number, kind?: string) =>
   app.db.notification.findMany({ where: { userId, ...(kind ? { kind } : {}) }, orderBy: { id: 'asc' } });
-
-const cookieOf = (c: Client) => [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-
-function socket(url: string, cookie: string) {
-  const ws = new WebSocket(url, { headers: { cookie } });
-  const messages: string[] = [];
-  ws.on('message', (d) => messages.push(d.toString()));
-  const ready = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const waitMsg = async (pred: (m: string) => boolean, ms = 10_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      const m = messages.find(pred);
-      if (m) return m;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return null;
-  };
-  return { ws, messages, ready, waitMsg };
-}
 
 t.test('outbid: one notification per burst with the latest price, in the reader language; read and 404', async (t) => {
   const { app, config } = await startApp(t, { SOFT_CLOSE_SECONDS: '0' });
