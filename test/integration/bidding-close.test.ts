@@ -76,11 +76,13 @@ t.test('a lost close job: the sweeper closes the auction, once', async (t) => {
   const { app, config } = await startApp(t, { SOFT_CLOSE_SECONDS: '0' });
   const seller = await user(app, config);
   const a = await user(app, config, 100_000);
+  // Logged in before the 3 s auction starts: on a loaded machine a login (argon2) can outlive it.
+  const ca = await loggedIn(app, a.email);
   const id = await auction(app, { sellerId: seller.id, endsInMs: 3_000 });
   // Lose every job (as after a Redis flush), then let the end pass.
   const q = app.queues.queue('auctions');
   await q.obliterate({ force: true });
-  await bid(await loggedIn(app, a.email), id, 20_000);
+  await bid(ca, id, 20_000);
   await q.obliterate({ force: true });
   await new Promise((r) => setTimeout(r, 3_500));
   const counts = await q.getJobCounts('delayed', 'waiting', 'active');
@@ -107,9 +109,11 @@ t.test('soft close: a late bid moves the end and the close waits for it', async 
   const { app, config } = await startApp(t, { SOFT_CLOSE_SECONDS: '4' });
   const seller = await user(app, config);
   const [a, b] = await Promise.all([user(app, config, 100_000), user(app, config, 100_000)]);
+  // Both logged in before the 2 s auction starts: on a loaded machine a login can outlive it.
+  const [ca, cb] = await Promise.all([loggedIn(app, a.email), loggedIn(app, b.email)]);
   const id = await auction(app, { sellerId: seller.id, endsInMs: 2_000 });
   const before = (await app.db.auction.findUniqueOrThrow({ where: { id } })).endsAt;
-  const res = await bid(await loggedIn(app, a.email), id, 20_000);
+  const res = await bid(ca, id, 20_000);
   t.match(res.body, '마감 연장됨', 'the panel says the end moved');
   const after = (await app.db.auction.findUniqueOrThrow({ where: { id } })).endsAt;
   t.ok(after.getTime() > before.getTime(), 'end moved later');
@@ -120,7 +124,7 @@ t.test('soft close: a late bid moves the end and the close waits for it', async 
     'LIVE',
     'still live after the original end',
   );
-  await bid(await loggedIn(app, b.email), id, 30_000);
+  await bid(cb, id, 30_000);
   t.ok(await waitFor(ended(app, id), 12_000), 'closes after the moved end');
   const row = await app.db.auction.findUniqueOrThrow({ where: { id } });
   t.equal(row.winnerId, b.id);
