@@ -355,6 +355,8 @@ try {
     for (const [l, s] of profile.byPackage) console.log(`  ${(s * 100).toFixed(1).padStart(5)}%  ${l}`);
     console.log('top functions by self time:');
     for (const [l, s] of profile.topFunctions) console.log(`  ${(s * 100).toFixed(1).padStart(5)}%  ${l}`);
+    console.log('inclusive, by the innermost app function on the stack (who asked for the work):');
+    for (const [l, s] of profile.byAppFrame) console.log(`  ${(s * 100).toFixed(1).padStart(5)}%  ${l}`);
   }
   if (pages.length) {
     printPages(hellos, pages, PAGE_CONNECTIONS, PAGE_SECONDS);
