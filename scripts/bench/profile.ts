@@ -19,6 +19,9 @@ export interface ProfileSummary {
    * await, in a socket's or a timer's callback), by the package that did it.
    */
   byAppFrame: [string, number][];
+  /** The server process's CPU time (user + system) and the wall time while profiled (server.ts adds them). */
+  cpuMs?: number;
+  wallMs?: number;
 }
 
 function packageOf(url: string, fn: string): string {

@@ -58,13 +58,6 @@ export async function viewerInfo(
   return { hasBid: !!proxy, myMax: proxy?.maxAmount ?? null, watching: !!watch };
 }
 
-/** Whether the user watches the auction (raw SQL: one row's existence on the bid path, no model mapping needed). */
-export async function isWatching(db: Db, auctionId: number, userId: number): Promise<boolean> {
-  const rows = await db.$queryRaw<{ one: number }[]>`
-    SELECT 1 AS one FROM watches WHERE user_id = ${userId} AND auction_id = ${auctionId}`;
-  return rows.length > 0;
-}
-
 /** Everyone who has bid on the auction (their maximum is on file). */
 export async function bidderIds(db: Db, auctionId: number): Promise<Set<number>> {
   const rows = await db.proxyBid.findMany({ where: { auctionId }, select: { bidderId: true } });

@@ -66,9 +66,8 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     amount?: number,
     errorKey?: string,
     errorParams?: Record<string, unknown>,
-    watching?: Promise<boolean | null>,
   ) => {
-    const model = (await committedPanel(req, res, watching)) ?? (await panelModel(deps, id, req.user?.id ?? null));
+    const model = committedPanel(req, res) ?? (await panelModel(deps, id, req.user?.id ?? null));
     // A cancelled auction has no panel any more; a bid on it still hears why it was refused.
     if (!model && res && !res.ok && res.reason === 'cancelled')
       throw new AppError(422, 'bidding.errors.cancelled', {}, 'CANCELLED');
@@ -99,7 +98,8 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       return goTo(req, reply, `/items/${id}#bid-panel-${id}`);
     }
     reply.code(failed ? 422 : 200);
-    return reply.fragment('bidding/bid-panel', {
+    // Only the part of the panel a bid changes (bid-main): the watch button stays as it was.
+    return reply.fragment('bidding/bid-main', {
       ...model,
       extended: !!(res?.ok && res.extended),
       error,
@@ -110,21 +110,19 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
   };
 
   /**
-   * The panel a committed bid answers with, from its batch's own state (the auction after the
-   * batch, the bidder's stored maximum) instead of reading the auction, the listing, the history
-   * and the price series again: the bid panel shows none of the last two, and the auction was
-   * LIVE at commit (a listing cancelled since then shows on the next read, as it would have a
-   * moment later anyway). Null: read the panel as usual (refusals, duplicates, buy-now).
+   * What a committed bid answers with, from its batch's own state (the auction after the batch,
+   * the bidder's stored maximum), without a single read: the part of the panel it renders
+   * (bid-main) shows neither the history, the chart nor the watch button, and the auction was LIVE
+   * at commit (a listing cancelled since then shows on the next read, as it would have a moment
+   * later anyway). Null: read the panel as usual (refusals, duplicates, buy-now, no htmx).
    */
-  const committedPanel = async (req: FastifyRequest, res: BidResult | null, watching?: Promise<boolean | null>) => {
-    if (!res?.ok || !res.committed || !req.user || !req.htmx || !watching) return null;
-    const w = await watching;
-    if (w === null) return null;
+  const committedPanel = (req: FastifyRequest, res: BidResult | null) => {
+    if (!res?.ok || !res.committed || !req.user || !req.htmx) return null;
     const { after, myMax } = res.committed;
     return {
       a: after,
       requestKey: randomUUID(),
-      viewer: { loggedIn: true, status: q.viewerStatus(after, req.user.id, true), myMax, watching: w },
+      viewer: { loggedIn: true, status: q.viewerStatus(after, req.user.id, true), myMax },
     };
   };
 
@@ -156,11 +154,9 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
         if (lead?.status === 'LIVE' && lead.leaderId === userId && !again)
           return respond(req, reply, id, null, undefined, 'bidding.errors.already_leading');
       }
-      // Read beside the bid (not under its lock): the one thing its answer needs that the batch does not know.
-      const watching = req.htmx ? q.isWatching(deps.db, id, userId).catch(() => null) : undefined;
       const res = await placeBid(deps, { auctionId: id, bidderId: userId, amount, requestKey });
       await announceBid(app, deps, res, userId);
-      return respond(req, reply, id, res, amount, undefined, undefined, watching);
+      return respond(req, reply, id, res, amount);
     },
   );
 
