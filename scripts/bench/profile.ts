@@ -1,6 +1,6 @@
 /** Summarises a V8 CPU profile: share of samples by package (or app folder) and the top functions by self time. */
 export interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   samples: number[];
   startTime: number;
   endTime: number;
@@ -12,6 +12,16 @@ export interface ProfileSummary {
   /** [label, share 0..1] by share, descending. */
   byPackage: [string, number][];
   topFunctions: [string, number][];
+  /**
+   * Inclusive: each sample charged to the innermost app function on its stack (src/…), so the
+   * time spent in Prisma, pg, Handlebars or i18next is named by the app code that asked for it;
+   * "(no app frame) <package>" is library work no app function is on the stack of (after an
+   * await, in a socket's or a timer's callback), by the package that did it.
+   */
+  byAppFrame: [string, number][];
+  /** The server process's CPU time (user + system) and the wall time while profiled (server.ts adds them). */
+  cpuMs?: number;
+  wallMs?: number;
 }
 
 function packageOf(url: string, fn: string): string {
@@ -50,6 +60,33 @@ export function summariseProfile(p: CpuProfile): ProfileSummary {
       `${functionName || '(anonymous)'} ${url ? `${packageOf(url, functionName)}:${lineNumber + 1}` : ''}`.trim();
     fns.set(fname, (fns.get(fname) ?? 0) + 1);
   }
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const appFrame = new Map<number, string>();
+  const appOf = (id: number): string => {
+    const known = appFrame.get(id);
+    if (known !== undefined) return known;
+    const n = byId.get(id);
+    let label = '(no app frame)';
+    if (n) {
+      const { url, functionName, lineNumber } = n.callFrame;
+      const src = url.indexOf('/src/');
+      if (src >= 0 && !url.includes('node_modules/') && !url.includes('/src/generated/'))
+        label = `${url.slice(src + 1)} ${functionName || '(anonymous)'}:${lineNumber + 1}`;
+      else if (parent.has(id)) label = appOf(parent.get(id)!);
+    }
+    appFrame.set(id, label);
+    return label;
+  };
+  const app = new Map<string, number>();
+  for (const id of p.samples) {
+    const n = byId.get(id);
+    const fn = n?.callFrame.functionName ?? '';
+    let label = fn === '(idle)' || fn === '(garbage collector)' || fn === '(program)' ? fn : appOf(id);
+    // Work no app function is on the stack of (after an await, in a socket's or a timer's callback): by package.
+    if (label === '(no app frame)' && n) label = `(no app frame) ${packageOf(n.callFrame.url, fn)}`;
+    app.set(label, (app.get(label) ?? 0) + 1);
+  }
   const total = p.samples.length || 1;
   const top = (m: Map<string, number>, k: number): [string, number][] =>
     [...m]
@@ -61,5 +98,6 @@ export function summariseProfile(p: CpuProfile): ProfileSummary {
     samples: p.samples.length,
     byPackage: top(pkg, 14),
     topFunctions: top(fns, 15),
+    byAppFrame: top(app, 25),
   };
 }

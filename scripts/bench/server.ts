@@ -3,7 +3,8 @@
  * configured from the environment the runner passes. Talks to the runner over IPC:
  *   -> { ready: port }            once listening
  *   <- 'prof-start' / 'prof-stop' CPU profile of this process between the two (node:inspector),
- *   -> { profile: Summary }       summarised (self time by function and by package)
+ *   -> { profile: Summary }       summarised (self time by function and by package), with the
+ *                                 process's CPU time (cpuMs) over the wall time (wallMs) in between
  *   <- 'count-start' / 'count-stop' counts PostgreSQL round trips (pg client queries) in between
  *   <- 'stop'                     closes the app and exits
  */
@@ -32,16 +33,25 @@ const session = new Session();
 session.connect();
 const send = (m: unknown) => process.send?.(m);
 
+// CPU this process used between prof-start and prof-stop (user + system), beside the wall time:
+// Node runs the app's JavaScript on one core, so cpu/wall near 1 means the server is the floor.
+let cpuAt = process.cpuUsage();
+let wallAt = performance.now();
+
 process.on('message', async (msg: string) => {
   try {
     if (msg === 'prof-start') {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 500 });
       await session.post('Profiler.start');
+      cpuAt = process.cpuUsage();
+      wallAt = performance.now();
       send({ ack: msg });
     } else if (msg === 'prof-stop') {
+      const used = process.cpuUsage(cpuAt);
+      const wallMs = performance.now() - wallAt;
       const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
-      send({ profile: summariseProfile(profile) });
+      send({ profile: { ...summariseProfile(profile), cpuMs: (used.user + used.system) / 1000, wallMs } });
     } else if (msg === 'count-start') {
       queries = 0;
       counting = true;

@@ -76,6 +76,8 @@ export interface Events {
   on<K extends EventName>(name: K, handler: EventHandler<K>): () => void;
   /** Writes a durable event inside the caller's transaction; it exists only if that commits. Returns its id. */
   enqueue<K extends DurableEventName>(tx: Tx, event: DomainEvent<K>): Promise<string>;
+  /** Several durable events in one statement, in order (their ids in the same order). */
+  enqueueAll(tx: Tx, events: DomainEvent<DurableEventName>[]): Promise<string[]>;
   /**
    * A durable consumer, named once per module and reaction (`'orders'`). Its writes through
    * `ctx.tx` commit together with its inbox row: it runs to completion once per event, however
@@ -166,6 +168,11 @@ export const eventsPlugin = fp<EventsOptions>(
         return () => bus.off(name, handler as AnyHandler);
       },
       enqueue: (tx, event) => outbox.enqueue(tx, event.name, event.payload),
+      enqueueAll: (tx, events) =>
+        outbox.enqueueAll(
+          tx,
+          events.map((e) => ({ name: e.name, payload: e.payload })),
+        ),
       onDurable(name, consumer, handler) {
         outbox.onDurable(
           name,

@@ -268,14 +268,31 @@ export function createOutbox(o: {
     }
   }
 
+  /**
+   * Several events in one statement (a bid batch tells everyone it outbid), in order. The
+   * notify is delivered by PostgreSQL at commit, and only then: the relays wake as the change
+   * becomes visible (and one notify per transaction is all they need).
+   */
+  async function enqueueAll(tx: Tx, events: { name: string; payload: unknown }[]): Promise<string[]> {
+    if (!events.length) return [];
+    const rows = await tx.$queryRaw<{ id: bigint }[]>`
+      WITH e AS (
+        INSERT INTO outbox_events (namespace, name, payload)
+        SELECT ${o.namespace}, t.name, t.payload::jsonb
+          FROM unnest(${events.map((e) => e.name)}::text[], ${events.map((e) => JSON.stringify(e.payload))}::text[])
+               WITH ORDINALITY AS t(name, payload, ord)
+         ORDER BY t.ord
+        RETURNING id)
+      SELECT e.id FROM e CROSS JOIN (SELECT pg_notify(${CHANNEL}, ${o.namespace})) AS n ORDER BY e.id`;
+    return rows.map((r) => r.id.toString());
+  }
+
   return {
     async enqueue(tx: Tx, name: string, payload: unknown): Promise<string> {
-      const [row] = await tx.$queryRaw<{ id: bigint }[]>`
-        INSERT INTO outbox_events (namespace, name, payload) VALUES (${o.namespace}, ${name}, ${JSON.stringify(payload)}::jsonb) RETURNING id`;
-      // Delivered by PostgreSQL at commit, and only then: the relays wake as the change becomes visible.
-      await tx.$executeRaw`SELECT pg_notify(${CHANNEL}, ${o.namespace})`;
-      return row.id.toString();
+      const [id] = await enqueueAll(tx, [{ name, payload }]);
+      return id;
     },
+    enqueueAll,
     onDurable(name: string, consumer: string, handler: Consumer['handler']): void {
       if (started) throw new Error(`durable consumer ${consumer} of ${name} registered after start`);
       if (!/^[a-z][a-z0-9.-]{0,79}$/.test(consumer))

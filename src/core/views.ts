@@ -89,11 +89,16 @@ export function registerHelpers(hbs: typeof Handlebars): void {
     const lang = options.data?.root?.lang;
     return lang === 'en' ? `₩${wonFormat.format(v)}` : `${wonFormat.format(v)}원`;
   });
+  // One formatter per language and style: building an Intl.DateTimeFormat costs ~0.1 ms (ICU),
+  // formatting with a built one ~1 µs, and a bid history renders 30 dates per push.
+  const dateFormats = new Map<string, Intl.DateTimeFormat>();
   hbs.registerHelper('date', (d: unknown, options: Handlebars.HelperOptions) => {
     if (!d) return '';
     const date = d instanceof Date ? d : new Date(String(d));
     const lang = options.data?.root?.lang === 'en' ? 'en-US' : 'ko-KR';
     const style = (options.hash?.style as string) ?? 'date';
+    const cached = dateFormats.get(`${lang}:${style}`);
+    if (cached) return cached.format(date);
     // Korea time, 24-hour clock (ICU's Korean short time style prints "PM"; 23:52 reads naturally in both languages).
     const fmt: Intl.DateTimeFormatOptions =
       style === 'datetime'
@@ -108,7 +113,9 @@ export function registerHelpers(hbs: typeof Handlebars): void {
             timeZone: 'Asia/Seoul',
           }
         : { dateStyle: 'long', timeZone: 'Asia/Seoul' };
-    return new Intl.DateTimeFormat(lang, fmt).format(date);
+    const made = new Intl.DateTimeFormat(lang, fmt);
+    if (style === 'datetime' || style === 'date') dateFormats.set(`${lang}:${style}`, made);
+    return made.format(date);
   });
   hbs.registerHelper('iso', (d: unknown) =>
     d instanceof Date ? d.toISOString() : d ? new Date(String(d)).toISOString() : '',

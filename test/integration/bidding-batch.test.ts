@@ -197,12 +197,13 @@ t.test('a batch whose hold fails is decided again bid by bid, with the same answ
       ...real.withTx(tx),
       // Points spent elsewhere between the read and the hold, simulated once: for a hold after the
       // auction's first bid (refs are auction:<id>:bid:<user>:<bids so far>:<max>), i.e. in a batch.
-      hold: async (userId, amount, ref) => {
+      // (A bid's hold goes through replaceHold: the previous leader's release and the new hold in one call.)
+      replaceHold: async (releaseRef, userId, amount, ref) => {
         if (failures === 0 && Number(ref.split(':')[4]) > 0) {
           failures++;
           throw new InsufficientFunds(0, amount);
         }
-        return real.withTx(tx).hold(userId, amount, ref);
+        return real.withTx(tx).replaceHold(releaseRef, userId, amount, ref);
       },
     }),
   }));

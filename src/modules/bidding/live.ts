@@ -83,20 +83,23 @@ export function livePusher(app: FastifyInstance, deps: PanelDeps): LivePusher {
       lastRow.delete(auctionId); // the next watcher's snapshot starts the count again
       return 0;
     }
-    const a = await q.loadSnapshot(deps.db, auctionId, deps.settings.bands);
-    if (!a || a.status === 'CANCELLED') return 0;
-    const ended = a.status === 'ENDED';
     const since = lastRow.get(auctionId);
-    const [rows, series, bidders] = await Promise.all([
+    // The auction, its new history rows and its price series read side by side (one round trip's
+    // wait instead of two before the first socket hears anything); each reflects what committed
+    // before it ran, and the history only ever adds rows, so reading it beside the row is safe.
+    const [a, rows, series] = await Promise.all([
+      q.loadSnapshot(deps.db, auctionId, deps.settings.bands),
       since !== undefined
         ? q.history(deps.db, deps.accounts, auctionId, null, 30, since)
         : opts.newRows
           ? q.history(deps.db, deps.accounts, auctionId, null, opts.newRows)
           : Promise.resolve([]),
       q.priceSeries(deps.db, auctionId),
-      // At the end every bidder learns whether they won, not only the last one outbid.
-      ended ? q.bidderIds(deps.db, auctionId) : Promise.resolve(new Set<number>()),
     ]);
+    if (!a || a.status === 'CANCELLED') return 0;
+    const ended = a.status === 'ENDED';
+    // At the end every bidder learns whether they won, not only the last one outbid.
+    const bidders = ended ? await q.bidderIds(deps.db, auctionId) : new Set<number>();
     if (rows.length) lastRow.set(auctionId, BigInt(rows[0].id));
     if (ended) lastRow.delete(auctionId);
     const chart = q.chartPoints(series, series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice);

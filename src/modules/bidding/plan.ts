@@ -44,6 +44,12 @@ export type BidResult =
       outbidUserId: number | null;
       extended: boolean;
       closed: boolean;
+      /**
+       * Set on a bid its batch committed (not a duplicate, not a buy-now): the auction once the
+       * whole batch was in, and this bidder's maximum as stored then. The bid's answer (the
+       * panel) is rendered from these instead of reading the auction again.
+       */
+      committed?: { after: AuctionSnapshot; myMax: number | null };
     }
   | { ok: false; reason: Refusal; minimum?: number; snapshot?: AuctionSnapshot };
 

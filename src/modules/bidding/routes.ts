@@ -67,7 +67,7 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     errorKey?: string,
     errorParams?: Record<string, unknown>,
   ) => {
-    const model = await panelModel(deps, id, req.user?.id ?? null);
+    const model = committedPanel(req, res) ?? (await panelModel(deps, id, req.user?.id ?? null));
     // A cancelled auction has no panel any more; a bid on it still hears why it was refused.
     if (!model && res && !res.ok && res.reason === 'cancelled')
       throw new AppError(422, 'bidding.errors.cancelled', {}, 'CANCELLED');
@@ -98,7 +98,8 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       return goTo(req, reply, `/items/${id}#bid-panel-${id}`);
     }
     reply.code(failed ? 422 : 200);
-    return reply.fragment('bidding/bid-panel', {
+    // Only the part of the panel a bid changes (bid-main): the watch button stays as it was.
+    return reply.fragment('bidding/bid-main', {
       ...model,
       extended: !!(res?.ok && res.extended),
       error,
@@ -106,6 +107,23 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       openMax: failed && amount !== undefined,
       maxValue: failed ? amount : undefined,
     });
+  };
+
+  /**
+   * What a committed bid answers with, from its batch's own state (the auction after the batch,
+   * the bidder's stored maximum), without a single read: the part of the panel it renders
+   * (bid-main) shows neither the history, the chart nor the watch button, and the auction was LIVE
+   * at commit (a listing cancelled since then shows on the next read, as it would have a moment
+   * later anyway). Null: read the panel as usual (refusals, duplicates, buy-now, no htmx).
+   */
+  const committedPanel = (req: FastifyRequest, res: BidResult | null) => {
+    if (!res?.ok || !res.committed || !req.user || !req.htmx) return null;
+    const { after, myMax } = res.committed;
+    return {
+      a: after,
+      requestKey: randomUUID(),
+      viewer: { loggedIn: true, status: q.viewerStatus(after, req.user.id, true), myMax },
+    };
   };
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof BidBody> }>(

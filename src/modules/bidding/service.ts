@@ -81,8 +81,11 @@ export async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<
       const available = bidders.length ? await deps.wallet.withTx(tx).availableOf(bidders) : new Map<number, number>();
       const plan = planBatch({ auction: a, cmds, seenKeys, available, settings: deps.settings });
       if (plan.buyNow) return [await buyNow(deps, tx, a, plan.buyNow)];
-      await commitBatch(deps, tx, a, plan, alone);
-      return plan.results;
+      const maxima = await commitBatch(deps, tx, a, plan, alone);
+      const after = snapshotOf(plan.after, bands);
+      return plan.results.map((r, i) =>
+        r.ok && !r.duplicate ? { ...r, committed: { after, myMax: maxima.get(cmds[i].bidderId) ?? null } } : r,
+      );
     });
   } catch (err) {
     if (err instanceof Refused) return [err.result];
@@ -96,8 +99,11 @@ export async function decideBatch(deps: BiddingDeps, cmds: PlaceBid[]): Promise<
 
 /**
  * Writes a batch's plan: only the final leader's maximum is held (the previous leader's hold
- * goes back first; a leader raising needs only the difference on top), the bid rows and maxima,
- * the auction row and the catalog's copy. A failed hold rolls everything back.
+ * goes back in the same wallet call; a leader raising needs only the difference on top), the bid
+ * rows and maxima, the auction row and the catalog's copy. A failed hold rolls everything back.
+ * Five round trips whatever the batch's size (hold, bidding's rows, catalog's copy, the outbid
+ * events): they run while the auction row is locked, so every one counts on a hot auction.
+ * Returns the bidders' maxima as stored (they only rise), for the answers' panels.
  */
 export async function commitBatch(
   deps: BiddingDeps,
@@ -105,14 +111,12 @@ export async function commitBatch(
   before: LockedAuction,
   plan: BatchPlan,
   alone: boolean,
-): Promise<void> {
-  if (!plan.rows.length) return;
+): Promise<Map<number, number>> {
+  if (!plan.rows.length) return new Map();
   const { holder, after } = plan;
   if (holder.ref !== before.leaderHoldRef && holder.userId !== null && holder.ref && holder.amount) {
-    const wallet = deps.wallet.withTx(tx);
-    if (before.leaderHoldRef) await wallet.releaseHold(before.leaderHoldRef);
     try {
-      await wallet.hold(holder.userId, holder.amount, holder.ref);
+      await deps.wallet.withTx(tx).replaceHold(before.leaderHoldRef, holder.userId, holder.amount, holder.ref);
     } catch (err) {
       // Points spent elsewhere since they were read: alone, the bid is refused; in a batch, each bid is decided alone.
       if (err instanceof InsufficientFunds && alone)
@@ -124,46 +128,60 @@ export async function commitBatch(
       throw err;
     }
   }
-  await writeBids(tx, before.id, plan);
-  await tx.$executeRaw`
-    UPDATE auctions SET current_price = ${after.currentPrice}, bid_count = ${after.bidCount}, leader_id = ${after.leaderId},
-           leader_max = ${after.leaderMax}, runner_up_max = ${after.runnerUpMax}, leader_hold_ref = ${holder.ref},
-           ends_at = ${after.endsAt}, updated_at = now()
-     WHERE id = ${before.id}`;
+  const maxima = await writeBatch(tx, before.id, plan);
   await deps.catalog.withTx(tx).recordAuctionState(before.id, catalogState(after));
   // Everyone this batch took the lead from hears it once, with the batch's final price (durable:
   // it commits with the bids; one outbox row per person who lost the lead, none for other bids).
   const outbid = new Set<number>();
   for (const r of plan.results)
     if (r.ok && r.outbidUserId !== null && r.outbidUserId !== after.leaderId) outbid.add(r.outbidUserId);
-  for (const userId of outbid)
-    await deps.events.enqueue(
+  if (outbid.size)
+    await deps.events.enqueueAll(
       tx,
-      bidOutbid({
-        auctionId: before.id,
-        userId,
-        price: after.currentPrice,
-        leaderId: after.leaderId,
-        endsAt: after.endsAt.toISOString(),
-      }),
+      [...outbid].map((userId) =>
+        bidOutbid({
+          auctionId: before.id,
+          userId,
+          price: after.currentPrice,
+          leaderId: after.leaderId,
+          endsAt: after.endsAt.toISOString(),
+        }),
+      ),
     );
+  return maxima;
 }
 
-/** A batch's bid rows (ids in arrival order) and the bidders' maxima (which only rise): two statements. */
-async function writeBids(tx: Tx, auctionId: number, plan: Pick<BatchPlan, 'rows' | 'maxima'>): Promise<void> {
-  const { rows, maxima } = plan;
-  await tx.$executeRaw`
-    INSERT INTO proxy_bids (auction_id, bidder_id, max_amount, created_at, updated_at)
-    SELECT ${auctionId}, t.bidder_id, t.max_amount, now(), now()
-      FROM unnest(${[...maxima.keys()]}::int[], ${[...maxima.values()]}::int[]) WITH ORDINALITY AS t(bidder_id, max_amount, ord)
-     ORDER BY t.ord
-    ON CONFLICT (auction_id, bidder_id) DO UPDATE SET max_amount = GREATEST(proxy_bids.max_amount, EXCLUDED.max_amount), updated_at = now()`;
-  await tx.$executeRaw`
-    INSERT INTO bids (auction_id, bidder_id, amount, max_amount, kind, request_key, created_at, updated_at)
-    SELECT ${auctionId}, t.bidder_id, t.amount, t.max_amount, t.kind::"BidKind", t.request_key, now(), now()
-      FROM unnest(${rows.map((r) => r.bidderId)}::int[], ${rows.map((r) => r.amount)}::int[], ${rows.map((r) => r.maxAmount)}::int[],
-                  ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.requestKey)}::text[]) WITH ORDINALITY AS t(bidder_id, amount, max_amount, kind, request_key, ord)
-     ORDER BY t.ord`;
+/**
+ * A batch's bidders' maxima (which only rise), its bid rows (ids in arrival order) and the
+ * auction row, in ONE statement of data-modifying CTEs (each runs once, to completion, whether
+ * or not the final SELECT reads it): raw SQL because Prisma has no multi-table write in one round
+ * trip, and this runs under the auction's row lock. The maxima come back as stored (GREATEST of
+ * the old and the new).
+ */
+async function writeBatch(tx: Tx, auctionId: number, plan: Pick<BatchPlan, 'rows' | 'maxima' | 'after' | 'holder'>) {
+  const { rows, maxima, after, holder } = plan;
+  const stored = await tx.$queryRaw<{ bidder_id: number; max_amount: number }[]>`
+    WITH proxies AS (
+      INSERT INTO proxy_bids (auction_id, bidder_id, max_amount, created_at, updated_at)
+      SELECT ${auctionId}, t.bidder_id, t.max_amount, now(), now()
+        FROM unnest(${[...maxima.keys()]}::int[], ${[...maxima.values()]}::int[]) WITH ORDINALITY AS t(bidder_id, max_amount, ord)
+       ORDER BY t.ord
+      ON CONFLICT (auction_id, bidder_id) DO UPDATE SET max_amount = GREATEST(proxy_bids.max_amount, EXCLUDED.max_amount), updated_at = now()
+      RETURNING bidder_id, max_amount
+    ), bid_rows AS (
+      INSERT INTO bids (auction_id, bidder_id, amount, max_amount, kind, request_key, created_at, updated_at)
+      SELECT ${auctionId}, t.bidder_id, t.amount, t.max_amount, t.kind::"BidKind", t.request_key, now(), now()
+        FROM unnest(${rows.map((r) => r.bidderId)}::int[], ${rows.map((r) => r.amount)}::int[], ${rows.map((r) => r.maxAmount)}::int[],
+                    ${rows.map((r) => r.kind)}::text[], ${rows.map((r) => r.requestKey)}::text[]) WITH ORDINALITY AS t(bidder_id, amount, max_amount, kind, request_key, ord)
+       ORDER BY t.ord
+    ), auction AS (
+      UPDATE auctions SET current_price = ${after.currentPrice}, bid_count = ${after.bidCount}, leader_id = ${after.leaderId},
+             leader_max = ${after.leaderMax}, runner_up_max = ${after.runnerUpMax}, leader_hold_ref = ${holder.ref},
+             ends_at = ${after.endsAt}, updated_at = now()
+       WHERE id = ${auctionId}
+    )
+    SELECT bidder_id, max_amount FROM proxies`;
+  return new Map(stored.map((r) => [r.bidder_id, r.max_amount]));
 }
 
 async function duplicateOf(tx: Tx, cmd: PlaceBid, bands: BiddingSettings['bands']): Promise<BidResult> {

@@ -58,6 +58,11 @@ export interface WalletOps {
   hold(userId: number, amount: number, ref: string): Promise<OpResult>;
   /** Returns a held amount to available (outbid, auction lost or cancelled). */
   releaseHold(ref: string): Promise<OpResult>;
+  /**
+   * releaseHold(releaseRef) (when not null) then hold(userId, amount, ref), atomically and in one
+   * database round trip (a new leader's bid); a refusal (InsufficientFunds, ...) changes nothing.
+   */
+  replaceHold(releaseRef: string | null, userId: number, amount: number, ref: string): Promise<OpResult>;
   /** Moves a hold into escrow for an order; `amount` (default the whole hold) is the price, any rest goes back to available. */
   moveHoldToEscrow(ref: string, orderId: number, amount?: number): Promise<OpResult>;
   /** Buyer confirmed receipt: pays escrow minus `fee` to the seller's available points, `fee` to the platform. */
@@ -85,6 +90,7 @@ function bind(run: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>): WalletOps {
   return {
     hold: (userId, amount, ref) => run((tx) => ops.hold(tx, userId, amount, ref)),
     releaseHold: (ref) => run((tx) => ops.releaseHold(tx, ref)),
+    replaceHold: (releaseRef, userId, amount, ref) => run((tx) => ops.replaceHold(tx, releaseRef, userId, amount, ref)),
     moveHoldToEscrow: (ref, orderId, amount) => run((tx) => ops.moveHoldToEscrow(tx, ref, orderId, amount)),
     releaseEscrowToSeller: (orderId, sellerId, fee) =>
       run((tx) => ops.releaseEscrowToSeller(tx, orderId, sellerId, fee)),

@@ -76,6 +76,50 @@ export async function releaseHold(tx: Tx, ref: string): Promise<OpResult> {
 }
 
 /**
+ * Gives `releaseRef` back (when given) and holds `amount` of the user's points under `ref`, with
+ * exactly the rules and ledger rows of releaseHold followed by hold, in ONE statement: the
+ * database function wallet_replace_hold (migration 20261203140000_wallet_replace_hold). Raw SQL
+ * because this runs in every accepted bid's transaction while the auction row is locked, where
+ * the ten round trips of the two operations were most of the lock's hold time. A refusal writes
+ * nothing (the function checks before it writes) and leaves the caller's transaction usable.
+ */
+export async function replaceHold(
+  tx: Tx,
+  releaseRef: string | null,
+  userId: number,
+  amount: number,
+  ref: string,
+): Promise<OpResult> {
+  if (releaseRef !== null) checkReference(releaseRef);
+  checkId(userId);
+  checkApiAmount(amount);
+  checkReference(ref);
+  const [r] = await tx.$queryRaw<
+    { outcome: string; available: bigint | null; status: string | null; hold_tx: number | null }[]
+  >`
+    SELECT outcome, available, status, hold_tx FROM wallet_replace_hold(${releaseRef}::text, ${userId}::int, ${amount}::int, ${ref}::text)`;
+  switch (r.outcome) {
+    case 'ok':
+      return { transactionId: r.hold_tx!, replayed: false };
+    case 'replayed': {
+      const [prior] = await tx.$queryRaw<{ id: number }[]>`
+        SELECT id FROM ledger_transactions WHERE kind = 'HOLD' AND reference = ${ref}`;
+      return { transactionId: prior.id, replayed: true };
+    }
+    case 'insufficient':
+      throw walletError.insufficient(Number(r.available ?? 0), amount);
+    case 'mismatch':
+      throw walletError.mismatch();
+    case 'hold_not_found':
+      throw walletError.holdNotFound();
+    case 'hold_not_active':
+      throw walletError.holdNotActive(r.status ?? '');
+    default:
+      throw new Error(`wallet_replace_hold: unexpected outcome ${r.outcome}`);
+  }
+}
+
+/**
  * Moves a hold into the order's escrow. `amount` (default: the whole hold) is what the order
  * costs; the rest of the hold goes back to the buyer's available points (a proxy bid that won
  * below its maximum).
