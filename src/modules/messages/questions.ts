@@ -54,21 +54,57 @@ export interface QaDeps {
   catalog: CatalogApi;
 }
 
-/** The Q&A block of an item page for this viewer. */
-export async function questionsModel(deps: QaDeps, listingId: number, req: FastifyRequest) {
-  const viewer = req.user?.id ?? null;
+type QuestionRow = Awaited<ReturnType<Db['listingQuestion']['findMany']>>[number] & { asker: string };
+
+/** Rows with the askers' masked nicknames. */
+async function named(deps: QaDeps, rows: Awaited<ReturnType<Db['listingQuestion']['findMany']>>) {
+  const names = await deps.accounts.publicProfiles(rows.map((r) => r.askerId));
+  return rows.map((r): QuestionRow => ({ ...r, asker: mask(names.get(r.askerId)?.nickname ?? '?') }));
+}
+
+/**
+ * What every viewer of the item sees of its Q&A: the seller and the answered questions (newest
+ * 100). Null when there is no such listing. The item page's slot caches it (issue 16).
+ */
+export async function publicQuestions(deps: QaDeps, listingId: number) {
   const l = await deps.catalog.getListingForAuction(listingId);
   if (!l) return null;
-  const isSeller = viewer === l.sellerId;
   const rows = await deps.db.listingQuestion.findMany({
-    where: {
-      listingId,
-      OR: [{ answeredAt: { not: null } }, ...(viewer !== null ? [{ askerId: viewer }, { sellerId: viewer }] : [])],
-    },
+    where: { listingId, answeredAt: { not: null } },
     orderBy: { id: 'desc' },
     take: 100,
   });
-  const names = await deps.accounts.publicProfiles(rows.map((r) => r.askerId));
+  return { sellerId: l.sellerId, answered: await named(deps, rows) };
+}
+export type PublicQuestions = NonNullable<Awaited<ReturnType<typeof publicQuestions>>>;
+
+/**
+ * The Q&A block of an item page for this viewer: the answered questions and, for the asker and
+ * the seller, the unanswered ones that are theirs to see. `shared` may answer the public part
+ * from a cache.
+ */
+export async function questionsModel(
+  deps: QaDeps,
+  listingId: number,
+  req: FastifyRequest,
+  shared: (deps: QaDeps, listingId: number) => Promise<PublicQuestions | null> = publicQuestions,
+) {
+  const viewer = req.user?.id ?? null;
+  const [pub, waiting] = await Promise.all([
+    shared(deps, listingId),
+    viewer === null
+      ? []
+      : deps.db.listingQuestion.findMany({
+          where: { listingId, answeredAt: null, OR: [{ askerId: viewer }, { sellerId: viewer }] },
+          orderBy: { id: 'desc' },
+          take: 100,
+        }),
+  ]);
+  if (!pub) return null;
+  const isSeller = viewer === pub.sellerId;
+  const rows = waiting.length
+    ? [...pub.answered, ...(await named(deps, waiting))].sort((a, b) => b.id - a.id).slice(0, 100)
+    : pub.answered;
   return {
     listingId,
     isSeller,
@@ -83,7 +119,7 @@ export async function questionsModel(deps: QaDeps, listingId: number, req: Fasti
       createdAt: r.createdAt,
       mine: r.askerId === viewer,
       reportable: !r.hiddenAt && viewer !== null && r.askerId !== viewer,
-      asker: mask(names.get(r.askerId)?.nickname ?? '?'),
+      asker: r.asker,
     })),
   };
 }
