@@ -84,6 +84,34 @@ function hbsFiles(dir: string, prefix = ''): [string, string][] {
 
 const wonFormat = new Intl.NumberFormat('ko-KR');
 
+/**
+ * Korea time, 24-hour clock (ICU's Korean short time style prints "PM"; 23:52 reads naturally in both
+ * languages). One formatter per language and style: building an Intl.DateTimeFormat costs far more
+ * than formatting with one, and a page formats dozens of dates.
+ */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(lang: 'en-US' | 'ko-KR', style: 'date' | 'datetime'): Intl.DateTimeFormat {
+  const key = `${lang}|${style}`;
+  let f = dateFormats.get(key);
+  if (!f) {
+    const fmt: Intl.DateTimeFormatOptions =
+      style === 'datetime'
+        ? {
+            year: 'numeric',
+            month: 'long',
+            day: 'numeric',
+            weekday: 'short',
+            hour: '2-digit',
+            minute: '2-digit',
+            hourCycle: 'h23',
+            timeZone: 'Asia/Seoul',
+          }
+        : { dateStyle: 'long', timeZone: 'Asia/Seoul' };
+    dateFormats.set(key, (f = new Intl.DateTimeFormat(lang, fmt)));
+  }
+  return f;
+}
+
 export function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
     const t = options.data?.root?.__t as TFunction | undefined;
@@ -103,22 +131,8 @@ export function registerHelpers(hbs: typeof Handlebars): void {
     if (!d) return '';
     const date = d instanceof Date ? d : new Date(String(d));
     const lang = options.data?.root?.lang === 'en' ? 'en-US' : 'ko-KR';
-    const style = (options.hash?.style as string) ?? 'date';
-    // Korea time, 24-hour clock (ICU's Korean short time style prints "PM"; 23:52 reads naturally in both languages).
-    const fmt: Intl.DateTimeFormatOptions =
-      style === 'datetime'
-        ? {
-            year: 'numeric',
-            month: 'long',
-            day: 'numeric',
-            weekday: 'short',
-            hour: '2-digit',
-            minute: '2-digit',
-            hourCycle: 'h23',
-            timeZone: 'Asia/Seoul',
-          }
-        : { dateStyle: 'long', timeZone: 'Asia/Seoul' };
-    return new Intl.DateTimeFormat(lang, fmt).format(date);
+    const style = (options.hash?.style as string) === 'datetime' ? 'datetime' : 'date';
+    return dateFormat(lang, style).format(date);
   });
   hbs.registerHelper('iso', (d: unknown) =>
     d instanceof Date ? d.toISOString() : d ? new Date(String(d)).toISOString() : '',

@@ -69,12 +69,24 @@ async function named(deps: QaDeps, rows: Awaited<ReturnType<Db['listingQuestion'
 export async function publicQuestions(deps: QaDeps, listingId: number) {
   const l = await deps.catalog.getListingForAuction(listingId);
   if (!l) return null;
-  const rows = await deps.db.listingQuestion.findMany({
-    where: { listingId, answeredAt: { not: null } },
-    orderBy: { id: 'desc' },
-    take: 100,
-  });
-  return { sellerId: l.sellerId, answered: await named(deps, rows) };
+  const [rows, waiting] = await Promise.all([
+    deps.db.listingQuestion.findMany({
+      where: { listingId, answeredAt: { not: null } },
+      orderBy: { id: 'desc' },
+      take: 100,
+    }),
+    deps.db.listingQuestion.findMany({
+      where: { listingId, answeredAt: null },
+      distinct: ['askerId'],
+      select: { askerId: true },
+    }),
+  ]);
+  return {
+    sellerId: l.sellerId,
+    answered: await named(deps, rows),
+    // Who has a question waiting (never shown): only they and the seller need a read of their own.
+    waitingAskers: new Set(waiting.map((w) => w.askerId)),
+  };
 }
 export type PublicQuestions = NonNullable<Awaited<ReturnType<typeof publicQuestions>>>;
 
@@ -90,17 +102,17 @@ export async function questionsModel(
   shared: (deps: QaDeps, listingId: number) => Promise<PublicQuestions | null> = publicQuestions,
 ) {
   const viewer = req.user?.id ?? null;
-  const [pub, waiting] = await Promise.all([
-    shared(deps, listingId),
-    viewer === null
-      ? []
-      : deps.db.listingQuestion.findMany({
+  const pub = await shared(deps, listingId);
+  if (!pub) return null;
+  // Unanswered questions: the seller's to see, and each asker their own (most viewers have none).
+  const waiting =
+    viewer !== null && (viewer === pub.sellerId || pub.waitingAskers.has(viewer))
+      ? await deps.db.listingQuestion.findMany({
           where: { listingId, answeredAt: null, OR: [{ askerId: viewer }, { sellerId: viewer }] },
           orderBy: { id: 'desc' },
           take: 100,
-        }),
-  ]);
-  if (!pub) return null;
+        })
+      : [];
   const isSeller = viewer === pub.sellerId;
   const rows = waiting.length
     ? [...pub.answered, ...(await named(deps, waiting))].sort((a, b) => b.id - a.id).slice(0, 100)
@@ -146,6 +158,8 @@ export async function questionRoutes(app: FastifyInstance, deps: QaDeps) {
         });
         await app.events.enqueue(tx, questionAsked(q));
       });
+      // The asker's next page shows it now (the durable event reaches other instances' caches a moment later).
+      app.pageCache.invalidateItem(l.id);
       flash(req, 'info', 'messages.qa.asked');
       return goTo(req, reply, `/items/${l.id}#questions`);
     },
@@ -174,6 +188,7 @@ export async function questionRoutes(app: FastifyInstance, deps: QaDeps) {
         return true;
       });
       if (!done) throw new AppError(422, 'messages.qa.errors.alreadyAnswered', {}, 'ALREADY_ANSWERED');
+      app.pageCache.invalidateItem(q.listingId);
       flash(req, 'info', 'messages.qa.answered');
       return goTo(req, reply, `/items/${q.listingId}#q-${q.id}`);
     },
