@@ -80,12 +80,21 @@ try {
   // One at a time: the latency of a lone request (no queueing behind the others), and what it costs.
   queries = 0;
   redisCmds = 0;
+  const seq = new Session();
+  seq.connect();
+  await seq.post('Profiler.enable');
+  await seq.post('Profiler.setSamplingInterval', { interval: 100 });
+  await seq.post('Profiler.start');
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  for (let i = 0; i < 20; i++) await c.request('GET', `/items/${item}`);
+  for (let i = 0; i < 200; i++) await c.request('GET', `/items/${item}`);
   const cpu = process.cpuUsage(cpu0);
+  const { profile: seqProfile } = (await seq.post('Profiler.stop')) as { profile: CpuProfile };
+  seq.disconnect();
+  mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+  writeFileSync(path.join(ROOT, '.data', 'page-sequential.cpuprofile'), JSON.stringify(seqProfile));
   console.log(
-    `sequential logged-in: ${((performance.now() - t0) / 20).toFixed(1)} ms/request, CPU ${((cpu.user + cpu.system) / 20000).toFixed(1)} ms/request (this process: app + client), ${one.body.length} chars, ${(queries / 20).toFixed(1)} statements, ${(redisCmds / 20).toFixed(1)} Redis commands per request`,
+    `sequential logged-in: ${((performance.now() - t0) / 200).toFixed(1)} ms/request, CPU ${((cpu.user + cpu.system) / 200000).toFixed(1)} ms/request (this process: app + client), ${one.body.length} chars, ${(queries / 200).toFixed(1)} statements, ${(redisCmds / 200).toFixed(1)} Redis commands per request`,
   );
   const run = (headers: Record<string, string>, seconds: number) =>
     autocannon({ url: `http://127.0.0.1:${port}/items/${item}`, connections: CONNECTIONS, duration: seconds, headers });
