@@ -283,7 +283,16 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         if (keys.size === 0) sharedByTag.delete(e.tag);
       },
     });
-    const sharedInflight = new Map<string, { epoch: number; promise: Promise<unknown> }>();
+    const sharedInflight = new Map<string, { gen: string; promise: Promise<unknown> }>();
+    /**
+     * Invalidations per item since `itemGenEpoch` (bounded: past 100,000 items it starts afresh under
+     * a new epoch). A shared part is kept only if its item did not move while it was computed: a bid
+     * storm on other items does not keep this one from being cached (the pages' global epoch would).
+     */
+    const itemGen = new Map<string, number>();
+    let itemGenEpoch = 0;
+    const genOf = (item: string | undefined) =>
+      item === undefined ? `e${epoch}` : `${itemGenEpoch}:${itemGen.get(item) ?? 0}`;
     let listGeneration = 0;
     /** Moves on every invalidation: a render that saw an older epoch is not stored. */
     let epoch = 0;
@@ -302,6 +311,11 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         if (keys) for (const k of [...keys]) cache.delete(k);
         const shared = sharedByTag.get(`item:${id}`);
         if (shared) for (const k of [...shared]) sharedCache.delete(k);
+        if (itemGen.size >= 100_000) {
+          itemGen.clear();
+          itemGenEpoch++;
+        }
+        itemGen.set(String(id), (itemGen.get(String(id)) ?? 0) + 1);
       },
       invalidateTag(tag) {
         epoch++;
@@ -324,15 +338,16 @@ export const pageCachePlugin = fp<PageCacheOptions>(
           return hit.value as T;
         }
         // Another viewer's request is computing it now (since the last change): share its result.
+        const item = o.item === undefined ? undefined : String(o.item);
         const running = sharedInflight.get(key);
-        if (running && running.epoch === epoch) return running.promise as Promise<T>;
+        if (running && running.gen === genOf(item)) return running.promise as Promise<T>;
         sharedFragmentRequests.inc({ result: 'miss' });
-        const started = epoch;
+        const started = genOf(item);
         const deps: [string, number][] = [];
         const promise = compute((tag) => deps.push([tag, tagGen.get(tag) ?? 0])).then((value) => {
           // Something changed while it was computed: it may show the state before the change.
-          if (started === epoch) {
-            const tag = o.item === undefined ? null : `item:${String(o.item)}`;
+          if (started === genOf(item)) {
+            const tag = item === undefined ? null : `item:${item}`;
             const size = (o.bytes ? o.bytes(value) : 2048) + key.length * 2 + 200;
             sharedCache.set(key, { value, tag, deps, size });
             if (tag && sharedCache.has(key)) {
@@ -343,7 +358,7 @@ export const pageCachePlugin = fp<PageCacheOptions>(
           }
           return value;
         });
-        sharedInflight.set(key, { epoch: started, promise });
+        sharedInflight.set(key, { gen: started, promise });
         const forget = () => {
           if (sharedInflight.get(key)?.promise === promise) sharedInflight.delete(key);
         };
@@ -353,6 +368,8 @@ export const pageCachePlugin = fp<PageCacheOptions>(
       clear() {
         epoch++;
         listGeneration++;
+        itemGen.clear();
+        itemGenEpoch++;
         cache.clear();
         sharedCache.clear();
       },

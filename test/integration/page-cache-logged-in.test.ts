@@ -107,3 +107,47 @@ t.test('anonymous and logged-in renders of one item do not mix', async (t) => {
   t.match(mine.body, 'data-testid="report-listing"');
   t.match(mine.body, 'data-testid="quick-bid"');
 });
+
+t.test('shared parts: kept across other items’ changes, dropped by their own, never kept across one', async (t) => {
+  const { app } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });
+  const c = app.pageCache;
+  const k = `t:${uniq()}`;
+  // Another item changing while this one is computed (a bid storm elsewhere) does not stop it being kept.
+  t.equal(
+    await c.shared(k, { item: 1 }, async () => {
+      c.invalidateItem(2);
+      c.invalidateLists();
+      return 'first';
+    }),
+    'first',
+  );
+  t.equal(await c.shared(k, { item: 1 }, async () => 'second'), 'first', 'kept');
+  c.invalidateItem(1);
+  t.equal(await c.shared(k, { item: 1 }, async () => 'third'), 'third', 'its own change drops it');
+  // Its own change while it is computed: that result may be stale, it is not kept.
+  const k2 = `t:${uniq()}`;
+  await c.shared(k2, { item: 3 }, async () => {
+    c.invalidateItem(3);
+    return 'stale';
+  });
+  t.equal(await c.shared(k2, { item: 3 }, async () => 'fresh'), 'fresh', 'not kept across its own change');
+  // A tag it depends on.
+  const k3 = `t:${uniq()}`;
+  await c.shared(k3, { item: 4 }, async (dep) => {
+    dep('category:9');
+    return 'v1';
+  });
+  c.invalidateTag('category:9');
+  t.equal(await c.shared(k3, { item: 4 }, async () => 'v2'), 'v2', 'dropped by its tag');
+  // Concurrent misses share one computation.
+  let runs = 0;
+  const k4 = `t:${uniq()}`;
+  const slow = async () => {
+    runs++;
+    await new Promise((r) => setTimeout(r, 20));
+    return runs;
+  };
+  const all = await Promise.all([1, 2, 3].map(() => c.shared(k4, { item: 5 }, slow)));
+  t.same(all, [1, 1, 1]);
+  t.equal(runs, 1, 'one computation for three viewers');
+});
