@@ -97,7 +97,12 @@ try {
     `sequential logged-in: ${((performance.now() - t0) / 200).toFixed(1)} ms/request, CPU ${((cpu.user + cpu.system) / 200000).toFixed(1)} ms/request (this process: app + client), ${one.body.length} chars, ${(queries / 200).toFixed(1)} statements, ${(redisCmds / 200).toFixed(1)} Redis commands per request`,
   );
   const run = (headers: Record<string, string>, seconds: number) =>
-    autocannon({ url: `http://127.0.0.1:${port}/items/${item}`, connections: CONNECTIONS, duration: seconds, headers });
+    autocannon({
+      url: `http://127.0.0.1:${port}${process.env.PAGE_PROFILE_PATH ?? `/items/${item}`}`,
+      connections: CONNECTIONS,
+      duration: seconds,
+      headers,
+    });
   for (const [name, headers] of [
     ...(process.env.PAGE_PROFILE_ANON ? [['anonymous', {}] as const] : []),
     ['logged-in', { cookie }] as const,
