@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { i18n, DEFAULT_LANG } from './i18n.js';
+import { tFor, DEFAULT_LANG } from './i18n.js';
 import { logUrl } from './redirect.js';
 
 const redactToken = (q: unknown) => (q && typeof q === 'object' && 'token' in q ? { ...q, token: '***' } : q);
@@ -59,7 +59,7 @@ function classify(err: FastifyError | AppError): Classified {
 
 export async function sendError(req: FastifyRequest, reply: FastifyReply, c: Classified): Promise<FastifyReply> {
   // An error raised before the i18n hook ran (load shedding, the session store) still speaks Korean.
-  const t = req.t ?? i18n.getFixedT(DEFAULT_LANG);
+  const t = req.t ?? tFor(DEFAULT_LANG);
   if (!req.t) {
     req.t = t;
     req.lang = DEFAULT_LANG;

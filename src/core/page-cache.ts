@@ -50,7 +50,7 @@ import { LRUCache } from 'lru-cache';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { prom, registry } from './metrics.js';
 import { AppError } from './errors.js';
-import { DEFAULT_LANG, i18n, isLang, type Lang } from './i18n.js';
+import { DEFAULT_LANG, tFor, isLang, type Lang } from './i18n.js';
 
 export type PageCacheKind = 'list' | 'item';
 
@@ -79,6 +79,20 @@ export interface PageCache {
    * sales, for 시세): invalidateTag(tag) makes it stale. Nothing when the request is not cached.
    */
   dependsOn(req: FastifyRequest, tag: string): void;
+  /**
+   * A viewer-independent part of logged-in pages (a view model or rendered HTML: an item page's body,
+   * a bid panel's history and chart), computed once per change and shared by every viewer's render
+   * in this process: the same invalidations as the pages (`item` names the listing whose
+   * invalidateItem drops it; `dep(tag)` inside `compute` makes invalidateTag(tag) drop it), the same
+   * TTL, bounded by a quarter of maxBytes (`bytes` estimates a value's size). Concurrent misses of one
+   * key share one computation; one that was running when something was invalidated is not kept.
+   * With the cache off, `compute` runs every time.
+   */
+  shared<T>(
+    key: string,
+    o: { item?: number | string; bytes?: (v: T) => number },
+    compute: (dep: (tag: string) => void) => Promise<T>,
+  ): Promise<T>;
   /** Everything (tests, operators). */
   clear(): void;
   /** Bytes held now (bodies and keys). */
@@ -94,6 +108,14 @@ declare module 'fastify' {
     /** This GET may be answered from core/page-cache.ts for anonymous visitors. */
     pageCache?: PageCacheKind;
   }
+}
+
+interface SharedEntry {
+  value: unknown;
+  tag: string | null;
+  deps: [string, number][];
+  /** Estimated bytes (the LRU's bound). */
+  size: number;
 }
 
 interface Entry {
@@ -127,6 +149,13 @@ interface Internals {
   securityHeaders: Record<string, string | string[]>;
 }
 const internals = new WeakMap<PageCache, Internals>();
+
+export const sharedFragmentRequests = new prom.Counter({
+  name: 'page_cache_shared_requests_total',
+  help: "Logged-in pages' shared parts (item body, bid panel history and chart) by result (hit, miss)",
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
 
 export const pageCacheRequests = new prom.Counter({
   name: 'page_cache_requests_total',
@@ -238,6 +267,32 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         if (keys.size === 0) byTag.delete(e.tag);
       },
     });
+    /** Shared parts of logged-in pages (shared()), by key, and their keys per item tag. */
+    const sharedByTag = new Map<string, Set<string>>();
+    const sharedCache = new LRUCache<string, SharedEntry>({
+      maxSize: Math.max(1, Math.floor(opts.maxBytes / 4)),
+      sizeCalculation: (e) => Math.max(1, e.size),
+      ttl: opts.ttlMs,
+      ttlAutopurge: false,
+      updateAgeOnGet: false,
+      dispose: (e, k) => {
+        if (!e.tag) return;
+        const keys = sharedByTag.get(e.tag);
+        if (!keys) return;
+        keys.delete(k);
+        if (keys.size === 0) sharedByTag.delete(e.tag);
+      },
+    });
+    const sharedInflight = new Map<string, { gen: string; promise: Promise<unknown> }>();
+    /**
+     * Invalidations per item since `itemGenEpoch` (bounded: past 100,000 items it starts afresh under
+     * a new epoch). A shared part is kept only if its item did not move while it was computed: a bid
+     * storm on other items does not keep this one from being cached (the pages' global epoch would).
+     */
+    const itemGen = new Map<string, number>();
+    let itemGenEpoch = 0;
+    const genOf = (item: string | undefined) =>
+      item === undefined ? `e${epoch}` : `${itemGenEpoch}:${itemGen.get(item) ?? 0}`;
     let listGeneration = 0;
     /** Moves on every invalidation: a render that saw an older epoch is not stored. */
     let epoch = 0;
@@ -254,6 +309,13 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         epoch++;
         const keys = byTag.get(`item:${id}`);
         if (keys) for (const k of [...keys]) cache.delete(k);
+        const shared = sharedByTag.get(`item:${id}`);
+        if (shared) for (const k of [...shared]) sharedCache.delete(k);
+        if (itemGen.size >= 100_000) {
+          itemGen.clear();
+          itemGenEpoch++;
+        }
+        itemGen.set(String(id), (itemGen.get(String(id)) ?? 0) + 1);
       },
       invalidateTag(tag) {
         epoch++;
@@ -264,10 +326,52 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         const p = pendingOf.get(req);
         if (p) (p.deps ??= []).push([tag, tagGen.get(tag) ?? 0]);
       },
+      async shared<T>(
+        key: string,
+        o: { item?: number | string; bytes?: (v: T) => number },
+        compute: (dep: (tag: string) => void) => Promise<T>,
+      ): Promise<T> {
+        if (!opts.enabled) return compute(() => {});
+        const hit = sharedCache.get(key);
+        if (hit && hit.deps.every(([tag, gen]) => (tagGen.get(tag) ?? 0) === gen)) {
+          sharedFragmentRequests.inc({ result: 'hit' });
+          return hit.value as T;
+        }
+        // Another viewer's request is computing it now (since the last change): share its result.
+        const item = o.item === undefined ? undefined : String(o.item);
+        const running = sharedInflight.get(key);
+        if (running && running.gen === genOf(item)) return running.promise as Promise<T>;
+        sharedFragmentRequests.inc({ result: 'miss' });
+        const started = genOf(item);
+        const deps: [string, number][] = [];
+        const promise = compute((tag) => deps.push([tag, tagGen.get(tag) ?? 0])).then((value) => {
+          // Something changed while it was computed: it may show the state before the change.
+          if (started === genOf(item)) {
+            const tag = item === undefined ? null : `item:${item}`;
+            const size = (o.bytes ? o.bytes(value) : 2048) + key.length * 2 + 200;
+            sharedCache.set(key, { value, tag, deps, size });
+            if (tag && sharedCache.has(key)) {
+              let keys = sharedByTag.get(tag);
+              if (!keys) sharedByTag.set(tag, (keys = new Set()));
+              keys.add(key);
+            }
+          }
+          return value;
+        });
+        sharedInflight.set(key, { gen: started, promise });
+        const forget = () => {
+          if (sharedInflight.get(key)?.promise === promise) sharedInflight.delete(key);
+        };
+        promise.then(forget, forget);
+        return promise;
+      },
       clear() {
         epoch++;
         listGeneration++;
+        itemGen.clear();
+        itemGenEpoch++;
         cache.clear();
+        sharedCache.clear();
       },
       get bytes() {
         return cache.calculatedSize;
@@ -285,6 +389,7 @@ export const pageCachePlugin = fp<PageCacheOptions>(
     app.addHook('onClose', async () => {
       live.delete(api);
       cache.clear();
+      sharedCache.clear();
     });
     if (!opts.enabled) return;
 
@@ -363,7 +468,7 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         if (!withinBudget(req, reply)) {
           reply.headers(own.securityHeaders);
           req.lang = anonymousLang(req) ?? DEFAULT_LANG;
-          req.t = i18n.getFixedT(req.lang);
+          req.t = tFor(req.lang);
           throw new AppError(429, 'errors.rateLimited', {}, 'RATE_LIMITED');
         }
       }

@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fas
 import { createHmac } from 'node:crypto';
 import { AppError } from './errors.js';
 import { isLoginGuard } from './auth.js';
-import { requestLang, i18n } from './i18n.js';
+import { requestLang, tFor } from './i18n.js';
 import { prom, registry } from './metrics.js';
 
 /** Requests refused by load shedding, by kind (browsing first, then the rest). */
@@ -126,6 +126,8 @@ declare module 'fastify' {
     userId?: number;
     user?: { id: number; nickname: string; role: string };
     flash?: { kind: 'info' | 'error'; key: string; params?: Record<string, unknown> };
+    /** The day (UTC, days since 1970) of the session's last save: it is saved again once a day. */
+    seenDay?: number;
   }
 }
 
@@ -177,6 +179,9 @@ export const securityPlugin = fp<SecurityOptions>(
       secret: opts.sessionSecret,
       cookieName: 'sid',
       saveUninitialized: false,
+      // Not re-saved (a Redis SET and a Set-Cookie) on every request of a logged-in person: only when
+      // it changed, and once a day (below) so that it still expires 14 days after the last visit.
+      rolling: false,
       cookie: {
         httpOnly: true,
         sameSite: 'lax',
@@ -187,6 +192,14 @@ export const securityPlugin = fp<SecurityOptions>(
       store: redisSessionStore(opts.redis, opts.prefix, (err) =>
         app.log.error({ err }, 'session store callback threw (the reply was being sent)'),
       ),
+    });
+    // The sliding expiry at a day's grain: the first request of a day marks the session changed, so
+    // it is saved with a fresh TTL and cookie; the day's other requests read it only.
+    app.addHook('preHandler', async (req) => {
+      const s = req.session;
+      if (!s?.user) return;
+      const day = Math.floor(Date.now() / 86_400_000);
+      if (s.seenDay !== day) s.seenDay = day;
     });
     // CSRF without server state: the secret is a signed, httpOnly cookie (set by the first form a
     // browser is given), the token an HMAC bound to who is logged in (csrfUserInfo). So an anonymous
@@ -297,7 +310,7 @@ export const securityPlugin = fp<SecurityOptions>(
         shedCounter.inc({ kind });
         // This runs before i18n's own hook: the message must still be in the visitor's language.
         req.lang = requestLang(req);
-        req.t = i18n.getFixedT(req.lang);
+        req.t = tFor(req.lang);
         reply.header('Retry-After', '10');
         throw new AppError(503, 'errors.unavailable', {}, 'OVERLOADED');
       },

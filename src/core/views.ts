@@ -41,11 +41,21 @@ export interface Views {
    * views/ (`register`) and every public/*.js (`script`).
    */
   module(module: string, indexUrl: string): void;
+  /**
+   * A page template rendered to a string for nobody in particular: no user, no CSRF token, only the
+   * language. The viewer-independent part of a logged-in page (core/page-cache.ts `shared`), which
+   * `reply.pageHtml` then wraps with the viewer's own parts.
+   */
+  renderShared(name: string, data: Record<string, unknown>, t: TFunction, lang: string): string;
 }
 
 declare module 'fastify' {
   interface FastifyReply {
     page(template: string, data?: Record<string, unknown>, opts?: PageOptions): Promise<FastifyReply>;
+    /** As `page`, for a body already rendered (views.renderShared plus the viewer's parts spliced in). */
+    pageHtml(body: string, opts?: PageOptions): Promise<FastifyReply>;
+    /** A partial rendered as it would be inside this request's page (`@root` is the page's locals). */
+    partialHtml(name: string, data: Record<string, unknown>): string;
     fragment(template: string, data?: Record<string, unknown>): Promise<FastifyReply>;
   }
   interface FastifyRequest {
@@ -74,6 +84,34 @@ function hbsFiles(dir: string, prefix = ''): [string, string][] {
 
 const wonFormat = new Intl.NumberFormat('ko-KR');
 
+/**
+ * Korea time, 24-hour clock (ICU's Korean short time style prints "PM"; 23:52 reads naturally in both
+ * languages). One formatter per language and style: building an Intl.DateTimeFormat costs far more
+ * than formatting with one, and a page formats dozens of dates.
+ */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(lang: 'en-US' | 'ko-KR', style: 'date' | 'datetime'): Intl.DateTimeFormat {
+  const key = `${lang}|${style}`;
+  let f = dateFormats.get(key);
+  if (!f) {
+    const fmt: Intl.DateTimeFormatOptions =
+      style === 'datetime'
+        ? {
+            year: 'numeric',
+            month: 'long',
+            day: 'numeric',
+            weekday: 'short',
+            hour: '2-digit',
+            minute: '2-digit',
+            hourCycle: 'h23',
+            timeZone: 'Asia/Seoul',
+          }
+        : { dateStyle: 'long', timeZone: 'Asia/Seoul' };
+    dateFormats.set(key, (f = new Intl.DateTimeFormat(lang, fmt)));
+  }
+  return f;
+}
+
 export function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
     const t = options.data?.root?.__t as TFunction | undefined;
@@ -89,33 +127,14 @@ export function registerHelpers(hbs: typeof Handlebars): void {
     const lang = options.data?.root?.lang;
     return lang === 'en' ? `₩${wonFormat.format(v)}` : `${wonFormat.format(v)}원`;
   });
-  // One formatter per language and style: building an Intl.DateTimeFormat costs ~0.1 ms (ICU),
-  // formatting with a built one ~1 µs, and a bid history renders 30 dates per push.
-  const dateFormats = new Map<string, Intl.DateTimeFormat>();
+  // One formatter per language and style (dateFormat above): building an Intl.DateTimeFormat costs
+  // ~0.1 ms (ICU), formatting with a built one ~1 µs, and a bid history renders 30 dates per push.
   hbs.registerHelper('date', (d: unknown, options: Handlebars.HelperOptions) => {
     if (!d) return '';
     const date = d instanceof Date ? d : new Date(String(d));
     const lang = options.data?.root?.lang === 'en' ? 'en-US' : 'ko-KR';
-    const style = (options.hash?.style as string) ?? 'date';
-    const cached = dateFormats.get(`${lang}:${style}`);
-    if (cached) return cached.format(date);
-    // Korea time, 24-hour clock (ICU's Korean short time style prints "PM"; 23:52 reads naturally in both languages).
-    const fmt: Intl.DateTimeFormatOptions =
-      style === 'datetime'
-        ? {
-            year: 'numeric',
-            month: 'long',
-            day: 'numeric',
-            weekday: 'short',
-            hour: '2-digit',
-            minute: '2-digit',
-            hourCycle: 'h23',
-            timeZone: 'Asia/Seoul',
-          }
-        : { dateStyle: 'long', timeZone: 'Asia/Seoul' };
-    const made = new Intl.DateTimeFormat(lang, fmt);
-    if (style === 'datetime' || style === 'date') dateFormats.set(`${lang}:${style}`, made);
-    return made.format(date);
+    const style = (options.hash?.style as string) === 'datetime' ? 'datetime' : 'date';
+    return dateFormat(lang, style).format(date);
   });
   hbs.registerHelper('iso', (d: unknown) =>
     d instanceof Date ? d.toISOString() : d ? new Date(String(d)).toISOString() : '',
@@ -200,6 +219,9 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
         if (slots.has(slot)) throw new Error(`template slot ${slot} is already filled`);
         slots.set(slot, name);
       },
+      renderShared(name, data, t, lang) {
+        return page(name)({ ...data, __t: t, lang, user: null, csrfToken: '' });
+      },
       module(module, indexUrl) {
         const dir = path.dirname(fileURLToPath(indexUrl));
         if (existsSync(path.join(dir, 'views'))) views.register(module, path.join(dir, 'views'));
@@ -229,25 +251,48 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
       partial(name)({ ...data, __t: t, lang }),
     );
 
-    app.decorateReply('page', async function (this: FastifyReply, name: string, data = {}, popts: PageOptions = {}) {
-      const req = this.request;
+    // One set of locals per request: a page with spliced parts (partialHtml, then pageHtml) mints
+    // one CSRF token and takes the flash message once.
+    const localsMemo = new WeakMap<FastifyRequest, Record<string, unknown>>();
+    const localsOf = (reply: FastifyReply) => {
+      let l = localsMemo.get(reply.request);
+      if (!l) localsMemo.set(reply.request, (l = opts.locals(reply.request, reply)));
+      return l;
+    };
+    const send = (
+      reply: FastifyReply,
+      name: string | null,
+      body: string | null,
+      data: Record<string, unknown>,
+      popts: PageOptions,
+    ) => {
+      const req = reply.request;
       const pageScripts = [...new Set([...(popts.scripts ?? []), ...(req.pageScripts ?? [])])];
       // The page's one WebSocket (on <body>, htmx's ws extension): its own topics and its slots',
       // and a logged-in person's own topic (user:<id>, core/realtime.ts) on every page.
       const topics = [...new Set([...(popts.topics ?? []), ...(req.pageTopics ?? [])])];
       if (req.user) topics.push(`user:${req.user.id}`);
       const locals = {
-        ...opts.locals(req, this),
+        ...localsOf(reply),
         ...data,
         pageTitle: popts.title,
         page: popts,
         pageScripts,
         wsTopics: topics.join(','),
       };
-      const body = page(name)(locals);
-      this.type('text/html; charset=utf-8');
-      if (req.htmx && !req.headers['hx-boosted'] && !popts.full) return this.send(body);
-      return this.send(template(layoutFile)({ ...locals, body }));
+      const html = body ?? page(name!)(locals);
+      reply.type('text/html; charset=utf-8');
+      if (req.htmx && !req.headers['hx-boosted'] && !popts.full) return reply.send(html);
+      return reply.send(template(layoutFile)({ ...locals, body: html }));
+    };
+    app.decorateReply('page', async function (this: FastifyReply, name: string, data = {}, popts: PageOptions = {}) {
+      return send(this, name, null, data, popts);
+    });
+    app.decorateReply('pageHtml', async function (this: FastifyReply, body: string, popts: PageOptions = {}) {
+      return send(this, null, body, {}, popts);
+    });
+    app.decorateReply('partialHtml', function (this: FastifyReply, name: string, data: Record<string, unknown>) {
+      return partial(name)(data, { data: { root: localsOf(this) } });
     });
     app.decorateReply('fragment', async function (this: FastifyReply, name: string, data = {}) {
       const req = this.request;

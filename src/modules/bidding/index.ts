@@ -11,7 +11,7 @@ import { parseBands } from './engine.js';
 import type { BiddingSettings, BiddingDeps } from './service.js';
 import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
-import { panelModel, type PanelDeps } from './panel.js';
+import { panelModel, sharedPanel, type PanelDeps } from './panel.js';
 import { livePusher, stateBadge } from './live.js';
 import { openAuction, cancelAuction, syncAuction, forceCancelLocked } from './lifecycle.js';
 import type { Events } from '../../core/events.js';
@@ -128,7 +128,15 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   // The item page (catalog) shows this module's bid area through a slot; `?bid=1` (where a
   // bid's login comes back to) opens the maximum-bid form.
   app.slots.provide('item.bidArea', async (listingId, req) => {
-    const model = await panelModel(deps, listingId, req.user?.id ?? null);
+    // The viewer-independent part from core's shared cache (invalidated with the item page: a bid,
+    // the auction's start or close, the listing's change); the viewer's standing is read each time.
+    const model = await panelModel(deps, listingId, req.user?.id ?? null, (d, id) =>
+      app.pageCache.shared(
+        `bidding:panel:${id}`,
+        { item: id, bytes: (s) => (s ? 1024 + s.rows.length * 200 : 16) },
+        () => sharedPanel(d, id),
+      ),
+    );
     const openMax = (req.query as Record<string, unknown> | undefined)?.bid === '1' && model?.viewer.loggedIn;
     return model
       ? {

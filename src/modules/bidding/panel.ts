@@ -11,27 +11,41 @@ export interface PanelDeps extends BiddingDeps {
 }
 
 /**
- * Everything the bid panel partials need for one viewer; null when there is nothing to show:
- * no such auction, or a cancelled one (also while the listing's cancel event is still on its way,
- * so the panel, its htmx fragment and the socket snapshot never show what the item page hides).
+ * The part of the panel that is the same for every viewer: the auction, its history (with each
+ * row's bidder, for the viewer's own rows) and the chart. Null as panelModel says.
  */
-export async function panelModel(deps: PanelDeps, id: number, viewerId: number | null) {
+export async function sharedPanel(deps: PanelDeps, id: number) {
   const [a, listing] = await Promise.all([
     q.loadSnapshot(deps.db, id, deps.settings.bands),
     deps.catalog.getListingForAuction(id),
   ]);
   if (!a || a.status === 'CANCELLED' || !listing || listing.status === 'CANCELLED') return null;
-  const [info, rows, series] = await Promise.all([
-    q.viewerInfo(deps.db, id, viewerId),
-    q.history(deps.db, deps.accounts, id, viewerId),
-    q.priceSeries(deps.db, id),
-  ]);
+  const [rows, series] = await Promise.all([q.history(deps.db, deps.accounts, id, null), q.priceSeries(deps.db, id)]);
   const startPrice = series.length ? Math.min(series[0].price, a.currentPrice) : a.currentPrice;
+  return { a, rows, chart: q.chartPoints(series, startPrice), extended: a.extended };
+}
+export type SharedPanel = NonNullable<Awaited<ReturnType<typeof sharedPanel>>>;
+
+/**
+ * Everything the bid panel partials need for one viewer; null when there is nothing to show:
+ * no such auction, or a cancelled one (also while the listing's cancel event is still on its way,
+ * so the panel, its htmx fragment and the socket snapshot never show what the item page hides).
+ * `shared` may answer the viewer-independent part from a cache (the item page's slot does: issue 16).
+ */
+export async function panelModel(
+  deps: PanelDeps,
+  id: number,
+  viewerId: number | null,
+  shared: (deps: PanelDeps, id: number) => Promise<SharedPanel | null> = sharedPanel,
+) {
+  const [s, info] = await Promise.all([shared(deps, id), q.viewerInfo(deps.db, id, viewerId)]);
+  if (!s) return null;
+  const { a } = s;
   return {
     a,
-    rows,
-    chart: q.chartPoints(series, startPrice),
-    extended: a.extended,
+    rows: s.rows.map((r) => ({ ...r, mine: viewerId !== null && r.bidderId === viewerId })),
+    chart: s.chart,
+    extended: s.extended,
     requestKey: randomUUID(),
     viewer: {
       loggedIn: viewerId !== null,

@@ -13,6 +13,8 @@ export interface HistoryRow {
   kind: 'MANUAL' | 'PROXY' | 'BUY_NOW';
   at: Date;
   mine: boolean;
+  /** Who bid (never shown): the panel marks the viewer's own rows from a history shared by all viewers. */
+  bidderId: number;
 }
 
 /** "dapanda" -> "d***a": enough to tell bidders apart, not enough to find them. */
@@ -94,6 +96,7 @@ export async function history(
     kind: b.kind,
     at: b.createdAt,
     mine: viewerId === b.bidderId,
+    bidderId: b.bidderId,
   }));
 }
 

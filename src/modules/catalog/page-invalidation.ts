@@ -20,8 +20,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 const KNOWN_MAX = 50_000;
 
 export interface PageInvalidation {
-  /** The item page being rendered for `listingId` shows things of its top category (시세, similar auctions). */
-  itemRendered(req: FastifyRequest, listingId: number, topCategoryId: number): void;
+  /**
+   * The item page being rendered for `listingId` shows things of its top category (시세, similar
+   * auctions); `dep` is core's shared() collector when the render is a logged-in page's shared body.
+   */
+  itemRendered(req: FastifyRequest, listingId: number, topCategoryId: number, dep?: (tag: string) => void): void;
 }
 
 export function pageInvalidation(app: FastifyInstance): PageInvalidation {
@@ -73,9 +76,10 @@ export function pageInvalidation(app: FastifyInstance): PageInvalidation {
   }
 
   return {
-    itemRendered(req, listingId, topCategoryId) {
+    itemRendered(req, listingId, topCategoryId, dep) {
       remember(listingId, topCategoryId);
       app.pageCache.dependsOn(req, categoryTag(topCategoryId));
+      dep?.(categoryTag(topCategoryId));
     },
   };
 }

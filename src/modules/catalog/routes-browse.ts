@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireUser } from '../../core/auth.js';
 import { notFound } from '../../core/errors.js';
+import type { PageOptions } from '../../core/views.js';
 import { isPrivateKey } from '../../core/storage.js';
 import type { AccountsApi } from '../accounts/index.js';
 import type { Config } from '../../config.js';
@@ -300,95 +301,184 @@ export async function browseRoutes(app: FastifyInstance, ctx: CatalogContext) {
     return { durations: DURATIONS.map((d) => ({ value: d, selected: d === l.durationDays })) };
   };
 
+  type Detail = NonNullable<Awaited<ReturnType<typeof browse.listingDetail>>>;
+  /** Who looks at the page, as far as its body is concerned (the bid area and questions are their slots'). */
+  interface DetailViewer {
+    mine: boolean;
+    loggedIn: boolean;
+  }
+  /** The detail page's model and page options; `slots` fills the bid area and questions (or stands in for them). */
+  async function detailPage(
+    req: FastifyRequest,
+    l: Detail,
+    v: DetailViewer,
+    slots: (id: number) => Promise<{ bidArea: unknown; questions: unknown }>,
+    dep?: (tag: string) => void,
+  ) {
+    const { mine } = v;
+    // 시세 and the similar auctions below come from the top category: its changes make this page stale.
+    ctx.pages.itemRendered(req, l.id, l.category.parent?.id ?? l.categoryId, dep);
+    const [profiles, trust] = await Promise.all([
+      ctx.accounts.publicProfiles([l.sellerId]),
+      app.slots.renderMany('listing.seller', [l.sellerId], req),
+    ]);
+    const seller = profiles.get(l.sellerId);
+    const sellerTrust = trust.get(l.sellerId);
+    const en = req.lang === 'en';
+    const gallery = l.photos.map((p, i) => ({ ...photoUrls(deps.storage, p), n: i + 1 }));
+    const cat = l.category;
+    const listing = {
+      id: l.id,
+      title: l.title,
+      description: l.description,
+      condition: req.t(`catalog.condition.${l.condition}`),
+      currentPrice: l.currentPrice,
+      startPrice: l.startPrice,
+      buyNowPrice: l.buyNowPrice,
+      // The reserve is the seller's secret: only they see it.
+      reservePrice: mine ? l.reservePrice : null,
+      bidCount: l.bidCount,
+      status: l.status,
+      statusLabel: req.t(`catalog.status.${l.status}`),
+      startsAt: l.startsAt,
+      endsAt: l.endsAt,
+      timeLeft: browse.timeLeft(req.t, l),
+      live: l.status === 'LIVE',
+    };
+    const description = l.description.replace(/\s+/g, ' ').slice(0, 150);
+    // 시세 for buyers deciding their maximum, and live auctions like this one.
+    const [sise, similar, parts] = await Promise.all([
+      siseView(deps.db, { title: l.title, categoryIds: [l.categoryId], excludeId: l.id }),
+      similarLive(deps.db, { title: l.title, categoryId: l.categoryId, excludeId: l.id }).then((rows) =>
+        cards(req, rows),
+      ),
+      l.status === 'CANCELLED' ? { bidArea: null, questions: null } : slots(l.id),
+    ]);
+    const data = {
+      listing,
+      gallery,
+      cover: gallery[0] ?? null,
+      multi: gallery.length > 1,
+      seller,
+      sellerTrust: sellerTrust ? { ...sellerTrust, data: { ...sellerTrust.data, full: true } } : null,
+      category: {
+        name: en ? cat.nameEn : cat.nameKo,
+        slug: cat.slug,
+        parent: cat.parent ? { name: en ? cat.parent.nameEn : cat.parent.nameKo, slug: cat.parent.slug } : null,
+      },
+      mine,
+      hidden: Boolean(l.hiddenAt),
+      // Logged-in visitors who are not the seller may report it (moderation's /reports/new).
+      reportable: v.loggedIn && !mine,
+      editable: mine && !l.hiddenAt && svc.canEdit(l),
+      relist: mine && !l.hiddenAt && l.status === 'ENDED_UNSOLD' ? await relistModel(l) : null,
+      appendable: mine && !l.hiddenAt && !svc.canEdit(l) && svc.canAppend(l),
+      // The live bid area belongs to the bidding module; it fills this slot when present.
+      bidArea: parts.bidArea,
+      // Questions and answers under the description belong to the messages module.
+      questions: parts.questions,
+      sise,
+      similar,
+    };
+    const popts = {
+      title: l.title,
+      description: description || l.title,
+      canonical: `${ctx.config.publicUrl}/items/${l.id}`,
+      // Photo URLs are site paths (/media/...) or absolute on a CDN.
+      ogImage: gallery[0]
+        ? gallery[0].card.startsWith('/')
+          ? `${ctx.config.publicUrl}${gallery[0].card}`
+          : gallery[0].card
+        : undefined,
+      scripts: ['catalog.js'],
+    };
+    return { data, popts };
+  }
+
+  /**
+   * A logged-in buyer's item page (issue 16): the body is the same for every logged-in viewer who is
+   * neither the seller nor staff, except the bid area and the questions (theirs: standing, maximum,
+   * watch button, own questions, forms with their CSRF token). That body is rendered once per change
+   * (core/page-cache.ts shared(), invalidated by the events that invalidate the anonymous page) with a
+   * marker where each personal part goes, and only those parts and the layout (header) are rendered
+   * per view. Null when the page is not of that kind (no such listing, a cancelled or hidden one):
+   * the full render decides.
+   */
+  type SharedBody = {
+    sellerId: number;
+    parts: (string | { slot: 'bidArea' | 'questions' })[];
+    popts: PageOptions;
+  } | null;
+  const SPLICE = /<!--splice:(bidArea|questions)-->/g;
+  const sharedBody = (req: FastifyRequest, id: number): Promise<SharedBody> =>
+    app.pageCache.shared<SharedBody>(
+      `catalog:item-body:${id}:${req.lang}`,
+      {
+        item: id,
+        bytes: (b) => (b ? b.parts.reduce<number>((n, p) => n + (typeof p === 'string' ? p.length * 2 : 16), 0) : 16),
+      },
+      async (dep) => {
+        const l = await browse.listingDetail(deps.db, id);
+        if (!l || l.status === 'CANCELLED' || l.hiddenAt) return null;
+        const marker = (name: string) => ({ partial: 'catalog/splice', data: { name } });
+        const { data, popts } = await detailPage(
+          req,
+          l,
+          { mine: false, loggedIn: true },
+          async () => ({ bidArea: marker('bidArea'), questions: marker('questions') }),
+          dep,
+        );
+        const html = app.views.renderShared('catalog/detail', data, req.t, req.lang);
+        const parts: NonNullable<SharedBody>['parts'] = [];
+        let at = 0;
+        for (const m of html.matchAll(SPLICE)) {
+          parts.push(html.slice(at, m.index), { slot: m[1] as 'bidArea' | 'questions' });
+          at = m.index + m[0].length;
+        }
+        parts.push(html.slice(at));
+        return { sellerId: l.sellerId, parts, popts };
+      },
+    );
+
   app.get<{ Params: Static<typeof IdParams> }>(
     '/items/:id',
     { schema: { params: IdParams }, config: { pageCache: 'item' } },
     async (req, reply) => {
+      const staff = req.user?.role === 'MODERATOR' || req.user?.role === 'ADMIN';
+      if (req.user && !staff && app.pageCache.enabled) {
+        const body = await sharedBody(req, req.params.id);
+        if (body && body.sellerId !== req.user.id) {
+          const [bidArea, questions] = await Promise.all([
+            app.slots.render('item.bidArea', req.params.id, req),
+            app.slots.render('item.questions', req.params.id, req),
+          ]);
+          // No bid area after all (the auction is not open yet, or was just cancelled): the full render says so.
+          if (bidArea) {
+            const html = body.parts
+              .map((p) => {
+                if (typeof p === 'string') return p;
+                const c = p.slot === 'bidArea' ? bidArea : questions;
+                return c ? reply.partialHtml(c.partial, c.data) : '';
+              })
+              .join('');
+            return reply.pageHtml(html, body.popts);
+          }
+        }
+      }
       const l = await browse.listingDetail(deps.db, req.params.id);
       if (!l) throw notFound();
       const mine = req.user?.id === l.sellerId;
-      const staff = req.user?.role === 'MODERATOR' || req.user?.role === 'ADMIN';
       // A cancelled listing stays visible to its seller only; a hidden one (moderation) to its seller and staff.
       if (l.status === 'CANCELLED' && !mine && !staff) throw notFound();
       if (l.hiddenAt && !mine && !staff) throw notFound();
-      // 시세 and the similar auctions below come from the top category: its changes make this page stale.
-      ctx.pages.itemRendered(req, l.id, l.category.parent?.id ?? l.categoryId);
-      const [profiles, trust] = await Promise.all([
-        ctx.accounts.publicProfiles([l.sellerId]),
-        app.slots.renderMany('listing.seller', [l.sellerId], req),
-      ]);
-      const seller = profiles.get(l.sellerId);
-      const sellerTrust = trust.get(l.sellerId);
-      const en = req.lang === 'en';
-      const gallery = l.photos.map((p, i) => ({ ...photoUrls(deps.storage, p), n: i + 1 }));
-      const cat = l.category;
-      const listing = {
-        id: l.id,
-        title: l.title,
-        description: l.description,
-        condition: req.t(`catalog.condition.${l.condition}`),
-        currentPrice: l.currentPrice,
-        startPrice: l.startPrice,
-        buyNowPrice: l.buyNowPrice,
-        // The reserve is the seller's secret: only they see it.
-        reservePrice: mine ? l.reservePrice : null,
-        bidCount: l.bidCount,
-        status: l.status,
-        statusLabel: req.t(`catalog.status.${l.status}`),
-        startsAt: l.startsAt,
-        endsAt: l.endsAt,
-        timeLeft: browse.timeLeft(req.t, l),
-        live: l.status === 'LIVE',
-      };
-      const description = l.description.replace(/\s+/g, ' ').slice(0, 150);
-      // 시세 for buyers deciding their maximum, and live auctions like this one.
-      const [sise, similar] = await Promise.all([
-        siseView(deps.db, { title: l.title, categoryIds: [l.categoryId], excludeId: l.id }),
-        similarLive(deps.db, { title: l.title, categoryId: l.categoryId, excludeId: l.id }).then((rows) =>
-          cards(req, rows),
-        ),
-      ]);
-      return reply.page(
-        'catalog/detail',
-        {
-          listing,
-          gallery,
-          cover: gallery[0] ?? null,
-          multi: gallery.length > 1,
-          seller,
-          sellerTrust: sellerTrust ? { ...sellerTrust, data: { ...sellerTrust.data, full: true } } : null,
-          category: {
-            name: en ? cat.nameEn : cat.nameKo,
-            slug: cat.slug,
-            parent: cat.parent ? { name: en ? cat.parent.nameEn : cat.parent.nameKo, slug: cat.parent.slug } : null,
-          },
-          mine,
-          hidden: Boolean(l.hiddenAt),
-          // Logged-in visitors who are not the seller may report it (moderation's /reports/new).
-          reportable: Boolean(req.user) && !mine,
-          editable: mine && !l.hiddenAt && svc.canEdit(l),
-          relist: mine && !l.hiddenAt && l.status === 'ENDED_UNSOLD' ? await relistModel(l) : null,
-          appendable: mine && !l.hiddenAt && !svc.canEdit(l) && svc.canAppend(l),
-          // The live bid area belongs to the bidding module; it fills this slot when present.
-          bidArea: l.status === 'CANCELLED' ? null : await app.slots.render('item.bidArea', l.id, req),
-          // Questions and answers under the description belong to the messages module.
-          questions: l.status === 'CANCELLED' ? null : await app.slots.render('item.questions', l.id, req),
-          sise,
-          similar,
-        },
-        {
-          title: l.title,
-          description: description || l.title,
-          canonical: `${ctx.config.publicUrl}/items/${l.id}`,
-          // Photo URLs are site paths (/media/...) or absolute on a CDN.
-          ogImage: gallery[0]
-            ? gallery[0].card.startsWith('/')
-              ? `${ctx.config.publicUrl}${gallery[0].card}`
-              : gallery[0].card
-            : undefined,
-          scripts: ['catalog.js'],
-        },
-      );
+      const { data, popts } = await detailPage(req, l, { mine, loggedIn: Boolean(req.user) }, async (id) => {
+        const [bidArea, questions] = await Promise.all([
+          app.slots.render('item.bidArea', id, req),
+          app.slots.render('item.questions', id, req),
+        ]);
+        return { bidArea, questions };
+      });
+      return reply.page('catalog/detail', data, popts);
     },
   );
 

@@ -9,7 +9,7 @@ import { accountsApi } from '../accounts/index.js';
 import { catalogApi } from '../catalog/index.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
-import { hideQuestion, questionRoutes, questionsModel, type QaDeps } from './questions.js';
+import { hideQuestion, publicQuestions, questionRoutes, questionsModel, type QaDeps } from './questions.js';
 import { orderChat, chatRoutes, type ChatDeps } from './chat.js';
 import { ordersApi } from '../orders/index.js';
 
@@ -21,7 +21,15 @@ export const messagesModule: FastifyPluginAsync = async (app) => {
   app.views.fillSlot('orders.row.chat', 'messages/chat-unread-lazy');
   const deps: QaDeps = { db: app.db, accounts: accountsApi(app.db), catalog: catalogApi(app.db) };
   app.slots.provide('item.questions', async (listingId, req) => {
-    const data = await questionsModel(deps, listingId, req);
+    // The public part (seller, answered questions) from core's shared cache, invalidated with the
+    // item page (a question asked or answered, a moderator's hide); the viewer's own are read each time.
+    const data = await questionsModel(deps, listingId, req, (d, id) =>
+      app.pageCache.shared(
+        `messages:questions:${id}`,
+        { item: id, bytes: (p) => (p ? 512 + p.answered.length * 600 : 16) },
+        () => publicQuestions(d, id),
+      ),
+    );
     return data ? { partial: 'messages/questions', data } : null;
   });
   await questionRoutes(app, deps);

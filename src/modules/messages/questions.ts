@@ -54,21 +54,69 @@ export interface QaDeps {
   catalog: CatalogApi;
 }
 
-/** The Q&A block of an item page for this viewer. */
-export async function questionsModel(deps: QaDeps, listingId: number, req: FastifyRequest) {
-  const viewer = req.user?.id ?? null;
+type QuestionRow = Awaited<ReturnType<Db['listingQuestion']['findMany']>>[number] & { asker: string };
+
+/** Rows with the askers' masked nicknames. */
+async function named(deps: QaDeps, rows: Awaited<ReturnType<Db['listingQuestion']['findMany']>>) {
+  const names = await deps.accounts.publicProfiles(rows.map((r) => r.askerId));
+  return rows.map((r): QuestionRow => ({ ...r, asker: mask(names.get(r.askerId)?.nickname ?? '?') }));
+}
+
+/**
+ * What every viewer of the item sees of its Q&A: the seller and the answered questions (newest
+ * 100). Null when there is no such listing. The item page's slot caches it (issue 16).
+ */
+export async function publicQuestions(deps: QaDeps, listingId: number) {
   const l = await deps.catalog.getListingForAuction(listingId);
   if (!l) return null;
-  const isSeller = viewer === l.sellerId;
-  const rows = await deps.db.listingQuestion.findMany({
-    where: {
-      listingId,
-      OR: [{ answeredAt: { not: null } }, ...(viewer !== null ? [{ askerId: viewer }, { sellerId: viewer }] : [])],
-    },
-    orderBy: { id: 'desc' },
-    take: 100,
-  });
-  const names = await deps.accounts.publicProfiles(rows.map((r) => r.askerId));
+  const [rows, waiting] = await Promise.all([
+    deps.db.listingQuestion.findMany({
+      where: { listingId, answeredAt: { not: null } },
+      orderBy: { id: 'desc' },
+      take: 100,
+    }),
+    deps.db.listingQuestion.findMany({
+      where: { listingId, answeredAt: null },
+      distinct: ['askerId'],
+      select: { askerId: true },
+    }),
+  ]);
+  return {
+    sellerId: l.sellerId,
+    answered: await named(deps, rows),
+    // Who has a question waiting (never shown): only they and the seller need a read of their own.
+    waitingAskers: new Set(waiting.map((w) => w.askerId)),
+  };
+}
+export type PublicQuestions = NonNullable<Awaited<ReturnType<typeof publicQuestions>>>;
+
+/**
+ * The Q&A block of an item page for this viewer: the answered questions and, for the asker and
+ * the seller, the unanswered ones that are theirs to see. `shared` may answer the public part
+ * from a cache.
+ */
+export async function questionsModel(
+  deps: QaDeps,
+  listingId: number,
+  req: FastifyRequest,
+  shared: (deps: QaDeps, listingId: number) => Promise<PublicQuestions | null> = publicQuestions,
+) {
+  const viewer = req.user?.id ?? null;
+  const pub = await shared(deps, listingId);
+  if (!pub) return null;
+  // Unanswered questions: the seller's to see, and each asker their own (most viewers have none).
+  const waiting =
+    viewer !== null && (viewer === pub.sellerId || pub.waitingAskers.has(viewer))
+      ? await deps.db.listingQuestion.findMany({
+          where: { listingId, answeredAt: null, OR: [{ askerId: viewer }, { sellerId: viewer }] },
+          orderBy: { id: 'desc' },
+          take: 100,
+        })
+      : [];
+  const isSeller = viewer === pub.sellerId;
+  const rows = waiting.length
+    ? [...pub.answered, ...(await named(deps, waiting))].sort((a, b) => b.id - a.id).slice(0, 100)
+    : pub.answered;
   return {
     listingId,
     isSeller,
@@ -83,7 +131,7 @@ export async function questionsModel(deps: QaDeps, listingId: number, req: Fasti
       createdAt: r.createdAt,
       mine: r.askerId === viewer,
       reportable: !r.hiddenAt && viewer !== null && r.askerId !== viewer,
-      asker: mask(names.get(r.askerId)?.nickname ?? '?'),
+      asker: r.asker,
     })),
   };
 }
@@ -110,6 +158,8 @@ export async function questionRoutes(app: FastifyInstance, deps: QaDeps) {
         });
         await app.events.enqueue(tx, questionAsked(q));
       });
+      // The asker's next page shows it now (the durable event reaches other instances' caches a moment later).
+      app.pageCache.invalidateItem(l.id);
       flash(req, 'info', 'messages.qa.asked');
       return goTo(req, reply, `/items/${l.id}#questions`);
     },
@@ -138,6 +188,7 @@ export async function questionRoutes(app: FastifyInstance, deps: QaDeps) {
         return true;
       });
       if (!done) throw new AppError(422, 'messages.qa.errors.alreadyAnswered', {}, 'ALREADY_ANSWERED');
+      app.pageCache.invalidateItem(q.listingId);
       flash(req, 'info', 'messages.qa.answered');
       return goTo(req, reply, `/items/${q.listingId}#q-${q.id}`);
     },

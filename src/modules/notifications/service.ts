@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { TFunction } from 'i18next';
 import { transaction, type Db, type Tx } from '../../core/db/index.js';
-import { i18n, isLang, type Lang } from '../../core/i18n.js';
+import { isLang, tFor as fastT, type Lang } from '../../core/i18n.js';
 import type { AccountsApi } from '../accounts/index.js';
 import * as store from './store.js';
 import { actionLink, messageParams, type Params } from './kinds.js';
@@ -41,7 +41,7 @@ export function present(row: store.Row, t: TFunction, lang: string) {
 
 export const tFor = (lang: string): { t: TFunction; lang: Lang } => {
   const l: Lang = isLang(lang) ? lang : 'ko';
-  return { t: i18n.getFixedT(l), lang: l };
+  return { t: fastT(l), lang: l };
 };
 
 // ── unsubscribe tokens: `<userId>-<HMAC>`, valid until the secret changes ──

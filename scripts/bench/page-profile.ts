@@ -1,0 +1,140 @@
+/**
+ * One page under load, in-process, with what it costs: `npx tsx scripts/bench/page-profile.ts [seconds] [connections]`.
+ * Makes a scratch database (bench setup), builds the app (production, logger off), logs one user in,
+ * then runs autocannon on the logged-in /items/:id (and PAGE_PROFILE_ANON=1: the anonymous one) while
+ * counting PostgreSQL statements and Redis commands per request and taking a CPU profile
+ * (summarised as the bench does; the raw profile in .data/page.cpuprofile for a viewer).
+ */
+import path from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { Session } from 'node:inspector/promises';
+import pg from 'pg';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { scratchDatabase, dropDatabase, makeUsers, makeAuctions, createDb, PASSWORD } from './setup.js';
+import { UserClient } from './client.js';
+import { summariseProfile, type CpuProfile } from './profile.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SECONDS = Number(process.argv[2] ?? 5);
+const CONNECTIONS = Number(process.argv[3] ?? 50);
+let queries = 0;
+const origQuery = pg.Client.prototype.query;
+const logged: string[] = [];
+let logging = false;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  queries++;
+  if (logging) {
+    const a = args[0] as string | { text?: string };
+    logged.push(
+      `${(performance.now() % 100000).toFixed(1)} ${(typeof a === 'string' ? a : (a?.text ?? '')).replace(/\s+/g, ' ').slice(0, 160)}`,
+    );
+  }
+  return (origQuery as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof origQuery;
+
+const redisPrefix = `pprof_${randomUUID().slice(0, 8)}`;
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const databaseUrl = await scratchDatabase(process.env.BENCH_PG_BASE ?? 'postgresql://postgres@127.0.0.1:5432', ROOT);
+const db = createDb(databaseUrl, 5);
+Object.assign(process.env, {
+  NODE_ENV: 'production',
+  REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  ROLE: 'all',
+  DATABASE_URL: databaseUrl,
+  REDIS_PREFIX: redisPrefix,
+  SESSION_SECRET: randomUUID() + randomUUID(),
+  LOG_LEVEL: 'silent',
+  PUBLIC_URL: 'http://127.0.0.1',
+  STORAGE_DIR: path.join(ROOT, '.data', 'bench-storage'),
+  METRICS_PORT: '0',
+  RATE_LIMIT_MAX: '10000000',
+});
+const { loadConfig } = await import('../../src/config.js');
+const { buildApp } = await import('../../src/app.js');
+const app = await buildApp(loadConfig(process.env), { logger: false });
+let redisCmds = 0;
+const origSend = (app.redis as unknown as { sendCommand: (...a: unknown[]) => unknown }).sendCommand;
+(app.redis as unknown as { sendCommand: (...a: unknown[]) => unknown }).sendCommand = function (...a: unknown[]) {
+  redisCmds++;
+  return origSend.apply(this, a);
+};
+await app.listen({ port: 0, host: '127.0.0.1' });
+const port = (app.server.address() as { port: number }).port;
+try {
+  const [seller] = await makeUsers(db, redis, redisPrefix, 1, 0, 's');
+  const [viewer] = await makeUsers(db, redis, redisPrefix, 1, 1_000_000, 'v');
+  const [item] = await makeAuctions(db, seller.id, 3, 10_000);
+  const c = new UserClient(port, '127.0.0.1');
+  await c.login(viewer.email, PASSWORD);
+  const cookie = [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  const one = await c.request('GET', `/items/${item}`);
+  if (one.status !== 200 || !one.body.includes('/logout')) throw new Error(`logged-in page: ${one.status}`);
+  if (process.env.PAGE_PROFILE_DUMP) writeFileSync(process.env.PAGE_PROFILE_DUMP, one.body);
+  logging = true;
+  await c.request('GET', `/items/${item}`);
+  logging = false;
+  if (process.env.PAGE_PROFILE_SQL) console.log(logged.join('\n'));
+  // One at a time: the latency of a lone request (no queueing behind the others), and what it costs.
+  queries = 0;
+  redisCmds = 0;
+  const seq = new Session();
+  seq.connect();
+  await seq.post('Profiler.enable');
+  await seq.post('Profiler.setSamplingInterval', { interval: 100 });
+  await seq.post('Profiler.start');
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < 200; i++) await c.request('GET', `/items/${item}`);
+  const cpu = process.cpuUsage(cpu0);
+  const { profile: seqProfile } = (await seq.post('Profiler.stop')) as { profile: CpuProfile };
+  seq.disconnect();
+  mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+  writeFileSync(path.join(ROOT, '.data', 'page-sequential.cpuprofile'), JSON.stringify(seqProfile));
+  console.log(
+    `sequential logged-in: ${((performance.now() - t0) / 200).toFixed(1)} ms/request, CPU ${((cpu.user + cpu.system) / 200000).toFixed(1)} ms/request (this process: app + client), ${one.body.length} chars, ${(queries / 200).toFixed(1)} statements, ${(redisCmds / 200).toFixed(1)} Redis commands per request`,
+  );
+  const run = (headers: Record<string, string>, seconds: number) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}${process.env.PAGE_PROFILE_PATH ?? `/items/${item}`}`,
+      connections: CONNECTIONS,
+      duration: seconds,
+      headers,
+    });
+  for (const [name, headers] of [
+    ...(process.env.PAGE_PROFILE_ANON ? [['anonymous', {}] as const] : []),
+    ['logged-in', { cookie }] as const,
+  ]) {
+    await run(headers, 1);
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+    queries = 0;
+    redisCmds = 0;
+    const r = await run(headers, SECONDS);
+    const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
+    session.disconnect();
+    mkdirSync(path.join(ROOT, '.data'), { recursive: true });
+    writeFileSync(path.join(ROOT, '.data', `page-${name}.cpuprofile`), JSON.stringify(profile));
+    const n = r.requests.total || 1;
+    const s = summariseProfile(profile);
+    console.log(
+      `\n== ${name} /items/${item}: ${r.requests.average} req/s, p50 ${r.latency.p50} p99 ${r.latency.p99} ms, non2xx ${r.non2xx}; per request: ${(queries / n).toFixed(2)} PostgreSQL statements, ${(redisCmds / n).toFixed(2)} Redis commands`,
+    );
+    for (const [l, v] of s.byPackage.slice(0, 15)) console.log(`  ${(v * 100).toFixed(1).padStart(5)}%  ${l}`);
+    console.log('  top functions:');
+    for (const [l, v] of s.topFunctions.slice(0, 25)) console.log(`  ${(v * 100).toFixed(1).padStart(5)}%  ${l}`);
+  }
+  c.close();
+} finally {
+  await app.close();
+  await db.$disconnect();
+  await dropDatabase(databaseUrl).catch(() => {});
+  const keys = await redis.keys(`${redisPrefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+}
