@@ -94,6 +94,7 @@ if [ "$rehearse" = yes ] && [ "${TEST_REHEARSAL_SERIAL:-0}" != 1 ]; then
   ops_pid=$!
 fi
 
+node scripts/tap-plugins.mjs # tap's Test class for .taprc's plugins, before any test process starts
 jobs=${TEST_JOBS:-2}
 echo "[test] ${#files[@]} test files, $jobs at a time"
 log=$(mktemp)
