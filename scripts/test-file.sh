@@ -9,4 +9,5 @@ export NODE_ENV=test
 export TEST_PG_BASE=${TEST_PG_BASE:-postgresql://postgres@127.0.0.1:5432}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 bash scripts/deps.sh >/dev/null
+node scripts/tap-plugins.mjs
 exec npx tap --reporter=terse "$@"

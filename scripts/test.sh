@@ -12,15 +12,32 @@ export NODE_ENV=test
 start=$(date +%s)
 
 bash scripts/deps.sh
-echo "[test] typecheck"; npx tsc --noEmit -p tsconfig.json
-echo "[test] lint";      npx eslint .; npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "[test] not formatted: npm run format"; exit 1; }
-echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.cjs; npx tsx scripts/boundaries.ts
-# ---- cloud: pulumi/ is its own package (lockfile, tsconfig), outside the app's tsc and lint rules.
-if [ ! -d pulumi/node_modules ] || [ pulumi/package-lock.json -nt pulumi/node_modules/.package-lock.json ]; then
-  echo "[test] pulumi: npm ci"; (cd pulumi && npm ci --no-audit --no-fund)
-fi
-echo "[test] pulumi typecheck"; (cd pulumi && npx tsc -p tsconfig.json)
-# ---- end cloud
+# The static checks are single-threaded: two chains at a time (each ~30 s of CPU on a quiet machine),
+# so the second core does not sit idle; each chain's output is shown when both are done.
+typecheck() {
+  echo "[test] typecheck"; npx tsc --noEmit -p tsconfig.json
+  # ---- cloud: pulumi/ is its own package (lockfile, tsconfig), outside the app's tsc and lint rules.
+  if [ ! -d pulumi/node_modules ] || [ pulumi/package-lock.json -nt pulumi/node_modules/.package-lock.json ]; then
+    echo "[test] pulumi: npm ci"; (cd pulumi && npm ci --no-audit --no-fund)
+  fi
+  echo "[test] pulumi typecheck"; (cd pulumi && npx tsc -p tsconfig.json)
+  # ---- end cloud
+}
+lint() {
+  echo "[test] lint";      npx eslint .; npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "[test] not formatted: npm run format"; exit 1; }
+  echo "[test] module boundaries"; npx depcruise src --config .dependency-cruiser.cjs; npx tsx scripts/boundaries.ts
+  node scripts/tap-plugins.mjs # tap's Test class for .taprc's plugins, before any test process starts
+}
+typecheck_log=$(mktemp); lint_log=$(mktemp)
+(set -e; typecheck) >"$typecheck_log" 2>&1 &
+typecheck_pid=$!
+(set -e; lint) >"$lint_log" 2>&1 &
+lint_pid=$!
+static=0
+wait "$typecheck_pid" || static=1
+wait "$lint_pid" || static=1
+cat "$typecheck_log" "$lint_log"; rm -f "$typecheck_log" "$lint_log"
+if [ "$static" -ne 0 ]; then echo "[test] static checks failed (above)"; exit 1; fi
 DATABASE_URL="$TEST_PG_BASE/postgres" bash scripts/services.sh
 
 db="dapanda_test_${TEST_RUN_ID}"
@@ -46,29 +63,11 @@ DATABASE_URL=$MIGRATE_DATABASE_URL npx tsx src/cli/db.ts migrate
 suites=(test/unit test/integration test/security test/e2e)
 [ -d test/ops ] && suites+=(test/ops)
 [ -d pulumi/test ] && suites+=(pulumi/test) # Pulumi mocks, policy pack, user data (cloud)
-# The slowest files start first (measured in CI: 60-130 s each, the rest mostly under 20 s), so
-# that no long file starts last and runs alone at the end; the rest follow in name order.
-slow=(
-  test/integration/anonymous-no-session.test.ts
-  test/integration/wallet-ledger-properties.test.ts
-  test/e2e/ux-pages-desktop.test.ts
-  test/security/route-fuzz.test.ts
-  test/e2e/orders-trade-browser.test.ts
-  test/integration/notifications-orders.test.ts
-  test/e2e/ux-pages-phone.test.ts
-  test/integration/bidding-race.test.ts
-  test/e2e/bidding-browser.test.ts
-  test/integration/bidding-close.test.ts
-  test/integration/bidding-multi-instance.test.ts
-  test/integration/notifications-multi-instance.test.ts
-  test/integration/shutdown.test.ts
-)
+# tap runs the files in name order whatever order they are given in (@tapjs/run sorts its list), so
+# no order is attempted here: pulumi/, test/e2e, integration, ops, security, unit.
 files=()
-for f in "${slow[@]}"; do [ -f "$f" ] && files+=("$f"); done
 for s in "${suites[@]}"; do
-  while IFS= read -r f; do
-    [[ " ${slow[*]} " == *" $f "* ]] || files+=("$f")
-  done < <(find "$s" -name '*.test.ts' -o -name '*.test.mjs' | sort)
+  while IFS= read -r f; do files+=("$f"); done < <(find "$s" -name '*.test.ts' -o -name '*.test.mjs' | sort)
 done
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 

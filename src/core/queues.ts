@@ -57,6 +57,21 @@ const redisResets = new prom.Counter({
 /** How often worker processes compare the queue epoch in Redis with PostgreSQL's. */
 const EPOCH_CHECK_MS = 5000;
 
+/**
+ * Stops a worker whose close we stopped waiting for (Redis unreachable: BullMQ 6's close waits for
+ * its blocking connection's 'end', which a reconnecting client never emits). BullMQ stops two timers
+ * only in that close: the lock renewal (every lockDuration/2, for ever) and the stalled-job check's
+ * sleep (stalledInterval); left running, they keep the process alive after app.close() (a test file
+ * then hangs until tap's timeout). Both are BullMQ internals, looked up defensively: if a BullMQ
+ * upgrade renames them, shutdown.test.ts's "ends by itself" test fails.
+ */
+function abandon(w: Worker): void {
+  const inner = w as unknown as { lockManager?: { close(): Promise<void> }; stalledCheckStopper?: () => void };
+  inner.lockManager?.close().catch(() => {});
+  inner.stalledCheckStopper?.();
+  w.disconnect().catch(() => {});
+}
+
 export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: boolean; closeTimeoutMs: number }>(
   async (app, opts) => {
     const queues = new Map<string, Queue>();
@@ -244,7 +259,7 @@ export const queuesPlugin = fp<{ redisUrl: string; prefix: string; runWorkers: b
         () => {},
       );
       // Not awaited: with Redis gone, BullMQ's disconnect can wait as long as its close.
-      await bounded('queue workers', workers, () => workers.forEach((w) => w.disconnect().catch(() => {})));
+      await bounded('queue workers', workers, () => workers.forEach((w) => abandon(w)));
       await bounded('queues', [...queues.values()], () =>
         [...queues.values()].forEach((q) => q.disconnect().catch(() => {})),
       );

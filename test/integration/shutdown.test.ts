@@ -1,10 +1,12 @@
 /**
  * SIGTERM drains: /readyz turns 503 at once, a request in flight still completes, then the process exits 0;
- * also while Redis is unreachable (BullMQ's close would wait for it forever: the wait is bounded).
+ * also while Redis is unreachable (BullMQ's close would wait for it forever: the wait is bounded), and then
+ * nothing of the app keeps the process alive (a test file that closes its app exits by itself).
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { freePort, startServer } from '../helpers/server.js';
+import { ROOT, tsNodeArgs } from '../helpers/env.js';
 
 t.test('graceful shutdown on SIGTERM', async (t) => {
   const { child, port, metricsPort, exited, output } = await startServer(t, { DRAIN_DELAY_MS: '1500' });
@@ -59,4 +61,26 @@ t.test('SIGTERM while Redis is down: the process still exits cleanly, in bounded
     `within the queue close bound, not close-with-grace's 30 s kill (${Date.now() - t0} ms)`,
   );
   t.match(output(), /did not close within 1500 ms/, 'and says why it took that long');
+});
+
+t.test('an app closed while Redis is down leaves nothing running: the process ends by itself', async (t) => {
+  // stdin/stderr ignored: a child holding this file's stderr would keep the test runner waiting.
+  const child = spawn(process.execPath, tsNodeArgs('test/fixtures/close-without-redis.ts'), {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'test' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const code = await Promise.race([
+    exited,
+    new Promise<string>((r) => setTimeout(() => r('still running 40 s after start'), 40_000)),
+  ]);
+  t.match(out, 'closed', 'app.close() returned (after the queue close bound)');
+  // Before the fix the workers' lock renewal (every 15 s, for ever) kept it alive.
+  t.equal(code, 0, 'then the process exits on its own, with nothing left running');
 });
