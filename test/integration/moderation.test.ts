@@ -145,6 +145,9 @@ t.test('the report form and POST /reports', async (t) => {
       answeredAt: new Date(),
     },
   });
+  // Written straight to the database, not through the ask/answer routes that drop the item's cached
+  // pages (its shared logged-in body included): drop them as those routes do.
+  app.pageCache.invalidateItem(id);
   t.equal(
     (await rc.get(`/reports/new?targetType=QUESTION&targetId=${hidden.id}`)).statusCode,
     404,
