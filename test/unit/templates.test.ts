@@ -38,7 +38,8 @@ t.test('no inline scripts or styles (the CSP forbids them)', async (t) => {
 t.test('every literal {{t "key"}} exists in Korean and English', async (t) => {
   let n = 0;
   for (const f of templates) {
-    for (const m of readFileSync(f, 'utf8').matchAll(/\(?t "([a-zA-Z0-9_.]+)"/g)) {
+    // `{{t "key"` or a subexpression `(t "key"`; not the end of another word (`(lookup chat "partial")`).
+    for (const m of readFileSync(f, 'utf8').matchAll(/(?:\{\{~?|\()t "([a-zA-Z0-9_.]+)"/g)) {
       n++;
       t.type(lookup(ko, m[1]), 'string', `ko ${m[1]} (${path.basename(f)})`);
       t.type(lookup(en, m[1]), 'string', `en ${m[1]} (${path.basename(f)})`);

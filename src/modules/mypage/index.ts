@@ -34,13 +34,13 @@ export const mypageModule: FastifyPluginAsync<MypageOptions> = async (app, opts)
   app.get('/my', { preHandler: requireUser }, async (req, reply) => {
     const userId = req.user!.id;
     const orders = opts.ordersSummary ? await opts.ordersSummary(userId, (k) => String(req.t(k))) : null;
-    const [hub, chat] = await Promise.all([
+    const [hub, chatArea] = await Promise.all([
       hubModel(app.db, userId, orders),
       // Unread order-chat lines (the messages module's, through a slot; absent without it).
       app.slots.render('mypage.hub.chat', userId, req),
     ]);
     if (!hub) throw notFound();
-    return reply.page('mypage/hub', { hub, chat }, { title: req.t('mypage.title') });
+    return reply.page('mypage/hub', { hub, chatArea }, { title: req.t('mypage.title') });
   });
 
   await profileRoutes(app, opts.publicUrl);
