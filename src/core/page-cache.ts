@@ -140,10 +140,33 @@ interface Pending {
 }
 const pendingOf = new WeakMap<FastifyRequest, Pending>();
 
+/** Cache keys per item tag, so that invalidating an item deletes exactly its entries. */
+class TagIndex {
+  private readonly keys = new Map<string, Set<string>>();
+  add(tag: string, key: string): void {
+    let keys = this.keys.get(tag);
+    if (!keys) this.keys.set(tag, (keys = new Set()));
+    keys.add(key);
+  }
+  /** The LRU cache's `dispose`: an entry gone (evicted, expired, deleted) leaves the index. */
+  readonly dispose = (e: { tag: string | null }, key: string): void => {
+    if (!e.tag) return;
+    const keys = this.keys.get(e.tag);
+    if (!keys) return;
+    keys.delete(key);
+    if (keys.size === 0) this.keys.delete(e.tag);
+  };
+  /** Deletes every entry of `tag` from `cache` (its dispose then empties the index). */
+  deleteAll(tag: string, cache: { delete(key: string): unknown }): void {
+    const keys = this.keys.get(tag);
+    if (keys) for (const k of [...keys]) cache.delete(k);
+  }
+}
+
 /** What the lookup plugin and the store plugin share (one per app). */
 interface Internals {
   cache: LRUCache<string, Entry>;
-  byTag: Map<string, Set<string>>;
+  byTag: TagIndex;
   epoch(): number;
   /** The last stored render's headers without its content type: helmet's, for a 429 sent before helmet ran. */
   securityHeaders: Record<string, string | string[]>;
@@ -249,8 +272,7 @@ declare module 'fastify' {
 
 export const pageCachePlugin = fp<PageCacheOptions>(
   async (app, opts) => {
-    /** Entry keys per item tag, so invalidateItem deletes exactly that item's pages. */
-    const byTag = new Map<string, Set<string>>();
+    const byTag = new TagIndex();
     const cache = new LRUCache<string, Entry>({
       maxSize: opts.maxBytes,
       sizeCalculation: (e, k) => Math.max(1, e.body.length + k.length * 2 + 600),
@@ -259,29 +281,17 @@ export const pageCachePlugin = fp<PageCacheOptions>(
       ttl: opts.ttlMs,
       ttlAutopurge: false,
       updateAgeOnGet: false,
-      dispose: (e, k) => {
-        if (!e.tag) return;
-        const keys = byTag.get(e.tag);
-        if (!keys) return;
-        keys.delete(k);
-        if (keys.size === 0) byTag.delete(e.tag);
-      },
+      dispose: byTag.dispose,
     });
     /** Shared parts of logged-in pages (shared()), by key, and their keys per item tag. */
-    const sharedByTag = new Map<string, Set<string>>();
+    const sharedByTag = new TagIndex();
     const sharedCache = new LRUCache<string, SharedEntry>({
       maxSize: Math.max(1, Math.floor(opts.maxBytes / 4)),
       sizeCalculation: (e) => Math.max(1, e.size),
       ttl: opts.ttlMs,
       ttlAutopurge: false,
       updateAgeOnGet: false,
-      dispose: (e, k) => {
-        if (!e.tag) return;
-        const keys = sharedByTag.get(e.tag);
-        if (!keys) return;
-        keys.delete(k);
-        if (keys.size === 0) sharedByTag.delete(e.tag);
-      },
+      dispose: sharedByTag.dispose,
     });
     const sharedInflight = new Map<string, { gen: string; promise: Promise<unknown> }>();
     /**
@@ -307,10 +317,8 @@ export const pageCachePlugin = fp<PageCacheOptions>(
       },
       invalidateItem(id) {
         epoch++;
-        const keys = byTag.get(`item:${id}`);
-        if (keys) for (const k of [...keys]) cache.delete(k);
-        const shared = sharedByTag.get(`item:${id}`);
-        if (shared) for (const k of [...shared]) sharedCache.delete(k);
+        byTag.deleteAll(`item:${id}`, cache);
+        sharedByTag.deleteAll(`item:${id}`, sharedCache);
         if (itemGen.size >= 100_000) {
           itemGen.clear();
           itemGenEpoch++;
@@ -350,11 +358,7 @@ export const pageCachePlugin = fp<PageCacheOptions>(
             const tag = item === undefined ? null : `item:${item}`;
             const size = (o.bytes ? o.bytes(value) : 2048) + key.length * 2 + 200;
             sharedCache.set(key, { value, tag, deps, size });
-            if (tag && sharedCache.has(key)) {
-              let keys = sharedByTag.get(tag);
-              if (!keys) sharedByTag.set(tag, (keys = new Set()));
-              keys.add(key);
-            }
+            if (tag && sharedCache.has(key)) sharedByTag.add(tag, key);
           }
           return value;
         });
@@ -543,11 +547,7 @@ export const pageCacheStorePlugin = fp(
           own.securityHeaders = security;
           headers['content-type'] ??= 'text/html; charset=utf-8';
           cache.set(p.key, { body: Buffer.from(payload), etag, headers, tag: p.tag, deps: p.deps ?? [] });
-          if (p.tag && cache.has(p.key)) {
-            let keys = byTag.get(p.tag);
-            if (!keys) byTag.set(p.tag, (keys = new Set()));
-            keys.add(p.key);
-          }
+          if (p.tag && cache.has(p.key)) byTag.add(p.tag, p.key);
         }
         reply
           .header('etag', etag)
