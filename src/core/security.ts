@@ -84,10 +84,6 @@ export function redisSessionStore(redis: Redis, prefix: string, onCallbackError:
 }
 
 /**
- * Whom a CSRF token belongs to: the logged-in person, or "anonymous". A token minted before a
- * login (the login form's) is not valid after it, nor one person's for another's session.
- */
-/**
  * Checks a CSRF token that did not come in a parsed body (a multipart form's `_csrf` field or the
  * `x-csrf-token` header, read before any file): @fastify/csrf-protection's own check, run against
  * a body holding only that token, the real body put back afterwards.
@@ -109,6 +105,10 @@ export function verifyCsrfToken(
   });
 }
 
+/**
+ * Whom a CSRF token belongs to: the logged-in person, or "anonymous". A token minted before a
+ * login (the login form's) is not valid after it, nor one person's for another's session.
+ */
 export const csrfUserInfo = (req: FastifyRequest): string => (req.session?.user ? `u:${req.session.user.id}` : 'anon');
 
 declare module 'fastify' {
