@@ -70,6 +70,45 @@ t.test('snapshot on connect, then pushes, per language', async (t) => {
   en.ws.close();
 });
 
+t.test('a push is framed once for all sockets: text frames of every length arrive whole and in order', async (t) => {
+  const { app } = await startApp(t, {}, (a) => {
+    a.after(() => a.realtime.registerTopic('probe', async () => null));
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+  const tabs = Array.from({ length: 3 }, () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?topics=probe:7`);
+    const got: { text: string; binary: boolean }[] = [];
+    ws.on('message', (d, binary) => got.push({ text: d.toString(), binary }));
+    return { ws, got, ready: new Promise((r) => ws.once('open', r)) };
+  });
+  await Promise.all(tabs.map((x) => x.ready));
+  // Wait until every socket's (empty) snapshot round is over: a push during it is held back.
+  await new Promise((r) => setTimeout(r, 200));
+  // The three WebSocket length encodings (7-bit, 16-bit, 64-bit) with multi-byte UTF-8 at the edges.
+  const bodies = ['가', '나'.repeat(125), `${'다'.repeat(30_000)}x`, 'é'.repeat(70_000)];
+  for (const body of bodies)
+    t.equal(
+      app.realtime.publish('probe:7', () => body),
+      3,
+    );
+  const end = Date.now() + 5000;
+  while (tabs.some((x) => x.got.length < bodies.length) && Date.now() < end)
+    await new Promise((r) => setTimeout(r, 20));
+  for (const [i, tab] of tabs.entries()) {
+    t.same(
+      tab.got.map((m) => m.text),
+      bodies,
+      `tab ${i} got every push whole, in order`,
+    );
+    t.ok(
+      tab.got.every((m) => !m.binary),
+      `tab ${i}: text frames`,
+    );
+  }
+  for (const x of tabs) x.ws.close();
+});
+
 t.test('another site cannot open the socket (cross-site WebSocket hijacking)', async (t) => {
   const { app } = await startApp(t);
   await app.listen({ port: 0, host: '127.0.0.1' });
