@@ -7,7 +7,8 @@
  *      same rows: the ratio HTTP / pgbench (target >= 0.6 on the hot auction);
  *   2. latency from "bid accepted" (HTTP response received) to the price fragment received by
  *      1,000 and 5,000 WebSocket watchers, p50 / p99 (target p99 < 100 ms at 5,000);
- *   3. for each bid scenario short of its ratio: a CPU profile of the server during a second storm
+ *   3. for each bid scenario short of its ratio: the ceiling the request chain alone sets (a
+ *      logged-in GET of a static page, same connections), a CPU profile of the server during a second storm
  *      (by package, by function, by the app function that asked), the server's CPU per accepted
  *      bid beside what the target needs, and PostgreSQL round trips per bid request;
  *   4. pages (pages.ts): Fastify's hello-world (own process, same run) and anonymous /, /search,
@@ -157,6 +158,7 @@ try {
   let httpMany: StormResult | null = null;
   let pgHot: PgbenchResult | null = null;
   let pgMany: PgbenchResult | null = null;
+  let chain: PageResult | null = null;
   let hotRows = 0n;
   let manyRows = 0n;
   /** A profiled second storm per scenario short of its ratio (hot, then 1,000 auctions). */
@@ -227,6 +229,20 @@ try {
         target,
       });
     };
+    // The ceiling the request chain alone sets: a logged-in GET of a static page runs the same
+    // plugins as a bid (session, rate limit, CSRF cookie, security headers, the layout's personal
+    // header) and nothing of bidding; bids can go no faster than it whatever the bid path costs.
+    if (httpHot.acceptedPerSecond / pgHot.tps < 0.6 || httpMany.acceptedPerSecond / pgMany.tps < 0.25) {
+      const viewer = bidders[0].client;
+      const cookie = [...viewer.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+      log(`the request chain alone: logged-in GET /help, ${CONCURRENCY} in flight, 5s`);
+      chain = await measure('logged-in /help', port, '/help', {
+        connections: CONCURRENCY,
+        seconds: 5,
+        headers: { cookie },
+      });
+      if (chain.non2xx || chain.errors) throw new Error(`logged-in /help: ${JSON.stringify(chain.statuses)}`);
+    }
     if (httpHot.acceptedPerSecond / pgHot.tps < 0.6)
       await profileStorm('hot auction', await makeAuctions(db, seller.id, 1, START_PRICE), pgHot.tps, 0.6);
     if (httpMany.acceptedPerSecond / pgMany.tps < 0.25)
@@ -377,6 +393,10 @@ try {
         `server process CPU: ${f(profile.cpuMs / profile.wallMs, 2)} cores busy over the storm (Node runs the app on one), ${f(perBid, 2)} ms CPU per accepted bid -> at most ${f(1000 / perBid, 0)} accepted/s on one whole core; the target (${target} x ${f(pgTps, 0)} tps = ${f(need, 0)}/s) needs <= ${f(1000 / need, 2)} ms per bid on a whole core, or that many cores' worth of instances`,
       );
     }
+    if (chain)
+      console.log(
+        `the request chain alone (logged-in GET /help, ${CONCURRENCY} in flight, same server): ${f(chain.rps, 0)} req/s, p99 ${f(chain.p99, 1)} ms -> even if deciding and writing a bid cost nothing, at most ${f(chain.rps / pgTps, 2)} x pgbench here (target ${target})`,
+      );
     console.log('share of server CPU samples by package / app file:');
     for (const [l, s] of profile.byPackage) console.log(`  ${(s * 100).toFixed(1).padStart(5)}%  ${l}`);
     console.log('top functions by self time:');
