@@ -235,6 +235,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // Profile photos beside listing photos: catalog's /media/ route (or the CDN) serves both.
     storage: s3 ?? new LocalDiskStorage(config.storageDir),
     termsVersion: TERMS_VERSION,
+    passwordHashing: config.passwordHashing,
   });
   await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl, storage: s3 });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });
