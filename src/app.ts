@@ -34,7 +34,6 @@ import { accountClosurePlugin } from './core/account-closure.js';
 import { maintenancePlugin } from './core/maintenance.js';
 import { pageCachePlugin, pageCacheStorePlugin } from './core/page-cache.js';
 import { i18n } from './core/i18n.js';
-import { S3Storage } from './core/storage-s3.js';
 import { LocalDiskStorage } from './core/storage.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
 import { siteModule, TERMS_VERSION } from './modules/site/index.js';
@@ -154,9 +153,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     logLinks: config.env !== 'production',
   });
   // Photos on S3 (STORAGE=s3): pages link PHOTO_BASE_URL (CloudFront) when set, else /media/ proxies.
+  // The AWS SDK is loaded only then: it is ~0.3 s of CPU to import, paid by every test app and local server otherwise.
   const s3 =
     config.storage.kind === 's3'
-      ? new S3Storage({ ...config.storage, publicBaseUrl: config.storage.photoBaseUrl })
+      ? new (await import('./core/storage-s3.js')).S3Storage({
+          ...config.storage,
+          publicBaseUrl: config.storage.photoBaseUrl,
+        })
       : undefined;
   if (s3) app.addHook('onClose', async () => s3.close());
   const photoOrigin =
@@ -232,6 +235,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // Profile photos beside listing photos: catalog's /media/ route (or the CDN) serves both.
     storage: s3 ?? new LocalDiskStorage(config.storageDir),
     termsVersion: TERMS_VERSION,
+    passwordHashing: config.passwordHashing,
   });
   await app.register(catalogModule, { storageDir: config.storageDir, publicUrl: config.publicUrl, storage: s3 });
   await app.register(walletModule, { withdrawalFee: config.walletWithdrawalFee, keyPrefix: config.redisPrefix });

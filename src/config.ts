@@ -46,6 +46,13 @@ export interface Config {
   };
   /** Won charged per withdrawal request (wallet). */
   walletWithdrawalFee: number;
+  /**
+   * argon2id cost of new password hashes (PASSWORD_HASH_MEMORY_KIB, PASSWORD_HASH_TIME_COST): OWASP's
+   * minimum, 19 MiB and 2 passes, by default. Production refuses less; tests set the least argon2
+   * allows (hashing was ~30 s of CPU per npm test). A hash carries its own parameters, so a change
+   * never locks anyone out: old hashes verify with the cost they were made with.
+   */
+  passwordHashing: { memoryCost: number; timeCost: number };
   /** Requests per minute per address (anonymous) or per person (logged in) (RATE_LIMIT_MAX). */
   rateLimitMax: number;
   /**
@@ -327,6 +334,10 @@ export function loadConfig(env: Env = process.env): Config {
       softCloseSeconds: int('SOFT_CLOSE_SECONDS', 180, 0, 3600),
     },
     walletWithdrawalFee: int('WALLET_WITHDRAWAL_FEE', 500, 0, 100_000),
+    passwordHashing: {
+      memoryCost: int('PASSWORD_HASH_MEMORY_KIB', 19_456, prod ? 19_456 : 8, 4_194_304),
+      timeCost: int('PASSWORD_HASH_TIME_COST', 2, prod ? 2 : 1, 100),
+    },
     rateLimitMax: int('RATE_LIMIT_MAX', 600, 1, 10_000_000),
     loadShed: {
       browsingDelayMs: int('LOAD_SHED_BROWSING_DELAY_MS', 500, 1, 60_000),

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fp from 'fastify-plugin';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface MailMessage {
   to: string;
@@ -65,9 +65,16 @@ export const mailPlugin = fp<MailOptions>(
   async (app, opts) => {
     const bus = new EventEmitter();
     bus.setMaxListeners(0);
-    const transport: Transporter = opts.smtpUrl
-      ? nodemailer.createTransport(opts.smtpUrl)
-      : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+    // nodemailer (~0.2 s of CPU to import) is loaded for the first message, not at start: most
+    // processes (an idle instance, nearly every test) send none. Making a transport opens no
+    // connection, so nothing is found out later than before: SMTP problems show on the first send.
+    let transport: Promise<Transporter> | undefined;
+    const transportOf = () =>
+      (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+        opts.smtpUrl
+          ? nodemailer.createTransport(opts.smtpUrl)
+          : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }),
+      ));
     if (!opts.smtpUrl && !opts.memory)
       app.log.info({ dir: opts.dir }, 'SMTP_URL not set: mail is written as .eml files');
 
@@ -75,7 +82,8 @@ export const mailPlugin = fp<MailOptions>(
       QUEUE,
       async (job) => {
         const m = job.data;
-        const info = (await transport.sendMail({
+        const mailer = await transportOf();
+        const info = (await mailer.sendMail({
           from: opts.from,
           to: m.to,
           subject: m.subject,
@@ -127,7 +135,9 @@ export const mailPlugin = fp<MailOptions>(
         return () => bus.off('sent', listener);
       },
     } satisfies Mail);
-    app.addHook('onClose', async () => transport.close());
+    app.addHook('onClose', async () => {
+      if (transport) (await transport).close();
+    });
   },
   { name: 'core-mail', dependencies: ['core-queues'] },
 );

@@ -7,7 +7,7 @@ import type { App } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
 import { listingCreated, listingPublished } from '../../src/modules/catalog/index.js';
-import { uniq } from './env.js';
+import { TEST_PASSWORD_HASHING, uniq } from './env.js';
 import { fund, walletDeps } from './wallet.js';
 import { Client } from './app.js';
 
@@ -15,11 +15,11 @@ export const PASSWORD = 'bidding test password';
 
 export async function user(app: App, config: Config, points = 0, prefix = 'b') {
   const u = uniq();
-  const row = await createUserDirect(app.db, {
-    email: `${prefix}${u}@example.com`,
-    nickname: `${prefix}${u}`,
-    password: PASSWORD,
-  });
+  const row = await createUserDirect(
+    app.db,
+    { email: `${prefix}${u}@example.com`, nickname: `${prefix}${u}`, password: PASSWORD },
+    TEST_PASSWORD_HASHING,
+  );
   if (points > 0) await fund(walletDeps(app, config), row.id, points);
   return row;
 }

@@ -60,6 +60,18 @@ export function testDatabaseUrl(): Promise<string> {
  */
 export const TEST_LOAD_SHED = { LOAD_SHED_BROWSING_DELAY_MS: '60000', LOAD_SHED_ALL_DELAY_MS: '60000' } as const;
 
+/**
+ * The least argon2id allows (8 KiB, one pass) for the passwords tests make: at production's cost a
+ * hash or a login is ~20 ms of CPU, ~30 s per npm test. Hashes carry their cost, so logins verify
+ * them the same way; accounts-signup.test.ts still sees argon2id, config.test.ts that production
+ * refuses this.
+ */
+export const TEST_PASSWORD_HASHING = { memoryCost: 8, timeCost: 1 } as const;
+export const TEST_PASSWORD_HASH_ENV = {
+  PASSWORD_HASH_MEMORY_KIB: String(TEST_PASSWORD_HASHING.memoryCost),
+  PASSWORD_HASH_TIME_COST: String(TEST_PASSWORD_HASHING.timeCost),
+} as const;
+
 export async function testConfig(overrides: Record<string, string> = {}): Promise<Config> {
   const databaseUrl = await testDatabaseUrl();
   return loadConfig({
@@ -75,6 +87,7 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
     // (catalog/page-invalidation.ts), so a test reads the change at once, as a visitor would.
     PAGE_CACHE_ENABLED: process.env.PAGE_CACHE_ENABLED ?? 'on',
     ...TEST_LOAD_SHED,
+    ...TEST_PASSWORD_HASH_ENV,
     ...overrides,
   });
 }

@@ -2,7 +2,7 @@
 import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { ROOT, REDIS_URL, TEST_LOAD_SHED, testDatabaseUrl, tsNodeArgs } from './env.js';
+import { ROOT, REDIS_URL, TEST_LOAD_SHED, TEST_PASSWORD_HASH_ENV, testDatabaseUrl, tsNodeArgs } from './env.js';
 
 export const freePort = () =>
   new Promise<number>((resolve) => {
@@ -36,6 +36,7 @@ export async function spawnServer(
       ...process.env,
       NODE_ENV: 'test',
       ...TEST_LOAD_SHED,
+      ...TEST_PASSWORD_HASH_ENV,
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'info',

@@ -5,7 +5,7 @@ import type { Config } from '../../src/config.js';
 import { createUserDirect } from '../../src/modules/accounts/index.js';
 import { createTestCardGateway } from '../../src/modules/wallet/index.js';
 import { topUp, type WalletDeps } from '../../src/modules/wallet/service.js';
-import { uniq } from './env.js';
+import { TEST_PASSWORD_HASHING, uniq } from './env.js';
 
 export const OK_CARD = '4242 4242 4242 4242';
 
@@ -19,7 +19,11 @@ export function walletDeps(app: App, config: Config): WalletDeps {
 
 export async function makeUser(app: App, role: 'USER' | 'ADMIN' = 'USER', password = 'wallet test password') {
   const u = uniq();
-  return createUserDirect(app.db, { email: `w${u}@example.com`, nickname: `w${u}`, password, role });
+  return createUserDirect(
+    app.db,
+    { email: `w${u}@example.com`, nickname: `w${u}`, password, role },
+    TEST_PASSWORD_HASHING,
+  );
 }
 
 /** Credits `amount` won by a card top-up (split into top-ups of at most 10,000,000). */

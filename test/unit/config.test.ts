@@ -59,3 +59,28 @@ t.test('the database CLI reads DATABASE_URL through config, with local defaults 
   t.throws(() => cliDatabaseUrl('migrate', { DATABASE_URL: 'mysql://db/x' }), /^config: DATABASE_URL must start with/);
   t.throws(() => cliDatabaseUrl('migrate', { DATABASE_URL: 'not a url' }), /^config: DATABASE_URL is not a valid URL/);
 });
+
+t.test('password hashing: OWASP argon2id minimum by default, production refuses less', async (t) => {
+  t.same(loadConfig(prodBase).passwordHashing, { memoryCost: 19_456, timeCost: 2 }, 'production default');
+  t.same(loadConfig({}).passwordHashing, { memoryCost: 19_456, timeCost: 2 }, 'development default');
+  t.same(
+    loadConfig({ ...prodBase, PASSWORD_HASH_MEMORY_KIB: '65536', PASSWORD_HASH_TIME_COST: '3' }).passwordHashing,
+    { memoryCost: 65_536, timeCost: 3 },
+    'production may raise it',
+  );
+  t.throws(
+    () => loadConfig({ ...prodBase, PASSWORD_HASH_MEMORY_KIB: '8' }),
+    /^config: PASSWORD_HASH_MEMORY_KIB must be a whole number from 19456/,
+    'weaker memory refused in production',
+  );
+  t.throws(
+    () => loadConfig({ ...prodBase, PASSWORD_HASH_TIME_COST: '1' }),
+    /^config: PASSWORD_HASH_TIME_COST must be a whole number from 2/,
+    'fewer passes refused in production',
+  );
+  t.same(
+    loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_MEMORY_KIB: '8', PASSWORD_HASH_TIME_COST: '1' }).passwordHashing,
+    { memoryCost: 8, timeCost: 1 },
+    'tests may use the least argon2 allows',
+  );
+});

@@ -1,6 +1,6 @@
 /** Admins grant and revoke roles (/admin/roles); every change is one audit row (roles.ts). */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { flash } from '../../core/auth.js';
 import { actorOf } from '../../core/audit.js';
 import { AppError } from '../../core/errors.js';

@@ -32,6 +32,8 @@ export interface AccountsOptions {
   storage: Storage;
   /** The version of 이용약관 / 개인정보 수집·이용 a sign-up agrees to (site's TERMS_VERSION). */
   termsVersion: string;
+  /** argon2id cost of new password hashes (config.passwordHashing). */
+  passwordHashing: svc.PasswordHashing;
 }
 
 export const accountsModule: FastifyPluginAsync<AccountsOptions> = async (app, opts) => {
@@ -43,12 +45,19 @@ export const accountsModule: FastifyPluginAsync<AccountsOptions> = async (app, o
     prefix: opts.keyPrefix,
     mail: app.mail,
     publicUrl: opts.publicUrl,
+    passwordHashing: opts.passwordHashing,
   };
   await accountsRoutes(app, deps, accountsJobs(app, deps), {
     termsVersion: opts.termsVersion,
     photoUrl: (key) => opts.storage.url(key),
   });
-  await profileRoutes(app, { db: app.db, redis: app.redis, prefix: opts.keyPrefix, storage: opts.storage });
+  await profileRoutes(app, {
+    db: app.db,
+    redis: app.redis,
+    prefix: opts.keyPrefix,
+    storage: opts.storage,
+    passwordHashing: opts.passwordHashing,
+  });
   await accountsAdminRoutes(app, app.db);
   // Reports of a user (moderation): any account that exists; the reporter sees its public profile.
   app.reportTargets.register('USER', async (id) => {
@@ -118,12 +127,13 @@ export function accountsApi(db: Db): AccountsApi {
   };
 }
 
-/** For seeds and tests: create a user with a hashed password, bypassing the form. */
+/** For seeds and tests: create a user with a hashed password (at production's cost unless told), bypassing the form. */
 export async function createUserDirect(
   db: svc.AccountsDeps['db'],
   u: { email: string; nickname: string; password: string; role?: roles.Role },
+  cost: svc.PasswordHashing = svc.PASSWORD_HASHING,
 ) {
-  const passwordHash = await svc.hashPassword(u.password, svc.ARGON_OPTIONS);
+  const passwordHash = await svc.hashPassword(u.password, cost);
   return db.user.upsert({
     where: { email: u.email },
     update: {},

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { Prisma, type Db } from '../../core/db/index.js';
 import { newKey, type Storage } from '../../core/storage.js';
 import type { AccountClosure, ClosureBlocker } from '../../core/account-closure.js';
-import { hashPassword, ARGON_OPTIONS, DELETED_NICKNAME, type FieldErrors } from './service.js';
+import { hashPassword, DELETED_NICKNAME, type FieldErrors, type PasswordHashing } from './service.js';
 import { passwordProblem } from './password.js';
 import { endAllSessions, forgetSession, rememberSession } from './sessions.js';
 
@@ -34,6 +34,7 @@ export interface ProfileDeps {
   redis: Redis;
   prefix: string;
   storage: Storage;
+  passwordHashing: PasswordHashing;
 }
 
 /** A new nickname (the sign-up rules; unique). Returns the field error, or null when saved. */
@@ -108,7 +109,7 @@ export type PasswordChange =
  * user ends; `sid` (this browser) stays and is the only one remembered.
  */
 export async function changePassword(
-  deps: Pick<ProfileDeps, 'db' | 'redis' | 'prefix'>,
+  deps: Pick<ProfileDeps, 'db' | 'redis' | 'prefix' | 'passwordHashing'>,
   userId: number,
   sid: string,
   current: string,
@@ -121,7 +122,7 @@ export async function changePassword(
   if (String(next) === String(current)) return { ok: false, errors: { password: 'accountBasics.errors.samePassword' } };
   const weak = await passwordProblem(String(next ?? ''), [user.email, user.nickname]);
   if (weak) return { ok: false, errors: { password: weak.key } };
-  const passwordHash = await hashPassword(String(next), ARGON_OPTIONS);
+  const passwordHash = await hashPassword(String(next), deps.passwordHashing);
   await deps.db.user.update({ where: { id: userId }, data: { passwordHash } });
   // Every session ends, then this one is put back: the set holds only it afterwards.
   await forgetSession(deps.redis, deps.prefix, userId, sid);

@@ -6,7 +6,7 @@
  */
 import type { TFunction } from 'i18next';
 import type { AccountsDeps, PublicUser } from './service.js';
-import { hashPassword, ARGON_OPTIONS, mailBudget } from './service.js';
+import { hashPassword, mailBudget } from './service.js';
 import { passwordProblem } from './password.js';
 import { newToken, tokenHashOf } from './tokens.js';
 import { endAllSessions } from './sessions.js';
@@ -72,7 +72,7 @@ export async function resetPassword(deps: AccountsDeps, token: unknown, password
   if (!target) return { ok: false, problem: 'invalid' };
   const weak = await passwordProblem(password, [target.email, target.nickname]);
   if (weak) return { ok: false, problem: 'weak', key: weak.key };
-  const passwordHash = await hashPassword(password, ARGON_OPTIONS);
+  const passwordHash = await hashPassword(password, deps.passwordHashing);
   const tokenHash = tokenHashOf(token)!;
   const done = await deps.db.$transaction(async (tx) => {
     const now = new Date();

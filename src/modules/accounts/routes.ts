@@ -3,7 +3,7 @@
  * reset. Work as plain forms and with htmx.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, safeNext, flash } from '../../core/auth.js';
 import { goTo } from '../../core/redirect.js';
 import * as svc from './service.js';

@@ -21,6 +21,8 @@ export interface AccountsDeps {
   mail: Mail;
   /** Links in mails point here. */
   publicUrl: string;
+  /** argon2id cost of new hashes (config.passwordHashing). */
+  passwordHashing: PasswordHashing;
 }
 
 export type FieldErrors = Partial<Record<'email' | 'nickname' | 'password' | 'terms' | 'privacy', string>>;
@@ -49,9 +51,24 @@ export interface PublicUser {
   createdAt: Date;
 }
 
-const ARGON = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 };
-// Verified when the email is unknown, so a miss takes as long as a wrong password.
-const DUMMY_HASH = await hash('dapanda-timing-equaliser', ARGON);
+export interface PasswordHashing {
+  memoryCost: number;
+  timeCost: number;
+}
+/** OWASP's argon2id minimum (19 MiB, 2 passes): config.ts's default and production's floor. */
+export const PASSWORD_HASHING: PasswordHashing = { memoryCost: 19456, timeCost: 2 };
+
+export const hashPassword = (password: string, cost: PasswordHashing): Promise<string> =>
+  hash(password, { algorithm: Algorithm.Argon2id, parallelism: 1, ...cost });
+
+// Verified when the email is unknown, so a miss takes as long as a wrong password: one per cost.
+const dummyHashes = new Map<string, Promise<string>>();
+function dummyHash(cost: PasswordHashing): Promise<string> {
+  const key = `${cost.memoryCost}:${cost.timeCost}`;
+  let h = dummyHashes.get(key);
+  if (!h) dummyHashes.set(key, (h = hashPassword('dapanda-timing-equaliser', cost)));
+  return h;
+}
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const NICK_RE = /^[\p{L}\p{N}_-]+$/u;
@@ -146,7 +163,7 @@ export async function requestSignup(
   await enqueue({
     email: input.email,
     nickname: input.nickname,
-    passwordHash: await hash(input.password, ARGON),
+    passwordHash: await hashPassword(input.password, deps.passwordHashing),
     lang,
     termsVersion,
     consentAt: new Date().toISOString(),
@@ -271,7 +288,8 @@ export async function login(deps: AccountsDeps, emailRaw: string, password: stri
   const wait = await th.waitSeconds(email, ip);
   if (wait > 0) return { ok: false, reason: 'locked', retryAfterSeconds: wait };
   const user = email ? await deps.db.user.findUnique({ where: { email } }) : null;
-  const good = await verify(user?.passwordHash ?? DUMMY_HASH, String(password ?? '')).catch(() => false);
+  const stored = user?.passwordHash ?? (await dummyHash(deps.passwordHashing));
+  const good = await verify(stored, String(password ?? '')).catch(() => false);
   if (!user || !good) {
     const next = await th.failed(email, ip);
     return next > 0
@@ -306,6 +324,3 @@ export async function publicProfiles(
     ]),
   );
 }
-
-export { hash as hashPassword };
-export const ARGON_OPTIONS = ARGON;

@@ -4,7 +4,7 @@
  * entries (core/admin-nav.ts); every route here is guarded by accounts' requireRole.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { AppError } from '../../core/errors.js';
 import { AUDIT_CSV_HEADER, auditCsvLine, searchAudit, type AuditFilters } from '../../core/audit.js';
 import { requireRole } from '../accounts/index.js';

@@ -1,6 +1,6 @@
 /** Bidding endpoints: bid / max bid, buy now, watch, the panel fragment, my bids, the watchlist. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { randomUUID } from 'node:crypto';
 import { requireUser, requireUserThen } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';

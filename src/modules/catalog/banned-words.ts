@@ -5,7 +5,7 @@
  * refuses the listing: the words are a hint, moderators decide.
  */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { flash } from '../../core/auth.js';
 import { actorOf, audit } from '../../core/audit.js';
 import { AppError } from '../../core/errors.js';

@@ -1,6 +1,6 @@
 /** Shopping pages: home sections, search and category pages (htmx filters), seller page, my listings, detail, media. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser } from '../../core/auth.js';
 import { notFound } from '../../core/errors.js';
 import type { PageOptions } from '../../core/views.js';

@@ -1,6 +1,6 @@
 /** Selling: the listing form (create and edit), photo uploads, append-to-description and cancel. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { goTo } from '../../core/redirect.js';
 import { AppError } from '../../core/errors.js';

@@ -4,7 +4,7 @@
  * 물건" row a browser fills from the ids it remembers, with no server session).
  */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { notFound } from '../../core/errors.js';
 import * as browse from './browse.js';
 import * as svc from './service.js';

@@ -11,7 +11,7 @@
  * the chat of a DISPUTED order (/admin/orders/:id/chat); the parties see a line saying so.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';

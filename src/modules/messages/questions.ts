@@ -6,7 +6,7 @@
  * answer commits with its durable event (the notifications module tells the other side).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';

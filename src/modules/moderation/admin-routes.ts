@@ -4,7 +4,7 @@
  * even without open reports (to restore a hidden listing). Every action is POST /admin/reports/act.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { flash } from '../../core/auth.js';
 import { actorOf } from '../../core/audit.js';
 import { AppError } from '../../core/errors.js';

@@ -1,6 +1,6 @@
 /** Users report things: the form (GET /reports/new?targetType=&targetId=) and POST /reports. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';

@@ -6,7 +6,7 @@
  * for both, so the page does not tell which. A suspended account still shows (the suspension ends).
  */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { notFound } from '../../core/errors.js';
 import { accountsApi } from '../accounts/index.js';
 import { ordersApi } from '../orders/index.js';

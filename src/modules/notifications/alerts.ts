@@ -6,7 +6,7 @@
  * and each owner is told once per listing.
  */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';

@@ -1,6 +1,6 @@
 /** The inbox (/notifications), marking read, e-mail settings and the login-free unsubscribe link. */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';

@@ -1,6 +1,6 @@
 /** Admin dispute desk: /admin/disputes lists open disputes; an ADMIN resolves one (refund, release or split). */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { flash } from '../../core/auth.js';
 import { AppError } from '../../core/errors.js';
 import { actorOf } from '../../core/audit.js';

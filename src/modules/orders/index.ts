@@ -14,7 +14,7 @@ import { walletApi } from '../wallet/index.js';
 import { catalogApi } from '../catalog/index.js';
 import { accountsApi } from '../accounts/index.js';
 import { biddingReads } from '../bidding/index.js';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import * as svc from './service.js';
 import { payoutPreview } from './validation.js';
 import { trustFor, reviewsAbout, type Trust, type ReviewRow } from './trust.js';

@@ -4,7 +4,7 @@
  * offer's bidder and seller see it; anyone else gets 404.
  */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { goTo } from '../../core/redirect.js';
 import * as offers from './offers.js';

@@ -1,7 +1,7 @@
 /** Order pages and forms: /orders/:id (buyer and seller views), /my/orders, /my/addresses. Plain forms, htmx on top. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { goTo } from '../../core/redirect.js';

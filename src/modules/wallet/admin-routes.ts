@@ -1,6 +1,6 @@
 /** Admin payout queue: list withdrawal requests, mark one paid after the bank transfer, or reject it. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { flash } from '../../core/auth.js';
 import { actorOf } from '../../core/audit.js';
 import { requireRole } from '../accounts/index.js';

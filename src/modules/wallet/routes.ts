@@ -1,7 +1,7 @@
 /** wallet pages: balances and history, card top-up, withdrawal. Plain forms first, htmx on top. */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from '../../core/typebox.js';
 import { requireUser, flash } from '../../core/auth.js';
 import { goTo } from '../../core/redirect.js';
 import { AppError } from '../../core/errors.js';
