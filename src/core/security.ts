@@ -5,7 +5,7 @@
  * (shared across instances through Redis) and load shedding before the event loop drowns.
  */
 import fp from 'fastify-plugin';
-import fastifyCookie from '@fastify/cookie';
+import fastifyCookie, { Signer, type UnsignResult } from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifySession from '@fastify/session';
 import fastifyCsrf from '@fastify/csrf-protection';
@@ -79,6 +79,41 @@ export function redisSessionStore(redis: Redis, prefix: string, onCallbackError:
         () => settle(cb),
         (e) => settle(cb, unavailable(e)),
       );
+    },
+  };
+}
+
+/**
+ * The cookie signer (@fastify/cookie's HMAC-SHA256) with its answers remembered: every logged-in
+ * request checked the session cookie's signature, signed the session id again (@fastify/session
+ * does in each Session it builds) and checked the CSRF secret cookie's signature, three HMACs
+ * for the same few strings a browser sends again and again. A signature is a pure function of
+ * the secret and the value, so remembering one changes no answer; only valid signatures are kept
+ * (junk cookies cannot fill the memory), at most `max` of each, the oldest forgotten first.
+ */
+export function memoSigner(
+  secret: string,
+  max = 20_000,
+): { sign(value: string): string; unsign(signed: string): UnsignResult } {
+  const signer = new Signer(secret, 'sha256');
+  const signed = new Map<string, string>();
+  const valid = new Map<string, UnsignResult>();
+  const remember = <V>(m: Map<string, V>, k: string, v: V) => {
+    if (m.size >= max) m.delete(m.keys().next().value!);
+    m.set(k, v);
+  };
+  return {
+    sign(value) {
+      let out = signed.get(value);
+      if (out === undefined) remember(signed, value, (out = signer.sign(value)));
+      return out;
+    },
+    unsign(input) {
+      const known = valid.get(input);
+      if (known) return { ...known };
+      const r = signer.unsign(input);
+      if (r.valid) remember(valid, input, { ...r });
+      return r;
     },
   };
 }
@@ -172,11 +207,12 @@ export function shedLevelOf(req: FastifyRequest): 'exempt' | 'browsing' | 'other
 
 export const securityPlugin = fp<SecurityOptions>(
   async (app, opts) => {
-    // The cookie secret signs the CSRF secret cookie (the session cookie is signed by @fastify/session).
-    await app.register(fastifyCookie, { secret: opts.sessionSecret });
+    // One signer (memoSigner) for the CSRF secret cookie (@fastify/cookie) and the session cookie.
+    const signer = memoSigner(opts.sessionSecret);
+    await app.register(fastifyCookie, { secret: signer });
     await app.register(fastifyFormbody, { bodyLimit: 256 * 1024 });
     await app.register(fastifySession, {
-      secret: opts.sessionSecret,
+      secret: signer,
       cookieName: 'sid',
       saveUninitialized: false,
       // Not re-saved (a Redis SET and a Set-Cookie) on every request of a logged-in person: only when
