@@ -88,8 +88,10 @@ export interface WalletApi extends WalletOps {
   /** The same operations inside the caller's transaction. */
   withTx(tx: Tx): WalletOps;
   /**
-   * The hot calls of a bid's transaction inside the caller's plain-SQL transaction
-   * (core/db sqlTransaction: bidding's batches), the same code as through `withTx`.
+   * The hot calls of a bid's transaction inside the caller's plain-SQL transaction (core/db
+   * sqlTransaction: bidding's batches), with the same rules and errors as through `withTx`, with
+   * one difference: replaceHold's refusal is raised by the database, so it aborts the caller's
+   * transaction and every statement the caller sent behind it (they may travel together).
    */
   withSql(sql: Sql): WalletSqlOps;
 }
@@ -126,7 +128,7 @@ export function walletApi(db: Db): WalletApi {
     withTx: (tx) => bind((fn) => fn(tx)),
     withSql: (sql) => ({
       availableOf: (userIds) => ops.availableOfSql(sql, userIds),
-      replaceHold: (releaseRef, userId, amount, ref) => ops.replaceHoldSql(sql, releaseRef, userId, amount, ref),
+      replaceHold: (releaseRef, userId, amount, ref) => ops.replaceHoldOrRaise(sql, releaseRef, userId, amount, ref),
     }),
   };
 }

@@ -140,6 +140,49 @@ export async function replaceHoldSql(
 }
 
 /**
+ * replaceHold for a caller that sends statements behind it in the same round trip (bidding's
+ * batch on plain SQL): wallet_replace_hold_or_raise (migration 20261203180000) raises a refusal
+ * (SQLSTATE DPW01), so the statements behind it fail and nothing commits, and it comes back here
+ * as the same error replaceHold throws. Unlike replaceHold, a refusal aborts the caller's
+ * transaction.
+ */
+export async function replaceHoldOrRaise(
+  sql: Sql,
+  releaseRef: string | null,
+  userId: number,
+  amount: number,
+  ref: string,
+): Promise<OpResult> {
+  if (releaseRef !== null) checkReference(releaseRef);
+  checkId(userId);
+  checkApiAmount(amount);
+  checkReference(ref);
+  try {
+    const [r] = await sql.query<{ hold_tx: number; replayed: boolean }>(
+      'SELECT hold_tx, replayed FROM wallet_replace_hold_or_raise($1::text, $2::int, $3::int, $4::text)',
+      [releaseRef, userId, amount, ref],
+    );
+    return { transactionId: r.hold_tx, replayed: r.replayed };
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown; detail?: unknown } | null;
+    if (e?.code !== 'DPW01') throw err;
+    const detail = JSON.parse(String(e.detail ?? '{}')) as { available?: number | null; status?: string | null };
+    switch (e.message) {
+      case 'insufficient':
+        throw walletError.insufficient(Number(detail.available ?? 0), amount);
+      case 'mismatch':
+        throw walletError.mismatch();
+      case 'hold_not_found':
+        throw walletError.holdNotFound();
+      case 'hold_not_active':
+        throw walletError.holdNotActive(detail.status ?? '');
+      default:
+        throw err;
+    }
+  }
+}
+
+/**
  * Moves a hold into the order's escrow. `amount` (default: the whole hold) is what the order
  * costs; the rest of the hold goes back to the buyer's available points (a proxy bid that won
  * below its maximum).
