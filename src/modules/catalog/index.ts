@@ -144,8 +144,8 @@ export interface SavedSearchFilter {
   conditions?: string[];
 }
 
-/** The call of an accepted bid's transaction, on plain SQL (see `withSql`). */
-export type CatalogSqlOps = Pick<CatalogOps, 'recordAuctionState'>;
+/** The calls of a bid's transaction, on plain SQL (see `withSql`). */
+export type CatalogSqlOps = Pick<CatalogOps, 'recordAuctionState' | 'lockListingForAuction'>;
 
 export interface CatalogApi extends CatalogOps {
   withTx(tx: Tx): CatalogOps;
@@ -232,6 +232,9 @@ export function catalogApi(db: Db): CatalogApi {
   return {
     ...ops(db, db),
     withTx: (tx) => ops(tx, db),
-    withSql: (sql) => ({ recordAuctionState: (id, s) => svc.recordAuctionStateSql(sql, id, s) }),
+    withSql: (sql) => ({
+      recordAuctionState: (id, s) => svc.recordAuctionStateSql(sql, id, s),
+      lockListingForAuction: (id) => svc.lockListingForAuctionSql(sql, id),
+    }),
   };
 }

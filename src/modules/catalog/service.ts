@@ -381,6 +381,22 @@ export async function lockListingForAuction(deps: Pick<CatalogDeps, 'db'>, id: n
   return getListingForAuction(deps, id);
 }
 
+/**
+ * lockListingForAuction on plain SQL (bidding's batch transaction, core/db sqlTransaction): the
+ * lock and the read in one statement (FOR UPDATE returns the row as locked, an edit in flight
+ * waited for and seen).
+ */
+export async function lockListingForAuctionSql(sql: Sql, id: number): Promise<AuctionListing | null> {
+  const rows = await sql.query<AuctionListing>(
+    `SELECT id, seller_id AS "sellerId", title, status::text AS status, start_price AS "startPrice",
+            buy_now_price AS "buyNowPrice", reserve_price AS "reservePrice", current_price AS "currentPrice",
+            bid_count AS "bidCount", starts_at AS "startsAt", ends_at AS "endsAt", created_at AS "createdAt"
+       FROM listings WHERE id = $1::int FOR UPDATE`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
 /** Listings with id > afterId, oldest first, with when they were made (bidding's sweeper opens auctions an event missed). */
 export async function listingsAfter(
   deps: Pick<CatalogDeps, 'db'>,
