@@ -27,6 +27,12 @@ export interface Sql {
 /** The Sql of an open transaction (sqlTransaction). */
 export interface SqlTx extends Sql {
   /**
+   * Statements sent so far. A caller that sends COMMIT behind other calls checks it first: a call
+   * that failed before sending its statement (bad input) leaves the database nothing to abort on,
+   * and COMMIT would keep the statements around it.
+   */
+  readonly sent: number;
+  /**
    * Sends COMMIT now, behind the statements still on their way (they and the commit travel as one
    * round trip), and resolves once committed. The transaction takes no statement after it; without
    * it, sqlTransaction commits when `fn` returns.
@@ -119,16 +125,21 @@ async function once<T>(pool: pg.Pool, fn: (sql: SqlTx) => Promise<T>, opts: SqlT
   let firstError: unknown = null;
   let commitSent: Promise<void> | null = null;
   let expired = false;
+  let sent = -1; // BEGIN is the helper's
   const timer = setTimeout(() => (expired = true), opts.timeoutMs ?? 10_000);
   const send = <R>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R & pg.QueryResultRow>> => {
     if (expired) return Promise.reject(new Error(`transaction timed out after ${opts.timeoutMs ?? 10_000} ms`));
     if (commitSent) return Promise.reject(new Error('statement after COMMIT'));
     const p = client.query<R & pg.QueryResultRow>(text, values as unknown[] | undefined);
+    sent++;
     // The first failure is the cause; a statement left unawaited must not be an unhandled rejection.
     p.catch((err: unknown) => (firstError ??= err));
     return p;
   };
   const sql: SqlTx = {
+    get sent() {
+      return sent;
+    },
     query: async <R extends object>(text: string, values?: readonly unknown[]) => (await send<R>(text, values)).rows,
     commit: () =>
       (commitSent ??= send('COMMIT').then((r) => {
