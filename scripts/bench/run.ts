@@ -167,6 +167,7 @@ try {
     profile: ProfileSummary;
     storm: StormResult;
     queriesPerBid: number;
+    statementsPerBid: number;
     pgTps: number;
     target: number;
   }[] = [];
@@ -218,13 +219,17 @@ try {
         startPrice: START_PRICE,
         increment: 100,
       });
-      const { queries } = await server!.ask<{ queries: number }>('count-stop', (m) => 'queries' in m);
+      const { queries, statements } = await server!.ask<{ queries: number; statements: number }>(
+        'count-stop',
+        (m) => 'queries' in m,
+      );
       const { profile } = await server!.ask<{ profile: ProfileSummary }>('prof-stop', (m) => 'profile' in m);
       profiles.push({
         name,
         profile,
         storm,
         queriesPerBid: queries / Math.max(1, storm.accepted + storm.refused),
+        statementsPerBid: statements / Math.max(1, storm.accepted + storm.refused),
         pgTps,
         target,
       });
@@ -377,12 +382,12 @@ try {
     );
   }
 
-  for (const { name, profile, storm, queriesPerBid, pgTps, target } of profiles) {
+  for (const { name, profile, storm, queriesPerBid, statementsPerBid, pgTps, target } of profiles) {
     console.log(
       `\n== where the time goes (${name}, server CPU profile over ${profile.seconds.toFixed(1)}s, ${f(storm.acceptedPerSecond, 1)} accepted/s while profiled) ==`,
     );
     console.log(
-      `PostgreSQL round trips per bid request (bid transaction + panel response + live push): ${queriesPerBid.toFixed(1)}`,
+      `PostgreSQL round trips per bid request (bid transaction + panel response + live push): ${queriesPerBid.toFixed(1)} (statements: ${statementsPerBid.toFixed(1)})`,
     );
     if (profile.cpuMs !== undefined && profile.wallMs) {
       // The floor: the server's JavaScript runs on one core. At this CPU per accepted bid, one

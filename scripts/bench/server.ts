@@ -5,7 +5,7 @@
  *   <- 'prof-start' / 'prof-stop' CPU profile of this process between the two (node:inspector),
  *   -> { profile: Summary }       summarised (self time by function and by package), with the
  *                                 process's CPU time (cpuMs) over the wall time (wallMs) in between
- *   <- 'count-start' / 'count-stop' counts PostgreSQL round trips (pg client queries) in between
+ *   <- 'count-start' / 'count-stop' counts PostgreSQL round trips and statements (pg client queries) in between
  *   <- 'stop'                     closes the app and exits
  */
 import { Session } from 'node:inspector/promises';
@@ -14,13 +14,27 @@ import { loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/app.js';
 import { summariseProfile, type CpuProfile } from './profile.js';
 
-// Round trips to PostgreSQL: every statement Prisma's pg adapter sends goes through Client#query.
+// Round trips to PostgreSQL: every statement goes through Client#query (Prisma's pg adapter and
+// core/db sqlTransaction alike). A statement sent while another is still unanswered on a client in
+// pipeline mode (sqlTransaction) travels with it: it is counted as a statement, not a round trip.
 let queries = 0;
+let statements = 0;
 let counting = false;
 const origQuery = pg.Client.prototype.query;
+const inFlight = new WeakMap<pg.Client, number>();
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  if (counting) queries++;
-  return (origQuery as (...a: unknown[]) => unknown).apply(this, args);
+  const pipelined = (this as pg.Client & { pipeline?: boolean }).pipeline === true && (inFlight.get(this) ?? 0) > 0;
+  if (counting) {
+    statements++;
+    if (!pipelined) queries++;
+  }
+  const out = (origQuery as (...a: unknown[]) => unknown).apply(this, args);
+  if (out instanceof Promise) {
+    inFlight.set(this, (inFlight.get(this) ?? 0) + 1);
+    const done = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
+    out.then(done, done);
+  }
+  return out;
 } as typeof origQuery;
 
 const config = loadConfig(process.env);
@@ -54,11 +68,12 @@ process.on('message', async (msg: string) => {
       send({ profile: { ...summariseProfile(profile), cpuMs: (used.user + used.system) / 1000, wallMs } });
     } else if (msg === 'count-start') {
       queries = 0;
+      statements = 0;
       counting = true;
       send({ ack: msg });
     } else if (msg === 'count-stop') {
       counting = false;
-      send({ queries });
+      send({ queries, statements });
     } else if (msg === 'stop') {
       session.disconnect();
       await app.close();

@@ -134,7 +134,10 @@ export async function makeAuctions(
   const catalog = catalogApi(db);
   await inBatches(rows, 20, async (r) => {
     const l = await catalog.getListingForAuction(r.id);
-    if (!l || !(await openAuction({ db }, l))) throw new Error(`auction ${r.id} not opened`);
+    // The running server's sweeper may open it first (it opens any listing an event missed).
+    if (!l) throw new Error(`listing ${r.id} not found`);
+    if (!(await openAuction({ db }, l)) && !(await db.auction.findUnique({ where: { id: r.id } })))
+      throw new Error(`auction ${r.id} not opened`);
   });
   return rows.map((r) => r.id);
 }

@@ -26,7 +26,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { createRedis } from './redis.js';
-import type { Tx } from './db/index.js';
+import type { Sql, Tx } from './db/index.js';
 import { createOutbox, type DurableContext, type OutboxSettings } from './outbox.js';
 
 /** Every event by name, with its payload type: modules add theirs (see the file comment). */
@@ -78,6 +78,8 @@ export interface Events {
   enqueue<K extends DurableEventName>(tx: Tx, event: DomainEvent<K>): Promise<string>;
   /** Several durable events in one statement, in order (their ids in the same order). */
   enqueueAll(tx: Tx, events: DomainEvent<DurableEventName>[]): Promise<string[]>;
+  /** enqueueAll inside a plain-SQL transaction (core/db sqlTransaction: bidding's batches). */
+  enqueueAllSql(sql: Sql, events: DomainEvent<DurableEventName>[]): Promise<string[]>;
   /**
    * A durable consumer, named once per module and reaction (`'orders'`). Its writes through
    * `ctx.tx` commit together with its inbox row: it runs to completion once per event, however
@@ -171,6 +173,11 @@ export const eventsPlugin = fp<EventsOptions>(
       enqueueAll: (tx, events) =>
         outbox.enqueueAll(
           tx,
+          events.map((e) => ({ name: e.name, payload: e.payload })),
+        ),
+      enqueueAllSql: (sql, events) =>
+        outbox.enqueueAllSql(
+          sql,
           events.map((e) => ({ name: e.name, payload: e.payload })),
         ),
       onDurable(name, consumer, handler) {

@@ -17,7 +17,7 @@
  */
 import pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
-import { transaction, type Db, type Tx } from './db/index.js';
+import { prismaSql, transaction, type Db, type Sql, type Tx } from './db/index.js';
 import { prom, registry } from './metrics.js';
 
 export interface OutboxSettings {
@@ -273,19 +273,21 @@ export function createOutbox(o: {
    * notify is delivered by PostgreSQL at commit, and only then: the relays wake as the change
    * becomes visible (and one notify per transaction is all they need).
    */
-  async function enqueueAll(tx: Tx, events: { name: string; payload: unknown }[]): Promise<string[]> {
+  async function enqueueAllSql(sql: Sql, events: { name: string; payload: unknown }[]): Promise<string[]> {
     if (!events.length) return [];
-    const rows = await tx.$queryRaw<{ id: bigint }[]>`
-      WITH e AS (
+    const rows = await sql.query<{ id: bigint | string }>(
+      `WITH e AS (
         INSERT INTO outbox_events (namespace, name, payload)
-        SELECT ${o.namespace}, t.name, t.payload::jsonb
-          FROM unnest(${events.map((e) => e.name)}::text[], ${events.map((e) => JSON.stringify(e.payload))}::text[])
-               WITH ORDINALITY AS t(name, payload, ord)
+        SELECT $1::text, t.name, t.payload::jsonb
+          FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(name, payload, ord)
          ORDER BY t.ord
         RETURNING id)
-      SELECT e.id FROM e CROSS JOIN (SELECT pg_notify(${CHANNEL}, ${o.namespace})) AS n ORDER BY e.id`;
-    return rows.map((r) => r.id.toString());
+      SELECT e.id FROM e CROSS JOIN (SELECT pg_notify($4::text, $1::text)) AS n ORDER BY e.id`,
+      [o.namespace, events.map((e) => e.name), events.map((e) => JSON.stringify(e.payload)), CHANNEL],
+    );
+    return rows.map((r) => String(r.id));
   }
+  const enqueueAll = (tx: Tx, events: { name: string; payload: unknown }[]) => enqueueAllSql(prismaSql(tx), events);
 
   return {
     async enqueue(tx: Tx, name: string, payload: unknown): Promise<string> {
@@ -293,6 +295,7 @@ export function createOutbox(o: {
       return id;
     },
     enqueueAll,
+    enqueueAllSql,
     onDurable(name: string, consumer: string, handler: Consumer['handler']): void {
       if (started) throw new Error(`durable consumer ${consumer} of ${name} registered after start`);
       if (!/^[a-z][a-z0-9.-]{0,79}$/.test(consumer))

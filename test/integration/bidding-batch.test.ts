@@ -191,21 +191,23 @@ t.test('bids decided in batches get the answers they would get one by one', asyn
 t.test('a batch whose hold fails is decided again bid by bid, with the same answers', async (t) => {
   const { app, config } = await startApp(t, { SOFT_CLOSE_SECONDS: '0' });
   let failures = 0;
+  // Points spent elsewhere between the read and the hold, simulated once: for a hold after the
+  // auction's first bid (refs are auction:<id>:bid:<user>:<bids so far>:<max>), i.e. in a batch.
+  // (A bid's hold goes through replaceHold: the previous leader's release and the new hold in one
+  // call, on the batch's plain-SQL transaction: withSql.)
+  const failOnce =
+    (replaceHold: WalletApi['replaceHold']): WalletApi['replaceHold'] =>
+    async (releaseRef, userId, amount, ref) => {
+      if (failures === 0 && Number(ref.split(':')[4]) > 0) {
+        failures++;
+        throw new InsufficientFunds(0, amount);
+      }
+      return replaceHold(releaseRef, userId, amount, ref);
+    };
   const { transactions, decided } = await compare(t, app, config, 7, 40, (real) => ({
     ...real,
-    withTx: (tx) => ({
-      ...real.withTx(tx),
-      // Points spent elsewhere between the read and the hold, simulated once: for a hold after the
-      // auction's first bid (refs are auction:<id>:bid:<user>:<bids so far>:<max>), i.e. in a batch.
-      // (A bid's hold goes through replaceHold: the previous leader's release and the new hold in one call.)
-      replaceHold: async (releaseRef, userId, amount, ref) => {
-        if (failures === 0 && Number(ref.split(':')[4]) > 0) {
-          failures++;
-          throw new InsufficientFunds(0, amount);
-        }
-        return real.withTx(tx).replaceHold(releaseRef, userId, amount, ref);
-      },
-    }),
+    withTx: (tx) => ({ ...real.withTx(tx), replaceHold: failOnce(real.withTx(tx).replaceHold) }),
+    withSql: (sql) => ({ ...real.withSql(sql), replaceHold: failOnce(real.withSql(sql).replaceHold) }),
   }));
   t.equal(failures, 1, 'the hold failed once');
   t.ok(transactions > 2, `and the batch was decided again (${transactions} transactions)`);

@@ -1,8 +1,14 @@
-/** Prisma 7 client over @prisma/adapter-pg, exposed as `app.db`, and the one transaction helper. */
+/**
+ * Prisma 7 client over @prisma/adapter-pg, exposed as `app.db`, and the transaction helpers:
+ * `transaction` (a Prisma interactive transaction) and `sqlTransaction` (plain SQL on a client of
+ * the same pg pool, for the hottest path, see sql.ts).
+ */
 import fp from 'fastify-plugin';
+import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient, Prisma } from '../../generated/prisma/client.js';
-import { AppError } from '../errors.js';
+import { isRetryableTxError, retryPause } from './retry.js';
+import { registerPool } from './sql.js';
 
 export type Db = PrismaClient;
 export { Prisma };
@@ -14,7 +20,11 @@ export type * as Models from '../../generated/prisma/models.js';
 export type Tx = Prisma.TransactionClient;
 
 export function createDb(databaseUrl: string, poolMax = 10): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolMax }) });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolMax });
+  const db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  // One pool for Prisma's adapter and sqlTransaction: one DB_POOL_MAX for the process.
+  registerPool(db, pool);
+  return db;
 }
 
 declare module 'fastify' {
@@ -34,22 +44,7 @@ export const dbPlugin = fp<{ databaseUrl: string; poolMax?: number }>(
   { name: 'core-db' },
 );
 
-/** The error's code, message and metadata, causes included (Prisma and the pg adapter nest them). */
-function errorText(err: unknown): string {
-  if (!err || typeof err !== 'object') return String(err);
-  const e = err as { code?: unknown; message?: unknown; meta?: unknown; cause?: unknown };
-  return `${String(e.code ?? '')} ${String(e.message ?? '')} ${JSON.stringify(e.meta ?? {})} ${e.cause ? errorText(e.cause) : ''}`;
-}
-
-/** PostgreSQL serialization failure or deadlock: the whole transaction can safely run again. */
-export function isRetryableTxError(err: unknown): boolean {
-  if (err instanceof AppError) return false;
-  return /P2034|40001|40P01|deadlock detected|could not serialize/i.test(errorText(err));
-}
-
-/** Matches an error from the database against a pattern, causes included (e.g. a trigger's message). */
-export const dbErrorMatches = (err: unknown, re: RegExp): boolean =>
-  !(err instanceof AppError) && re.test(errorText(err));
+export { isRetryableTxError, dbErrorMatches } from './retry.js';
 
 export interface TransactionOptions {
   /** Tries in all, counting the first (default 4). */
@@ -73,7 +68,9 @@ export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: T
       return await db.$transaction(fn, options);
     } catch (err) {
       if (i >= attempts || !isRetryableTxError(err)) throw err;
-      await new Promise((r) => setTimeout(r, 5 * i + Math.random() * 10 * i));
+      await retryPause(i);
     }
   }
 }
+
+export { sqlTransaction, prismaSql, type Sql, type SqlTx, type SqlTransactionOptions } from './sql.js';

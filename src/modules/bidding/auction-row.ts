@@ -3,7 +3,7 @@
  * with raw SQL (whose columns are aliased to the same names), its public snapshot and the
  * catalog's copy of its state; the seller's terms taken over before the first bid.
  */
-import type { Models, Tx } from '../../core/db/index.js';
+import { prismaSql, type Models, type Sql, type Tx } from '../../core/db/index.js';
 import type { AuctionListing, AuctionState } from '../catalog/index.js';
 import { minimumBid, type IncrementBands } from './engine.js';
 
@@ -56,15 +56,22 @@ export type ListingTerms = Pick<
   'status' | 'startPrice' | 'reservePrice' | 'buyNowPrice' | 'startsAt' | 'endsAt'
 >;
 
-export async function lockAuction(tx: Tx, id: number): Promise<LockedAuction | null> {
+export function lockAuction(tx: Tx, id: number): Promise<LockedAuction | null> {
+  return lockAuctionSql(prismaSql(tx), id);
+}
+
+/** lockAuction on any Sql (the bid batch's plain-SQL transaction, or a Prisma one through prismaSql). */
+export async function lockAuctionSql(sql: Sql, id: number): Promise<LockedAuction | null> {
   // Raw SQL: Prisma has no SELECT ... FOR UPDATE, and the decision must use the database clock.
-  const rows = await tx.$queryRaw<LockedAuction[]>`
-    SELECT id, seller_id AS "sellerId", status::text AS status, outcome::text AS outcome, start_price AS "startPrice",
+  const rows = await sql.query<LockedAuction>(
+    `SELECT id, seller_id AS "sellerId", status::text AS status, outcome::text AS outcome, start_price AS "startPrice",
            reserve_price AS "reservePrice", buy_now_price AS "buyNowPrice", current_price AS "currentPrice", bid_count AS "bidCount",
            leader_id AS "leaderId", leader_max AS "leaderMax", runner_up_max AS "runnerUpMax", leader_hold_ref AS "leaderHoldRef",
            starts_at AS "startsAt", ends_at AS "endsAt", original_ends_at AS "originalEndsAt", winner_id AS "winnerId",
            final_price AS "finalPrice", closed_at AS "closedAt", clock_timestamp() AS "dbNow"
-      FROM auctions WHERE id = ${id} FOR UPDATE`;
+      FROM auctions WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
   return rows[0] ?? null;
 }
 
@@ -102,9 +109,17 @@ export const wonHoldRef = (auctionId: number) => `auction:${auctionId}:won`;
  * `listing.updated` sync and by an auction's first bid, which may see an edit before its event.
  * Returns the changed row, or null when the terms were already the listing's.
  */
-export async function adoptListingTerms(tx: Tx, a: LockedAuction, l: ListingTerms): Promise<LockedAuction | null> {
+export function adoptListingTerms(tx: Tx, a: LockedAuction, l: ListingTerms): Promise<LockedAuction | null> {
+  return adoptListingTermsSql(prismaSql(tx), a, l);
+}
+
+/** adoptListingTerms on any Sql (the bid batch's plain-SQL transaction, or a Prisma one through prismaSql). */
+export async function adoptListingTermsSql(sql: Sql, a: LockedAuction, l: ListingTerms): Promise<LockedAuction | null> {
   if (l.status === 'CANCELLED') {
-    await tx.auction.update({ where: { id: a.id }, data: { status: 'CANCELLED', closedAt: a.dbNow } });
+    await sql.query(
+      `UPDATE auctions SET status = 'CANCELLED', closed_at = $2::timestamptz, updated_at = now() WHERE id = $1::int`,
+      [a.id, a.dbNow],
+    );
     return { ...a, status: 'CANCELLED', closedAt: a.dbNow };
   }
   const same =
@@ -124,6 +139,12 @@ export async function adoptListingTerms(tx: Tx, a: LockedAuction, l: ListingTerm
     originalEndsAt: l.endsAt,
     status: l.startsAt <= a.dbNow ? ('LIVE' as const) : ('SCHEDULED' as const),
   };
-  await tx.auction.update({ where: { id: a.id }, data: terms });
+  await sql.query(
+    `UPDATE auctions SET start_price = $2::int, current_price = $2::int, reserve_price = $3::int, buy_now_price = $4::int,
+            starts_at = $5::timestamptz, ends_at = $6::timestamptz, original_ends_at = $6::timestamptz,
+            status = $7::"AuctionStatus", updated_at = now()
+      WHERE id = $1::int`,
+    [a.id, terms.startPrice, terms.reservePrice, terms.buyNowPrice, terms.startsAt, terms.endsAt, terms.status],
+  );
   return { ...a, ...terms };
 }

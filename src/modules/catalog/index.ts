@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
-import type { Db, Tx } from '../../core/db/index.js';
+import type { Db, Sql, Tx } from '../../core/db/index.js';
 import { LocalDiskStorage, type Storage } from '../../core/storage.js';
 import { accountsApi } from '../accounts/index.js';
 import * as svc from './service.js';
@@ -144,8 +144,13 @@ export interface SavedSearchFilter {
   conditions?: string[];
 }
 
+/** The calls of a bid's transaction, on plain SQL (see `withSql`). */
+export type CatalogSqlOps = Pick<CatalogOps, 'recordAuctionState' | 'lockListingForAuction'>;
+
 export interface CatalogApi extends CatalogOps {
   withTx(tx: Tx): CatalogOps;
+  /** The listing's copy of an auction's state inside the caller's plain-SQL transaction (core/db sqlTransaction: bidding's batches). */
+  withSql(sql: Sql): CatalogSqlOps;
 }
 
 function ops(dbOrTx: Db | Tx, root: Db): CatalogOps {
@@ -224,5 +229,12 @@ const categoryTrees = new WeakMap<Db, ReturnType<typeof svc.categoryLoader>>();
 const storages = new WeakMap<Db, Storage>();
 
 export function catalogApi(db: Db): CatalogApi {
-  return { ...ops(db, db), withTx: (tx) => ops(tx, db) };
+  return {
+    ...ops(db, db),
+    withTx: (tx) => ops(tx, db),
+    withSql: (sql) => ({
+      recordAuctionState: (id, s) => svc.recordAuctionStateSql(sql, id, s),
+      lockListingForAuction: (id) => svc.lockListingForAuctionSql(sql, id),
+    }),
+  };
 }

@@ -3,7 +3,7 @@
  * auction-state API bidding calls. Listing rows are written only here (photo rows and files
  * only in photos.ts).
  */
-import type { Db } from '../../core/db/index.js';
+import { prismaSql, type Db, type Sql } from '../../core/db/index.js';
 import type { Storage } from '../../core/storage.js';
 import type { Events } from '../../core/events.js';
 import { AppError, notFound } from '../../core/errors.js';
@@ -341,7 +341,12 @@ export interface AuctionState {
  * bidding transaction's client so the copy commits (or rolls back) with the bid. A cancelled
  * listing is never revived.
  */
-export async function recordAuctionState(deps: Pick<CatalogDeps, 'db'>, id: number, s: AuctionState): Promise<boolean> {
+export function recordAuctionState(deps: Pick<CatalogDeps, 'db'>, id: number, s: AuctionState): Promise<boolean> {
+  return recordAuctionStateSql(prismaSql(deps.db), id, s);
+}
+
+/** recordAuctionState on plain SQL (bidding's batch transaction, core/db sqlTransaction): the one implementation of both. */
+export async function recordAuctionStateSql(sql: Sql, id: number, s: AuctionState): Promise<boolean> {
   if (s.currentPrice !== undefined && (!Number.isInteger(s.currentPrice) || s.currentPrice < 0))
     throw new Error('currentPrice must be whole won');
   if (s.bidCount !== undefined && (!Number.isInteger(s.bidCount) || s.bidCount < 0))
@@ -351,16 +356,19 @@ export async function recordAuctionState(deps: Pick<CatalogDeps, 'db'>, id: numb
   // (listings_ends_after_start): a sale's time copied as the end may lie a moment before the
   // listing's start (clock skew between nodes, an auction ended at once), and a refused copy would
   // roll back the close itself and leave the auction LIVE.
-  const n = await deps.db.$executeRaw`
-    UPDATE listings SET
-      status = COALESCE(${s.status ?? null}::"ListingStatus", status),
-      current_price = COALESCE(${s.currentPrice ?? null}::int, current_price),
-      bid_count = COALESCE(${s.bidCount ?? null}::int, bid_count),
-      ends_at = CASE WHEN ${s.endsAt ?? null}::timestamptz IS NULL THEN ends_at
-                     ELSE GREATEST(${s.endsAt ?? null}::timestamptz, starts_at + interval '1 millisecond') END,
+  const rows = await sql.query(
+    `UPDATE listings SET
+      status = COALESCE($1::"ListingStatus", status),
+      current_price = COALESCE($2::int, current_price),
+      bid_count = COALESCE($3::int, bid_count),
+      ends_at = CASE WHEN $4::timestamptz IS NULL THEN ends_at
+                     ELSE GREATEST($4::timestamptz, starts_at + interval '1 millisecond') END,
       updated_at = now()
-    WHERE id = ${id} AND status <> 'CANCELLED'`;
-  return n === 1;
+    WHERE id = $5::int AND status <> 'CANCELLED'
+    RETURNING id`,
+    [s.status ?? null, s.currentPrice ?? null, s.bidCount ?? null, s.endsAt ?? null, id],
+  );
+  return rows.length === 1;
 }
 
 /**
@@ -371,6 +379,22 @@ export async function recordAuctionState(deps: Pick<CatalogDeps, 'db'>, id: numb
 export async function lockListingForAuction(deps: Pick<CatalogDeps, 'db'>, id: number): Promise<AuctionListing | null> {
   await deps.db.$queryRaw`SELECT 1 FROM listings WHERE id = ${id} FOR UPDATE`;
   return getListingForAuction(deps, id);
+}
+
+/**
+ * lockListingForAuction on plain SQL (bidding's batch transaction, core/db sqlTransaction): the
+ * lock and the read in one statement (FOR UPDATE returns the row as locked, an edit in flight
+ * waited for and seen).
+ */
+export async function lockListingForAuctionSql(sql: Sql, id: number): Promise<AuctionListing | null> {
+  const rows = await sql.query<AuctionListing>(
+    `SELECT id, seller_id AS "sellerId", title, status::text AS status, start_price AS "startPrice",
+            buy_now_price AS "buyNowPrice", reserve_price AS "reservePrice", current_price AS "currentPrice",
+            bid_count AS "bidCount", starts_at AS "startsAt", ends_at AS "endsAt", created_at AS "createdAt"
+       FROM listings WHERE id = $1::int FOR UPDATE`,
+    [id],
+  );
+  return rows[0] ?? null;
 }
 
 /** Listings with id > afterId, oldest first, with when they were made (bidding's sweeper opens auctions an event missed). */

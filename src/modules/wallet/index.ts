@@ -4,7 +4,7 @@
  * admin payout queue. Other modules move money only through `walletApi` below.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { Db, Tx } from '../../core/db/index.js';
+import type { Db, Sql, Tx } from '../../core/db/index.js';
 import { inTransaction, type OpResult } from './ledger.js';
 import * as ops from './operations.js';
 import { walletRoutes } from './routes.js';
@@ -81,9 +81,19 @@ export interface WalletOps {
   payoutsWaiting(): Promise<{ count: number; amount: number }>;
 }
 
+/** The two calls of an accepted bid's transaction, on plain SQL (see `withSql`). */
+export type WalletSqlOps = Pick<WalletOps, 'availableOf' | 'replaceHold'>;
+
 export interface WalletApi extends WalletOps {
   /** The same operations inside the caller's transaction. */
   withTx(tx: Tx): WalletOps;
+  /**
+   * The hot calls of a bid's transaction inside the caller's plain-SQL transaction (core/db
+   * sqlTransaction: bidding's batches), with the same rules and errors as through `withTx`, with
+   * one difference: replaceHold's refusal is raised by the database, so it aborts the caller's
+   * transaction and every statement the caller sent behind it (they may travel together).
+   */
+  withSql(sql: Sql): WalletSqlOps;
 }
 
 function bind(run: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>): WalletOps {
@@ -116,6 +126,10 @@ export function walletApi(db: Db): WalletApi {
   return {
     ...bind((fn) => inTransaction(db, fn)),
     withTx: (tx) => bind((fn) => fn(tx)),
+    withSql: (sql) => ({
+      availableOf: (userIds) => ops.availableOfSql(sql, userIds),
+      replaceHold: (releaseRef, userId, amount, ref) => ops.replaceHoldOrRaise(sql, releaseRef, userId, amount, ref),
+    }),
   };
 }
 

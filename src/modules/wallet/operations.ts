@@ -4,7 +4,7 @@
  * idempotent on its reference: the ledger transaction row is claimed first, and a replay returns
  * the first call's result (or refuses when the same reference comes with different terms).
  */
-import type { Tx } from '../../core/db/index.js';
+import { prismaSql, type Sql, type Tx } from '../../core/db/index.js';
 import {
   acct,
   checkApiAmount,
@@ -83,8 +83,19 @@ export async function releaseHold(tx: Tx, ref: string): Promise<OpResult> {
  * the ten round trips of the two operations were most of the lock's hold time. A refusal writes
  * nothing (the function checks before it writes) and leaves the caller's transaction usable.
  */
-export async function replaceHold(
+export function replaceHold(
   tx: Tx,
+  releaseRef: string | null,
+  userId: number,
+  amount: number,
+  ref: string,
+): Promise<OpResult> {
+  return replaceHoldSql(prismaSql(tx), releaseRef, userId, amount, ref);
+}
+
+/** replaceHold on plain SQL (the bid batch's transaction, see core/db/sql.ts): the one implementation of both. */
+export async function replaceHoldSql(
+  sql: Sql,
   releaseRef: string | null,
   userId: number,
   amount: number,
@@ -94,16 +105,25 @@ export async function replaceHold(
   checkId(userId);
   checkApiAmount(amount);
   checkReference(ref);
-  const [r] = await tx.$queryRaw<
-    { outcome: string; available: bigint | null; status: string | null; hold_tx: number | null }[]
-  >`
-    SELECT outcome, available, status, hold_tx FROM wallet_replace_hold(${releaseRef}::text, ${userId}::int, ${amount}::int, ${ref}::text)`;
+  const [r] = await sql.query<{
+    outcome: string;
+    available: bigint | string | null;
+    status: string | null;
+    hold_tx: number | null;
+  }>('SELECT outcome, available, status, hold_tx FROM wallet_replace_hold($1::text, $2::int, $3::int, $4::text)', [
+    releaseRef,
+    userId,
+    amount,
+    ref,
+  ]);
   switch (r.outcome) {
     case 'ok':
       return { transactionId: r.hold_tx!, replayed: false };
     case 'replayed': {
-      const [prior] = await tx.$queryRaw<{ id: number }[]>`
-        SELECT id FROM ledger_transactions WHERE kind = 'HOLD' AND reference = ${ref}`;
+      const [prior] = await sql.query<{ id: number }>(
+        "SELECT id FROM ledger_transactions WHERE kind = 'HOLD' AND reference = $1",
+        [ref],
+      );
       return { transactionId: prior.id, replayed: true };
     }
     case 'insufficient':
@@ -116,6 +136,49 @@ export async function replaceHold(
       throw walletError.holdNotActive(r.status ?? '');
     default:
       throw new Error(`wallet_replace_hold: unexpected outcome ${r.outcome}`);
+  }
+}
+
+/**
+ * replaceHold for a caller that sends statements behind it in the same round trip (bidding's
+ * batch on plain SQL): wallet_replace_hold_or_raise (migration 20261203180000) raises a refusal
+ * (SQLSTATE DPW01), so the statements behind it fail and nothing commits, and it comes back here
+ * as the same error replaceHold throws. Unlike replaceHold, a refusal aborts the caller's
+ * transaction.
+ */
+export async function replaceHoldOrRaise(
+  sql: Sql,
+  releaseRef: string | null,
+  userId: number,
+  amount: number,
+  ref: string,
+): Promise<OpResult> {
+  if (releaseRef !== null) checkReference(releaseRef);
+  checkId(userId);
+  checkApiAmount(amount);
+  checkReference(ref);
+  try {
+    const [r] = await sql.query<{ hold_tx: number; replayed: boolean }>(
+      'SELECT hold_tx, replayed FROM wallet_replace_hold_or_raise($1::text, $2::int, $3::int, $4::text)',
+      [releaseRef, userId, amount, ref],
+    );
+    return { transactionId: r.hold_tx, replayed: r.replayed };
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown; detail?: unknown } | null;
+    if (e?.code !== 'DPW01') throw err;
+    const detail = JSON.parse(String(e.detail ?? '{}')) as { available?: number | null; status?: string | null };
+    switch (e.message) {
+      case 'insufficient':
+        throw walletError.insufficient(Number(detail.available ?? 0), amount);
+      case 'mismatch':
+        throw walletError.mismatch();
+      case 'hold_not_found':
+        throw walletError.holdNotFound();
+      case 'hold_not_active':
+        throw walletError.holdNotActive(detail.status ?? '');
+      default:
+        throw err;
+    }
   }
 }
 
@@ -293,13 +356,20 @@ export async function balances(tx: Tx, userId: number): Promise<Balances> {
 }
 
 /** Available points of several users in one query (users without an account have 0). */
-export async function availableOf(tx: Tx, userIds: number[]): Promise<Map<number, number>> {
+export function availableOf(tx: Tx, userIds: number[]): Promise<Map<number, number>> {
+  return availableOfSql(prismaSql(tx), userIds);
+}
+
+/** availableOf on plain SQL (the bid batch's transaction): the one implementation of both. */
+export async function availableOfSql(sql: Sql, userIds: number[]): Promise<Map<number, number>> {
   userIds.forEach(checkId);
   const out = new Map<number, number>(userIds.map((id) => [id, 0]));
   if (!userIds.length) return out;
-  const rows = await tx.$queryRaw<{ user_id: number; total: bigint }[]>`
-    SELECT user_id, COALESCE(SUM(balance), 0)::bigint AS total FROM wallet_accounts
-     WHERE user_id = ANY(${userIds}::int[]) AND kind = 'USER_AVAILABLE' GROUP BY user_id`;
+  const rows = await sql.query<{ user_id: number; total: bigint | string }>(
+    `SELECT user_id, COALESCE(SUM(balance), 0)::bigint AS total FROM wallet_accounts
+      WHERE user_id = ANY($1::int[]) AND kind = 'USER_AVAILABLE' GROUP BY user_id`,
+    [userIds],
+  );
   for (const r of rows) out.set(r.user_id, Number(r.total));
   return out;
 }
