@@ -93,6 +93,14 @@ export function replaceHold(
   return replaceHoldSql(prismaSql(tx), releaseRef, userId, amount, ref);
 }
 
+/** replaceHold's and replaceHoldOrRaise's arguments, checked before anything is sent. */
+function checkReplaceArgs(releaseRef: string | null, userId: number, amount: number, ref: string): void {
+  if (releaseRef !== null) checkReference(releaseRef);
+  checkId(userId);
+  checkApiAmount(amount);
+  checkReference(ref);
+}
+
 /** replaceHold on plain SQL (the bid batch's transaction, see core/db/sql.ts): the one implementation of both. */
 export async function replaceHoldSql(
   sql: Sql,
@@ -101,10 +109,7 @@ export async function replaceHoldSql(
   amount: number,
   ref: string,
 ): Promise<OpResult> {
-  if (releaseRef !== null) checkReference(releaseRef);
-  checkId(userId);
-  checkApiAmount(amount);
-  checkReference(ref);
+  checkReplaceArgs(releaseRef, userId, amount, ref);
   const [r] = await sql.query<{
     outcome: string;
     available: bigint | string | null;
@@ -153,10 +158,7 @@ export async function replaceHoldOrRaise(
   amount: number,
   ref: string,
 ): Promise<OpResult> {
-  if (releaseRef !== null) checkReference(releaseRef);
-  checkId(userId);
-  checkApiAmount(amount);
-  checkReference(ref);
+  checkReplaceArgs(releaseRef, userId, amount, ref);
   try {
     const [r] = await sql.query<{ hold_tx: number; replayed: boolean }>(
       'SELECT hold_tx, replayed FROM wallet_replace_hold_or_raise($1::text, $2::int, $3::int, $4::text)',
