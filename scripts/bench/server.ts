@@ -1,7 +1,12 @@
 /**
- * The bench's server process: the real app (buildApp + listen on 127.0.0.1, ROLE=all, logger off)
- * configured from the environment the runner passes. Talks to the runner over IPC:
- *   -> { ready: port }            once listening
+ * A bench's app process: the real app (buildApp, logger off) configured from the environment the
+ * runner passes, in the role it names, as production runs them (deploy/systemd): ROLE=web listens
+ * on 127.0.0.1 and starts no queue worker; ROLE=worker listens nowhere and runs the BullMQ workers,
+ * the outbox relay and the periodic tasks; ROLE=all does both in one process. IPC with the runner:
+ *   -> { ready: port }            once listening (0: ROLE=worker, once its workers run)
+ *   <- 'cpu'                      -> { cpu: { ms, wallMs } } this process's CPU time (user + system)
+ *                                 and a wall clock reading, both since it started: the runner takes
+ *                                 the difference of two around a storm
  *   <- 'prof-start' / 'prof-stop' CPU profile of this process between the two (node:inspector),
  *   -> { profile: Summary }       summarised (self time by function and by package), with the
  *                                 process's CPU time (cpuMs) over the wall time (wallMs) in between
@@ -39,9 +44,13 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 
 const config = loadConfig(process.env);
 const app = await buildApp(config, { logger: false });
-await app.listen({ port: 0, host: '127.0.0.1' });
-const address = app.server.address();
-const port = typeof address === 'object' && address ? address.port : 0;
+let port = 0;
+if (config.role === 'worker') await app.ready();
+else {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  port = typeof address === 'object' && address ? address.port : 0;
+}
 
 const session = new Session();
 session.connect();
@@ -54,7 +63,10 @@ let wallAt = performance.now();
 
 process.on('message', async (msg: string) => {
   try {
-    if (msg === 'prof-start') {
+    if (msg === 'cpu') {
+      const used = process.cpuUsage();
+      send({ cpu: { ms: (used.user + used.system) / 1000, wallMs: performance.now() } });
+    } else if (msg === 'prof-start') {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 500 });
       await session.post('Profiler.start');
