@@ -177,6 +177,20 @@ t.test('admin roles', async (t) => {
     403,
     'a suspended user cannot bid',
   );
+  // The check travels inside the bid's transaction; every other answer of the bid route checks first.
+  const htmx = { 'hx-request': 'true' };
+  for (const [what, url, form] of [
+    ['through htmx', `/items/${auctionId}/bids`, { amount: '20000' }],
+    ['with a form key', `/items/${auctionId}/bids`, { amount: '20000', requestKey: 'k-1' }],
+    ['with the one-click minimum', `/items/${auctionId}/bids`, { amount: '10000', quick: '1' }],
+    ['with an amount that is no number', `/items/${auctionId}/bids`, { amount: 'lots' }],
+    ['above the largest bid', `/items/${auctionId}/bids`, { amount: '99999999999' }],
+    ['on an auction that does not exist', '/items/2147483000/bids', { amount: '20000' }],
+  ] as const) {
+    const r = await asUser.post(url, form, htmx);
+    t.equal(r.statusCode, 403, `a suspended user cannot bid ${what}`);
+    t.match(r.body, /UTC/, 'and is told until when');
+  }
   const boundary = 'XADMINX';
   const sell = await app.inject({
     method: 'POST',

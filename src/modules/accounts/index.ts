@@ -12,7 +12,7 @@ import { accountsJobs } from './jobs.js';
 import { accountsAdminRoutes } from './admin-routes.js';
 import { endAllSessions } from './sessions.js';
 import * as roles from './roles.js';
-import type { Db, Tx } from '../../core/db/index.js';
+import type { Db, Sql, Tx } from '../../core/db/index.js';
 import type { AuditActor } from '../../core/audit.js';
 import { ko } from './locales/ko.js';
 import { en } from './locales/en.js';
@@ -86,6 +86,12 @@ export interface AccountsTxOps {
   restriction(userId: number): Promise<roles.Restriction>;
 }
 
+/** The restriction check of a bid, inside the caller's plain-SQL transaction (see `withSql`). */
+export interface AccountsSqlOps {
+  /** The restricted (suspended or banned) users among `userIds`, with their restriction; the others may act. */
+  restrictionsOf(userIds: readonly number[]): Promise<Map<number, NonNullable<roles.Restriction>>>;
+}
+
 export interface AccountsApi {
   findUser(id: number): Promise<svc.PublicUser | null>;
   publicProfiles(ids: number[]): ReturnType<typeof svc.publicProfiles>;
@@ -98,6 +104,11 @@ export interface AccountsApi {
   /** Users by exact nickname or e-mail (the moderation queue's search). */
   findByEmail(email: string): Promise<roles.RoleRow | null>;
   withTx(tx: Tx): AccountsTxOps;
+  /**
+   * assertMayAct's read for several users inside the caller's plain-SQL transaction (core/db
+   * sqlTransaction: bidding's batches), so the check travels with the bid's own statements.
+   */
+  withSql(sql: Sql): AccountsSqlOps;
 }
 
 const txOps = (tx: Tx): AccountsTxOps => ({
@@ -124,6 +135,7 @@ export function accountsApi(db: Db): AccountsApi {
     },
     findByEmail: (email) => roles.findByEmail(db, email),
     withTx: txOps,
+    withSql: (sql) => ({ restrictionsOf: (userIds) => roles.restrictionsOfSql(sql, userIds) }),
   };
 }
 

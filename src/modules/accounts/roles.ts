@@ -10,7 +10,7 @@
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import { audit, type AuditActor } from '../../core/audit.js';
-import { transaction, type Db, type Tx } from '../../core/db/index.js';
+import { transaction, type Db, type Sql, type Tx } from '../../core/db/index.js';
 import { hxRedirect, loginUrl } from '../../core/redirect.js';
 
 export const ROLES = ['USER', 'MODERATOR', 'ADMIN'] as const;
@@ -196,6 +196,29 @@ export async function restrictUser(
     reason,
   });
   return { before, after };
+}
+
+/**
+ * The restricted users among `userIds` (suspended or banned now; the others may act), in one
+ * statement on the caller's plain SQL: a bid batch's transaction reads it beside its other reads
+ * (no round trip of its own). Only restricted rows come back, so the usual answer is none.
+ */
+export async function restrictionsOfSql(
+  sql: Sql,
+  userIds: readonly number[],
+): Promise<Map<number, NonNullable<Restriction>>> {
+  const out = new Map<number, NonNullable<Restriction>>();
+  if (!userIds.length) return out;
+  const rows = await sql.query<{ id: number; suspendedUntil: Date | null; bannedAt: Date | null }>(
+    `SELECT id, suspended_until AS "suspendedUntil", banned_at AS "bannedAt" FROM users
+      WHERE id = ANY($1::int[]) AND (banned_at IS NOT NULL OR suspended_until IS NOT NULL)`,
+    [userIds],
+  );
+  for (const u of rows) {
+    const r = restrictionOf(u);
+    if (r) out.set(u.id, r);
+  }
+  return out;
 }
 
 /** The user's current restriction (null: may act), read from the database. */

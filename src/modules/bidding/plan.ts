@@ -6,6 +6,7 @@
  */
 import { applyBid, type AuctionPriceState, type IncrementBands } from './engine.js';
 import { snapshotOf, type AuctionSnapshot, type LockedAuction } from './auction-row.js';
+import type { Restriction } from '../accounts/index.js';
 
 export interface BiddingSettings {
   bands: IncrementBands;
@@ -21,6 +22,13 @@ export interface PlaceBid {
   amount: number;
   requestKey?: string;
   buyNow?: boolean;
+  /**
+   * Refuse the bid when the bidder is suspended or banned (the answer: reason 'restricted', and
+   * nothing written for it), read inside the bid's own transaction beside its other reads
+   * (service.ts, through accounts' withSql; needs `deps.accounts`): the bid route's check of the
+   * account, at no round trip of its own. Plain bids only (a buy-now's route checks first).
+   */
+  checkRestriction?: boolean;
 }
 
 export type Refusal =
@@ -51,7 +59,15 @@ export type BidResult =
        */
       committed?: { after: AuctionSnapshot; myMax: number | null };
     }
-  | { ok: false; reason: Refusal; minimum?: number; snapshot?: AuctionSnapshot };
+  | { ok: false; reason: Refusal; minimum?: number; snapshot?: AuctionSnapshot }
+  /** The bidder may not act (PlaceBid.checkRestriction): the route answers accounts' AccountRestricted (403). */
+  | {
+      ok: false;
+      reason: 'restricted';
+      restriction: NonNullable<Restriction>;
+      minimum?: undefined;
+      snapshot?: undefined;
+    };
 
 /** A bid row as a batch writes it (in order). */
 export interface BidRow {

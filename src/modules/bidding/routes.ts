@@ -4,6 +4,7 @@ import { Type, type Static } from '../../core/typebox.js';
 import { randomUUID } from 'node:crypto';
 import { requireUser, requireUserThen } from '../../core/auth.js';
 import { AppError, notFound } from '../../core/errors.js';
+import { AccountRestricted } from '../accounts/index.js';
 import { goTo, refererPath } from '../../core/redirect.js';
 import type { BidResult } from './service.js';
 import { placeBid } from './lanes.js';
@@ -67,6 +68,8 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
     errorKey?: string,
     errorParams?: Record<string, unknown>,
   ) => {
+    // Checked inside the bid's transaction (PlaceBid.checkRestriction): the same 403 as assertMayAct's.
+    if (res && !res.ok && res.reason === 'restricted') throw new AccountRestricted(res.restriction);
     const model = committedPanel(req, res) ?? (await panelModel(deps, id, req.user?.id ?? null));
     // A cancelled auction has no panel any more; a bid on it still hears why it was refused.
     if (!model && res && !res.ok && res.reason === 'cancelled')
@@ -134,16 +137,24 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
       config: { rateLimit: { max: 120, timeWindow: '1 minute' } },
     },
     async (req, reply) => {
-      // A suspended or banned user may not bid (403, read from the database).
-      await deps.accounts.assertMayAct(req.user!.id);
+      // A suspended or banned user may not bid (403, read from the database): every answer below
+      // is theirs only once that is checked. A bid is checked inside its own transaction, beside
+      // the bid's reads (checkRestriction: no round trip of its own, nothing written when refused);
+      // an answer given without one checks first (assertMayAct).
+      const userId = req.user!.id;
+      const mayAct = () => deps.accounts.assertMayAct(userId);
       const id = req.params.id;
       const amount = parseAmount(req.body.amount);
-      if (amount === null) return respond(req, reply, id, null, undefined, 'bidding.errors.amount_invalid');
-      if (amount > deps.settings.maxBid)
+      if (amount === null) {
+        await mayAct();
+        return respond(req, reply, id, null, undefined, 'bidding.errors.amount_invalid');
+      }
+      if (amount > deps.settings.maxBid) {
+        await mayAct();
         return respond(req, reply, id, null, amount, 'bidding.errors.amount_too_large', {
           max: deps.settings.maxBid.toLocaleString('ko-KR'),
         });
-      const userId = req.user!.id;
+      }
       // The form's key is scoped to the user: the same page pushed to many watchers carries one key.
       const requestKey = req.body.requestKey ? `${userId}-${req.body.requestKey}` : undefined;
       if (req.body.quick) {
@@ -151,10 +162,13 @@ export async function biddingRoutes(app: FastifyInstance, deps: PanelDeps) {
         // (unless it is the same form again, a double tap on confirm: that is answered as a duplicate).
         const lead = await deps.db.auction.findUnique({ where: { id }, select: { leaderId: true, status: true } });
         const again = requestKey ? await deps.db.bid.count({ where: { requestKey } }) : 0;
-        if (lead?.status === 'LIVE' && lead.leaderId === userId && !again)
+        if (lead?.status === 'LIVE' && lead.leaderId === userId && !again) {
+          await mayAct();
           return respond(req, reply, id, null, undefined, 'bidding.errors.already_leading');
+        }
       }
-      const res = await placeBid(deps, { auctionId: id, bidderId: userId, amount, requestKey });
+      const res = await placeBid(deps, { auctionId: id, bidderId: userId, amount, requestKey, checkRestriction: true });
+      if (!res.ok && res.reason === 'restricted') throw new AccountRestricted(res.restriction);
       await announceBid(app, deps, res, userId);
       return respond(req, reply, id, res, amount);
     },

@@ -17,6 +17,7 @@ import {
 import type { Events } from '../../core/events.js';
 import { InsufficientFunds, type WalletApi, type WalletOps } from '../wallet/index.js';
 import type { CatalogApi } from '../catalog/index.js';
+import type { AccountsApi } from '../accounts/index.js';
 import {
   adoptListingTerms,
   adoptListingTermsSql,
@@ -47,6 +48,8 @@ export interface BiddingDeps {
   catalog: CatalogApi;
   events: Events;
   settings: BiddingSettings;
+  /** For bids that ask for the account check inside their transaction (PlaceBid.checkRestriction). */
+  accounts?: Pick<AccountsApi, 'withSql'>;
 }
 
 class Refused extends Error {
@@ -97,13 +100,30 @@ async function decideOnSql(deps: BiddingDeps, sql: SqlTx, cmds: PlaceBid[]): Pro
   // before it began, so the form keys and the points are read after the lock is ours (a copy of
   // this form another instance placed while we waited for the lock is seen). The points of every
   // bidder of the batch are read; planBatch looks only at those whose bid it weighs.
+  // The accounts of the bids that ask for it (the bid route's) are checked in the same round trip.
   const bidders = [...new Set(cmds.map((c) => c.bidderId))];
-  const [a, keyRows, available] = await Promise.all([
+  const checked = [...new Set(cmds.filter((c) => c.checkRestriction).map((c) => c.bidderId))];
+  if (checked.length && !deps.accounts) throw new Error('decideBatch: checkRestriction needs deps.accounts');
+  const [a, keyRows, available, restricted] = await Promise.all([
     lockAuctionSql(sql, cmds[0].auctionId),
     seenKeysSql(sql, keysOf(cmds)),
     deps.wallet.withSql(sql).availableOf(bidders),
+    checked.length ? deps.accounts!.withSql(sql).restrictionsOf(checked) : Promise.resolve(new Map()),
   ]);
-  if (!a) return cmds.map(() => ({ ok: false, reason: 'not_found' }));
+  // A restricted bidder's bid is answered so whatever else holds (as the check before the
+  // transaction did): it takes no part in the plan, and nothing is written for it.
+  const refusedAs = (c: PlaceBid): BidResult | null => {
+    const r = c.checkRestriction ? restricted.get(c.bidderId) : undefined;
+    return r ? { ok: false, reason: 'restricted', restriction: r } : null;
+  };
+  const open = restricted.size ? cmds.filter((c) => !refusedAs(c)) : cmds;
+  /** Every bid's answer in order: the restricted ones', and `rest` for the others (in order). */
+  const answers = (rest: BidResult[]): BidResult[] => {
+    let i = 0;
+    return cmds.map((c) => refusedAs(c) ?? rest[i++]);
+  };
+  if (!open.length) return answers([]);
+  if (!a) return answers(open.map(() => ({ ok: false, reason: 'not_found' })));
   // Until the first bid the seller may still edit or cancel the listing: the listing's terms
   // are locked and compared first, so no bid is decided on terms the listing no longer shows.
   if (a.bidCount === 0 && (a.status === 'LIVE' || a.status === 'SCHEDULED')) {
@@ -111,20 +131,21 @@ async function decideOnSql(deps: BiddingDeps, sql: SqlTx, cmds: PlaceBid[]): Pro
     const adopted = listing && (await adoptListingTermsSql(sql, a, listing));
     if (adopted) {
       const reason: Refusal = adopted.status === 'CANCELLED' ? 'cancelled' : 'terms_changed';
-      return cmds.map(() => ({ ok: false, reason, snapshot: snapshotOf(adopted, bands) }));
+      return answers(open.map(() => ({ ok: false, reason, snapshot: snapshotOf(adopted, bands) })));
     }
   }
   const seenKeys = new Set(keyRows.map((r) => r.request_key));
-  const plan = planBatch({ auction: a, cmds, seenKeys, available, settings: deps.settings });
+  const plan = planBatch({ auction: a, cmds: open, seenKeys, available, settings: deps.settings });
   if (plan.buyNow) return null; // not in a batch of plain bids (lanes.ts); decideInTx's path if it were
   const maxima = await commitBatch(
     deps,
     { sql, wallet: deps.wallet.withSql(sql), commit: () => sql.commit(), sent: () => sql.sent },
     a,
     plan,
+    // Alone: a refused hold is this one bid's answer (decideBatch); in a batch, lanes.ts decides each bid alone.
     cmds.length === 1,
   );
-  return resultsOf(plan, cmds, maxima, bands);
+  return answers(resultsOf(plan, open, maxima, bands));
 }
 
 /** The batch's transaction through Prisma: a buy-now (the listing's terms are locked and compared first as for a first bid). */
