@@ -7,6 +7,7 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { testDatabaseUrl } from '../helpers/env.js';
 import { createDb, sqlTransaction, transaction } from '../../src/core/db/index.js';
 
@@ -89,6 +90,39 @@ t.test('commit() sends COMMIT with the last statements; nothing may follow it', 
     await t.rejects(sql.query(insert, [a]), /after COMMIT/);
   });
   t.equal(await countOf(a), 1);
+});
+
+t.test('statements sent together leave in one write to the socket (BEGIN with the first ones)', async (t) => {
+  const a = ns();
+  await sqlTransaction(db, (sql) => sql.query('SELECT 1')); // a connection in the pool: no start-up writes below
+  // Every write a socket hands the system: one _write or one _writev (corked chunks) each.
+  const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>;
+  const orig = { _write: proto._write, _writev: proto._writev };
+  let writes = 0;
+  for (const k of ['_write', '_writev'] as const)
+    proto[k] = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return orig[k].apply(this, args);
+    };
+  const counts: number[] = [];
+  try {
+    const out = await sqlTransaction(db, async (sql) => {
+      const reads = await Promise.all([
+        sql.query<{ n: number }>('SELECT 1 AS n'),
+        sql.query<{ n: number }>('SELECT 2 AS n'),
+        sql.query<{ n: number }>('SELECT $1::int AS n', [3]),
+      ]);
+      counts.push(writes);
+      await Promise.all([sql.query(insert, [a]), sql.query(insert, [a]), sql.commit()]);
+      counts.push(writes);
+      return reads.map((r) => r[0].n);
+    });
+    t.same(out, [1, 2, 3], 'each statement still gets its own answer');
+  } finally {
+    Object.assign(proto, orig);
+  }
+  t.same(counts, [1, 2], 'BEGIN and three reads: one write; two inserts and COMMIT: one more');
+  t.equal(await countOf(a), 2, 'and they committed');
 });
 
 t.test('each statement of a pipeline sees what committed before it began (after the lock before it)', async (t) => {
