@@ -6,6 +6,8 @@
  *   -> { profile: Summary }       summarised (self time by function and by package), with the
  *                                 process's CPU time (cpuMs) over the wall time (wallMs) in between
  *   <- 'count-start' / 'count-stop' counts PostgreSQL round trips and statements (pg client queries) in between
+ *   <- { traceStart: auctionId } / 'trace-stop'  times that auction's pushes in between (push-trace.ts)
+ *   -> { trace: PushTrace }
  *   <- 'stop'                     closes the app and exits
  */
 import { Session } from 'node:inspector/promises';
@@ -13,6 +15,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/app.js';
 import { summariseProfile, type CpuProfile } from './profile.js';
+import { installPushTrace } from './push-trace.js';
 
 // Round trips to PostgreSQL: every statement goes through Client#query (Prisma's pg adapter and
 // core/db sqlTransaction alike). A statement sent while another is still unanswered on a client in
@@ -43,6 +46,7 @@ await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : 0;
 
+const pushTrace = installPushTrace(app);
 const session = new Session();
 session.connect();
 const send = (m: unknown) => process.send?.(m);
@@ -52,9 +56,14 @@ const send = (m: unknown) => process.send?.(m);
 let cpuAt = process.cpuUsage();
 let wallAt = performance.now();
 
-process.on('message', async (msg: string) => {
+process.on('message', async (msg: string | { traceStart: number }) => {
   try {
-    if (msg === 'prof-start') {
+    if (typeof msg === 'object' && 'traceStart' in msg) {
+      pushTrace.start(msg.traceStart);
+      send({ ack: 'trace-start' });
+    } else if (msg === 'trace-stop') {
+      send({ trace: pushTrace.stop() });
+    } else if (msg === 'prof-start') {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 500 });
       await session.post('Profiler.start');

@@ -5,17 +5,30 @@
  *   <- { connect: n, port, auctionId, block }  opens n more sockets (from 127.<block>.x.y, 40 per
  *                                              address: the app limits /ws connects per IP), waits
  *                                              for each one's snapshot; -> { connected, failed, ms }
- *   <- 'collect'  -> { arrivals: { [price]: number[] }, sockets }  first arrival (epoch ms, sub-ms)
- *                                              of each price at each socket, since the last collect
+ *   <- 'collect'  -> { arrivals: { [price]: number[] }, sockets, stats }  first arrival (epoch ms,
+ *                                              sub-ms) of each price at each socket, since the last
+ *                                              collect; stats: this process's CPU time, event-loop
+ *                                              busy time and wall time since then, and the pings
+ *                                              the server sent meanwhile (every socket is pinged on
+ *                                              the server's interval, WS_PING_MS; ws answers each)
+ *   <- 'prof-start' / 'prof-stop' -> { profile }  a CPU profile of this process in between, summarised
  *   <- 'stop'
  */
+import { performance as perf } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
 import WebSocket from 'ws';
+import { summariseProfile, type CpuProfile } from './profile.js';
 
 const PRICE_RE = /data-testid="current-price">([^<]+)</;
 const now = () => performance.timeOrigin + performance.now();
 const sockets: WebSocket[] = [];
 let arrivals = new Map<number, number[]>();
 const send = (m: unknown) => process.send?.(m);
+let pings: number[] = [];
+let cpuAt = process.cpuUsage();
+let eluAt = perf.eventLoopUtilization();
+let wallAt = performance.now();
+const session = new Session();
 
 function open(port: number, auctionId: number, localAddress: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -42,6 +55,7 @@ function open(port: number, auctionId: number, localAddress: string): Promise<bo
       if (!list) arrivals.set(price, (list = []));
       list.push(t);
     });
+    ws.on('ping', () => pings.push(now()));
     ws.on('error', () => resolve(false));
     ws.on('close', () => resolve(false));
     sockets.push(ws);
@@ -50,11 +64,35 @@ function open(port: number, auctionId: number, localAddress: string): Promise<bo
 
 process.on('message', async (msg: { connect: number; port: number; auctionId: number; block: number } | string) => {
   if (msg === 'collect') {
+    const cpu = process.cpuUsage(cpuAt);
+    const elu = perf.eventLoopUtilization(eluAt);
     send({
       arrivals: Object.fromEntries(arrivals),
       sockets: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
+      stats: {
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        eluActiveMs: elu.active,
+        wallMs: performance.now() - wallAt,
+        pings: pings.length,
+        pingFirst: pings[0] ?? null,
+        pingLast: pings[pings.length - 1] ?? null,
+      },
     });
     arrivals = new Map();
+    pings = [];
+    cpuAt = process.cpuUsage();
+    eluAt = perf.eventLoopUtilization();
+    wallAt = performance.now();
+  } else if (msg === 'prof-start') {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+    send({ ack: msg });
+  } else if (msg === 'prof-stop') {
+    const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
+    session.disconnect();
+    send({ profile: summariseProfile(profile) });
   } else if (msg === 'stop') {
     for (const s of sockets) s.terminate();
     process.exit(0);
