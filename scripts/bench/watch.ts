@@ -16,8 +16,8 @@ export interface WatcherStats {
   eluActiveMs: number;
   wallMs: number;
   pings: number;
-  pingFirst: number | null;
-  pingLast: number | null;
+  /** When each ping arrived (epoch ms). */
+  pingTimes: number[];
 }
 
 /** Milliseconds from the bid's HTTP response received (runner) to each step; medians and the worst bid. */
@@ -37,8 +37,9 @@ export interface WatchBreakdown {
   median: WatchSteps;
   /** The bid whose own p99 arrival was the latest (a whole bid's 5,000 deliveries move the round's p99). */
   worst: WatchSteps;
-  /** Bids whose deliveries overlapped the server's pings of every socket (ws answers each: a pong per socket). */
+  /** Bids with server pings arriving between bid.placed and their last delivery (ws answers each with a pong), and the most pings one such bid saw. */
   bidsDuringPings: number;
+  mostPingsInABid: number;
   server: { cpuMsPerBid: number; eluActiveMsPerBid: number; sockets: number; bytes: number };
   /** Per watcher process. */
   watchers: { sockets: number; cpuMsPerBid: number; eluActiveMsPerBid: number; pings: number }[];
@@ -131,8 +132,9 @@ function breakdown(
   got: Collected[],
 ): WatchBreakdown {
   const rows: WatchSteps[] = [];
-  const pingWindows = got.filter((g) => g.stats.pingFirst !== null).map((g) => [g.stats.pingFirst!, g.stats.pingLast!]);
+  const pingTimes = got.flatMap((g) => g.stats.pingTimes);
   let bidsDuringPings = 0;
+  let mostPingsInABid = 0;
   for (const b of trace.bids) {
     const at = acceptedAt.get(b.price);
     if (at === undefined) continue;
@@ -150,7 +152,9 @@ function breakdown(
       last: from(arr[arr.length - 1]),
     });
     const [lo, hi] = [b.event, arr[arr.length - 1] ?? b.event];
-    if (pingWindows.some(([p0, p1]) => p0 <= hi && p1 >= lo)) bidsDuringPings++;
+    const inside = pingTimes.filter((p) => p >= lo && p <= hi).length;
+    if (inside) bidsDuringPings++;
+    mostPingsInABid = Math.max(mostPingsInABid, inside);
   }
   const keys = Object.keys(rows[0] ?? {}) as (keyof WatchSteps)[];
   const median = Object.fromEntries(
@@ -168,6 +172,7 @@ function breakdown(
     median,
     worst,
     bidsDuringPings,
+    mostPingsInABid,
     server: {
       cpuMsPerBid: trace.cpuMs / n,
       eluActiveMsPerBid: trace.eluActiveMs / n,
@@ -303,7 +308,7 @@ export function printWatchers(watch: WatchResult[]): void {
               `watcher process ${i + 1} (${f(x.sockets)} sockets): ${f(x.cpuMsPerBid, 1)} ms CPU per bid (busy ${f(x.eluActiveMsPerBid, 1)} ms), ${f(x.pings)} pings`,
           )
           .join('; ') +
-        `; bids whose deliveries overlapped the server's pings: ${b.bidsDuringPings}`,
+        `; bids with pings arriving during their deliveries: ${b.bidsDuringPings} (most in one bid: ${f(b.mostPingsInABid)})`,
     );
   }
 }

@@ -94,8 +94,7 @@ process.on('message', async (msg: { connect: number; port: number; auctionId: nu
         eluActiveMs: elu.active,
         wallMs: performance.now() - wallAt,
         pings: pings.length,
-        pingFirst: pings[0] ?? null,
-        pingLast: pings[pings.length - 1] ?? null,
+        pingTimes: pings,
       },
     });
     arrivals = new Map();
