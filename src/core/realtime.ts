@@ -7,8 +7,7 @@
  * instance. Other instances do the same when the domain event reaches them over Redis pub/sub.
  * A push that lands while a socket's snapshot is being rendered is not sent out of order: the
  * snapshot is rendered again instead, so a (re)connecting tab never ends on a stale state.
- * Sockets are pinged so dead peers are dropped and idle proxies keep the connection open: each
- * socket once per interval, a slice of them at a time (see PING_SLICES), not all at once.
+ * Sockets are pinged so dead peers are dropped and idle proxies keep the connection open.
  * The layout opens the socket on <body> with the page's topics (its own and its slots', see
  * core/views.ts) plus, for a logged-in person, their own topic `user:<id>`: the notifications
  * module renders it (the bell) and sends it only to sockets of that user.
@@ -99,14 +98,6 @@ const TOPIC_RE = /^[a-z]+:[A-Za-z0-9_-]{1,64}$/;
 const MAX_TOPICS = 20;
 /** Re-renders of one snapshot while pushes keep landing; then pushes go out as they come. */
 const MAX_RESYNC = 5;
-/**
- * The ping interval is cut into this many ticks and each socket is pinged on its own one (sockets
- * are dealt round-robin at connect). Pinging every socket in one go wrote 5,000 pings and read
- * 5,000 pongs in one burst on this thread every interval: a push landing in it waited for all of
- * them (the bench's watchers section). A socket is still pinged once per interval and dropped
- * when its previous ping went unanswered.
- */
-export const PING_SLICES = 10;
 
 export const realtimePlugin = fp<{
   publicUrl: string;
@@ -121,9 +112,6 @@ export const realtimePlugin = fp<{
     // Sockets whose snapshot is being rendered, and whether a push arrived meanwhile.
     const syncing = new Map<WebSocket, { dirty: boolean }>();
     const alive = new Map<WebSocket, boolean>();
-    // Each socket's ping tick (PING_SLICES of the interval), and the next tick a new socket gets.
-    const slices = Array.from({ length: PING_SLICES }, () => new Set<WebSocket>());
-    let nextSlice = 0;
     let open = 0;
     const allowedOrigins = new Set([new URL(opts.publicUrl).origin]);
 
@@ -193,8 +181,6 @@ export const realtimePlugin = fp<{
         wsGauge.inc();
         open++;
         alive.set(socket, true);
-        const slice = slices[nextSlice++ % PING_SLICES];
-        slice.add(socket);
         socket.on('pong', () => alive.set(socket, true));
         const sync = { dirty: false };
         syncing.set(socket, sync);
@@ -207,7 +193,6 @@ export const realtimePlugin = fp<{
           wsGauge.dec();
           open--;
           alive.delete(socket);
-          slice.delete(socket);
           syncing.delete(socket);
           for (const topic of topics) {
             const set = byTopic.get(topic);
@@ -249,20 +234,16 @@ export const realtimePlugin = fp<{
       },
     );
 
-    let tick = 0;
-    const pinger = setInterval(
-      () => {
-        for (const ws of slices[tick++ % PING_SLICES]) {
-          if (!alive.get(ws)) {
-            ws.terminate();
-            continue;
-          }
-          alive.set(ws, false);
-          ws.ping();
+    const pinger = setInterval(() => {
+      for (const [ws, ok] of alive) {
+        if (!ok) {
+          ws.terminate();
+          continue;
         }
-      },
-      Math.max(1, Math.round(opts.pingMs / PING_SLICES)),
-    );
+        alive.set(ws, false);
+        ws.ping();
+      }
+    }, opts.pingMs);
     pinger.unref();
 
     app.addHook('preClose', async () => {
