@@ -15,7 +15,8 @@
  *      1,000 auctions, beside pgbench's tps for the bare SQL transaction (UPDATE + INSERT) on the
  *      same rows: the ratio HTTP / pgbench (target >= 0.6 on the hot auction);
  *   2. latency from "bid accepted" (HTTP response received) to the price fragment received by
- *      1,000 and 5,000 WebSocket watchers, p50 / p99 (target p99 < 100 ms at 5,000);
+ *      1,000 and 5,000 WebSocket watchers, p50 / p99 (target p99 < 100 ms at 5,000), and where
+ *      that time goes per bid (watch.ts: the server's push trace, the watcher processes' CPU);
  *   3. for each bid scenario short of its ratio: the ceiling the request chain alone sets (a
  *      logged-in GET of a static page, same connections), a CPU profile of the server during a second storm
  *      (by package, by function, by the app function that asked), the server's CPU per accepted
@@ -32,7 +33,8 @@
  * 127.0.0.1, count no 429; the bid route keeps its own per-user limit.
  * Knobs (env): BENCH_SECONDS (10), BENCH_CONCURRENCY (64), BENCH_BIDDERS (256), BENCH_KEEP_DB=1, DB_POOL_MAX (10 per process),
  * BENCH_SPLIT (1: web + worker processes; 0: one ROLE=all process),
- * BENCH_PAGE_SECONDS (5), BENCH_PAGE_CONNECTIONS (50), BENCH_FANOUT_WATCHERS (1000).
+ * BENCH_PAGE_SECONDS (5), BENCH_PAGE_CONNECTIONS (50), BENCH_FANOUT_WATCHERS (1000), BENCH_WATCHER_PROCS (watch.ts),
+ * BENCH_WATCH_PROFILE=1 (a profiled extra round of the watchers section).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -44,7 +46,7 @@ import { UserClient, loopback } from './client.js';
 import { bidStorm, type Bidder, type StormResult } from './load.js';
 import { pgbench, type PgbenchResult } from './pgbench.js';
 import type { ProfileSummary } from './profile.js';
-import { measureWatchers, type WatchResult } from './watch.js';
+import { runWatchers, printWatchers, WATCHER_PROCS, type WatchResult } from './watch.js';
 import { measure, printPages, type PageResult, type PageTarget } from './pages.js';
 import { measureFanout, type FanoutResult } from './fanout.js';
 
@@ -142,7 +144,7 @@ const db = createDb(databaseUrl, 20);
 let server: ReturnType<typeof child> | null = null;
 /** The ROLE=worker process (null with BENCH_SPLIT=0: the server runs the workers itself). */
 let worker: ReturnType<typeof child> | null = null;
-let watchers: ReturnType<typeof child> | null = null;
+const watcherProcs: ChildProcess[] = [];
 let hello: ReturnType<typeof child> | null = null;
 const clients: UserClient[] = [];
 
@@ -362,21 +364,19 @@ try {
 
   const watch: WatchResult[] = [];
   if (want('watchers')) {
-    log('WebSocket watchers (child process): 1,000 then 5,000 on one auction; 15 bids each, 300 ms apart');
-    watchers = child('watchers.ts', env);
-    await watchers.ask(null, (m) => 'ready' in m, 30_000);
-    for (const [n, add, block] of [
-      [1000, 1000, 21],
-      [5000, 4000, 22],
-    ] as const) {
-      const conn = await watchers.ask<{ connected: number; failed: number; ms: number }>(
-        { connect: add, port, auctionId: watched, block },
-        (m) => 'connected' in m,
-        180_000,
-      );
-      log(`  ${n} watchers: +${conn.connected} connected (${conn.failed} failed) in ${(conn.ms / 1000).toFixed(1)}s`);
-      watch.push(await measureWatchers(n, watched, bidders.slice(0, 2), watchers.ask, 15, 300));
-    }
+    const procs = Array.from({ length: WATCHER_PROCS }, () => child('watchers.ts', env));
+    watcherProcs.push(...procs.map((w) => w.p));
+    watch.push(
+      ...(await runWatchers({
+        procs: procs.map((w) => w.ask),
+        server: server.ask,
+        port,
+        auctionId: watched,
+        bidders: bidders.slice(0, 2),
+        profile: process.env.BENCH_WATCH_PROFILE === '1',
+        log,
+      })),
+    );
   }
 
   let fanout: FanoutResult | null = null;
@@ -483,16 +483,7 @@ try {
     }
   }
 
-  if (watch.length) {
-    console.log('\n== bid accepted (HTTP response received) -> price fragment received by every watcher ==');
-    console.log('| watchers | bids | deliveries (expected) | p50 ms | p99 ms | max ms | target p99 | result |');
-    console.log('|----------|------|-----------------------|--------|--------|--------|------------|--------|');
-    for (const w of watch) {
-      console.log(
-        `| ${f(w.watchers).padStart(8)} | ${String(w.bids).padStart(4)} | ${`${f(w.deliveries)} (${f(w.expected)})`.padStart(21)} | ${f(w.p50, 1).padStart(6)} | ${f(w.p99, 1).padStart(6)} | ${f(w.max, 1).padStart(6)} | ${(w.watchers === 5000 ? '< 100' : '').padEnd(10)} | ${(w.watchers === 5000 ? (w.p99 < 100 && w.deliveries === w.expected ? 'met' : 'short') : '').padEnd(6)} |`,
-      );
-    }
-  }
+  if (watch.length) printWatchers(watch);
 
   if (fanout) {
     const fo = fanout;
@@ -551,7 +542,7 @@ try {
   log('done');
 } finally {
   for (const c of clients) c.close();
-  watchers?.p.send('stop');
+  for (const w of watcherProcs) w.send('stop');
   hello?.p.send('stop');
   for (const c of [server, worker])
     if (c && c.p.exitCode === null && c.p.signalCode === null) {

@@ -11,6 +11,8 @@
  *   -> { profile: Summary }       summarised (self time by function and by package), with the
  *                                 process's CPU time (cpuMs) over the wall time (wallMs) in between
  *   <- 'count-start' / 'count-stop' counts PostgreSQL round trips and statements (pg client queries) in between
+ *   <- { traceStart: auctionId } / 'trace-stop'  times that auction's pushes in between (push-trace.ts)
+ *   -> { trace: PushTrace }
  *   <- 'stop'                     closes the app and exits
  */
 import { Session } from 'node:inspector/promises';
@@ -18,6 +20,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { buildApp } from '../../src/app.js';
 import { summariseProfile, type CpuProfile } from './profile.js';
+import { installPushTrace } from './push-trace.js';
 
 // Round trips to PostgreSQL: every statement goes through Client#query (Prisma's pg adapter and
 // core/db sqlTransaction alike). A statement sent while another is still unanswered on a client in
@@ -52,6 +55,7 @@ else {
   port = typeof address === 'object' && address ? address.port : 0;
 }
 
+const pushTrace = installPushTrace(app);
 const session = new Session();
 session.connect();
 const send = (m: unknown) => process.send?.(m);
@@ -61,11 +65,16 @@ const send = (m: unknown) => process.send?.(m);
 let cpuAt = process.cpuUsage();
 let wallAt = performance.now();
 
-process.on('message', async (msg: string) => {
+process.on('message', async (msg: string | { traceStart: number }) => {
   try {
     if (msg === 'cpu') {
       const used = process.cpuUsage();
       send({ cpu: { ms: (used.user + used.system) / 1000, wallMs: performance.now() } });
+    } else if (typeof msg === 'object' && 'traceStart' in msg) {
+      pushTrace.start(msg.traceStart);
+      send({ ack: 'trace-start' });
+    } else if (msg === 'trace-stop') {
+      send({ trace: pushTrace.stop() });
     } else if (msg === 'prof-start') {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 500 });
