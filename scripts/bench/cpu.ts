@@ -209,7 +209,11 @@ export async function cpuMeter(databaseUrl: string, appPids: () => number[]): Pr
         const key = `${pid}:${s.start}`;
         alive.add(key);
         let p = procs.get(key);
-        if (!p) procs.set(key, (p = { group: groupOf(pid, database), first: atStart ? s.self + s.children : 0, last: 0, seen: true }));
+        if (!p)
+          procs.set(
+            key,
+            (p = { group: groupOf(pid, database), first: atStart ? s.self + s.children : 0, last: 0, seen: true }),
+          );
         p.last = s.self + s.children;
       }
       for (const [k, p] of procs) p.seen = alive.has(k);
