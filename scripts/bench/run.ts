@@ -20,7 +20,9 @@
  *   3. for each bid scenario short of its ratio: the ceiling the request chain alone sets (a
  *      logged-in GET of a static page, same connections), a CPU profile of the server during a second storm
  *      (by package, by function, by the app function that asked), the server's CPU per accepted
- *      bid beside what the target needs, and PostgreSQL round trips per bid request;
+ *      bid beside what the target needs, and PostgreSQL round trips per bid request; and for every
+ *      storm and pgbench run the CPU budget of each party sharing the cores (cpu.ts: app, PostgreSQL,
+ *      Redis, load generator, the machine) per accepted bid / transaction, with the floors it proves;
  *   4. pages (pages.ts): Fastify's hello-world (own process, same run) and anonymous /, /search,
  *      /items/:id and a logged-in /items/:id through autocannon, each with its ratio to
  *      hello-world, its target and "met"/"short"; and the Redis keys the anonymous views added;
@@ -49,6 +51,7 @@ import type { ProfileSummary } from './profile.js';
 import { runWatchers, printWatchers, WATCHER_PROCS, type WatchResult } from './watch.js';
 import { measure, printPages, type PageResult, type PageTarget } from './pages.js';
 import { measureFanout, type FanoutResult } from './fanout.js';
+import { cpuMeter, printBudgets, type CpuMeter } from './cpu.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -146,6 +149,7 @@ let server: ReturnType<typeof child> | null = null;
 let worker: ReturnType<typeof child> | null = null;
 const watcherProcs: ChildProcess[] = [];
 let hello: ReturnType<typeof child> | null = null;
+let meter: CpuMeter | null = null;
 const clients: UserClient[] = [];
 
 try {
@@ -274,10 +278,28 @@ try {
       stormCpu.push({ name, storm: out, cpu });
       return out;
     };
+    // The CPU budget (cpu.ts) of every party over each storm and each pgbench run, with the app's own count of statements.
+    meter = await cpuMeter(databaseUrl, () => [server!.p.pid!, ...(worker ? [worker.p.pid!] : [])]);
+    const metered = (name: string, label: string, auctions: number[]) =>
+      meter!.around(
+        label,
+        async () => {
+          await server!.ask('count-start', (m) => m.ack === 'count-start');
+          return storm(name, auctions);
+        },
+        {
+          unit: 'bid',
+          units: (s) => s.accepted,
+          counted: async (s) => ({
+            ...(await server!.ask<{ queries: number; statements: number }>('count-stop', (m) => 'queries' in m)),
+            requests: s.accepted + s.refused,
+          }),
+        },
+      );
     log(`HTTP: one hot auction, ${CONCURRENCY} bids in flight, ${SECONDS}s`);
-    httpHot = await storm('1 hot auction', [hot]);
+    httpHot = await metered('1 hot auction', 'HTTP hot', [hot]);
     log(`HTTP: 1,000 auctions, ${CONCURRENCY} bids in flight, ${SECONDS}s`);
-    httpMany = await storm('1,000 auctions', many);
+    httpMany = await metered('1,000 auctions', 'HTTP 1,000', many);
     const rows = await db.$queryRaw<{ hot: bigint; many: bigint }[]>`
       SELECT count(*) FILTER (WHERE auction_id = ${hot}) AS hot, count(*) FILTER (WHERE auction_id <> ${hot}) AS many FROM bids`;
     [{ hot: hotRows, many: manyRows }] = rows;
@@ -285,18 +307,18 @@ try {
     log(
       `pgbench: bare UPDATE auctions + INSERT bids, ${POOL} clients (the app's pool size, DB_POOL_MAX), ${SECONDS}s each`,
     );
-    pgHot = await pgbench(databaseUrl, {
-      auctions: [hot, hot],
-      bidders: bidderRange,
-      clients: POOL,
-      seconds: SECONDS,
-    });
-    pgMany = await pgbench(databaseUrl, {
-      auctions: [many[0], many[999]],
-      bidders: bidderRange,
-      clients: POOL,
-      seconds: SECONDS,
-    });
+    const tx = { unit: 'tx', units: (p: PgbenchResult) => p.transactions, rate: (p: PgbenchResult) => p.tps };
+    pgHot = await meter.around(
+      'pgbench hot',
+      () => pgbench(databaseUrl, { auctions: [hot, hot], bidders: bidderRange, clients: POOL, seconds: SECONDS }),
+      tx,
+    );
+    pgMany = await meter.around(
+      'pgbench 1,000',
+      () =>
+        pgbench(databaseUrl, { auctions: [many[0], many[999]], bidders: bidderRange, clients: POOL, seconds: SECONDS }),
+      tx,
+    );
 
     const profileStorm = async (name: string, auctions: number[], pgTps: number, target: number) => {
       log(
@@ -458,6 +480,11 @@ try {
       `bids rows written by the HTTP storms: hot ${hotRows} (accepted ${httpHot.accepted}), 1,000 auctions ${manyRows} (accepted ${httpMany.accepted})`,
     );
     for (const h of [httpHot, httpMany]) if (h.firstError) console.log(`first error: ${h.firstError}`);
+    if (meter)
+      printBudgets(meter.budgets, [
+        { http: 'HTTP hot', pgbench: 'pgbench hot', target: 0.6 },
+        { http: 'HTTP 1,000', pgbench: 'pgbench 1,000', target: 0.25 },
+      ]);
   }
 
   if (stormCpu.length) {
@@ -549,6 +576,7 @@ try {
       c.p.send('stop');
       await new Promise((r) => c.p.once('exit', r));
     }
+  await meter?.close();
   await db.$disconnect();
   if (!process.env.BENCH_KEEP_DB) await dropDatabase(databaseUrl).catch((e) => console.error('drop database:', e));
   else console.log(`kept ${databaseUrl}`);
