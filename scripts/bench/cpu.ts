@@ -353,6 +353,9 @@ export function printBudgets(budgets: CpuBudget[], pairs: { http: string; pgbenc
       budgets.map((b) => `${b.name} ${f(perUnit(b).pgOther, 3)}`).join(', ') +
       ' ms/unit)',
   );
+  console.log(
+    "(an HTTP run's window is its storm and then the worker's drain of what the storm left in the outbox, up to 30 s (run.ts withCpu): its ms per bid is a bid's whole cost, its follow-up work (outbid notices, inbox rows) included, and its units/s is over that longer window, not the storm's accepted/s)",
+  );
   for (const { http, pgbench, target } of pairs) {
     const h = budgets.find((b) => b.name === http);
     const p = budgets.find((b) => b.name === pgbench);
