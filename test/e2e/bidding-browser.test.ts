@@ -61,7 +61,8 @@ async function serve(t: Parameters<typeof startApp>[0], overrides: Record<string
  * Bids as a person does: the quick-bid button opens the confirm step (amount, points held), its
  * button places the bid; waits for the server's answer (the htmx panel swap).
  */
-async function clickBid(page: Page) {
+/** Bids through the quick-bid button and its confirm dialog; returns when the bid's answer arrived (Date.now()). */
+async function clickBid(page: Page): Promise<number> {
   await page.click('[data-testid=quick-bid]');
   await page.waitForSelector('[data-testid=confirm-bid]', { timeout: 5000 });
   const [res] = await Promise.all([
@@ -70,8 +71,10 @@ async function clickBid(page: Page) {
     ),
     page.click('[data-testid=confirm-bid]'),
   ]);
+  const answered = Date.now();
   if (res.status() !== 200) throw new Error(`bid answered ${res.status()}: ${await res.text()}`);
   await page.waitForSelector('[data-testid=bid-notice]');
+  return answered;
 }
 
 /** Submits a plain (no-JavaScript) form and waits for the page the redirect lands on. */
@@ -131,18 +134,24 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
   const rival = await loggedIn(app, rivalU.email);
 
   // 1. The bidder bids; the watcher's price, bid count and history change without reload.
+  // The lag is from the bid's answer reaching the bidder's browser (the bid is committed) to the
+  // watcher's screen showing it: the push's latency. The clicks before it (two, with the confirm
+  // dialog) are the bidder's own page and are shown beside it, not bounded: on a loaded 2-core CI
+  // machine Chromium's clicks alone took over a second.
   const lags: number[] = [];
+  const clicks: number[] = [];
   for (let round = 0; round < 3; round++) {
     if (round > 0) {
       const minimum = (await app.db.auction.findUniqueOrThrow({ where: { id } })).currentPrice + 1000;
       t.equal((await bid(rival, id, minimum)).statusCode, 200, `rival bids ${minimum}`);
       await shows(bidder.page, await expected(id));
     }
-    const t0 = Date.now();
-    await clickBid(bidder.page);
+    const clicked = Date.now();
+    const answered = await clickBid(bidder.page);
     const e = await expected(id);
     await shows(watcher.page, e);
-    lags.push(Date.now() - t0);
+    lags.push(Date.now() - answered);
+    clicks.push(answered - clicked);
     t.equal(
       await historyRows(watcher.page),
       e.rows,
@@ -151,7 +160,8 @@ t.test('a watcher sees bids arrive live; soft close extends the timer; a dropped
     t.match(await watcher.page.locator('[data-testid=history] li').first().textContent(), e.price, 'newest row first');
   }
   t.equal(await watcher.page.locator('[data-testid=history] li.empty').isVisible(), false, '"no bids yet" is gone');
-  t.comment(`bidder click -> watcher shows the new price, count and history row, ms: ${lags.join(', ')}`);
+  t.comment(`bid answered -> watcher shows the new price, count and history row, ms: ${lags.join(', ')}`);
+  t.comment(`bidder's clicks -> bid answered, ms: ${clicks.join(', ')}`);
   t.ok(Math.max(...lags) < 2000, `every update reached the watcher in under 2 s (max ${Math.max(...lags)} ms)`);
   t.equal(await text(bidder.page, 'viewer-status'), '현재 최고 입찰자예요!');
 
