@@ -8,7 +8,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { testDatabaseUrl } from '../helpers/env.js';
+import { migratorDatabaseUrl, testDatabaseUrl } from '../helpers/env.js';
 import { createDb, sqlTransaction, transaction } from '../../src/core/db/index.js';
 
 const url = await testDatabaseUrl();
@@ -217,3 +217,44 @@ t.test('the client goes back to the pool after every kind of end', async (t) => 
   // Prisma shares the pool and still gets its connections.
   t.equal(await transaction(db, async (tx) => (await tx.$queryRaw<{ one: number }[]>`SELECT 1 AS one`)[0].one), 1);
 });
+
+t.test(
+  'statements are prepared once per connection; a schema change under one runs the transaction again',
+  async (t) => {
+    const pg = (await import('pg')).default;
+    // One connection, so each transaction below runs on the same one until it is replaced.
+    const one = createDb(url, 1);
+    t.teardown(() => one.$disconnect());
+    const text = 'SELECT $1::int + 1 AS n, pg_backend_pid() AS pid';
+    const [first] = await sqlTransaction(one, (sql) => sql.query<{ n: number; pid: number }>(text, [1]));
+    t.equal(first.n, 2);
+    const prepared = await sqlTransaction(one, (sql) =>
+      sql.query<{ name: string }>('SELECT name FROM pg_prepared_statements WHERE statement = $1', [text]),
+    );
+    t.equal(prepared.length, 1, 'the first run left the statement prepared on its connection');
+    t.match(prepared[0]?.name, /^dapanda_sql_\d+$/, 'under a name of its own');
+    const [again] = await sqlTransaction(one, (sql) => sql.query<{ n: number; pid: number }>(text, [41]));
+    t.same([again.n, again.pid], [42, first.pid], 'run again by name on the same connection');
+
+    // A migration changes a column a prepared statement returns: PostgreSQL refuses the old plan
+    // (0A000 "cached plan must not change result type"); the transaction runs again on a new connection.
+    const table = `sqltx_stale_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: await migratorDatabaseUrl() });
+    await admin.connect();
+    t.teardown(async () => {
+      await admin.query(`DROP TABLE IF EXISTS ${table}`);
+      await admin.end();
+    });
+    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
+    await admin.query(`INSERT INTO ${table} VALUES (1, 7)`);
+    await admin.query(`GRANT SELECT ON ${table} TO "${decodeURIComponent(new URL(url).username)}"`);
+    const read = `SELECT v, pg_backend_pid() AS pid FROM ${table} WHERE id = $1`;
+    const [before] = await sqlTransaction(one, (sql) => sql.query<{ v: unknown; pid: number }>(read, [1]));
+    t.equal(before.v, 7);
+    await admin.query(`ALTER TABLE ${table} ALTER COLUMN v TYPE text USING 'seven'`);
+    const [after] = await sqlTransaction(one, (sql) => sql.query<{ v: unknown; pid: number }>(read, [1]));
+    t.equal(after.v, 'seven', 'the new column type, after running again');
+    t.not(after.pid, before.pid, 'on a fresh connection (the stale one was destroyed with its statements)');
+    t.same(await sqlTransaction(one, (sql) => sql.query(read, [1])), [{ v: 'seven', pid: after.pid }], 'and it stays');
+  },
+);

@@ -126,6 +126,32 @@ async function connect(pool: pg.Pool, maxWaitMs: number): Promise<PipelinedClien
 const isAborted = (err: unknown) => (err as { code?: unknown } | null)?.code === '25P02';
 
 /**
+ * Named (prepared) statements, as pgbench's `-M prepared` that the bench compares bids with: a
+ * statement's text is parsed and analysed once per connection, and after a few executions
+ * PostgreSQL keeps a generic plan instead of planning each run; each run then sends only Bind and
+ * Execute. Texts are constants (Sql's contract), so the names are few; past `MAX_NAMES` distinct
+ * texts (a caller building text at run time would be a bug) statements go unnamed, as before.
+ * A prepared statement whose result columns a migration changed answers 0A000 "cached plan must
+ * not change result type": that transaction runs again on a fresh connection (the old one is
+ * destroyed with its statements). Only sqlTransaction's statements are named (bidding's batches);
+ * BEGIN, COMMIT and ROLLBACK have no parameters and go as simple queries.
+ */
+const MAX_NAMES = 200;
+const names = new Map<string, string>();
+function statementName(text: string): string | undefined {
+  let name = names.get(text);
+  if (name === undefined && names.size < MAX_NAMES) {
+    name = `dapanda_sql_${names.size + 1}`;
+    names.set(text, name);
+  }
+  return name;
+}
+const isStalePlan = (err: unknown) => {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === '0A000' && /cached plan must not change result type/i.test(String(e.message ?? ''));
+};
+
+/**
  * Runs `fn` in one READ COMMITTED transaction on a client of `db`'s pool (made by createDb),
  * running it again (a bounded number of times) after a serialization failure or deadlock, like
  * `transaction`. A throw from `fn` or a failed statement rolls back; the client always goes back
@@ -143,7 +169,7 @@ export async function sqlTransaction<T>(
     try {
       return await once(pool, fn, opts);
     } catch (err) {
-      if (i >= attempts || !isRetryableTxError(err)) throw err;
+      if (i >= attempts || !(isRetryableTxError(err) || isStalePlan(err))) throw err;
       await retryPause(i);
     }
   }
@@ -158,11 +184,17 @@ async function once<T>(pool: pg.Pool, fn: (sql: SqlTx) => Promise<T>, opts: SqlT
   let sent = -1; // BEGIN is the helper's
   const timer = setTimeout(() => (expired = true), opts.timeoutMs ?? 10_000);
   const cork = corker(client);
-  const send = <R>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<R & pg.QueryResultRow>> => {
+  const send = <R>(
+    text: string,
+    values?: readonly unknown[],
+    name?: string,
+  ): Promise<pg.QueryResult<R & pg.QueryResultRow>> => {
     if (expired) return Promise.reject(new Error(`transaction timed out after ${opts.timeoutMs ?? 10_000} ms`));
     if (commitSent) return Promise.reject(new Error('statement after COMMIT'));
     cork();
-    const p = client.query<R & pg.QueryResultRow>(text, values as unknown[] | undefined);
+    const p = name
+      ? client.query<R & pg.QueryResultRow>({ name, text, values: values as unknown[] | undefined })
+      : client.query<R & pg.QueryResultRow>(text, values as unknown[] | undefined);
     sent++;
     // The first failure is the cause; a statement left unawaited must not be an unhandled rejection.
     p.catch((err: unknown) => (firstError ??= err));
@@ -172,7 +204,8 @@ async function once<T>(pool: pg.Pool, fn: (sql: SqlTx) => Promise<T>, opts: SqlT
     get sent() {
       return sent;
     },
-    query: async <R extends object>(text: string, values?: readonly unknown[]) => (await send<R>(text, values)).rows,
+    query: async <R extends object>(text: string, values?: readonly unknown[]) =>
+      (await send<R>(text, values, statementName(text))).rows,
     commit: () =>
       (commitSent ??= send('COMMIT').then((r) => {
         // COMMIT of a transaction a failed statement aborted answers ROLLBACK, not an error.
@@ -194,7 +227,10 @@ async function once<T>(pool: pg.Pool, fn: (sql: SqlTx) => Promise<T>, opts: SqlT
     return out;
   } catch (err) {
     await client.query('ROLLBACK').catch((e: Error) => (releaseErr = e));
-    throw isAborted(err) && firstError ? firstError : err;
+    const cause = isAborted(err) && firstError ? firstError : err;
+    // This connection's prepared statements predate a schema change: it goes, with them.
+    if (isStalePlan(cause) || isStalePlan(firstError)) releaseErr ??= cause as Error;
+    throw cause;
   } finally {
     clearTimeout(timer);
     client.pipeline = false;
