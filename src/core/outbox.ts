@@ -224,11 +224,21 @@ export function createOutbox(o: {
     }
   }
 
+  // One row's odd payload (a JSON string that is not JSON text) must not fail the whole batch.
+  const parsed = (p: unknown) => {
+    if (typeof p !== 'string') return p;
+    try {
+      return JSON.parse(p) as unknown;
+    } catch {
+      return p;
+    }
+  };
+
   async function deliverBatch(rows: Row[]): Promise<void> {
     const items: Item[] = rows.map((row) => ({
       row,
       eventId: row.id.toString(),
-      payload: typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload,
+      payload: parsed(row.payload),
       problems: [],
       durableFailed: false,
     }));
