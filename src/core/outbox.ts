@@ -1,17 +1,29 @@
 /**
  * The transactional outbox behind durable events (core/events.ts). `enqueue` inserts the event
  * row in the caller's transaction and NOTIFYs at its commit. The relay in every worker process
- * (LISTEN for the NOTIFY, and a short poll for anything missed or due again) claims rows with
- * `FOR UPDATE SKIP LOCKED` plus a lease, so several instances share the work and a relay that
- * died mid-delivery only delays its rows until the lease runs out. For each row it:
- *  1. hands the event to the live listeners of every instance (browser pushes: low latency);
- *  2. runs each durable consumer in its own transaction that first inserts the (event, consumer)
- *     inbox row: a redelivery, or a second relay racing on an expired lease, finds the row taken
- *     (or waits for it to commit) and does nothing, so each consumer's effect happens once;
- *  3. marks the row delivered, or schedules a retry with exponential backoff. A consumer that
- *     keeps failing does not hold up other events (they are claimed past it) nor other consumers
- *     of the same event (their inbox rows are kept); after `maxAttempts` the row is set aside as
- *     dead, logged as an error and counted (dapanda_outbox_dead_total, dapanda_outbox_dead).
+ * (LISTEN for the NOTIFY, and a short poll for anything missed or due again) claims up to BATCH
+ * rows with `FOR UPDATE SKIP LOCKED` plus a lease, so several instances share the work and a relay
+ * that died mid-delivery only delays its rows until the lease runs out. It delivers a claimed
+ * batch as a whole, with a handful of statements for the batch instead of several per event:
+ *  1. hands the batch's unpublished events to the live listeners of every instance (browser
+ *     pushes: low latency), all at once, then marks the ones Redis took published (one UPDATE);
+ *  2. per durable consumer, ONE transaction for all of the batch's events it consumes: one INSERT
+ *     of their (event, consumer) inbox rows, then the consumer's handler for each event whose row
+ *     was fresh, in that transaction. A redelivery, or a second relay racing on an expired lease,
+ *     finds the row taken (or waits for it to commit) and does nothing, so each consumer's effect
+ *     happens once. Callbacks a handler gave `ctx.afterCommit` run after that commit (never for
+ *     a rolled-back transaction). If the batch transaction fails (a poison event, a deadlock
+ *     after its retries), that consumer's events are delivered again one transaction each, as
+ *     if there were no batch: the failing one fails alone and the others commit;
+ *  3. marks the rows delivered (one UPDATE), or schedules retries with exponential backoff. A
+ *     consumer that keeps failing does not hold up other events (they are claimed past it, and
+ *     commit in the fallback) nor other consumers of the same event (their inbox rows are kept);
+ *     after `maxAttempts` the row is set aside as dead, logged as an error and counted
+ *     (dapanda_outbox_dead_total, dapanda_outbox_dead).
+ * A handler may run more than once for an event (a rolled-back batch, a retry) but its writes
+ * through `ctx.tx` commit once. A consumer's row locks are held for its batch transaction
+ * (tens of milliseconds), not one event's. On shutdown a claimed batch not yet started is handed
+ * back at once; the batch in progress finishes. In maintenance mode nothing is claimed.
  * Delivery needs PostgreSQL only: with Redis down, durable consumers still run; the live push
  * to other instances is retried until Redis takes it. Consumers must not rely on order.
  */
@@ -33,6 +45,13 @@ export interface DurableContext {
   eventId: string;
   /** 1 on the first delivery. */
   attempt: number;
+  /**
+   * Runs `fn` once this consumer's transaction has committed (pushes, mail: what must not happen
+   * for a rolled-back write), by the relay, before it claims its next batch. Dropped when the
+   * transaction rolls back. An error in `fn` is logged, never thrown into the relay. Several
+   * events of one batch share `tx`: key by it to do one follow-up for all of them.
+   */
+  afterCommit(fn: () => unknown): void;
 }
 
 type Consumer = { consumer: string; handler: (payload: unknown, ctx: DurableContext) => Promise<void> };
@@ -126,59 +145,179 @@ export function createOutbox(o: {
     return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  async function deliver(row: Row): Promise<void> {
-    const eventId = row.id.toString();
-    const payload = typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload;
-    const problems: string[] = [];
-    let durableFailed = false;
-    if (!row.published_at) {
-      if (await live(row.name, payload, eventId))
-        await o.db.$executeRaw`UPDATE outbox_events SET published_at = now() WHERE id = ${eventId}::bigint`;
-      else problems.push('live: not published to other instances');
-    }
-    for (const c of consumers.get(row.name) ?? []) {
-      try {
-        await transaction(o.db, async (tx) => {
-          // The inbox row first: a concurrent delivery of the same event waits here for this one's outcome.
-          const fresh = await tx.$queryRaw<{ event_id: bigint }[]>`
-            INSERT INTO inbox_events (event_id, consumer) VALUES (${eventId}::bigint, ${c.consumer}) ON CONFLICT DO NOTHING RETURNING event_id`;
-          if (fresh.length) await c.handler(payload, { tx, eventId, attempt: row.attempts });
+  /** One claimed row on its way: what went wrong with it so far. */
+  interface Item {
+    row: Row;
+    eventId: string;
+    payload: unknown;
+    problems: string[];
+    durableFailed: boolean;
+  }
+  type Work = { item: Item; handler: Consumer['handler'] };
+
+  /** Runs callbacks given to `ctx.afterCommit`; settles when all have, never rejects. */
+  function runAfterCommit(fns: (() => unknown)[]): Promise<void> {
+    return Promise.all(
+      fns.map((fn) =>
+        Promise.resolve()
+          .then(fn)
+          .catch((err) => o.log.warn({ err }, 'outbox: an after-commit callback failed')),
+      ),
+    ).then(() => {});
+  }
+
+  /**
+   * One transaction: the inbox rows of all `work` (one INSERT), then the handler of each fresh one.
+   * Throws when any of it fails (nothing of it commits). Returns the after-commit callbacks.
+   */
+  async function consumeTogether(consumer: string, work: Work[]): Promise<(() => unknown)[]> {
+    let callbacks: (() => unknown)[] = [];
+    await transaction(o.db, async (tx) => {
+      callbacks = []; // a retried transaction starts over
+      const ids = work.map((w) => w.item.eventId);
+      // The inbox rows first, in id order (two relays racing wait for each other in one order, no
+      // deadlock): a concurrent delivery of the same event waits here for this one's outcome.
+      const fresh = await tx.$queryRaw<{ event_id: bigint }[]>`
+        INSERT INTO inbox_events (event_id, consumer)
+        SELECT e, ${consumer} FROM unnest(${ids}::bigint[]) AS e ORDER BY e
+        ON CONFLICT DO NOTHING RETURNING event_id`;
+      const todo = new Set(fresh.map((r) => r.event_id.toString()));
+      for (const w of work) {
+        if (!todo.has(w.item.eventId)) continue;
+        await w.handler(w.item.payload, {
+          tx,
+          eventId: w.item.eventId,
+          attempt: w.item.row.attempts,
+          afterCommit: (fn) => void callbacks.push(fn),
         });
+      }
+    });
+    return callbacks;
+  }
+
+  /** A consumer's share of the batch: together, or (that failing) one transaction per event. */
+  async function consume(consumer: string, work: Work[], followUps: Promise<void>[]): Promise<void> {
+    if (work.length > 1) {
+      try {
+        followUps.push(runAfterCommit(await consumeTogether(consumer, work)));
+        return;
       } catch (err) {
-        durableFailed = true;
-        problems.push(`${c.consumer}: ${(err as Error)?.message ?? String(err)}`);
-        failures.inc({ event: row.name, consumer: c.consumer });
+        o.log.warn(
+          { err, consumer, events: work.length },
+          'durable consumer failed on a batch: delivering its events one by one',
+        );
+      }
+    }
+    for (const w of work) {
+      try {
+        followUps.push(runAfterCommit(await consumeTogether(consumer, [w])));
+      } catch (err) {
+        const { row, eventId } = w.item;
+        w.item.durableFailed = true;
+        w.item.problems.push(`${consumer}: ${(err as Error)?.message ?? String(err)}`);
+        failures.inc({ event: row.name, consumer });
         o.log.error(
-          { err, event: row.name, eventId, consumer: c.consumer, attempt: row.attempts },
+          { err, event: row.name, eventId, consumer, attempt: row.attempts },
           'durable event consumer failed',
         );
       }
     }
-    const lastError = problems.join('; ').slice(0, 2000);
-    if (!problems.length || (!durableFailed && row.attempts >= o.settings.maxAttempts)) {
+  }
+
+  // One row's odd payload (a JSON string that is not JSON text) must not fail the whole batch.
+  const parsed = (p: unknown) => {
+    if (typeof p !== 'string') return p;
+    try {
+      return JSON.parse(p) as unknown;
+    } catch {
+      return p;
+    }
+  };
+
+  async function deliverBatch(rows: Row[]): Promise<void> {
+    const items: Item[] = rows.map((row) => ({
+      row,
+      eventId: row.id.toString(),
+      payload: parsed(row.payload),
+      problems: [],
+      durableFailed: false,
+    }));
+
+    // 1. Live: every unpublished event at once (one Redis round trip's wait, not one per event).
+    const unpublished = items.filter((i) => !i.row.published_at);
+    const taken = await Promise.all(unpublished.map((i) => live(i.row.name, i.payload, i.eventId).catch(() => false)));
+    const published = unpublished.filter((_, k) => taken[k]).map((i) => i.eventId);
+    unpublished.forEach((i, k) => !taken[k] && i.problems.push('live: not published to other instances'));
+    if (published.length)
+      await o.db.$executeRaw`UPDATE outbox_events SET published_at = now() WHERE id = ANY(${published}::bigint[])`;
+
+    // 2. Durable: one transaction per consumer for all the batch's events it consumes.
+    const byConsumer = new Map<string, Work[]>();
+    for (const item of items)
+      for (const c of consumers.get(item.row.name) ?? []) {
+        const list = byConsumer.get(c.consumer) ?? [];
+        list.push({ item, handler: c.handler });
+        byConsumer.set(c.consumer, list);
+      }
+    const followUps: Promise<void>[] = [];
+    for (const [consumer, work] of byConsumer) await consume(consumer, work, followUps);
+
+    // 3. Bookkeeping: one statement per outcome (delivered, dead, retried).
+    const done: Item[] = [];
+    const dead: Item[] = [];
+    const retry: Item[] = [];
+    for (const i of items) {
+      if (!i.problems.length || (!i.durableFailed && i.row.attempts >= o.settings.maxAttempts)) done.push(i);
+      else if (i.row.attempts >= o.settings.maxAttempts) dead.push(i);
+      else retry.push(i);
+    }
+    const errorOf = (i: Item) => i.problems.join('; ').slice(0, 2000);
+    if (done.length) {
       // A live push that never got out is given up with the event: pages re-sync when they reconnect.
       await o.db.$executeRaw`
-        UPDATE outbox_events SET delivered_at = now(), locked_until = NULL, last_error = ${problems.length ? lastError : null}, updated_at = now() WHERE id = ${eventId}::bigint`;
-      delivered.inc({ event: row.name });
-      latency.observe({ event: row.name }, Math.max(0, Date.now() - row.created_at.getTime()) / 1000);
-    } else if (row.attempts >= o.settings.maxAttempts) {
-      await o.db
-        .$executeRaw`UPDATE outbox_events SET dead_at = now(), locked_until = NULL, last_error = ${lastError}, updated_at = now() WHERE id = ${eventId}::bigint`;
-      deadTotal.inc({ event: row.name });
-      o.log.error(
-        { event: row.name, eventId, attempts: row.attempts, lastError },
-        'durable event given up after its last attempt: needs an operator',
-      );
-    } else {
-      const wait = Math.round(backoffMs(row.attempts));
+        UPDATE outbox_events o SET delivered_at = now(), locked_until = NULL, last_error = NULLIF(x.err, ''), updated_at = now()
+          FROM unnest(${done.map((i) => i.eventId)}::bigint[], ${done.map(errorOf)}::text[]) AS x(id, err)
+         WHERE o.id = x.id`;
+      const now = Date.now();
+      for (const i of done) {
+        delivered.inc({ event: i.row.name });
+        latency.observe({ event: i.row.name }, Math.max(0, now - i.row.created_at.getTime()) / 1000);
+      }
+    }
+    if (dead.length) {
       await o.db.$executeRaw`
-        UPDATE outbox_events SET available_at = now() + ${wait}::int * interval '1 millisecond', locked_until = NULL, last_error = ${lastError}, updated_at = now()
-         WHERE id = ${eventId}::bigint`;
-      o.log.warn(
-        { event: row.name, eventId, attempt: row.attempts, retryInMs: wait, lastError },
-        'durable event will be retried',
+        UPDATE outbox_events o SET dead_at = now(), locked_until = NULL, last_error = x.err, updated_at = now()
+          FROM unnest(${dead.map((i) => i.eventId)}::bigint[], ${dead.map(errorOf)}::text[]) AS x(id, err)
+         WHERE o.id = x.id`;
+      for (const i of dead) {
+        deadTotal.inc({ event: i.row.name });
+        o.log.error(
+          { event: i.row.name, eventId: i.eventId, attempts: i.row.attempts, lastError: errorOf(i) },
+          'durable event given up after its last attempt: needs an operator',
+        );
+      }
+    }
+    if (retry.length) {
+      const waits = retry.map((i) => Math.round(backoffMs(i.row.attempts)));
+      await o.db.$executeRaw`
+        UPDATE outbox_events o SET available_at = now() + x.wait * interval '1 millisecond', locked_until = NULL, last_error = x.err, updated_at = now()
+          FROM unnest(${retry.map((i) => i.eventId)}::bigint[], ${waits}::int[], ${retry.map(errorOf)}::text[]) AS x(id, wait, err)
+         WHERE o.id = x.id`;
+      retry.forEach((i, k) =>
+        o.log.warn(
+          {
+            event: i.row.name,
+            eventId: i.eventId,
+            attempt: i.row.attempts,
+            retryInMs: waits[k],
+            lastError: errorOf(i),
+          },
+          'durable event will be retried',
+        ),
       );
     }
+    // The follow-ups of this batch before the next one: they cannot pile up behind a fast relay.
+    await Promise.all(followUps);
   }
 
   async function drain(): Promise<void> {
@@ -192,23 +331,22 @@ export function createOutbox(o: {
         o.log.warn({ err: (err as Error).message }, 'outbox: could not claim events (the poll retries)');
         return;
       }
-      for (const [i, row] of rows.entries()) {
-        if (stopped) {
-          // Shutting down: let another relay take the rest now rather than after the lease.
-          const rest = rows.slice(i).map((r) => r.id.toString());
-          await o.db
-            .$executeRaw`UPDATE outbox_events SET locked_until = NULL, attempts = attempts - 1 WHERE id = ANY(${rest}::bigint[])`.catch(
-            () => {},
-          );
-          return;
-        }
-        await deliver(row).catch((err) =>
+      if (stopped) {
+        // Shutting down: let another relay take them now rather than after the lease.
+        const ids = rows.map((r) => r.id.toString());
+        await o.db
+          .$executeRaw`UPDATE outbox_events SET locked_until = NULL, attempts = attempts - 1 WHERE id = ANY(${ids}::bigint[])`.catch(
+          () => {},
+        );
+        return;
+      }
+      if (rows.length)
+        await deliverBatch(rows).catch((err) =>
           o.log.error(
-            { err, eventId: row.id.toString() },
-            'outbox: delivery bookkeeping failed (retried after the lease)',
+            { err, events: rows.length },
+            'outbox: delivery bookkeeping failed (the batch is retried after the lease)',
           ),
         );
-      }
       if (rows.length < BATCH) return;
     }
   }

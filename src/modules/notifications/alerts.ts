@@ -113,10 +113,10 @@ export function keywordAlerts(app: FastifyInstance, n: Notifier, catalog: Catalo
   // Durable (catalog writes it with the listing): a process that dies after the commit leaves the
   // event for another relay, and the rows commit with the consumer's inbox row, so each owner hears
   // of a listing once however often it is delivered.
-  app.events.onDurable('listing.published', 'alerts', async (p, { tx }) => {
+  app.events.onDurable('listing.published', 'alerts', async (p, { tx, afterCommit }) => {
     const written: Written[] = [];
     await matchNew(p.listingId, p.sellerId, async (items) => written.push(...(await n.writeAll(tx, items))));
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   app.post<{ Body: Static<typeof SaveBody> }>(

@@ -1,65 +1,82 @@
 /**
  * What each domain event means for whose inbox. Durable events (`bid.outbid`, `auction.closed`)
  * are written in the outbox consumer's transaction (with its inbox row: once per event), keyed by
- * the event id; the push and mail follow after the commit. A new kind is one handler here (plus
+ * the event id; the push and mail follow after the commit (one follow-up for all the rows a relay
+ * batch wrote in the consumer's transaction). A new kind is one handler here (plus
  * its messages and an entry in kinds.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { CatalogApi } from '../catalog/index.js';
 import type { Notifier } from './service.js';
 import type { NewNotification } from './store.js';
+import type { Tx } from '../../core/db/index.js';
+
+/**
+ * Listing titles for the handlers, read once per durable transaction: a relay batch of 50 outbids
+ * on one hot auction reads its title once, not 50 times.
+ */
+export function titlesFor(catalog: CatalogApi): (tx: Tx, listingId: number) => Promise<string> {
+  const memo = new WeakMap<Tx, Map<number, Promise<string>>>();
+  return (tx, id) => {
+    let byId = memo.get(tx);
+    if (!byId) memo.set(tx, (byId = new Map()));
+    let title = byId.get(id);
+    if (!title) byId.set(id, (title = catalog.titles([id]).then((t) => t.get(id) ?? `#${id}`)));
+    return title;
+  };
+}
 
 export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: CatalogApi): void {
-  const title = async (auctionId: number) => (await catalog.titles([auctionId])).get(auctionId) ?? `#${auctionId}`;
+  const title = titlesFor(catalog);
   const itemLink = (id: number) => `/items/${id}`;
 
   // Outbid: one per person who lost the lead; a burst on one auction within a minute is one
   // unread notification showing the latest (highest) price.
-  app.events.onDurable('bid.outbid', 'notifications', async (e, { tx, eventId }) => {
+  app.events.onDurable('bid.outbid', 'notifications', async (e, { tx, eventId, afterCommit }) => {
     const items: NewNotification[] = [
       {
         userId: e.userId,
         kind: 'outbid',
         sourceKey: `bid.outbid:${eventId}`,
         groupKey: `outbid:${e.auctionId}`,
-        params: { auctionId: e.auctionId, title: await title(e.auctionId), price: e.price },
+        params: { auctionId: e.auctionId, title: await title(tx, e.auctionId), price: e.price },
         link: itemLink(e.auctionId),
         replaces: (stored, next) => Number(next.price) >= Number(stored.price ?? 0),
       },
     ];
     const written = await n.writeAll(tx, items);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   // Listing Q&A (messages): the seller hears of a question, the asker of its answer.
-  app.events.onDurable('question.asked', 'notifications', async (e, { tx, eventId }) => {
+  app.events.onDurable('question.asked', 'notifications', async (e, { tx, eventId, afterCommit }) => {
     const written = await n.writeAll(tx, [
       {
         userId: e.sellerId,
         kind: 'question',
         sourceKey: `question.asked:${eventId}`,
-        params: { listingId: e.listingId, title: await title(e.listingId), excerpt: e.excerpt },
+        params: { listingId: e.listingId, title: await title(tx, e.listingId), excerpt: e.excerpt },
         link: `/items/${e.listingId}#q-${e.questionId}`,
       },
     ]);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
-  app.events.onDurable('question.answered', 'notifications', async (e, { tx, eventId }) => {
+  app.events.onDurable('question.answered', 'notifications', async (e, { tx, eventId, afterCommit }) => {
     const written = await n.writeAll(tx, [
       {
         userId: e.askerId,
         kind: 'answer',
         sourceKey: `question.answered:${eventId}`,
-        params: { listingId: e.listingId, title: await title(e.listingId), excerpt: e.excerpt },
+        params: { listingId: e.listingId, title: await title(tx, e.listingId), excerpt: e.excerpt },
         link: `/items/${e.listingId}#q-${e.questionId}`,
       },
     ]);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   // Moderation: a cancelled auction tells every bidder their points are free again; a warning its user.
-  app.events.onDurable('auction.cancelled', 'notifications', async (e, { tx, eventId }) => {
-    const t = await title(e.auctionId);
+  app.events.onDurable('auction.cancelled', 'notifications', async (e, { tx, eventId, afterCommit }) => {
+    const t = await title(tx, e.auctionId);
     const written = await n.writeAll(
       tx,
       e.bidderIds.map((userId) => ({
@@ -70,9 +87,9 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: '/wallet',
       })),
     );
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
-  app.events.onDurable('user.warned', 'notifications', async (e, { tx, eventId }) => {
+  app.events.onDurable('user.warned', 'notifications', async (e, { tx, eventId, afterCommit }) => {
     const written = await n.writeAll(tx, [
       {
         userId: e.userId,
@@ -82,11 +99,11 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: '/terms',
       },
     ]);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   // A suspension or a ban: the user is told why and until when (inbox, and mail: they cannot log in to read it).
-  app.events.onDurable('user.sanctioned', 'notifications', async (e, { tx, eventId }) => {
+  app.events.onDurable('user.sanctioned', 'notifications', async (e, { tx, eventId, afterCommit }) => {
     const written = await n.writeAll(tx, [
       {
         userId: e.userId,
@@ -99,12 +116,12 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: '/terms',
       },
     ]);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   // The end: the winner and the seller hear it (a buy-now too).
-  app.events.onDurable('auction.closed', 'notifications', async (e, { tx, eventId }) => {
-    const t = await title(e.auctionId);
+  app.events.onDurable('auction.closed', 'notifications', async (e, { tx, eventId, afterCommit }) => {
+    const t = await title(tx, e.auctionId);
     const base = { auctionId: e.auctionId, title: t, price: e.finalPrice };
     const items: NewNotification[] = [];
     if (e.outcome === 'SOLD' && e.winnerId !== null)
@@ -123,12 +140,12 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
       link: itemLink(e.auctionId),
     });
     const written = await n.writeAll(tx, items);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   // Second-chance offers (orders): the next bidder hears of the offer, the seller of its answer.
-  app.events.onDurable('order.offer_made', 'notifications', async (e, { tx, eventId }) => {
-    const params = { auctionId: e.auctionId, title: await title(e.auctionId), price: e.price };
+  app.events.onDurable('order.offer_made', 'notifications', async (e, { tx, eventId, afterCommit }) => {
+    const params = { auctionId: e.auctionId, title: await title(tx, e.auctionId), price: e.price };
     const written = await n.writeAll(tx, [
       {
         userId: e.bidderId,
@@ -138,15 +155,15 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: `/offers/${e.offerId}`,
       },
     ]);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
-  app.events.onDurable('order.offer_answered', 'notifications', async (e, { tx, eventId }) => {
-    const params = { auctionId: e.auctionId, title: await title(e.auctionId), price: e.price };
+  app.events.onDurable('order.offer_answered', 'notifications', async (e, { tx, eventId, afterCommit }) => {
+    const params = { auctionId: e.auctionId, title: await title(tx, e.auctionId), price: e.price };
     const kind = e.answer === 'ACCEPTED' ? 'offerAccepted' : 'offerClosed';
     const link = e.newOrderId ? `/orders/${e.newOrderId}` : `/offers/${e.offerId}`;
     const written = await n.writeAll(tx, [
       { userId: e.sellerId, kind, sourceKey: `order.offer_answered:${eventId}`, params, link },
     ]);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
 }

@@ -8,25 +8,26 @@
 import type { FastifyInstance } from 'fastify';
 import type { CatalogApi } from '../catalog/index.js';
 import type { Notifier } from './service.js';
-import type { Tx } from '../../core/db/index.js';
 import type { NewNotification } from './store.js';
 import type { Kind, Params } from './kinds.js';
 import { notificationChanged } from './events.js';
+import { titlesFor } from './handlers.js';
+import type { DurableContext } from '../../core/events.js';
 
 export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog: CatalogApi): void {
-  const title = async (auctionId: number) => (await catalog.titles([auctionId])).get(auctionId) ?? `#${auctionId}`;
+  const title = titlesFor(catalog);
   const orderLink = (orderId: number) => `/orders/${orderId}`;
   type To = { userId: number; role: string; kind: Kind; params?: Params };
 
   /** Writes the notifications of one event in its consumer's transaction, then pushes and mails. */
   async function notifyAll(
-    tx: Tx,
+    { tx, afterCommit }: Pick<DurableContext, 'tx' | 'afterCommit'>,
     source: string,
     ref: { orderId: number; auctionId: number | null },
     to: To[],
   ): Promise<void> {
     if (!to.length) return;
-    const t = ref.auctionId !== null ? await title(ref.auctionId) : '';
+    const t = ref.auctionId !== null ? await title(tx, ref.auctionId) : '';
     const items: NewNotification[] = to.map((x) => ({
       userId: x.userId,
       kind: x.kind,
@@ -35,7 +36,7 @@ export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog
       link: orderLink(ref.orderId),
     }));
     const written = await n.writeAll(tx, items);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   }
 
   const ref = (e: { orderId: number; auctionId: number }) => ({ orderId: e.orderId, auctionId: e.auctionId });
@@ -52,68 +53,68 @@ export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog
     params,
   });
 
-  app.events.onDurable('order.created', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.created:${eventId}`, ref(e), [buyer(e, 'orderAddress', { price: e.price })]),
+  app.events.onDurable('order.created', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.created:${ctx.eventId}`, ref(e), [buyer(e, 'orderAddress', { price: e.price })]),
   );
-  app.events.onDurable('order.address_given', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.address_given:${eventId}`, ref(e), [seller(e, 'orderShipNeeded')]),
+  app.events.onDurable('order.address_given', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.address_given:${ctx.eventId}`, ref(e), [seller(e, 'orderShipNeeded')]),
   );
-  app.events.onDurable('order.reminder', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.reminder:${eventId}`, ref(e), [
+  app.events.onDurable('order.reminder', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.reminder:${ctx.eventId}`, ref(e), [
       buyer(e, e.kind === 'ADDRESS' ? 'orderAddressReminder' : 'orderConfirmReminder'),
     ]),
   );
-  app.events.onDurable('order.shipped', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.shipped:${eventId}`, ref(e), [buyer(e, 'orderShipped')]),
+  app.events.onDurable('order.shipped', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.shipped:${ctx.eventId}`, ref(e), [buyer(e, 'orderShipped')]),
   );
   // The buyer's own confirmation needs no notification; the automatic one does.
-  app.events.onDurable('order.received', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.received:${eventId}`, ref(e), e.auto ? [buyer(e, 'orderAutoConfirmed')] : []),
+  app.events.onDurable('order.received', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.received:${ctx.eventId}`, ref(e), e.auto ? [buyer(e, 'orderAutoConfirmed')] : []),
   );
-  app.events.onDurable('order.completed', 'notifications', (e, { tx, eventId }) =>
+  app.events.onDurable('order.completed', 'notifications', (e, ctx) =>
     notifyAll(
-      tx,
-      `order.completed:${eventId}`,
+      ctx,
+      `order.completed:${ctx.eventId}`,
       ref(e),
       e.payout > 0 ? [seller(e, 'orderPayout', { price: e.payout })] : [],
     ),
   );
-  app.events.onDurable('order.cancelled', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.cancelled:${eventId}`, ref(e), [buyer(e, 'orderCancelled'), seller(e, 'orderCancelled')]),
+  app.events.onDurable('order.cancelled', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.cancelled:${ctx.eventId}`, ref(e), [buyer(e, 'orderCancelled'), seller(e, 'orderCancelled')]),
   );
   // Only the buyer opens a dispute: the seller is the other side.
-  app.events.onDurable('order.disputed', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.disputed:${eventId}`, ref(e), [seller(e, 'orderDisputed')]),
+  app.events.onDurable('order.disputed', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.disputed:${ctx.eventId}`, ref(e), [seller(e, 'orderDisputed')]),
   );
-  app.events.onDurable('order.dispute_answered', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.dispute_answered:${eventId}`, ref(e), [buyer(e, 'orderDisputeAnswered')]),
+  app.events.onDurable('order.dispute_answered', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.dispute_answered:${ctx.eventId}`, ref(e), [buyer(e, 'orderDisputeAnswered')]),
   );
-  app.events.onDurable('order.dispute_resolved', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `order.dispute_resolved:${eventId}`, ref(e), [
+  app.events.onDurable('order.dispute_resolved', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `order.dispute_resolved:${ctx.eventId}`, ref(e), [
       buyer(e, 'orderDisputeResolved', { price: e.buyerAmount }),
       seller(e, 'orderDisputeResolved', { price: e.sellerAmount }),
     ]),
   );
-  app.events.onDurable('review.received', 'notifications', (e, { tx, eventId }) =>
-    notifyAll(tx, `review.received:${eventId}`, { orderId: e.orderId, auctionId: null }, [
+  app.events.onDurable('review.received', 'notifications', (e, ctx) =>
+    notifyAll(ctx, `review.received:${ctx.eventId}`, { orderId: e.orderId, auctionId: null }, [
       { userId: e.subjectId, role: 'subject', kind: 'reviewReceived', params: { stars: e.stars } },
     ]),
   );
 
   // Order chat: a burst of lines in one order is one unread notification showing the latest
   // excerpt; opening the chat (on any instance) marks it read (a line merely pushed to an open tab does not).
-  app.events.onDurable('chat.message_posted', 'notifications', async (e, { tx, eventId }) => {
+  app.events.onDurable('chat.message_posted', 'notifications', async (e, { tx, eventId, afterCommit }) => {
     const written = await n.writeAll(tx, [
       {
         userId: e.recipientId,
         kind: 'chatMessage',
         sourceKey: `chat.message_posted:${eventId}`,
         groupKey: `chat:${e.orderId}`,
-        params: { orderId: e.orderId, title: await title(e.listingId), excerpt: e.excerpt },
+        params: { orderId: e.orderId, title: await title(tx, e.listingId), excerpt: e.excerpt },
         link: `${orderLink(e.orderId)}#chat`,
       },
     ]);
-    void n.afterCommit(written);
+    n.afterCommitOf({ tx, afterCommit }, written);
   });
   app.events.on('chat.changed', async (c, meta) => {
     if (!meta.local || c.readerId === null || !c.opened) return;

@@ -1,14 +1,17 @@
 /**
  * Writing notifications and what follows their commit: the live bell push (every instance, over
  * the event bus) and the e-mail (claimed from PostgreSQL, handed to core/mail.ts's queue).
- * A writer runs inside some transaction (a durable consumer's, a timer's own); `afterCommit`
- * waits until the rows are visible, so nothing is pushed or mailed for a rolled-back write, and a
- * sweeper mails whatever an interrupted process left PENDING.
+ * A writer runs inside some transaction: a durable consumer's hands its rows to `afterCommitOf`,
+ * which follows up once for all the rows its transaction wrote (a relay batch: one push, one mail
+ * claim) when the relay reports the commit; others call `afterCommit`, which first waits until
+ * the rows are visible unless told they committed, so nothing is pushed or mailed for a
+ * rolled-back write. A sweeper mails whatever an interrupted process left PENDING.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { TFunction } from 'i18next';
 import { transaction, type Db, type Tx } from '../../core/db/index.js';
+import type { DurableContext } from '../../core/events.js';
 import { isLang, tFor as fastT, type Lang } from '../../core/i18n.js';
 import type { AccountsApi } from '../accounts/index.js';
 import * as store from './store.js';
@@ -66,24 +69,46 @@ export function notifier(deps: NotifyDeps) {
   const { app, db } = deps;
 
   /**
-   * Pushes each user's bell and mails the new rows, once the writes are visible. Never rejects:
-   * callers fire it and go on (`void n.afterCommit(…)`), and an error here (the database going
-   * away at shutdown, Redis down) must not become an unhandled rejection; the rows are written
-   * and the bell catches up on the next page or reconnect.
+   * Pushes each user's bell and mails the new rows, once the writes are visible (`committed`: the
+   * caller knows they are, no need to look). Never rejects: callers fire it and go on, and an
+   * error here (the database going away at shutdown, Redis down) must not become an unhandled
+   * rejection; the rows are written and the bell catches up on the next page or reconnect.
    */
-  async function afterCommit(written: store.Written[]): Promise<void> {
+  async function afterCommit(written: store.Written[], opts: { committed?: boolean } = {}): Promise<void> {
     try {
-      await followUp(written);
+      await followUp(written, opts.committed ?? false);
     } catch (err) {
       app.log.warn({ err }, 'notification follow-up failed: the rows are written, the push and mail wait');
     }
   }
 
-  async function followUp(written: store.Written[]): Promise<void> {
+  // What each durable consumer's transaction wrote so far (several events of a relay batch share it).
+  const pendingOf = new WeakMap<Tx, store.Written[]>();
+  /**
+   * For a durable consumer: follows up the rows after its transaction commits (the relay says
+   * when), together with every other row written in that transaction; nothing if it rolls back.
+   */
+  function afterCommitOf(ctx: Pick<DurableContext, 'tx' | 'afterCommit'>, written: store.Written[]): void {
     if (!written.length) return;
-    for (let i = 0; i < VISIBLE_TRIES && !(await store.visible(db, written)); i++)
-      await new Promise((r) => setTimeout(r, VISIBLE_EVERY_MS));
-    if (!(await store.visible(db, written))) return; // rolled back (or a redelivery will come)
+    const pending = pendingOf.get(ctx.tx);
+    if (pending) {
+      pending.push(...written);
+      return;
+    }
+    const all = [...written];
+    pendingOf.set(ctx.tx, all);
+    ctx.afterCommit(() => afterCommit(all, { committed: true }));
+  }
+
+  async function followUp(input: store.Written[], committed: boolean): Promise<void> {
+    // One row written twice in a transaction (a burst in one group): follow up its last write.
+    const written = [...new Map(input.map((w) => [w.id, w])).values()];
+    if (!written.length) return;
+    if (!committed) {
+      for (let i = 0; i < VISIBLE_TRIES && !(await store.visible(db, written)); i++)
+        await new Promise((r) => setTimeout(r, VISIBLE_EVERY_MS));
+      if (!(await store.visible(db, written))) return; // rolled back (or a redelivery will come)
+    }
     const users = new Map<number, string>();
     for (const w of written) users.set(w.userId, w.id);
     // One user: the plain event; many (a fan-out): one event for all, so each instance reads the
@@ -93,11 +118,11 @@ export function notifier(deps: NotifyDeps) {
       await app.events.emit(
         notificationsChanged([...users].map(([userId, notificationId]) => ({ userId, notificationId }))),
       );
-    const fresh = written.filter((w) => w.created).map((w) => w.id);
+    const fresh = [...new Set(input.filter((w) => w.created).map((w) => w.id))];
     if (fresh.length) await flushMail(fresh).catch((err) => app.log.warn({ err }, 'notification mail: queued later'));
   }
 
-  /** Writes inside the caller's transaction; call `afterCommit` with the result once it returns. */
+  /** Writes inside the caller's transaction; follow up the result after its commit (`afterCommitOf`, `afterCommit`). */
   async function writeAll(tx: Tx, items: store.NewNotification[]): Promise<store.Written[]> {
     return store.writeMany(tx, items);
   }
@@ -106,7 +131,7 @@ export function notifier(deps: NotifyDeps) {
   async function notifyNow(items: store.NewNotification[]): Promise<store.Written[]> {
     if (!items.length) return [];
     const written = await transaction(db, (tx) => writeAll(tx, items));
-    await afterCommit(written);
+    await afterCommit(written, { committed: true });
     return written;
   }
 
@@ -226,6 +251,6 @@ export function notifier(deps: NotifyDeps) {
     return sent;
   }
 
-  return { writeAll, afterCommit, notifyNow, flushMail, sendDigests };
+  return { writeAll, afterCommit, afterCommitOf, notifyNow, flushMail, sendDigests };
 }
 export type Notifier = ReturnType<typeof notifier>;
