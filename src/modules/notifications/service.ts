@@ -3,9 +3,9 @@
  * the event bus) and the e-mail (claimed from PostgreSQL, handed to core/mail.ts's queue).
  * A writer runs inside some transaction: a durable consumer's hands its rows to `afterCommitOf`,
  * which follows up once for all the rows its transaction wrote (a relay batch: one push, one mail
- * claim) when the relay reports the commit; others call `afterCommit`, which first waits until
- * the rows are visible unless told they committed, so nothing is pushed or mailed for a
- * rolled-back write. A sweeper mails whatever an interrupted process left PENDING.
+ * claim) when the relay reports the commit, and never for a rolled-back write; timers and live
+ * listeners use `notifyNow`, which commits first. A sweeper mails whatever an interrupted process
+ * left PENDING.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -61,22 +61,19 @@ export function verifyUnsubscribe(secret: string, token: string): number | null 
   return want.length === got.length && timingSafeEqual(want, got) ? userId : null;
 }
 
-const VISIBLE_TRIES = 100;
-const VISIBLE_EVERY_MS = 30;
 const MAIL_BATCH = 50;
 
 export function notifier(deps: NotifyDeps) {
   const { app, db } = deps;
 
   /**
-   * Pushes each user's bell and mails the new rows, once the writes are visible (`committed`: the
-   * caller knows they are, no need to look). Never rejects: callers fire it and go on, and an
+   * Pushes each user's bell and mails the new rows; only called once their writes committed. Never rejects: callers fire it and go on, and an
    * error here (the database going away at shutdown, Redis down) must not become an unhandled
    * rejection; the rows are written and the bell catches up on the next page or reconnect.
    */
-  async function afterCommit(written: store.Written[], opts: { committed?: boolean } = {}): Promise<void> {
+  async function afterCommit(written: store.Written[]): Promise<void> {
     try {
-      await followUp(written, opts.committed ?? false);
+      await followUp(written);
     } catch (err) {
       app.log.warn({ err }, 'notification follow-up failed: the rows are written, the push and mail wait');
     }
@@ -97,18 +94,13 @@ export function notifier(deps: NotifyDeps) {
     }
     const all = [...written];
     pendingOf.set(ctx.tx, all);
-    ctx.afterCommit(() => afterCommit(all, { committed: true }));
+    ctx.afterCommit(() => afterCommit(all));
   }
 
-  async function followUp(input: store.Written[], committed: boolean): Promise<void> {
+  async function followUp(input: store.Written[]): Promise<void> {
     // One row written twice in a transaction (a burst in one group): follow up its last write.
     const written = [...new Map(input.map((w) => [w.id, w])).values()];
     if (!written.length) return;
-    if (!committed) {
-      for (let i = 0; i < VISIBLE_TRIES && !(await store.visible(db, written)); i++)
-        await new Promise((r) => setTimeout(r, VISIBLE_EVERY_MS));
-      if (!(await store.visible(db, written))) return; // rolled back (or a redelivery will come)
-    }
     const users = new Map<number, string>();
     for (const w of written) users.set(w.userId, w.id);
     // One user: the plain event; many (a fan-out): one event for all, so each instance reads the
@@ -122,7 +114,7 @@ export function notifier(deps: NotifyDeps) {
     if (fresh.length) await flushMail(fresh).catch((err) => app.log.warn({ err }, 'notification mail: queued later'));
   }
 
-  /** Writes inside the caller's transaction; follow up the result after its commit (`afterCommitOf`, `afterCommit`). */
+  /** Writes inside the caller's transaction; follow up the result after its commit (`afterCommitOf`). */
   async function writeAll(tx: Tx, items: store.NewNotification[]): Promise<store.Written[]> {
     return store.writeMany(tx, items);
   }
@@ -131,7 +123,7 @@ export function notifier(deps: NotifyDeps) {
   async function notifyNow(items: store.NewNotification[]): Promise<store.Written[]> {
     if (!items.length) return [];
     const written = await transaction(db, (tx) => writeAll(tx, items));
-    await afterCommit(written, { committed: true });
+    await afterCommit(written);
     return written;
   }
 
@@ -251,6 +243,6 @@ export function notifier(deps: NotifyDeps) {
     return sent;
   }
 
-  return { writeAll, afterCommit, afterCommitOf, notifyNow, flushMail, sendDigests };
+  return { writeAll, afterCommitOf, notifyNow, flushMail, sendDigests };
 }
 export type Notifier = ReturnType<typeof notifier>;

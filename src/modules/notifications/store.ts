@@ -27,8 +27,6 @@ export interface Written {
   userId: number;
   /** A new row (false: an earlier row of its group was updated, or it was already written). */
   created: boolean;
-  /** What the push after commit waits for (the row's last_source). */
-  source: string;
 }
 
 export interface Row {
@@ -72,7 +70,7 @@ export async function write(tx: Tx, n: NewNotification): Promise<Written | null>
           where: { id: recent.id },
           data: { params: n.params, link: n.link, lastSource: n.sourceKey },
         });
-      return { id: recent.id.toString(), userId: n.userId, created: false, source: n.sourceKey };
+      return { id: recent.id.toString(), userId: n.userId, created: false };
     }
   }
   const mailState = await mailStateFor(tx, n.userId, n.kind);
@@ -82,7 +80,7 @@ export async function write(tx: Tx, n: NewNotification): Promise<Written | null>
             ${n.sourceKey}, ${mailState}, now(), now())
     ON CONFLICT (source_key) DO NOTHING RETURNING id`;
   if (!rows.length) return null;
-  return { id: rows[0].id.toString(), userId: n.userId, created: true, source: n.sourceKey };
+  return { id: rows[0].id.toString(), userId: n.userId, created: true };
 }
 
 /**
@@ -120,21 +118,10 @@ export async function writeMany(tx: Tx, items: NewNotification[]): Promise<Writt
     const bySource = new Map(rows.map((r) => [r.source_key, r.id]));
     for (const n of chunk) {
       const id = bySource.get(n.sourceKey);
-      if (id !== undefined) out.push({ id: id.toString(), userId: n.userId, created: true, source: n.sourceKey });
+      if (id !== undefined) out.push({ id: id.toString(), userId: n.userId, created: true });
     }
   }
   return out;
-}
-
-/** Whether these writes are visible outside their transaction yet (it committed). */
-export async function visible(db: Db, written: Written[]): Promise<boolean> {
-  if (!written.length) return true;
-  const ids = written.map((w) => w.id);
-  const sources = written.map((w) => w.source);
-  const [{ n }] = await db.$queryRaw<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM notifications n
-      JOIN unnest(${ids}::bigint[], ${sources}::text[]) AS w(id, source) ON n.id = w.id AND n.last_source = w.source`;
-  return n === written.length;
 }
 
 export async function unreadCount(db: Db, userId: number): Promise<number> {
