@@ -11,8 +11,9 @@
  *     of their (event, consumer) inbox rows, then the consumer's handler for each event whose row
  *     was fresh, in that transaction. A redelivery, or a second relay racing on an expired lease,
  *     finds the row taken (or waits for it to commit) and does nothing, so each consumer's effect
- *     happens once. Callbacks a handler gave `ctx.afterCommit` run after that commit (never for
- *     a rolled-back transaction). If the batch transaction fails (a poison event, a deadlock
+ *     happens once. Work a handler gave `ctx.beforeCommit` runs after the last handler, in that
+ *     transaction; callbacks it gave `ctx.afterCommit` run after the commit (never for a
+ *     rolled-back transaction). If the batch transaction fails (a poison event, a deadlock
  *     after its retries), that consumer's events are delivered again one transaction each, as
  *     if there were no batch: the failing one fails alone and the others commit;
  *  3. marks the rows delivered (one UPDATE), or schedules retries with exponential backoff. A
@@ -52,6 +53,13 @@ export interface DurableContext {
    * events of one batch share `tx`: key by it to do one follow-up for all of them.
    */
   afterCommit(fn: () => unknown): void;
+  /**
+   * Runs `fn` inside this consumer's transaction after the handlers of all the batch's events it
+   * delivers in it, before the commit: to write what several events add up to in one go (e.g. the
+   * inbox rows of a burst of outbids, coalesced). A rejection rolls the transaction back, as a
+   * handler's does (the batch is then delivered one event per transaction).
+   */
+  beforeCommit(fn: () => Promise<unknown>): void;
 }
 
 type Consumer = { consumer: string; handler: (payload: unknown, ctx: DurableContext) => Promise<void> };
@@ -174,6 +182,7 @@ export function createOutbox(o: {
     let callbacks: (() => unknown)[] = [];
     await transaction(o.db, async (tx) => {
       callbacks = []; // a retried transaction starts over
+      const before: (() => Promise<unknown>)[] = [];
       const ids = work.map((w) => w.item.eventId);
       // The inbox rows first, in id order (two relays racing wait for each other in one order, no
       // deadlock): a concurrent delivery of the same event waits here for this one's outcome.
@@ -189,8 +198,10 @@ export function createOutbox(o: {
           eventId: w.item.eventId,
           attempt: w.item.row.attempts,
           afterCommit: (fn) => void callbacks.push(fn),
+          beforeCommit: (fn) => void before.push(fn),
         });
       }
+      for (const fn of before) await fn();
     });
     return callbacks;
   }

@@ -273,3 +273,77 @@ t.test('commits per delivered event: a few per batch of 50, not several per even
   t.ok(perEvent < 0.25, `well below one commit per event (${perEvent.toFixed(3)})`);
   t.ok(follow.calls <= Math.ceil(N / 50) + 1, `one follow-up per batch transaction (${follow.calls})`);
 });
+
+t.test(
+  'beforeCommit: after every handler of its transaction, inside it; its rejection rolls the batch back',
+  async (t) => {
+    const url = await ownDatabase(t);
+    const admin = await effectsTable(url);
+    t.teardown(() => admin.end());
+    const namespace = `tbatch${randomBytes(4).toString('hex')}`;
+    const ids = await enqueue(url, namespace, 120);
+    const poison = ids[71];
+    // Like notifications' writeAtCommit: handlers queue, one write per transaction just before its commit.
+    const queued = new WeakMap<object, string[]>();
+    const flushes: { events: number; handledBefore: number; handledAtFlush: number }[] = [];
+    let handled = 0;
+    const { db, outbox } = relay(url, namespace, {
+      gather: async (_p, ctx) => {
+        handled++;
+        const list = queued.get(ctx.tx);
+        if (list) return void list.push(ctx.eventId);
+        const mine = [ctx.eventId];
+        queued.set(ctx.tx, mine);
+        const handledBefore = handled;
+        ctx.beforeCommit(async () => {
+          flushes.push({ events: mine.length, handledBefore, handledAtFlush: handled });
+          await ctx.tx.$executeRaw`
+          INSERT INTO test_effects (event_id, consumer) SELECT e, 'gather' FROM unnest(${mine}::bigint[]) AS e`;
+          if (mine.includes(poison)) throw new Error('the batched write says no');
+        });
+      },
+    });
+    t.teardown(() => db.$disconnect());
+    await outbox.start();
+    const settled = async () =>
+      Number(
+        (
+          await admin.query(
+            'SELECT count(*) FROM outbox_events WHERE namespace = $1 AND (delivered_at IS NOT NULL OR dead_at IS NOT NULL)',
+            [namespace],
+          )
+        ).rows[0].count,
+      ) === 120;
+    t.ok(await waitFor(settled, 30_000, 100), 'all 120 settled');
+    await outbox.stop();
+    const effects = (
+      await admin.query<{ event_id: string; n: number }>(
+        "SELECT event_id::text, count(*)::int AS n FROM test_effects WHERE consumer = 'gather' GROUP BY 1",
+      )
+    ).rows;
+    t.equal(effects.length, 119, 'the 119 others written (the poison batch was rolled back, then one by one)');
+    t.ok(
+      effects.every((e) => e.n === 1),
+      'each once',
+    );
+    t.notOk(
+      effects.some((e) => e.event_id === poison),
+      'nothing of the poison event',
+    );
+    const dead = (
+      await admin.query<{ id: string }>(
+        'SELECT id::text FROM outbox_events WHERE namespace = $1 AND dead_at IS NOT NULL',
+        [namespace],
+      )
+    ).rows.map((r) => r.id);
+    t.same(dead, [poison], 'only the poison event is dead');
+    t.ok(
+      flushes.some((f) => f.events >= 40),
+      `batches flushed together (largest: ${Math.max(...flushes.map((f) => f.events))} events)`,
+    );
+    t.ok(
+      flushes.every((f) => f.handledAtFlush - f.handledBefore === f.events - 1),
+      'each flush ran after all the handlers of its transaction',
+    );
+  },
+);
