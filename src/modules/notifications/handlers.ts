@@ -1,9 +1,10 @@
 /**
  * What each domain event means for whose inbox. Durable events (`bid.outbid`, `auction.closed`)
  * are written in the outbox consumer's transaction (with its inbox row: once per event), keyed by
- * the event id; the push and mail follow after the commit (one follow-up for all the rows a relay
- * batch wrote in the consumer's transaction). A new kind is one handler here (plus
- * its messages and an entry in kinds.ts).
+ * the event id. A handler queues its items (`writeAtCommit`); the items of all the events of a
+ * relay batch are written together just before the commit (a burst of outbids coalesces in a
+ * few statements), and the push and mail follow once after it. A new kind is one handler here
+ * (plus its messages and an entry in kinds.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { CatalogApi } from '../catalog/index.js';
@@ -32,7 +33,7 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
 
   // Outbid: one per person who lost the lead; a burst on one auction within a minute is one
   // unread notification showing the latest (highest) price.
-  app.events.onDurable('bid.outbid', 'notifications', async (e, { tx, eventId, afterCommit }) => {
+  app.events.onDurable('bid.outbid', 'notifications', async (e, { tx, eventId, afterCommit, beforeCommit }) => {
     const items: NewNotification[] = [
       {
         userId: e.userId,
@@ -44,13 +45,12 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         replaces: (stored, next) => Number(next.price) >= Number(stored.price ?? 0),
       },
     ];
-    const written = await n.writeAll(tx, items);
-    n.afterCommitOf({ tx, afterCommit }, written);
+    n.writeAtCommit({ tx, afterCommit, beforeCommit }, items);
   });
 
   // Listing Q&A (messages): the seller hears of a question, the asker of its answer.
-  app.events.onDurable('question.asked', 'notifications', async (e, { tx, eventId, afterCommit }) => {
-    const written = await n.writeAll(tx, [
+  app.events.onDurable('question.asked', 'notifications', async (e, { tx, eventId, afterCommit, beforeCommit }) => {
+    n.writeAtCommit({ tx, afterCommit, beforeCommit }, [
       {
         userId: e.sellerId,
         kind: 'question',
@@ -59,10 +59,9 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: `/items/${e.listingId}#q-${e.questionId}`,
       },
     ]);
-    n.afterCommitOf({ tx, afterCommit }, written);
   });
-  app.events.onDurable('question.answered', 'notifications', async (e, { tx, eventId, afterCommit }) => {
-    const written = await n.writeAll(tx, [
+  app.events.onDurable('question.answered', 'notifications', async (e, { tx, eventId, afterCommit, beforeCommit }) => {
+    n.writeAtCommit({ tx, afterCommit, beforeCommit }, [
       {
         userId: e.askerId,
         kind: 'answer',
@@ -71,14 +70,13 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: `/items/${e.listingId}#q-${e.questionId}`,
       },
     ]);
-    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   // Moderation: a cancelled auction tells every bidder their points are free again; a warning its user.
-  app.events.onDurable('auction.cancelled', 'notifications', async (e, { tx, eventId, afterCommit }) => {
+  app.events.onDurable('auction.cancelled', 'notifications', async (e, { tx, eventId, afterCommit, beforeCommit }) => {
     const t = await title(tx, e.auctionId);
-    const written = await n.writeAll(
-      tx,
+    n.writeAtCommit(
+      { tx, afterCommit, beforeCommit },
       e.bidderIds.map((userId) => ({
         userId,
         kind: 'cancelled' as const,
@@ -87,10 +85,9 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: '/wallet',
       })),
     );
-    n.afterCommitOf({ tx, afterCommit }, written);
   });
-  app.events.onDurable('user.warned', 'notifications', async (e, { tx, eventId, afterCommit }) => {
-    const written = await n.writeAll(tx, [
+  app.events.onDurable('user.warned', 'notifications', async (e, { tx, eventId, afterCommit, beforeCommit }) => {
+    n.writeAtCommit({ tx, afterCommit, beforeCommit }, [
       {
         userId: e.userId,
         kind: 'warning',
@@ -99,12 +96,11 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: '/terms',
       },
     ]);
-    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   // A suspension or a ban: the user is told why and until when (inbox, and mail: they cannot log in to read it).
-  app.events.onDurable('user.sanctioned', 'notifications', async (e, { tx, eventId, afterCommit }) => {
-    const written = await n.writeAll(tx, [
+  app.events.onDurable('user.sanctioned', 'notifications', async (e, { tx, eventId, afterCommit, beforeCommit }) => {
+    n.writeAtCommit({ tx, afterCommit, beforeCommit }, [
       {
         userId: e.userId,
         kind: e.kind,
@@ -116,11 +112,10 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: '/terms',
       },
     ]);
-    n.afterCommitOf({ tx, afterCommit }, written);
   });
 
   // The end: the winner and the seller hear it (a buy-now too).
-  app.events.onDurable('auction.closed', 'notifications', async (e, { tx, eventId, afterCommit }) => {
+  app.events.onDurable('auction.closed', 'notifications', async (e, { tx, eventId, afterCommit, beforeCommit }) => {
     const t = await title(tx, e.auctionId);
     const base = { auctionId: e.auctionId, title: t, price: e.finalPrice };
     const items: NewNotification[] = [];
@@ -139,14 +134,13 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
       params: base,
       link: itemLink(e.auctionId),
     });
-    const written = await n.writeAll(tx, items);
-    n.afterCommitOf({ tx, afterCommit }, written);
+    n.writeAtCommit({ tx, afterCommit, beforeCommit }, items);
   });
 
   // Second-chance offers (orders): the next bidder hears of the offer, the seller of its answer.
-  app.events.onDurable('order.offer_made', 'notifications', async (e, { tx, eventId, afterCommit }) => {
+  app.events.onDurable('order.offer_made', 'notifications', async (e, { tx, eventId, afterCommit, beforeCommit }) => {
     const params = { auctionId: e.auctionId, title: await title(tx, e.auctionId), price: e.price };
-    const written = await n.writeAll(tx, [
+    n.writeAtCommit({ tx, afterCommit, beforeCommit }, [
       {
         userId: e.bidderId,
         kind: 'offer',
@@ -155,15 +149,17 @@ export function registerHandlers(app: FastifyInstance, n: Notifier, catalog: Cat
         link: `/offers/${e.offerId}`,
       },
     ]);
-    n.afterCommitOf({ tx, afterCommit }, written);
   });
-  app.events.onDurable('order.offer_answered', 'notifications', async (e, { tx, eventId, afterCommit }) => {
-    const params = { auctionId: e.auctionId, title: await title(tx, e.auctionId), price: e.price };
-    const kind = e.answer === 'ACCEPTED' ? 'offerAccepted' : 'offerClosed';
-    const link = e.newOrderId ? `/orders/${e.newOrderId}` : `/offers/${e.offerId}`;
-    const written = await n.writeAll(tx, [
-      { userId: e.sellerId, kind, sourceKey: `order.offer_answered:${eventId}`, params, link },
-    ]);
-    n.afterCommitOf({ tx, afterCommit }, written);
-  });
+  app.events.onDurable(
+    'order.offer_answered',
+    'notifications',
+    async (e, { tx, eventId, afterCommit, beforeCommit }) => {
+      const params = { auctionId: e.auctionId, title: await title(tx, e.auctionId), price: e.price };
+      const kind = e.answer === 'ACCEPTED' ? 'offerAccepted' : 'offerClosed';
+      const link = e.newOrderId ? `/orders/${e.newOrderId}` : `/offers/${e.offerId}`;
+      n.writeAtCommit({ tx, afterCommit, beforeCommit }, [
+        { userId: e.sellerId, kind, sourceKey: `order.offer_answered:${eventId}`, params, link },
+      ]);
+    },
+  );
 }

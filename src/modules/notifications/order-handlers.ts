@@ -21,7 +21,7 @@ export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog
 
   /** Writes the notifications of one event in its consumer's transaction, then pushes and mails. */
   async function notifyAll(
-    { tx, afterCommit }: Pick<DurableContext, 'tx' | 'afterCommit'>,
+    { tx, afterCommit, beforeCommit }: Pick<DurableContext, 'tx' | 'afterCommit' | 'beforeCommit'>,
     source: string,
     ref: { orderId: number; auctionId: number | null },
     to: To[],
@@ -35,8 +35,7 @@ export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog
       params: { orderId: ref.orderId, title: t, ...(x.params ?? {}) },
       link: orderLink(ref.orderId),
     }));
-    const written = await n.writeAll(tx, items);
-    n.afterCommitOf({ tx, afterCommit }, written);
+    n.writeAtCommit({ tx, afterCommit, beforeCommit }, items);
   }
 
   const ref = (e: { orderId: number; auctionId: number }) => ({ orderId: e.orderId, auctionId: e.auctionId });
@@ -103,19 +102,22 @@ export function registerOrderHandlers(app: FastifyInstance, n: Notifier, catalog
 
   // Order chat: a burst of lines in one order is one unread notification showing the latest
   // excerpt; opening the chat (on any instance) marks it read (a line merely pushed to an open tab does not).
-  app.events.onDurable('chat.message_posted', 'notifications', async (e, { tx, eventId, afterCommit }) => {
-    const written = await n.writeAll(tx, [
-      {
-        userId: e.recipientId,
-        kind: 'chatMessage',
-        sourceKey: `chat.message_posted:${eventId}`,
-        groupKey: `chat:${e.orderId}`,
-        params: { orderId: e.orderId, title: await title(tx, e.listingId), excerpt: e.excerpt },
-        link: `${orderLink(e.orderId)}#chat`,
-      },
-    ]);
-    n.afterCommitOf({ tx, afterCommit }, written);
-  });
+  app.events.onDurable(
+    'chat.message_posted',
+    'notifications',
+    async (e, { tx, eventId, afterCommit, beforeCommit }) => {
+      n.writeAtCommit({ tx, afterCommit, beforeCommit }, [
+        {
+          userId: e.recipientId,
+          kind: 'chatMessage',
+          sourceKey: `chat.message_posted:${eventId}`,
+          groupKey: `chat:${e.orderId}`,
+          params: { orderId: e.orderId, title: await title(tx, e.listingId), excerpt: e.excerpt },
+          link: `${orderLink(e.orderId)}#chat`,
+        },
+      ]);
+    },
+  );
   app.events.on('chat.changed', async (c, meta) => {
     if (!meta.local || c.readerId === null || !c.opened) return;
     const r = await app.db.notification.updateMany({

@@ -1,9 +1,9 @@
 /**
  * Writing notifications and what follows their commit: the live bell push (every instance, over
  * the event bus) and the e-mail (claimed from PostgreSQL, handed to core/mail.ts's queue).
- * A writer runs inside some transaction: a durable consumer's hands its rows to `afterCommitOf`,
- * which follows up once for all the rows its transaction wrote (a relay batch: one push, one mail
- * claim) when the relay reports the commit, and never for a rolled-back write; timers and live
+ * A writer runs inside some transaction: a durable consumer's queues its items with `writeAtCommit`:
+ * all the items of its transaction (a relay batch) are written together just before the commit,
+ * and followed up once (one push, one mail claim) after it, never for a rolled-back write; timers and live
  * listeners use `notifyNow`, which commits first. A sweeper mails whatever an interrupted process
  * left PENDING.
  */
@@ -95,6 +95,29 @@ export function notifier(deps: NotifyDeps) {
     const all = [...written];
     pendingOf.set(ctx.tx, all);
     ctx.afterCommit(() => afterCommit(all));
+  }
+
+  // What each durable consumer's transaction is to write just before its commit.
+  const queuedOf = new WeakMap<Tx, store.NewNotification[]>();
+  /**
+   * For a durable consumer: writes `items` with everything else the events of its transaction
+   * queue (a relay batch), just before the commit, then follows them up after it. A burst of 50
+   * outbids on one auction is then one coalesced row per user in a few statements, not three
+   * statements per event.
+   */
+  function writeAtCommit(
+    ctx: Pick<DurableContext, 'tx' | 'afterCommit' | 'beforeCommit'>,
+    items: store.NewNotification[],
+  ) {
+    if (!items.length) return;
+    const queued = queuedOf.get(ctx.tx);
+    if (queued) {
+      queued.push(...items);
+      return;
+    }
+    const all = [...items];
+    queuedOf.set(ctx.tx, all);
+    ctx.beforeCommit(async () => afterCommitOf(ctx, await store.writeMany(ctx.tx, all)));
   }
 
   async function followUp(input: store.Written[]): Promise<void> {
@@ -243,6 +266,6 @@ export function notifier(deps: NotifyDeps) {
     return sent;
   }
 
-  return { writeAll, afterCommitOf, notifyNow, flushMail, sendDigests };
+  return { writeAll, writeAtCommit, afterCommitOf, notifyNow, flushMail, sendDigests };
 }
 export type Notifier = ReturnType<typeof notifier>;

@@ -40,88 +40,121 @@ export interface Row {
   updatedAt: Date;
 }
 
-/** How a new row is to be mailed, from the user's choices. */
-async function mailStateFor(tx: Tx | Db, userId: number, kind: Kind): Promise<'NONE' | 'PENDING' | 'DIGEST'> {
-  const p = await tx.notificationPref.findUnique({ where: { userId } });
-  if (p?.unsubscribed) return 'NONE';
-  const kinds = p ? p.emailKinds : DEFAULT_EMAIL_KINDS;
-  if (!kinds.includes(kind)) return 'NONE';
-  return p?.digest ? 'DIGEST' : 'PENDING';
+type MailState = 'NONE' | 'PENDING' | 'DIGEST';
+
+/** How each new row is to be mailed, from its user's choices (one read for all the users). */
+async function mailStates(tx: Tx, items: NewNotification[]): Promise<(n: NewNotification) => MailState> {
+  const users = [...new Set(items.map((n) => n.userId))];
+  const prefs = new Map(
+    (users.length ? await tx.notificationPref.findMany({ where: { userId: { in: users } } }) : []).map((p) => [
+      p.userId,
+      p,
+    ]),
+  );
+  return (n) => {
+    const p = prefs.get(n.userId);
+    if (p?.unsubscribed) return 'NONE';
+    if (!(p ? p.emailKinds : DEFAULT_EMAIL_KINDS).includes(n.kind)) return 'NONE';
+    return p?.digest ? 'DIGEST' : 'PENDING';
+  };
 }
 
-/** Writes one notification once (inside the caller's transaction). Returns null when it was already written. */
-export async function write(tx: Tx, n: NewNotification): Promise<Written | null> {
-  if (n.groupKey) {
-    // One writer per (user, group) at a time, so two events of a burst never both insert.
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`notif:${n.userId}:${n.groupKey}`}))`;
-    const recent = await tx.notification.findFirst({
-      where: {
-        userId: n.userId,
-        groupKey: n.groupKey,
-        readAt: null,
-        createdAt: { gt: new Date(Date.now() - COALESCE_MS) },
-      },
-      orderBy: { id: 'desc' },
-    });
-    if (recent) {
-      const stored = (recent.params ?? {}) as Params;
-      if (!n.replaces || n.replaces(stored, n.params))
-        await tx.notification.update({
-          where: { id: recent.id },
-          data: { params: n.params, link: n.link, lastSource: n.sourceKey },
-        });
-      return { id: recent.id.toString(), userId: n.userId, created: false };
-    }
-  }
-  const mailState = await mailStateFor(tx, n.userId, n.kind);
-  const rows = await tx.$queryRaw<{ id: bigint }[]>`
-    INSERT INTO notifications (user_id, kind, source_key, group_key, params, link, last_source, mail_state, created_at, updated_at)
-    VALUES (${n.userId}, ${n.kind}, ${n.sourceKey}, ${n.groupKey ?? null}, ${JSON.stringify(n.params)}::jsonb, ${n.link},
-            ${n.sourceKey}, ${mailState}, now(), now())
-    ON CONFLICT (source_key) DO NOTHING RETURNING id`;
-  if (!rows.length) return null;
-  return { id: rows[0].id.toString(), userId: n.userId, created: true };
-}
+/** A row to insert: the item, its group's first source (the unique key) and the source it shows. */
+type Insert = { n: NewNotification; sourceKey: string; lastSource: string };
 
-/**
- * Writes many notifications once each (inside the caller's transaction): grouped ones one by one (they coalesce under a lock), the rest in two statements per 500 (the
- * users' mail choices, then one INSERT … ON CONFLICT DO NOTHING), so a fan-out to 1,000 watchers
- * is a few round trips, not 2,000. Already-written ones are left out of the result.
- */
-export async function writeMany(tx: Tx, items: NewNotification[]): Promise<Written[]> {
+/** One INSERT … ON CONFLICT (source_key) DO NOTHING per 500 rows; the rows written (not the ones already there). */
+async function insertRows(tx: Tx, rows: Insert[]): Promise<Written[]> {
   const out: Written[] = [];
-  const plain = items.filter((n) => !n.groupKey);
-  for (const n of items.filter((n) => n.groupKey)) {
-    const w = await write(tx, n);
-    if (w) out.push(w);
-  }
-  for (let i = 0; i < plain.length; i += 500) {
-    const chunk = plain.slice(i, i + 500);
-    const prefs = new Map(
-      (await tx.notificationPref.findMany({ where: { userId: { in: [...new Set(chunk.map((n) => n.userId))] } } })).map(
-        (p) => [p.userId, p],
-      ),
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    const state = await mailStates(
+      tx,
+      chunk.map((r) => r.n),
     );
-    const state = (n: NewNotification) => {
-      const p = prefs.get(n.userId);
-      if (p?.unsubscribed) return 'NONE';
-      if (!(p ? p.emailKinds : DEFAULT_EMAIL_KINDS).includes(n.kind)) return 'NONE';
-      return p?.digest ? 'DIGEST' : 'PENDING';
-    };
-    const rows = await tx.$queryRaw<{ id: bigint; source_key: string }[]>`
+    const got = await tx.$queryRaw<{ id: bigint; source_key: string }[]>`
       INSERT INTO notifications (user_id, kind, source_key, group_key, params, link, last_source, mail_state, created_at, updated_at)
-      SELECT u, k, s, NULL, p::jsonb, l, s, m, now(), now()
-        FROM unnest(${chunk.map((n) => n.userId)}::int[], ${chunk.map((n) => n.kind)}::text[],
-                    ${chunk.map((n) => n.sourceKey)}::text[], ${chunk.map((n) => JSON.stringify(n.params))}::text[],
-                    ${chunk.map((n) => n.link)}::text[], ${chunk.map(state)}::text[]) AS x(u, k, s, p, l, m)
+      SELECT u, k, s, g, p::jsonb, l, ls, m, now(), now()
+        FROM unnest(${chunk.map((r) => r.n.userId)}::int[], ${chunk.map((r) => r.n.kind)}::text[],
+                    ${chunk.map((r) => r.sourceKey)}::text[], ${chunk.map((r) => r.n.groupKey ?? null)}::text[],
+                    ${chunk.map((r) => JSON.stringify(r.n.params))}::text[], ${chunk.map((r) => r.n.link)}::text[],
+                    ${chunk.map((r) => r.lastSource)}::text[], ${chunk.map((r) => state(r.n))}::text[])
+             AS x(u, k, s, g, p, l, ls, m)
       ON CONFLICT (source_key) DO NOTHING RETURNING id, source_key`;
-    const bySource = new Map(rows.map((r) => [r.source_key, r.id]));
-    for (const n of chunk) {
-      const id = bySource.get(n.sourceKey);
-      if (id !== undefined) out.push({ id: id.toString(), userId: n.userId, created: true });
+    const bySource = new Map(got.map((r) => [r.source_key, r.id]));
+    for (const r of chunk) {
+      const id = bySource.get(r.sourceKey);
+      if (id !== undefined) out.push({ id: id.toString(), userId: r.n.userId, created: true });
     }
   }
   return out;
+}
+
+/**
+ * Grouped items (bursts that coalesce): per (user, group), the newest unread row younger than
+ * COALESCE_MS is updated in place, else a row is inserted. A group's items fold in their order
+ * exactly as one write after another would (`replaces` decides against what is stored so far),
+ * but the whole set costs four statements, not three per item: the groups' locks (one writer per
+ * group at a time, so two bursts never both insert; taken in sorted order, so two writers never
+ * wait on each other in a circle), their rows, one UPDATE, one INSERT.
+ */
+async function writeGrouped(tx: Tx, items: NewNotification[]): Promise<Written[]> {
+  const groups = new Map<string, NewNotification[]>();
+  for (const n of items) {
+    const k = `${n.userId}:${n.groupKey}`;
+    const g = groups.get(k);
+    if (g) g.push(n);
+    else groups.set(k, [n]);
+  }
+  const keys = [...groups.keys()].sort();
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('notif:' || k)) FROM unnest(${keys}::text[]) AS k`;
+  const firsts = keys.map((k) => groups.get(k)![0]);
+  const recent = await tx.$queryRaw<{ id: bigint; user_id: number; group_key: string; params: Prisma.JsonValue }[]>`
+    SELECT DISTINCT ON (n.user_id, n.group_key) n.id, n.user_id, n.group_key, n.params
+      FROM notifications n
+      JOIN unnest(${firsts.map((n) => n.userId)}::int[], ${firsts.map((n) => n.groupKey!)}::text[]) AS g(u, k)
+        ON n.user_id = g.u AND n.group_key = g.k
+     WHERE n.read_at IS NULL AND n.created_at > ${new Date(Date.now() - COALESCE_MS)}
+     ORDER BY n.user_id, n.group_key, n.id DESC`;
+  const stored = new Map(recent.map((r) => [`${r.user_id}:${r.group_key}`, r]));
+  const out: Written[] = [];
+  const updates: { id: string; n: NewNotification }[] = [];
+  const inserts: Insert[] = [];
+  for (const k of keys) {
+    const g = groups.get(k)!;
+    const row = stored.get(k);
+    let current = row ? ((row.params ?? {}) as Params) : undefined;
+    let pick: NewNotification | undefined;
+    for (const n of g)
+      if (current === undefined || !n.replaces || n.replaces(current, n.params)) {
+        current = n.params;
+        pick = n;
+      }
+    if (!row) inserts.push({ n: pick!, sourceKey: g[0].sourceKey, lastSource: pick!.sourceKey });
+    else {
+      if (pick) updates.push({ id: row.id.toString(), n: pick });
+      out.push({ id: row.id.toString(), userId: g[0].userId, created: false });
+    }
+  }
+  if (updates.length)
+    await tx.$executeRaw`
+      UPDATE notifications n SET params = u.p::jsonb, link = u.l, last_source = u.s, updated_at = now()
+        FROM unnest(${updates.map((u) => u.id)}::bigint[], ${updates.map((u) => JSON.stringify(u.n.params))}::text[],
+                    ${updates.map((u) => u.n.link)}::text[], ${updates.map((u) => u.n.sourceKey)}::text[]) AS u(id, p, l, s)
+       WHERE n.id = u.id`;
+  out.push(...(await insertRows(tx, inserts)));
+  return out;
+}
+
+/**
+ * Writes many notifications once each (inside the caller's transaction): the grouped ones
+ * coalesced (writeGrouped), the rest in two statements per 500 (the users' mail choices, then one
+ * INSERT … ON CONFLICT DO NOTHING), so a fan-out to 1,000 watchers or a relay batch's burst of
+ * outbids is a few round trips, not thousands. Already-written ones are left out of the result.
+ */
+export async function writeMany(tx: Tx, items: NewNotification[]): Promise<Written[]> {
+  const grouped = items.filter((n) => n.groupKey);
+  const plain = items.filter((n) => !n.groupKey).map((n) => ({ n, sourceKey: n.sourceKey, lastSource: n.sourceKey }));
+  return [...(grouped.length ? await writeGrouped(tx, grouped) : []), ...(await insertRows(tx, plain))];
 }
 
 export async function unreadCount(db: Db, userId: number): Promise<number> {
