@@ -145,6 +145,12 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
   async (app, opts) => {
     const hbs = Handlebars.create();
     registerHelpers(hbs);
+    // Every helper registered so far is "known" to the compiler, which then calls it directly instead
+    // of asking at run time, for each {{name}}, whether a helper of that name exists (measured on the
+    // logged-in item page, scripts/bench/page-profile.ts: 0.29-0.33 -> 0.23 ms of CPU per request).
+    // Only speed changes: a known helper is what the run-time lookup would have found (none is removed).
+    const compile = (src: string) =>
+      hbs.compile(src, { knownHelpers: Object.fromEntries(Object.keys(hbs.helpers).map((k) => [k, true])) });
     const viewsDir = path.join(opts.root, 'views');
     // Pages by name -> file, compiled on first use.
     const pages = new Map<string, string>();
@@ -157,7 +163,7 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
         const full = `${prefix}${name}`;
         if (hbs.partials[full]) throw new Error(`partial ${full} is registered twice`);
         // Compiled once here: a partial given as a string is compiled again on every use.
-        hbs.registerPartial(full, hbs.compile(readFileSync(file, 'utf8')));
+        hbs.registerPartial(full, compile(readFileSync(file, 'utf8')));
       }
     };
     addPartials(path.join(viewsDir, 'partials'), '');
@@ -170,7 +176,7 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
       if (!tpl) {
         const src = hbs.partials[name];
         if (!src) throw new Error(`no partial named ${name}`);
-        tpl = typeof src === 'function' ? (src as Handlebars.TemplateDelegate) : hbs.compile(src);
+        tpl = typeof src === 'function' ? (src as Handlebars.TemplateDelegate) : compile(src);
         compiledPartials.set(name, tpl);
       }
       return tpl;
@@ -180,7 +186,7 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
       const known = compiledPages.get(file);
       const mtime = opts.production && known ? 0 : statSync(file).mtimeMs;
       if (known && (opts.production || known.mtime === mtime)) return known.tpl;
-      const tpl = hbs.compile(readFileSync(file, 'utf8'));
+      const tpl = compile(readFileSync(file, 'utf8'));
       compiledPages.set(file, { tpl, mtime });
       return tpl;
     };
