@@ -149,8 +149,15 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
     // of asking at run time, for each {{name}}, whether a helper of that name exists (measured on the
     // logged-in item page, scripts/bench/page-profile.ts: 0.29-0.33 -> 0.23 ms of CPU per request).
     // Only speed changes: a known helper is what the run-time lookup would have found (none is removed).
+    // preventIndent: a partial called on an indented line (`  {{> catalog/listing-form}}`) is output as
+    // it is, not with each of its lines indented to match. The indenting changed what a <textarea> or a
+    // <pre> holds: an edited listing's description gained two spaces a line on every save
+    // (catalog-listing.test.ts). Only whitespace between tags changes elsewhere.
     const compile = (src: string) =>
-      hbs.compile(src, { knownHelpers: Object.fromEntries(Object.keys(hbs.helpers).map((k) => [k, true])) });
+      hbs.compile(src, {
+        knownHelpers: Object.fromEntries(Object.keys(hbs.helpers).map((k) => [k, true])),
+        preventIndent: true,
+      });
     const viewsDir = path.join(opts.root, 'views');
     // Pages by name -> file, compiled on first use.
     const pages = new Map<string, string>();

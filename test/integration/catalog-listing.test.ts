@@ -187,6 +187,13 @@ t.test('edit and cancel until the first bid; after it only appending to the desc
   const l = await app.db.listing.findUniqueOrThrow({ where: { id } });
   t.equal(l.title, '아이폰 13 미니 (가격 내림)');
   t.equal(l.currentPrice, 250000);
+  // The edit form gives the description back exactly as stored: a partial called on an indented line
+  // must not indent the lines of a multi-line textarea (Handlebars' preventIndent, core/views.ts), or
+  // every save would add two spaces to each line after the first.
+  const editForm = await s.c.get(`/items/${id}/edit`);
+  const area = /<textarea id="f-description"[^>]*>([^<]*)<\/textarea>/.exec(editForm.body);
+  t.equal(area?.[1], l.description, 'the textarea holds the description unchanged');
+  t.match(l.description, /\n/, 'a multi-line description');
 
   // Bidding reports the first bid through catalog's API.
   const api = catalogApi(app.db);
