@@ -1,9 +1,10 @@
 /**
  * One page under load, in-process, with what it costs: `npx tsx scripts/bench/page-profile.ts [seconds] [connections]`.
  * Makes a scratch database (bench setup), builds the app (production, logger off), logs one user in,
- * then runs autocannon on the logged-in /items/:id (and PAGE_PROFILE_ANON=1: the anonymous one) while
+ * places PAGE_PROFILE_BIDS (40) bids on the item from that user and a rival (the page then shows a
+ * full history and a chart, as the bench's item does after its storms), then runs autocannon on the logged-in /items/:id (and PAGE_PROFILE_ANON=1: the anonymous one) while
  * counting PostgreSQL statements and Redis commands per request and taking a CPU profile
- * (summarised as the bench does; the raw profile in .data/page.cpuprofile for a viewer).
+ * (summarised as the bench does; the raw profiles in .data/page-<run>.cpuprofile for a viewer).
  * autocannon runs in a child process, so the profile and the CPU time per request are the app's
  * alone (in-process, the load generator took 15-20 % of the samples and half the CPU time).
  */
@@ -71,6 +72,25 @@ try {
   const [item] = await makeAuctions(db, seller.id, 3, 10_000);
   const c = new UserClient(port, '127.0.0.1');
   await c.login(viewer.email, PASSWORD);
+  // Bids on the item from the viewer and a rival in turn (PAGE_PROFILE_BIDS, default 40), so its page
+  // shows what the bench's item shows after the storms: a full history (30 rows, some the viewer's) and a chart.
+  const BIDS = Number(process.env.PAGE_PROFILE_BIDS ?? 40);
+  if (BIDS > 0) {
+    const [rival] = await makeUsers(db, redis, redisPrefix, 1, 1_000_000, 'r');
+    const r = new UserClient(port, '127.0.0.1');
+    await r.login(rival.email, PASSWORD);
+    for (const who of [c, r]) await who.request('GET', `/items/${item}`); // each one's CSRF token
+    for (let i = 0; i < BIDS; i++) {
+      const res = await (i % 2 ? r : c).request(
+        'POST',
+        `/items/${item}/bids`,
+        { amount: String(10_000 + (i + 1) * 1_000), requestKey: randomUUID() },
+        { 'hx-request': 'true' },
+      );
+      if (res.status !== 200) throw new Error(`bid ${i + 1}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    }
+    r.close();
+  }
   const cookie = [...c.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   const one = await c.request('GET', `/items/${item}`);
   if (one.status !== 200 || !one.body.includes('/logout')) throw new Error(`logged-in page: ${one.status}`);

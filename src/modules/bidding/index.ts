@@ -11,7 +11,8 @@ import { parseBands } from './engine.js';
 import type { BiddingSettings, BiddingDeps } from './service.js';
 import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
-import { panelModel, sharedPanel, type PanelDeps } from './panel.js';
+import { panelModel, sharedPanel, sharedPanelHtml, rowsHtmlFor, type PanelDeps, type SharedPanel } from './panel.js';
+import type { TFunction } from 'i18next';
 import { livePusher, stateBadge } from './live.js';
 import { openAuction, cancelAuction, syncAuction, forceCancelLocked } from './lifecycle.js';
 import type { Events } from '../../core/events.js';
@@ -76,20 +77,47 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
 
   const pusher = livePusher(app, deps);
 
+  /**
+   * The viewer-independent part of the bid area from core's shared cache (invalidated with the item
+   * page: a bid, the auction's start or close, the listing's change), and that part rendered
+   * (history rows, chart: sharedPanelHtml) for the language, so a viewer's panel renders only what
+   * is theirs. `got.s` keeps the shared object the model was made from.
+   */
+  const cachedPanel = (got: { s?: SharedPanel | null }) => async (d: PanelDeps, id: number) =>
+    (got.s = await app.pageCache.shared(
+      `bidding:panel:${id}`,
+      // The model (~200 B a row) and its rendered rows and chart in up to two languages and variants.
+      { item: id, bytes: (s) => (s ? 4096 + s.rows.length * 1800 : 16) },
+      () => sharedPanel(d, id),
+    ));
+  const renderedParts = (
+    got: { s?: SharedPanel | null },
+    viewerId: number | null,
+    t: TFunction,
+    lang: string,
+    oob: boolean,
+  ) => {
+    if (!got.s) return {};
+    const s = got.s;
+    const render = (name: string, data: Record<string, unknown>) => app.renderPartial(name, data, t, lang);
+    const html = sharedPanelHtml(s, lang, oob, render);
+    return { rowsHtml: rowsHtmlFor(s, html, viewerId, render), chartHtml: html.chart };
+  };
+
   // A (re)connecting tab gets the whole bid area again, history included (replaced, not added to).
   app.realtime.registerTopic('auction', async (id, ctx) => {
-    const model = await panelModel(deps, Number(id), ctx.userId);
+    const got: { s?: SharedPanel | null } = {};
+    const model = await panelModel(deps, Number(id), ctx.userId, cachedPanel(got));
     if (!model) return null;
     pusher.snapshotAt(model.a.id, model.rows.length ? BigInt(model.rows[0].id) : 0n);
-    const data = { ...model, oob: true, historyReplace: true };
+    const { rowsHtml, chartHtml } = renderedParts(got, ctx.userId, ctx.t, ctx.lang, true);
+    const data = { ...model, oob: true, historyReplace: true, rowsHtml };
     const badge = stateBadge(model.a, ctx.t);
+    const r = (p: string) => app.renderPartial(p, data, ctx.t, ctx.lang);
+    let html = r('bidding/live') + r('bidding/status') + (chartHtml ?? r('bidding/chart')) + r('bidding/history');
     // Controls only once the auction is over: while live the page's own (e.g. the form `?bid=1` opened) stay.
-    const parts = ['bidding/live', 'bidding/status', 'bidding/chart', 'bidding/history'];
-    if (model.a.status !== 'LIVE') parts.push('bidding/controls');
-    return parts
-      .map((p) => app.renderPartial(p, data, ctx.t, ctx.lang))
-      .join('')
-      .concat(app.renderPartial('bidding/state-badge', { ...badge, oob: true }, ctx.t, ctx.lang));
+    if (model.a.status !== 'LIVE') html += r('bidding/controls');
+    return html + app.renderPartial('bidding/state-badge', { ...badge, oob: true }, ctx.t, ctx.lang);
   });
 
   // Only the instance where a listing event happened acts on it (the steps are idempotent anyway).
@@ -128,20 +156,15 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   // The item page (catalog) shows this module's bid area through a slot; `?bid=1` (where a
   // bid's login comes back to) opens the maximum-bid form.
   app.slots.provide('item.bidArea', async (listingId, req) => {
-    // The viewer-independent part from core's shared cache (invalidated with the item page: a bid,
-    // the auction's start or close, the listing's change); the viewer's standing is read each time.
-    const model = await panelModel(deps, listingId, req.user?.id ?? null, (d, id) =>
-      app.pageCache.shared(
-        `bidding:panel:${id}`,
-        { item: id, bytes: (s) => (s ? 1024 + s.rows.length * 200 : 16) },
-        () => sharedPanel(d, id),
-      ),
-    );
+    // The shared part from the cache (cachedPanel); the viewer's standing is read each time.
+    const viewerId = req.user?.id ?? null;
+    const got: { s?: SharedPanel | null } = {};
+    const model = await panelModel(deps, listingId, viewerId, cachedPanel(got));
     const openMax = (req.query as Record<string, unknown> | undefined)?.bid === '1' && model?.viewer.loggedIn;
     return model
       ? {
           partial: 'bidding/auction',
-          data: { ...model, openMax },
+          data: { ...model, openMax, ...renderedParts(got, viewerId, req.t, req.lang, false) },
           scripts: ['bidding.js'],
           topics: [`auction:${listingId}`],
         }
