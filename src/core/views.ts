@@ -68,6 +68,33 @@ declare module 'fastify' {
     views: Views;
     /** Renders a partial to a string (for WebSocket pushes), with a language's messages. */
     renderPartial(name: string, data: Record<string, unknown>, t: TFunction, lang?: string): string;
+    /** As renderPartial, kept as HTML that a later render inserts as it is (RenderedHtml). */
+    renderHtml(name: string, data: Record<string, unknown>, t: TFunction, lang?: string): RenderedHtml;
+  }
+}
+
+const RENDERED = Symbol('rendered');
+/**
+ * HTML rendered from this app's own templates, which `{{name}}` inserts as it is (Handlebars takes
+ * any value with toHTML() as safe): a module can keep a rendered fragment and give it to a later
+ * render instead of rendering it again (the bid history's rows). Only `app.renderHtml` and
+ * `RenderedHtml.join` make one, never from a plain string, so text from a request cannot become one
+ * (templates have no {{{triple}}}: test/unit/templates.test.ts).
+ */
+export class RenderedHtml {
+  readonly #html: string;
+  constructor(token: symbol, html: string) {
+    if (token !== RENDERED) throw new Error('RenderedHtml comes from app.renderHtml');
+    this.#html = html;
+  }
+  toHTML(): string {
+    return this.#html;
+  }
+  toString(): string {
+    return this.#html;
+  }
+  static join(parts: RenderedHtml[]): RenderedHtml {
+    return new RenderedHtml(RENDERED, parts.map((p) => p.#html).join(''));
   }
 }
 
@@ -262,6 +289,11 @@ export const viewsPlugin = fp<{ root: string; production: boolean; locals: Local
 
     app.decorate('renderPartial', (name: string, data: Record<string, unknown>, t: TFunction, lang = 'ko') =>
       partial(name)({ ...data, __t: t, lang }),
+    );
+    app.decorate(
+      'renderHtml',
+      (name: string, data: Record<string, unknown>, t: TFunction, lang = 'ko') =>
+        new RenderedHtml(RENDERED, partial(name)({ ...data, __t: t, lang })),
     );
 
     // One set of locals per request: a page with spliced parts (partialHtml, then pageHtml) mints

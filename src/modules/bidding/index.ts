@@ -99,9 +99,10 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   ) => {
     if (!got.s) return {};
     const s = got.s;
-    const render = (name: string, data: Record<string, unknown>) => app.renderPartial(name, data, t, lang);
+    const render = (name: string, data: Record<string, unknown>) => app.renderHtml(name, data, t, lang);
     const html = sharedPanelHtml(s, lang, oob, render);
-    return { rowsHtml: rowsHtmlFor(s, html, viewerId, render), chartHtml: html.chart };
+    // No rows: the history's own "no bids yet" line (an empty RenderedHtml would count as rows).
+    return { rowsHtml: html.rows.length ? rowsHtmlFor(s, html, viewerId, render) : undefined, chartHtml: html.chart };
   };
 
   // A (re)connecting tab gets the whole bid area again, history included (replaced, not added to).
@@ -114,7 +115,11 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
     const data = { ...model, oob: true, historyReplace: true, rowsHtml };
     const badge = stateBadge(model.a, ctx.t);
     const r = (p: string) => app.renderPartial(p, data, ctx.t, ctx.lang);
-    let html = r('bidding/live') + r('bidding/status') + (chartHtml ?? r('bidding/chart')) + r('bidding/history');
+    let html =
+      r('bidding/live') +
+      r('bidding/status') +
+      (chartHtml ? String(chartHtml) : r('bidding/chart')) +
+      r('bidding/history');
     // Controls only once the auction is over: while live the page's own (e.g. the form `?bid=1` opened) stay.
     if (model.a.status !== 'LIVE') html += r('bidding/controls');
     return html + app.renderPartial('bidding/state-badge', { ...badge, oob: true }, ctx.t, ctx.lang);

@@ -4,6 +4,7 @@ import type { AccountsApi } from '../accounts/index.js';
 import type { BiddingDeps } from './service.js';
 import type { AuctionTimers } from './jobs.js';
 import * as q from './queries.js';
+import { RenderedHtml } from '../../core/views.js';
 
 export interface PanelDeps extends BiddingDeps {
   accounts: AccountsApi;
@@ -59,10 +60,10 @@ export async function panelModel(
 /** A shared panel's history rows and chart, rendered (sharedPanelHtml). */
 export interface PanelHtml {
   /** Each row as every viewer sees it, and (rendered on first need) as its bidder sees it. */
-  rows: { bidderId: number; plain: string; mine?: string }[];
-  chart: string;
+  rows: { bidderId: number; plain: RenderedHtml; mine?: RenderedHtml }[];
+  chart: RenderedHtml;
 }
-type Render = (partial: string, data: Record<string, unknown>) => string;
+type Render = (partial: string, data: Record<string, unknown>) => RenderedHtml;
 const renderedOf = new WeakMap<SharedPanel, Map<string, PanelHtml>>();
 
 /**
@@ -89,13 +90,12 @@ export function sharedPanelHtml(s: SharedPanel, lang: string, oob: boolean, rend
 }
 
 /** The history's rows for one viewer (their own bids marked, rendered once per row), from sharedPanelHtml's. */
-export function rowsHtmlFor(s: SharedPanel, html: PanelHtml, viewerId: number | null, render: Render): string {
-  let out = '';
-  for (let i = 0; i < html.rows.length; i++) {
-    const r = html.rows[i];
-    if (viewerId !== null && r.bidderId === viewerId)
-      out += r.mine ??= render('bidding/history-row', { ...s.rows[i], mine: true });
-    else out += r.plain;
-  }
-  return out;
+export function rowsHtmlFor(s: SharedPanel, html: PanelHtml, viewerId: number | null, render: Render): RenderedHtml {
+  return RenderedHtml.join(
+    html.rows.map((r, i) =>
+      viewerId !== null && r.bidderId === viewerId
+        ? (r.mine ??= render('bidding/history-row', { ...s.rows[i], mine: true }))
+        : r.plain,
+    ),
+  );
 }
