@@ -3,6 +3,8 @@
  * and item pages are served from the cache until an event changes them; logged-in people, other
  * languages, htmx fragments, cookies and errors never mix with them; the memory bound holds.
  */
+import http from 'node:http';
+import zlib from 'node:zlib';
 import t from 'tap';
 import { startApp, Client, type Res } from '../helpers/app.js';
 import { auction, user, loggedIn, bid, waitFor } from '../helpers/auction.js';
@@ -43,7 +45,7 @@ t.test('anonymous pages: hit, invalidation by bid/close/listing change, 304, no 
   t.equal(second.headers['cache-control'], 'public, max-age=0, must-revalidate');
   t.match(String(second.headers.etag), /^W\/"/);
   t.equal(second.headers.etag, first.headers.etag);
-  t.equal(second.headers.vary, 'Cookie, HX-Request, HX-Target');
+  t.equal(second.headers.vary, 'Cookie, HX-Request, HX-Target, Accept-Encoding');
   const after = await counts();
   t.equal(after.hit - before.hit, 1, 'hit counted');
   t.equal(after.miss - before.miss, 1, 'miss counted');
@@ -115,6 +117,91 @@ t.test('anonymous pages: hit, invalidation by bid/close/listing change, 304, no 
   t.ok(
     await waitFor(async () => (await anon.get(`/items/${short}`)).body.includes(unsold), 15_000, 200),
     'closed auction shows as ended',
+  );
+});
+
+/** A GET over a real socket, its body as sent (no client decompression). */
+function rawGet(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; raw: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, raw: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+t.test('cached pages are sent compressed as Accept-Encoding asks (brotli, else gzip), compressed once', async (t) => {
+  const { app, config } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });
+  const seller = await user(app, config, 0, 's');
+  const id = await auction(app, { sellerId: seller.id, title: `압축${uniq()} 카메라`, startPrice: 10_000 });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as { port: number };
+  const item = `/items/${id}`;
+  const plain = await rawGet(port, item, {});
+  t.equal(plain.status, 200);
+  t.equal(plain.headers['content-encoding'], undefined, 'no Accept-Encoding: as it is');
+  const page = plain.raw.toString('utf8');
+  t.ok(page.length > 5000, `a real page (${page.length} bytes)`);
+  const etag = String(plain.headers.etag);
+
+  const compressions = async (encoding: string) =>
+    (await registry.getSingleMetric('page_cache_compress_seconds')!.get()).values.find(
+      (v) => v.labels.encoding === encoding && (v as { metricName?: string }).metricName?.endsWith('_count'),
+    )?.value ?? 0;
+  const br0 = await compressions('br');
+  const browser = 'gzip, deflate, br, zstd';
+  const br = await rawGet(port, item, { 'accept-encoding': browser });
+  t.equal(br.headers['x-page-cache'], 'hit');
+  t.equal(br.headers['content-encoding'], 'br', "a browser's header: brotli");
+  t.equal(Number(br.headers['content-length']), br.raw.length, 'content-length is the compressed size');
+  t.ok(br.raw.length * 2 < plain.raw.length, `${plain.raw.length} -> ${br.raw.length} bytes`);
+  t.equal(zlib.brotliDecompressSync(br.raw).toString('utf8'), page, 'the same page');
+  t.equal(br.headers.etag, `${etag.slice(0, -1)}-br"`, 'its own ETag');
+  t.match(String(br.headers.vary), /Accept-Encoding/);
+
+  for (const [accept, want] of [
+    ['gzip', 'gzip'],
+    ['br;q=0, gzip;q=0.5', 'gzip'],
+    ['gzip;q=0.2, br;q=0.9', 'br'],
+    ['identity', undefined],
+    ['br;q=0, gzip;q=0', undefined],
+    ['x'.repeat(3000), undefined],
+    ['*', 'br'],
+  ] as const) {
+    const r = await rawGet(port, item, { 'accept-encoding': accept });
+    t.equal(r.status, 200, `${accept.slice(0, 30)}: 200`);
+    t.equal(r.headers['content-encoding'], want, `${accept.slice(0, 30)} -> ${want ?? 'as it is'}`);
+    const body = want === 'br' ? zlib.brotliDecompressSync(r.raw) : want === 'gzip' ? zlib.gunzipSync(r.raw) : r.raw;
+    t.equal(body.toString('utf8'), page, `${accept.slice(0, 30)}: the same page`);
+  }
+
+  t.equal((await compressions('br')) - br0, 1, 'three brotli hits, one compression');
+
+  // Revalidation: either representation's ETag is the same page (304, no body).
+  for (const inm of [String(br.headers.etag), etag]) {
+    const r = await rawGet(port, item, { 'accept-encoding': browser, 'if-none-match': inm });
+    t.equal(r.status, 304, `If-None-Match ${inm}`);
+    t.equal(r.raw.length, 0);
+  }
+
+  // A bid changes the page: the compressed copy goes with the entry, the new one shows the new price.
+  const b1 = await user(app, config, 200_000);
+  const c1 = await loggedIn(app, b1.email);
+  t.equal((await bid(c1, id, 20_000)).statusCode, 200);
+  const now = await price(app, id);
+  t.ok(
+    await waitFor(async () => {
+      const r = await rawGet(port, item, { 'accept-encoding': browser });
+      return r.headers['content-encoding'] === 'br' && zlib.brotliDecompressSync(r.raw).toString().includes(won(now));
+    }, 3000),
+    'the compressed page shows the new price',
   );
 });
 
