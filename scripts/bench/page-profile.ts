@@ -141,9 +141,13 @@ try {
         (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))),
       ),
     );
+  // PAGE_PROFILE_ACCEPT_ENCODING: the Accept-Encoding every request sends (a browser's: 'gzip, deflate, br, zstd').
+  const accept: Record<string, string> = process.env.PAGE_PROFILE_ACCEPT_ENCODING
+    ? { 'accept-encoding': process.env.PAGE_PROFILE_ACCEPT_ENCODING }
+    : {};
   for (const [name, headers] of [
-    ...(process.env.PAGE_PROFILE_ANON ? [['anonymous', {}] as const] : []),
-    ['logged-in', { cookie }] as const,
+    ...(process.env.PAGE_PROFILE_ANON ? [['anonymous', { ...accept }] as const] : []),
+    ['logged-in', { ...accept, cookie }] as const,
   ]) {
     await run(headers, 2); // warm-up: JIT, caches
     // Unprofiled first: the app's CPU per request without the profiler's overhead.

@@ -14,6 +14,8 @@ export interface PageResult {
   p50: number;
   p99: number;
   requests: number;
+  /** Bytes the load generator read per response (headers and body, as sent: compressed or not). */
+  bytesPerResponse: number;
   /** Responses by status class other than 2xx (and 304), and socket errors/timeouts. */
   non2xx: number;
   statuses: Record<string, number>;
@@ -49,6 +51,7 @@ export async function measure(
     p50: r.latency.p50,
     p99: r.latency.p99,
     requests: total,
+    bytesPerResponse: total ? r.throughput.total / total : 0,
     non2xx: total - ok,
     statuses,
     errors: r.errors + r.timeouts,
@@ -57,7 +60,8 @@ export async function measure(
 
 export interface PageTarget {
   result: PageResult;
-  minRatio: number;
+  /** No target: a row for information (its ratio printed, no met/short). */
+  minRatio?: number;
   maxP99?: number;
 }
 
@@ -68,23 +72,26 @@ export function printPages(hello: PageResult[], rows: PageTarget[], connections:
   console.log(
     `autocannon -c ${connections} -d ${seconds} (after a 1 s warm-up) from 127.0.0.1, keep-alive; hello-world ${hello.map((h) => f(h.rps)).join(' / ')} req/s (before / after the pages), mean ${f(base)}`,
   );
-  console.log(
-    '| scenario                     | req/s    | p50 / p99 ms  | non-2xx | errors | ratio  | target                | result |',
-  );
-  console.log(
-    '|------------------------------|----------|---------------|---------|--------|--------|-----------------------|--------|',
-  );
-  for (const h of hello)
+  const row = (name: string, r: PageResult, ratio: string, target: string, result: string) =>
     console.log(
-      `| ${'Fastify hello-world'.padEnd(28)} | ${f(h.rps).padStart(8)} | ${`${f(h.p50)} / ${f(h.p99)}`.padStart(13)} | ${String(h.non2xx).padStart(7)} | ${String(h.errors).padStart(6)} | ${'1'.padStart(6)} | ${''.padEnd(21)} |        |`,
+      `| ${name.padEnd(43)} | ${f(r.rps).padStart(8)} | ${`${f(r.p50)} / ${f(r.p99)}`.padStart(13)} | ${f(r.bytesPerResponse / 1024, 1).padStart(7)} | ${String(r.non2xx).padStart(7)} | ${String(r.errors).padStart(6)} | ${ratio.padStart(6)} | ${target.padEnd(21)} | ${result.padEnd(6)} |`,
     );
+  console.log(
+    `| ${'scenario'.padEnd(43)} | req/s    | p50 / p99 ms  | KB/resp | non-2xx | errors | ratio  | target                | result |`,
+  );
+  console.log(
+    `|${'-'.repeat(45)}|----------|---------------|---------|---------|--------|--------|-----------------------|--------|`,
+  );
+  for (const h of hello) row('Fastify hello-world', h, '1', '', '');
   for (const { result: r, minRatio, maxP99 } of rows) {
     const ratio = r.rps / base;
+    if (minRatio === undefined) {
+      row(r.name, r, ratio.toFixed(3), '(information)', '');
+      continue;
+    }
     const met = ratio >= minRatio && (maxP99 === undefined || r.p99 < maxP99) && r.non2xx === 0 && r.errors === 0;
     const target = `>= ${minRatio}${maxP99 !== undefined ? `, p99 < ${maxP99} ms` : ''}`;
-    console.log(
-      `| ${r.name.padEnd(28)} | ${f(r.rps).padStart(8)} | ${`${f(r.p50)} / ${f(r.p99)}`.padStart(13)} | ${String(r.non2xx).padStart(7)} | ${String(r.errors).padStart(6)} | ${ratio.toFixed(3).padStart(6)} | ${target.padEnd(21)} | ${(met ? 'met' : 'short').padEnd(6)} |`,
-    );
+    row(r.name, r, ratio.toFixed(3), target, met ? 'met' : 'short');
     if (r.non2xx) console.log(`  ${r.name}: statuses ${JSON.stringify(r.statuses)}`);
   }
 }

@@ -25,7 +25,8 @@
  *      Redis, load generator, the machine) per accepted bid / transaction, with the floors it proves;
  *   4. pages (pages.ts): Fastify's hello-world (own process, same run) and anonymous /, /search,
  *      /items/:id and a logged-in /items/:id through autocannon, each with its ratio to
- *      hello-world, its target and "met"/"short"; and the Redis keys the anonymous views added;
+ *      hello-world, its target and "met"/"short" (every request with a browser's Accept-Encoding;
+ *      the anonymous pages also without it, for information); and the Redis keys the anonymous views added;
  *   5. notification fan-out (fanout.ts): one auction's "ends within 1 hour" to 1,000 logged-in
  *      watchers after two bids: from its timer firing to the inbox rows committed and to the bell
  *      fragment at every watcher's own socket, p50 / p99.
@@ -430,27 +431,43 @@ try {
     );
     hello = child('hello.ts', { ...process.env, NODE_ENV: 'production' });
     const { ready: helloPort } = await hello.ask<{ ready: number }>(null, (m) => 'ready' in m, 60_000);
-    const o = { connections: PAGE_CONNECTIONS, seconds: PAGE_SECONDS };
+    // Every request sends what a shopper's browser sends (Chrome's Accept-Encoding), hello-world's
+    // too; the anonymous pages once more without it, for information: what a client that takes no
+    // compression gets (the load generator then reads the full page: see the bytes column).
+    const browser = { 'accept-encoding': 'gzip, deflate, br, zstd' };
+    const plain = { connections: PAGE_CONNECTIONS, seconds: PAGE_SECONDS };
+    const o = { ...plain, headers: browser };
     hellos.push(await measure('Fastify hello-world', helloPort, '/', o));
     const item = many[1];
     const search = `/search?q=${encodeURIComponent('벤치 경매')}`;
     await fetch(`http://127.0.0.1:${port}/`); // the address's rate-limit counter exists from the first request on
     const before = new Set(await keysOf(redis, redisPrefix));
-    const anon = [
-      await measure('anonymous /', port, '/', o),
-      await measure('anonymous /search?q=…', port, search, o),
-      await measure('anonymous /items/:id', port, `/items/${item}`, o),
+    const anonPaths: [string, string][] = [
+      ['anonymous /', '/'],
+      ['anonymous /search?q=…', search],
+      ['anonymous /items/:id', `/items/${item}`],
     ];
-    anonViews = anon.reduce((n, r) => n + r.requests, 0);
+    const anon: PageResult[] = [];
+    for (const [name, p] of anonPaths) anon.push(await measure(name, port, p, o));
+    const uncompressed: PageResult[] = [];
+    for (const [name, p] of anonPaths) uncompressed.push(await measure(`${name} (no compression)`, port, p, plain));
+    anonViews = [...anon, ...uncompressed].reduce((n, r) => n + r.requests, 0);
     keysAdded = (await keysOf(redis, redisPrefix)).filter((k) => !before.has(k));
     const viewer = bidders[0].client;
     const cookie = [...viewer.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const mine = await viewer.request('GET', `/items/${item}`);
     if (mine.status !== 200 || !mine.body.includes('/logout'))
       throw new Error(`logged-in item page: HTTP ${mine.status}`);
-    const logged = await measure('logged-in /items/:id', port, `/items/${item}`, { ...o, headers: { cookie } });
+    const logged = await measure('logged-in /items/:id', port, `/items/${item}`, {
+      ...o,
+      headers: { ...browser, cookie },
+    });
     hellos.push(await measure('Fastify hello-world', helloPort, '/', o));
-    pages.push(...anon.map((result) => ({ result, minRatio: 0.25, maxP99: 50 })), { result: logged, minRatio: 0.05 });
+    pages.push(
+      ...anon.map((result) => ({ result, minRatio: 0.25, maxP99: 50 })),
+      { result: logged, minRatio: 0.05 },
+      ...uncompressed.map((result) => ({ result })),
+    );
   }
 
   // ------------------------------------------------------------------ report
