@@ -36,7 +36,7 @@
  *
  * Cached pages answer with a weak ETag of the body (304 on If-None-Match) and
  * `Cache-Control: public, max-age=0, must-revalidate` (`Vary: Cookie, HX-Request, HX-Target,
- * Accept-Encoding`), compressed (brotli or gzip, once per entry: compressedBody) for a visitor whose
+ * Accept-Encoding`), compressed (brotli or gzip, once per entry: core/compress.ts) for a visitor whose
  * Accept-Encoding asks for it; everything else keeps its headers
  * (logged-in pages: no-store, core/headers.ts). Hits and misses are counted in
  * `page_cache_requests_total` (hit ratio = hit / (hit + miss)).
@@ -47,12 +47,11 @@
  * still count in the shared limiter. Over the budget: 429 + Retry-After, as the shared limiter says.
  */
 import { createHash } from 'node:crypto';
-import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib';
 import fp from 'fastify-plugin';
-import AcceptNegotiator from '@fastify/accept-negotiator';
 import { LRUCache } from 'lru-cache';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { prom, registry } from './metrics.js';
+import { encodingFor, compressed, type Compressible } from './compress.js';
 import { AppError } from './errors.js';
 import { DEFAULT_LANG, tFor, isLang, type Lang } from './i18n.js';
 
@@ -122,11 +121,7 @@ interface SharedEntry {
   size: number;
 }
 
-interface Entry {
-  body: Buffer;
-  /** The body compressed, each the first time a visitor's Accept-Encoding picks it (compressedBody). */
-  br?: Buffer;
-  gzip?: Buffer;
+interface Entry extends Compressible {
   etag: string;
   /** The render's response headers that are the same for every visitor (content type, helmet's). */
   headers: Record<string, string | string[]>;
@@ -179,15 +174,6 @@ interface Internals {
   securityHeaders: Record<string, string | string[]>;
 }
 const internals = new WeakMap<PageCache, Internals>();
-
-/** Cached bodies compressed (once per entry and encoding), and how long each took. */
-export const compressSeconds = new prom.Histogram({
-  name: 'page_cache_compress_seconds',
-  help: 'Cached pages compressed for visitors that accept it (once per entry and encoding), by encoding',
-  labelNames: ['encoding'] as const,
-  buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
-  registers: [registry],
-});
 
 export const sharedFragmentRequests = new prom.Counter({
   name: 'page_cache_shared_requests_total',
@@ -252,47 +238,6 @@ function notModified(req: FastifyRequest, etag: string): boolean {
     const v = t.trim().replace(/^W\//, '');
     return v === '*' || v === bare || v.replace(/-(br|gzip)"$/, '"') === bare;
   });
-}
-
-/**
- * Cached pages compressed (issue 16): an entry's body is compressed once, the first time a visitor
- * accepts brotli (preferred: ~15 % smaller than gzip on these pages at the same CPU) or gzip, and
- * every later hit sends those bytes. Shoppers' browsers all send Accept-Encoding; the cloud's ALB
- * compresses nothing, and on-prem nginx (gzip on) passes a response that is already encoded as it
- * is instead of compressing the same page again for every view. Bodies under COMPRESS_MIN stay as
- * they are (the framing would eat the gain). Fast settings (brotli quality 4, gzip level 6):
- * measured ~0.3 ms for a 30 KB page, paid once per change of the page, not per view.
- */
-const COMPRESS_MIN = 1024;
-type Encoding = 'br' | 'gzip';
-/** Accept-Encoding -> encoding; its cache is bounded (the header is the visitor's to choose). */
-const encodings = new AcceptNegotiator.Negotiator<Encoding>({
-  supportedValues: ['br', 'gzip'],
-  cache: new LRUCache<string, string>({ max: 500 }),
-});
-
-function encodingFor(req: FastifyRequest, entry: Entry): Encoding | null {
-  const accept = req.headers['accept-encoding'];
-  if (typeof accept !== 'string' || !accept || entry.body.length < COMPRESS_MIN) return null;
-  return encodings.negotiate(accept);
-}
-
-function compressedBody(entry: Entry, enc: Encoding): Buffer {
-  const done = entry[enc];
-  if (done) return done;
-  const end = compressSeconds.startTimer({ encoding: enc });
-  const out =
-    enc === 'br'
-      ? brotliCompressSync(entry.body, {
-          params: {
-            [zlib.BROTLI_PARAM_QUALITY]: 4,
-            [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT,
-            [zlib.BROTLI_PARAM_SIZE_HINT]: entry.body.length,
-          },
-        })
-      : gzipSync(entry.body, { level: 6 });
-  end();
-  return (entry[enc] = out);
 }
 
 const header = (req: FastifyRequest, name: string): string => {
@@ -502,7 +447,7 @@ export const pageCachePlugin = fp<PageCacheOptions>(
 
     function serve(req: FastifyRequest, reply: FastifyReply, hit: Entry): FastifyReply {
       pageCacheRequests.inc({ result: 'hit' });
-      const enc = encodingFor(req, hit);
+      const enc = encodingFor(req.headers['accept-encoding'], hit);
       reply
         .headers(hit.headers)
         .header('etag', enc ? `${hit.etag.slice(0, -1)}-${enc}"` : hit.etag)
@@ -511,7 +456,7 @@ export const pageCachePlugin = fp<PageCacheOptions>(
         .header('x-page-cache', 'hit');
       if (notModified(req, hit.etag)) return reply.code(304).send();
       if (!enc) return reply.send(hit.body);
-      return reply.header('content-encoding', enc).send(compressedBody(hit, enc));
+      return reply.header('content-encoding', enc).send(compressed(hit, enc));
     }
 
     // Before the cookie parser, the session, helmet, the rate limit and under-pressure (app.ts
