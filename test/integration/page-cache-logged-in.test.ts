@@ -77,7 +77,22 @@ t.test('two viewers, one shared body, each their own parts; a bid and an edit sh
   t.equal((await bid(b, id, 20_000)).statusCode, 200);
   const outbid = ko('bidding.youWereOutbid') as string;
   t.ok(await waitFor(async () => status(await a.get(item)) === outbid, 3000), 'alice sees she was outbid');
-  t.equal(status(await b.get(item)), leading, 'bob leads');
+  const pb2 = await b.get(item);
+  t.equal(status(pb2), leading, 'bob leads');
+  // The history's rows are rendered once and shared; each viewer's own row is marked, no other.
+  const rows = (body: string) => [...body.matchAll(/<li class="(mine)?" data-bid-id="(\d+)"/g)];
+  const ofAlice = rows((await a.get(item)).body);
+  const ofBob = rows(pb2.body);
+  t.same(
+    ofAlice.map((m) => m[2]),
+    ofBob.map((m) => m[2]),
+    'both see the same rows',
+  );
+  t.equal(ofAlice.length, 2, 'two bids in the history');
+  const mineOf = (r: RegExpMatchArray[]) => r.filter((m) => m[1]).map((m) => m[2]);
+  t.equal(mineOf(ofAlice).length, 1, 'one row is alice’s');
+  t.equal(mineOf(ofBob).length, 1, 'one row is bob’s');
+  t.not(mineOf(ofAlice)[0], mineOf(ofBob)[0], 'and they are different rows');
 
   // The seller's edit (listing.updated) shows at once in the shared body.
   await app.db.listing.update({ where: { id }, data: { title: `${word} 렌즈` } });

@@ -11,7 +11,7 @@ import { parseBands } from './engine.js';
 import type { BiddingSettings, BiddingDeps } from './service.js';
 import { auctionTimers } from './jobs.js';
 import { biddingRoutes } from './routes.js';
-import { panelModel, sharedPanel, sharedPanelHtml, rowsHtmlFor, type PanelDeps, type SharedPanel } from './panel.js';
+import { renderedPanel, sharedPanel, type PanelDeps } from './panel.js';
 import type { TFunction } from 'i18next';
 import { livePusher, stateBadge } from './live.js';
 import { openAuction, cancelAuction, syncAuction, forceCancelLocked } from './lifecycle.js';
@@ -79,47 +79,31 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
 
   /**
    * The viewer-independent part of the bid area from core's shared cache (invalidated with the item
-   * page: a bid, the auction's start or close, the listing's change), and that part rendered
-   * (history rows, chart: sharedPanelHtml) for the language, so a viewer's panel renders only what
-   * is theirs. `got.s` keeps the shared object the model was made from.
+   * page: a bid, the auction's start or close, the listing's change); renderedPanel renders its
+   * history rows and chart once per change and language, so a viewer's panel renders only what is theirs.
    */
-  const cachedPanel = (got: { s?: SharedPanel | null }) => async (d: PanelDeps, id: number) =>
-    (got.s = await app.pageCache.shared(
+  const cachedPanel = (d: PanelDeps, id: number) =>
+    app.pageCache.shared(
       `bidding:panel:${id}`,
       // The model (~200 B a row) and its rendered rows and chart in up to two languages and variants.
       { item: id, bytes: (s) => (s ? 4096 + s.rows.length * 1800 : 16) },
       () => sharedPanel(d, id),
-    ));
-  const renderedParts = (
-    got: { s?: SharedPanel | null },
-    viewerId: number | null,
-    t: TFunction,
-    lang: string,
-    oob: boolean,
-  ) => {
-    if (!got.s) return {};
-    const s = got.s;
-    const render = (name: string, data: Record<string, unknown>) => app.renderHtml(name, data, t, lang);
-    const html = sharedPanelHtml(s, lang, oob, render);
-    // No rows: the history's own "no bids yet" line (an empty RenderedHtml would count as rows).
-    return { rowsHtml: html.rows.length ? rowsHtmlFor(s, html, viewerId, render) : undefined, chartHtml: html.chart };
-  };
+    );
+  const view = (t: TFunction, lang: string, oob: boolean) => ({
+    lang,
+    oob,
+    render: (name: string, data: Record<string, unknown>) => app.renderHtml(name, data, t, lang),
+  });
 
   // A (re)connecting tab gets the whole bid area again, history included (replaced, not added to).
   app.realtime.registerTopic('auction', async (id, ctx) => {
-    const got: { s?: SharedPanel | null } = {};
-    const model = await panelModel(deps, Number(id), ctx.userId, cachedPanel(got));
+    const model = await renderedPanel(deps, Number(id), ctx.userId, cachedPanel, view(ctx.t, ctx.lang, true));
     if (!model) return null;
     pusher.snapshotAt(model.a.id, model.rows.length ? BigInt(model.rows[0].id) : 0n);
-    const { rowsHtml, chartHtml } = renderedParts(got, ctx.userId, ctx.t, ctx.lang, true);
-    const data = { ...model, oob: true, historyReplace: true, rowsHtml };
+    const data = { ...model, oob: true, historyReplace: true };
     const badge = stateBadge(model.a, ctx.t);
     const r = (p: string) => app.renderPartial(p, data, ctx.t, ctx.lang);
-    let html =
-      r('bidding/live') +
-      r('bidding/status') +
-      (chartHtml ? String(chartHtml) : r('bidding/chart')) +
-      r('bidding/history');
+    let html = r('bidding/live') + r('bidding/status') + String(model.chartHtml) + r('bidding/history');
     // Controls only once the auction is over: while live the page's own (e.g. the form `?bid=1` opened) stay.
     if (model.a.status !== 'LIVE') html += r('bidding/controls');
     return html + app.renderPartial('bidding/state-badge', { ...badge, oob: true }, ctx.t, ctx.lang);
@@ -162,14 +146,12 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   // bid's login comes back to) opens the maximum-bid form.
   app.slots.provide('item.bidArea', async (listingId, req) => {
     // The shared part from the cache (cachedPanel); the viewer's standing is read each time.
-    const viewerId = req.user?.id ?? null;
-    const got: { s?: SharedPanel | null } = {};
-    const model = await panelModel(deps, listingId, viewerId, cachedPanel(got));
+    const model = await renderedPanel(deps, listingId, req.user?.id ?? null, cachedPanel, view(req.t, req.lang, false));
     const openMax = (req.query as Record<string, unknown> | undefined)?.bid === '1' && model?.viewer.loggedIn;
     return model
       ? {
           partial: 'bidding/auction',
-          data: { ...model, openMax, ...renderedParts(got, viewerId, req.t, req.lang, false) },
+          data: { ...model, openMax },
           scripts: ['bidding.js'],
           topics: [`auction:${listingId}`],
         }

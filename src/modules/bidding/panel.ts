@@ -27,24 +27,15 @@ export async function sharedPanel(deps: PanelDeps, id: number) {
 }
 export type SharedPanel = NonNullable<Awaited<ReturnType<typeof sharedPanel>>>;
 
-/**
- * Everything the bid panel partials need for one viewer; null when there is nothing to show:
- * no such auction, or a cancelled one (also while the listing's cancel event is still on its way,
- * so the panel, its htmx fragment and the socket snapshot never show what the item page hides).
- * `shared` may answer the viewer-independent part from a cache (the item page's slot does: issue 16).
- */
-export async function panelModel(
-  deps: PanelDeps,
-  id: number,
-  viewerId: number | null,
-  shared: (deps: PanelDeps, id: number) => Promise<SharedPanel | null> = sharedPanel,
-) {
-  const [s, info] = await Promise.all([shared(deps, id), q.viewerInfo(deps.db, id, viewerId)]);
-  if (!s) return null;
+type SharedSource = (deps: PanelDeps, id: number) => Promise<SharedPanel | null>;
+type Info = Awaited<ReturnType<typeof q.viewerInfo>>;
+
+/** The model from the shared part and the viewer's own (`rows` as the caller gives them). */
+function modelOf(s: SharedPanel, info: Info, viewerId: number | null, rows: q.HistoryRow[]) {
   const { a } = s;
   return {
     a,
-    rows: s.rows.map((r) => ({ ...r, mine: viewerId !== null && r.bidderId === viewerId })),
+    rows,
     chart: s.chart,
     extended: s.extended,
     requestKey: randomUUID(),
@@ -54,6 +45,46 @@ export async function panelModel(
       myMax: info.myMax,
       watching: info.watching,
     },
+  };
+}
+
+/**
+ * Everything the bid panel partials need for one viewer; null when there is nothing to show:
+ * no such auction, or a cancelled one (also while the listing's cancel event is still on its way,
+ * so the panel, its htmx fragment and the socket snapshot never show what the item page hides).
+ */
+export async function panelModel(deps: PanelDeps, id: number, viewerId: number | null) {
+  const [s, info] = await Promise.all([sharedPanel(deps, id), q.viewerInfo(deps.db, id, viewerId)]);
+  if (!s) return null;
+  return modelOf(
+    s,
+    info,
+    viewerId,
+    s.rows.map((r) => ({ ...r, mine: viewerId !== null && r.bidderId === viewerId })),
+  );
+}
+
+/**
+ * As panelModel, with the shared part from `shared` (core's page cache: the same object until the
+ * auction changes) and its history rows and chart already rendered (sharedPanelHtml): `rowsHtml`
+ * (the viewer's own rows marked; absent when there are none, so the history says "no bids yet")
+ * and `chartHtml`, which the templates insert instead of rendering them again. The item page's slot
+ * and the socket's (re)connect snapshot (`oob`) use it; `rows` are the shared ones, unmarked.
+ */
+export async function renderedPanel(
+  deps: PanelDeps,
+  id: number,
+  viewerId: number | null,
+  shared: SharedSource,
+  view: { lang: string; oob: boolean; render: Render },
+) {
+  const [s, info] = await Promise.all([shared(deps, id), q.viewerInfo(deps.db, id, viewerId)]);
+  if (!s) return null;
+  const html = sharedPanelHtml(s, view.lang, view.oob, view.render);
+  return {
+    ...modelOf(s, info, viewerId, s.rows),
+    rowsHtml: html.rows.length ? rowsHtmlFor(s, html, viewerId, view.render) : undefined,
+    chartHtml: html.chart,
   };
 }
 
@@ -68,13 +99,12 @@ const renderedOf = new WeakMap<SharedPanel, Map<string, PanelHtml>>();
 
 /**
  * The history rows and the chart of a shared panel rendered once per language and variant (`oob`:
- * the socket snapshot's, which swaps them in place) instead of once per viewer: the page's slot and
- * the (re)connect snapshot of a cached panel (page cache: the same object until the auction changes)
- * then only join strings. Measured on the logged-in item page with 30 rows (page-profile.ts):
- * rendering them was ~40 % of the request's CPU. Kept with the shared object it was rendered from
- * (a WeakMap), so it can never show another state of the auction than that object, and goes with it.
+ * the socket snapshot's, which swaps them in place) instead of once per viewer. Measured on the
+ * logged-in item page with 30 rows (page-profile.ts): rendering them was ~40 % of the request's
+ * CPU. Kept with the shared object it was rendered from (a WeakMap), so it can never show another
+ * state of the auction than that object, and goes with it.
  */
-export function sharedPanelHtml(s: SharedPanel, lang: string, oob: boolean, render: Render): PanelHtml {
+function sharedPanelHtml(s: SharedPanel, lang: string, oob: boolean, render: Render): PanelHtml {
   let byVariant = renderedOf.get(s);
   if (!byVariant) renderedOf.set(s, (byVariant = new Map()));
   const variant = `${lang}:${oob ? 'oob' : 'page'}`;
@@ -89,8 +119,8 @@ export function sharedPanelHtml(s: SharedPanel, lang: string, oob: boolean, rend
   return html;
 }
 
-/** The history's rows for one viewer (their own bids marked, rendered once per row), from sharedPanelHtml's. */
-export function rowsHtmlFor(s: SharedPanel, html: PanelHtml, viewerId: number | null, render: Render): RenderedHtml {
+/** The history's rows for one viewer (their own bids marked, rendered once per row). */
+function rowsHtmlFor(s: SharedPanel, html: PanelHtml, viewerId: number | null, render: Render): RenderedHtml {
   return RenderedHtml.join(
     html.rows.map((r, i) =>
       viewerId !== null && r.bidderId === viewerId
