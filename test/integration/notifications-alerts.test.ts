@@ -27,24 +27,34 @@ t.test('a saved search fires once for a matching new listing and not for others'
     303,
   );
   t.equal(await app.db.savedSearch.count({ where: { userId: owner.id } }), 1, 'the same search is saved once');
-  // A second search of the owner's (the category page) that also matches: still one notification.
+  // Searches of the owner's on the category page: one that also matches the first listing (still one
+  // notification), one that matches only the second, one that matches neither. Their prices are this
+  // test's own: other test files list GOOD items in the same category at the same time, and a
+  // category search at any price would tell the owner about those too.
+  const n = (parseInt(uniq(), 16) % 99_991) + 1;
+  const [hitPrice, missPrice] = [900_000 + n, 3_000_000 + n];
   const cat = await app.db.category.findFirstOrThrow({ where: { parentId: { not: null } }, orderBy: { id: 'asc' } });
   const parent = await app.db.category.findUniqueOrThrow({ where: { id: cat.parentId! } });
   await co.get(`/c/${parent.slug}`);
   t.equal((await co.post('/alerts', { path: `/c/${parent.slug}`, query: 'max=1000' })).statusCode, 303);
-  t.equal((await co.post('/alerts', { path: `/c/${parent.slug}`, query: 'condition=GOOD' })).statusCode, 303);
+  for (const price of [hitPrice, missPrice])
+    t.equal(
+      (await co.post('/alerts', { path: `/c/${parent.slug}`, query: `condition=GOOD&min=${price}&max=${price}` }))
+        .statusCode,
+      303,
+    );
   // Someone else's search for another word.
   const cx = await loggedIn(app, other.email);
   await cx.get('/search');
   t.equal((await cx.post('/alerts', { path: '/search', query: `q=아이패드${uniq()}` })).statusCode, 303);
 
-  const hit = await auction(app, { sellerId: seller.id, title: `${word} 프로 14인치`, startPrice: 900_000 });
-  const miss = await auction(app, { sellerId: seller.id, title: `전혀 다른 물건 ${uniq()}`, startPrice: 3_000_000 });
+  const hit = await auction(app, { sellerId: seller.id, title: `${word} 프로 14인치`, startPrice: hitPrice });
+  const miss = await auction(app, { sellerId: seller.id, title: `전혀 다른 물건 ${uniq()}`, startPrice: missPrice });
   t.ok(
     await waitFor(async () => (await app.db.notification.count({ where: { userId: owner.id, kind: 'alert' } })) >= 1),
     'the owner is told',
   );
-  // The category page search (condition GOOD, any price) matches both listings of the helper's category.
+  // The category page searches (condition GOOD at each listing's price) match both listings of the helper's category.
   await waitFor(async () => (await app.db.notification.count({ where: { userId: owner.id, kind: 'alert' } })) >= 2);
   const mine = await app.db.notification.findMany({
     where: { userId: owner.id, kind: 'alert' },
