@@ -98,6 +98,54 @@ export class RenderedHtml {
   }
 }
 
+const HOLE_NAME = /^[a-zA-Z]+$/;
+const HOLE = /<!--hole:([a-zA-Z]+)-->/g;
+
+/**
+ * A place in a rendering for a value that differs per request (a CSRF token, a form's request
+ * key): render with `htmlHole('csrfToken')` as the value, keep the result as HtmlWithHoles, and
+ * `{{fill it csrfToken=…}}` puts this request's values in. The marker is an HTML comment:
+ * Handlebars escapes `<` in every value it inserts, so no text from a request can make one.
+ */
+export function htmlHole(name: string): RenderedHtml {
+  if (!HOLE_NAME.test(name)) throw new Error(`hole name ${name}`);
+  return new RenderedHtml(RENDERED, `<!--hole:${name}-->`);
+}
+
+/**
+ * HTML rendered once with holes (htmlHole), to be filled per request: the part of a page that is the
+ * same for many viewers except a token or two (the bid panel of every viewer with one standing).
+ */
+export class HtmlWithHoles {
+  readonly #parts: string[];
+  readonly #holes: string[];
+  /** Holds the HTML's length (UTF-16 code units), for a cache's memory budget. */
+  readonly length: number;
+  constructor(html: RenderedHtml) {
+    const text = html.toHTML();
+    this.#parts = [];
+    this.#holes = [];
+    let at = 0;
+    for (const m of text.matchAll(HOLE)) {
+      this.#parts.push(text.slice(at, m.index));
+      this.#holes.push(m[1]);
+      at = m.index + m[0].length;
+    }
+    this.#parts.push(text.slice(at));
+    this.length = text.length;
+  }
+  /** The HTML with each hole's value, escaped as `{{value}}` would be. A hole without a value is a bug. */
+  fill(values: Record<string, unknown>): RenderedHtml {
+    let out = this.#parts[0];
+    for (let i = 0; i < this.#holes.length; i++) {
+      const v = values[this.#holes[i]];
+      if (v === undefined || v === null) throw new Error(`no value for hole ${this.#holes[i]}`);
+      out += Handlebars.escapeExpression(String(v)) + this.#parts[i + 1];
+    }
+    return new RenderedHtml(RENDERED, out);
+  }
+}
+
 export type LocalsFn = (req: FastifyRequest, reply: FastifyReply) => Record<string, unknown>;
 
 /** Every .hbs file under dir, by its path without the extension (`partials/x` -> `x` when `strip`). */
@@ -143,6 +191,11 @@ export function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
     const t = options.data?.root?.__t as TFunction | undefined;
     return t ? t(key, options.hash) : key;
+  });
+  // {{fill html name=value …}}: an HtmlWithHoles with this render's values in its holes.
+  hbs.registerHelper('fill', (html: unknown, options: Handlebars.HelperOptions) => {
+    if (!(html instanceof HtmlWithHoles)) throw new Error('fill takes an HtmlWithHoles');
+    return html.fill(options.hash as Record<string, unknown>);
   });
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hbs.registerHelper('ne', (a: unknown, b: unknown) => a !== b);

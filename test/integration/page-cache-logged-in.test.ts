@@ -109,6 +109,73 @@ t.test('two viewers, one shared body, each their own parts; a bid and an edit sh
   t.notMatch(ps.body, alice.nickname, "the masked asker, not alice's nickname");
 });
 
+t.test(
+  'the bid panel, rendered once per standing: each viewer gets their own token, key, maximum and form state',
+  async (t) => {
+    const { app, config } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });
+    const seller = await user(app, config, 0, 's');
+    const [carol, dave, erin] = await Promise.all(['c', 'd', 'e'].map((n) => user(app, config, 1_000_000, n)));
+    const id = await auction(app, {
+      sellerId: seller.id,
+      title: `입장${uniq()}`,
+      startPrice: 10_000,
+      buyNowPrice: 90_000,
+    });
+    const item = `/items/${id}`;
+    const [c, d, e] = await Promise.all([carol, dave, erin].map((u) => loggedIn(app, u.email)));
+    t.equal((await e.post(`${item}/watch`, { watch: '1' }, { 'hx-request': 'true' })).statusCode, 200);
+
+    // Every token in a page is its viewer's (the panel's watch and buy-now forms included), and each
+    // render has a buy-now request key of its own, though carol and dave share one rendered panel.
+    const tokens = (r: Res) => [...r.body.matchAll(/name="_csrf" value="([^"]*)"/g)].map((m) => m[1]);
+    const keyOf = (r: Res) => /name="requestKey" value="([^"]*)"/.exec(r.body)?.[1];
+    const pages = [await c.get(item), await d.get(item), await c.get(item), await e.get(item)];
+    for (const [i, r] of pages.entries()) {
+      t.equal(r.statusCode, 200);
+      t.ok(tokens(r).length >= 3, `page ${i}: the logout, watch and buy-now forms carry a token`);
+      t.same(new Set(tokens(r)), new Set([csrfOf(r)]), `page ${i}: every form carries this page's own token`);
+      t.match(keyOf(r), /^[0-9a-f-]{36}$/, `page ${i}: the buy-now form has a request key`);
+      t.notMatch(r.body, '<!--hole:', `page ${i}: no hole left unfilled`);
+    }
+    t.equal(new Set(pages.map(keyOf)).size, 4, 'a request key per render, never shared');
+    t.not(csrfOf(pages[0]), csrfOf(pages[1]), "carol's and dave's tokens differ");
+    t.same([watching(pages[0]), watching(pages[1]), watching(pages[3])], ['false', 'false', 'true'], 'erin watches');
+
+    // `?bid=1` (back from the login) opens the maximum form; the plain page after it does not.
+    const maxOpen = (r: Res) => /<details class="max-bid" open>/.test(r.body);
+    t.ok(maxOpen(await c.get(`${item}?bid=1`)), '?bid=1 opens the form');
+    t.notOk(maxOpen(await c.get(item)), 'the plain page keeps it closed');
+    t.notOk(maxOpen(await d.get(item)), "and so does dave's");
+
+    // Carol bids with a maximum: her panel shows it and that she leads; dave's shows neither.
+    t.equal((await bid(c, id, 30_000)).statusCode, 200);
+    const leading = ko('bidding.youLead') as string;
+    t.ok(await waitFor(async () => status(await c.get(item)) === leading, 3000), 'carol leads');
+    const pc = await c.get(item);
+    const myMax = (r: Res) => /data-testid="my-max">[^<0-9]*([0-9,]+원)/.exec(r.body)?.[1];
+    t.equal(myMax(pc), '30,000원', 'carol sees her maximum');
+    const pd = await d.get(item);
+    t.equal(status(pd), '', 'dave has no standing');
+    t.equal(myMax(pd), undefined, "dave does not see carol's maximum");
+    t.notMatch(pd.body, '30,000원', 'nowhere on his page');
+    // Dave bids above her maximum: the standings swap, each with their own maximum.
+    t.equal((await bid(d, id, 50_000)).statusCode, 200);
+    const outbid = ko('bidding.youWereOutbid') as string;
+    t.ok(await waitFor(async () => status(await c.get(item)) === outbid, 3000), 'carol sees she was outbid');
+    const pd2 = await d.get(item);
+    t.equal(status(pd2), leading, 'dave leads');
+    t.equal(myMax(pd2), '50,000원', 'with his maximum');
+    t.equal(myMax(await c.get(item)), '30,000원', 'carol still sees her own');
+    t.notMatch((await e.get(item)).body, /data-testid="my-max"/, 'erin, who never bid, sees no maximum');
+    // Erin outbids both: carol and dave now share a standing, not a maximum.
+    t.equal((await bid(e, id, 70_000)).statusCode, 200);
+    t.ok(await waitFor(async () => status(await d.get(item)) === outbid, 3000), 'dave sees he was outbid');
+    const [pc3, pd3] = [await c.get(item), await d.get(item)];
+    t.same([status(pc3), status(pd3)], [outbid, outbid], 'both outbid');
+    t.same([myMax(pc3), myMax(pd3)], ['30,000원', '50,000원'], 'each with their own maximum');
+  },
+);
+
 t.test('anonymous and logged-in renders of one item do not mix', async (t) => {
   const { app, config } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });
   const seller = await user(app, config, 0, 's');

@@ -146,12 +146,15 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   // bid's login comes back to) opens the maximum-bid form.
   app.slots.provide('item.bidArea', async (listingId, req) => {
     // The shared part from the cache (cachedPanel); the viewer's standing is read each time.
-    const model = await renderedPanel(deps, listingId, req.user?.id ?? null, cachedPanel, view(req.t, req.lang, false));
-    const openMax = (req.query as Record<string, unknown> | undefined)?.bid === '1' && model?.viewer.loggedIn;
+    const openMax = (req.query as Record<string, unknown> | undefined)?.bid === '1';
+    const model = await renderedPanel(deps, listingId, req.user?.id ?? null, cachedPanel, {
+      ...view(req.t, req.lang, false),
+      openMax,
+    });
     return model
       ? {
           partial: 'bidding/auction',
-          data: { ...model, openMax },
+          data: model,
           scripts: ['bidding.js'],
           topics: [`auction:${listingId}`],
         }
