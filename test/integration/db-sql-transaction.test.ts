@@ -9,7 +9,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { migratorDatabaseUrl, testDatabaseUrl } from '../helpers/env.js';
-import { createDb, sqlTransaction, transaction } from '../../src/core/db/index.js';
+import { createDb, sqlQuery, sqlTransaction, transaction } from '../../src/core/db/index.js';
 
 const url = await testDatabaseUrl();
 // Two connections: a leaked client shows as a wait for the pool (maxWaitMs below).
@@ -256,5 +256,51 @@ t.test(
     t.equal(after.v, 'seven', 'the new column type, after running again');
     t.not(after.pid, before.pid, 'on a fresh connection (the stale one was destroyed with its statements)');
     t.same(await sqlTransaction(one, (sql) => sql.query(read, [1])), [{ v: 'seven', pid: after.pid }], 'and it stays');
+  },
+);
+
+t.test(
+  'sqlQuery: one prepared statement on a pool client, the client back after every end, a stale plan run again',
+  async (t) => {
+    const pg = (await import('pg')).default;
+    const one = createDb(url, 1);
+    t.teardown(() => one.$disconnect());
+    const text = 'SELECT $1::int * 2 AS n, pg_backend_pid() AS pid';
+    const [a] = await sqlQuery<{ n: number; pid: number }>(one, text, [21]);
+    t.equal(a.n, 42);
+    const prepared = await sqlQuery<{ name: string }>(
+      one,
+      'SELECT name FROM pg_prepared_statements WHERE statement = $1',
+      [text],
+    );
+    t.match(prepared[0]?.name, /^dapanda_sql_\d+$/, 'prepared under a name of its own');
+    // PostgreSQL's own error reply: the caller hears it, the connection stays (same backend after it).
+    for (let i = 0; i < 4; i++)
+      await t.rejects(sqlQuery(one, 'SELECT 1 / $1::int', [0], { maxWaitMs: 2_000 }), /division by zero/);
+    const [b] = await sqlQuery<{ n: number; pid: number }>(one, text, [1], { maxWaitMs: 2_000 });
+    t.same([b.n, b.pid], [2, a.pid], 'the one connection came back each time and was kept');
+    t.same(
+      await sqlQuery(one, 'SELECT $1::text AS s', ["'; DROP TABLE users; --"]),
+      [{ s: "'; DROP TABLE users; --" }],
+      'values are parameters',
+    );
+
+    const table = `sqlq_stale_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: await migratorDatabaseUrl() });
+    await admin.connect();
+    t.teardown(async () => {
+      await admin.query(`DROP TABLE IF EXISTS ${table}`);
+      await admin.end();
+    });
+    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
+    await admin.query(`INSERT INTO ${table} VALUES (1, 7)`);
+    await admin.query(`GRANT SELECT ON ${table} TO "${decodeURIComponent(new URL(url).username)}"`);
+    const read = `SELECT v, pg_backend_pid() AS pid FROM ${table} WHERE id = $1`;
+    const [before] = await sqlQuery<{ v: unknown; pid: number }>(one, read, [1]);
+    t.equal(before.v, 7);
+    await admin.query(`ALTER TABLE ${table} ALTER COLUMN v TYPE text USING 'seven'`);
+    const [after] = await sqlQuery<{ v: unknown; pid: number }>(one, read, [1]);
+    t.equal(after.v, 'seven', 'the new column type, after running again');
+    t.not(after.pid, before.pid, 'on a fresh connection (the stale one was destroyed with its statements)');
   },
 );

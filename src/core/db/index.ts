@@ -73,4 +73,4 @@ export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: T
   }
 }
 
-export { sqlTransaction, prismaSql, type Sql, type SqlTx, type SqlTransactionOptions } from './sql.js';
+export { sqlTransaction, sqlQuery, prismaSql, type Sql, type SqlTx, type SqlTransactionOptions } from './sql.js';

@@ -238,3 +238,41 @@ async function once<T>(pool: pg.Pool, fn: (sql: SqlTx) => Promise<T>, opts: SqlT
     client.release(releaseErr);
   }
 }
+
+/**
+ * One statement on its own (no transaction), as a named (prepared) statement on the next free client
+ * of `db`'s pool: for a read on a page's every view, where Prisma's cost per statement dominates
+ * (issue 16: the logged-in item page's viewer lookup, one statement for the views of a tick, was
+ * 12 % of that page's CPU through $queryRaw: the query engine, the adapter's mapping, its pool
+ * wrapper). As sqlTransaction: constant text, every value in `values`; a statement a migration
+ * made stale runs again on a fresh connection, the old one destroyed with its statements.
+ */
+export async function sqlQuery<T extends object = Record<string, unknown>>(
+  db: object,
+  text: string,
+  values: readonly unknown[] = [],
+  opts: { maxWaitMs?: number } = {},
+): Promise<T[]> {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('sqlQuery: this database client was not made by createDb');
+  for (let attempt = 1; ; attempt++) {
+    const client = await connect(pool, opts.maxWaitMs ?? 5_000);
+    let releaseErr: Error | undefined;
+    try {
+      const name = statementName(text);
+      const r = await client.query<T & pg.QueryResultRow>(
+        name ? { name, text, values: values as unknown[] } : { text, values: values as unknown[] },
+      );
+      return r.rows;
+    } catch (err) {
+      // A stale statement or a broken connection (no error reply from the server): this client
+      // goes (pg-pool destroys it). After PostgreSQL's own error reply the connection is fine.
+      const reply = typeof (err as { severity?: unknown } | null)?.severity === 'string';
+      if (isStalePlan(err) || !reply) releaseErr = err as Error;
+      if (attempt < 2 && isStalePlan(err)) continue;
+      throw err;
+    } finally {
+      client.release(releaseErr);
+    }
+  }
+}
