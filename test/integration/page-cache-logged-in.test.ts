@@ -176,6 +176,46 @@ t.test(
   },
 );
 
+t.test(
+  'the header, rendered once per language and role: each viewer their own nickname, token, path and links',
+  async (t) => {
+    const { app, config } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });
+    const seller = await user(app, config, 0, 's');
+    const [amy, ben, mod] = await Promise.all(['ha', 'hb', 'hm'].map((n) => user(app, config, 0, n)));
+    await app.db.user.update({ where: { id: mod.id }, data: { role: 'MODERATOR' } });
+    const id = await auction(app, { sellerId: seller.id, title: `머리${uniq()}`, startPrice: 10_000 });
+    const [a, b, m] = await Promise.all([amy, ben, mod].map((u) => loggedIn(app, u.email)));
+    const nick = (r: Res) => /data-testid="header-nickname">([^<]*)</.exec(r.body)?.[1];
+    const logoutToken = (r: Res) =>
+      /action="\/logout" method="post"[^>]*>\s*<input type="hidden" name="_csrf" value="([^"]*)"/.exec(r.body)?.[1];
+    const langLink = (r: Res) => /<a href="([^"]*)" hreflang="(en|ko)"/.exec(r.body)?.slice(1, 3);
+    for (const [c, who] of [
+      [a, amy],
+      [b, ben],
+      [m, mod],
+      [a, amy],
+    ] as const) {
+      for (const path of [`/items/${id}`, '/my', '/search']) {
+        const r = await c.get(path);
+        t.equal(r.statusCode, 200, `${who.nickname} ${path}`);
+        t.equal(nick(r), who.nickname, `${path}: ${who.nickname}'s own nickname`);
+        t.equal(logoutToken(r), csrfOf(r), `${path}: the logout form carries this page's token`);
+        t.same(langLink(r), [`${path}?lang=en`, 'en'], `${path}: the language link is to this page`);
+        t.equal(r.body.includes('data-testid="header-admin"'), who === mod, `${path}: the admin link for staff only`);
+        t.notMatch(r.body, '<!--hole:', `${path}: no hole left unfilled`);
+      }
+    }
+    const en = await a.get(`/items/${id}?lang=en`);
+    t.equal(nick(en), amy.nickname);
+    t.same(langLink(en), [`/items/${id}?lang=ko`, 'ko'], 'in English the link goes back to Korean');
+    t.match(en.body, '>Log out<', 'the English header');
+    const anon = await app.inject({ method: 'GET', url: `/items/${id}` });
+    t.notMatch(anon.body, 'data-testid="header-nickname"', 'nobody in the anonymous header');
+    t.notMatch(anon.body, 'action="/logout"');
+    t.match(anon.body, 'href="/login"');
+  },
+);
+
 t.test('anonymous and logged-in renders of one item do not mix', async (t) => {
   const { app, config } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });
   const seller = await user(app, config, 0, 's');
