@@ -192,6 +192,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     root,
     production,
     locals: (req, reply) => {
+      const currentPath = routePath(req);
       const flash = req.session?.flash;
       if (flash) delete req.session.flash;
       return {
@@ -200,12 +201,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         user: req.user,
         // Anonymous pages without a form for them carry no token: nothing is set, nothing is stored.
         csrfToken: req.user || req.method !== 'GET' || req.routeOptions.config?.csrfForm ? reply.csrfToken() : '',
-        currentPath: routePath(req),
+        currentPath,
         flash: flash ? { kind: flash.kind, message: req.t(flash.key, flash.params) } : null,
         publicUrl: config.publicUrl,
         business: config.business,
         // The admin shell's menu (core/admin-nav.ts), on /admin pages for staff.
-        adminNav: req.user && routePath(req).startsWith('/admin') ? app.adminNav.entriesFor(req.user.role) : null,
+        adminNav: req.user && currentPath.startsWith('/admin') ? app.adminNav.entriesFor(req.user.role) : null,
         maintenance: app.maintenance.active ? maintenanceBanner : null,
       };
     },

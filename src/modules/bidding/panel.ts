@@ -99,6 +99,8 @@ export interface PanelHtml {
   chart: RenderedHtml;
   /** The bid panel (bidding/bid-panel) by viewer standing (panelFor), at most PANELS_PER_STATE. */
   panels: Map<string, HtmlWithHoles>;
+  /** The rows joined (rowsHtmlFor): for every viewer without a row of theirs (0), and per bidder. */
+  joined: Map<number, RenderedHtml>;
 }
 
 /**
@@ -150,19 +152,24 @@ function sharedPanelHtml(s: SharedPanel, lang: string, oob: boolean, render: Ren
       rows: s.rows.map((r) => ({ bidderId: r.bidderId, plain: render('bidding/history-row', { ...r, mine: false }) })),
       chart: render('bidding/chart', { a: s.a, chart: s.chart, oob }),
       panels: new Map(),
+      joined: new Map(),
     };
     byVariant.set(variant, html);
   }
   return html;
 }
 
-/** The history's rows for one viewer (their own bids marked, rendered once per row). */
+/** The history's rows for one viewer (their own bids marked, rendered once per row), joined once per viewer. */
 function rowsHtmlFor(s: SharedPanel, html: PanelHtml, viewerId: number | null, render: Render): RenderedHtml {
-  return RenderedHtml.join(
-    html.rows.map((r, i) =>
-      viewerId !== null && r.bidderId === viewerId
-        ? (r.mine ??= render('bidding/history-row', { ...s.rows[i], mine: true }))
-        : r.plain,
-    ),
-  );
+  const key = viewerId !== null && html.rows.some((r) => r.bidderId === viewerId) ? viewerId : 0;
+  let joined = html.joined.get(key);
+  if (!joined) {
+    joined = RenderedHtml.join(
+      html.rows.map((r, i) =>
+        r.bidderId === key ? (r.mine ??= render('bidding/history-row', { ...s.rows[i], mine: true })) : r.plain,
+      ),
+    );
+    if (html.joined.size < PANELS_PER_STATE) html.joined.set(key, joined);
+  }
+  return joined;
 }
