@@ -33,6 +33,7 @@ import { ledgerLabelsPlugin } from './core/ledger-labels.js';
 import { accountClosurePlugin } from './core/account-closure.js';
 import { maintenancePlugin } from './core/maintenance.js';
 import { pageCachePlugin, pageCacheStorePlugin } from './core/page-cache.js';
+import { responseCompression } from './core/compress.js';
 import { i18n } from './core/i18n.js';
 import { LocalDiskStorage } from './core/storage.js';
 import { opsModule, type OpsState } from './modules/ops/index.js';
@@ -125,6 +126,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     reply.header('x-request-id', req.id);
   });
 
+  // Before every route: it hooks each one as it is declared. Its hook runs after the app's own
+  // onSend hooks, so the page cache stores an entry as rendered and a reply it sends already
+  // encoded passes as it is.
+  if (config.compressResponses) await app.register(responseCompression);
   await app.register(htmxPlugin);
   await app.register(errorsPlugin);
   await app.register(headersPlugin);

@@ -67,6 +67,12 @@ export interface Config {
    * (5000): how long a page is served without a change event invalidating it.
    */
   pageCache: { enabled: boolean; maxBytes: number; ttlMs: number };
+  /**
+   * Compress every other response too (COMPRESS_RESPONSES=on|off, off): logged-in pages, fragments,
+   * static files. On where nothing in front compresses (the cloud's ALB); on-prem nginx does it.
+   * The page cache's anonymous pages are stored compressed either way.
+   */
+  compressResponses: boolean;
   /** Which node answered (NODE_NAME; default the host name): operators read it on /readyz and in logs. */
   nodeName: string;
   /** How long /readyz fails before the server stops accepting connections on SIGTERM (DRAIN_DELAY_MS). */
@@ -349,6 +355,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxBytes: int('PAGE_CACHE_MAX_BYTES', 32 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
       ttlMs: int('PAGE_CACHE_TTL_MS', 5000, 1, 3_600_000),
     },
+    compressResponses: oneOf('COMPRESS_RESPONSES', ['on', 'off'] as const, 'off') === 'on',
     nodeName: nodeName(env.NODE_NAME),
     drainDelayMs: int('DRAIN_DELAY_MS', prod ? 5000 : 0, 0, 120_000),
     wsPingMs: int('WS_PING_MS', 25_000, 100, 600_000),

@@ -36,6 +36,7 @@ PLATFORM_FEE_BPS=${DAPANDA_PLATFORM_FEE_BPS:-300}
 PAGE_CACHE_ENABLED=${DAPANDA_PAGE_CACHE_ENABLED:-on}
 PAGE_CACHE_MAX_BYTES=${DAPANDA_PAGE_CACHE_MAX_BYTES:-33554432}
 PAGE_CACHE_TTL_MS=${DAPANDA_PAGE_CACHE_TTL_MS:-5000}
+COMPRESS_RESPONSES=${DAPANDA_COMPRESS_RESPONSES:-off}
 EOF
   # Outgoing mail (sign-up and password-reset links): SMTP in production; without it the worker writes
   # .eml files to DAPANDA_MAIL_DIR (the rehearsal reads its nodes' mail there).

@@ -231,6 +231,7 @@ write_provision_env() {
       DAPANDA_S3_REGION "$DAPANDA_REGION" \
       DAPANDA_S3_ENDPOINT "$DAPANDA_AWS_S3_ENDPOINT" \
       DAPANDA_PHOTO_BASE_URL "$DAPANDA_PHOTO_BASE_URL" \
+      DAPANDA_COMPRESS_RESPONSES on \
       DAPANDA_NODE_TARBALL "$node" \
       DAPANDA_RELEASE_TARBALL "$tarball" \
       DAPANDA_RUN_MIGRATIONS "$([[ $DAPANDA_ROLE_UNITS == worker ]] && echo yes || echo no)" \

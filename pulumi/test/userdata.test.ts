@@ -113,6 +113,7 @@ t.test('write_provision_env: the env file app.sh reads, root-only, with the clou
   t.equal(get('DAPANDA_RUN_MIGRATIONS'), 'yes');
   t.equal(get('DAPANDA_DB_MIGRATOR_PASSWORD'), 'migpw');
   t.equal(get('DAPANDA_RELEASE_TARBALL'), '/x/rel.tar.gz');
+  t.equal(get('DAPANDA_COMPRESS_RESPONSES'), 'on', 'the ALB compresses nothing: the app does');
   // The same file through deploy/lib/render.sh gives the app's environment.
   const app = execFileSync(
     'bash',
@@ -129,6 +130,7 @@ t.test('write_provision_env: the env file app.sh reads, root-only, with the clou
     /^STORAGE=s3\nS3_BUCKET=dapanda-dev-photos-example\nS3_REGION=ap-northeast-2\nPHOTO_BASE_URL=https:\/\/d111111abcdef8\.cloudfront\.net$/m,
   );
   t.match(app, new RegExp(`^NODE_EXTRA_CA_CERTS=${etc}/rds-ca\\.pem$`, 'm'), 'node trusts the RDS CA bundle');
+  t.match(app, /^COMPRESS_RESPONSES=on$/m, 'the app compresses its replies in the cloud');
 });
 
 const pgBin = '/usr/lib/postgresql/15/bin';

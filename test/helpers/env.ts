@@ -86,6 +86,8 @@ export async function testConfig(overrides: Record<string, string> = {}): Promis
     // overrides turns it off): every path that changes what an anonymous page shows invalidates it
     // (catalog/page-invalidation.ts), so a test reads the change at once, as a visitor would.
     PAGE_CACHE_ENABLED: process.env.PAGE_CACHE_ENABLED ?? 'on',
+    // Off, as on-prem behind nginx; COMPRESS_RESPONSES=on in the shell runs the suite as the cloud does.
+    COMPRESS_RESPONSES: process.env.COMPRESS_RESPONSES ?? 'off',
     ...TEST_LOAD_SHED,
     ...TEST_PASSWORD_HASH_ENV,
     ...overrides,
