@@ -69,7 +69,7 @@ const port = (app.server.address() as { port: number }).port;
 try {
   const [seller] = await makeUsers(db, redis, redisPrefix, 1, 0, 's');
   const [viewer] = await makeUsers(db, redis, redisPrefix, 1, 1_000_000, 'v');
-  const [item] = await makeAuctions(db, seller.id, 3, 10_000);
+  const [item] = await makeAuctions(db, seller.id, Number(process.env.PAGE_PROFILE_AUCTIONS ?? 3), 10_000);
   const c = new UserClient(port, '127.0.0.1');
   await c.login(viewer.email, PASSWORD);
   // Bids on the item from the viewer and a rival in turn (PAGE_PROFILE_BIDS, default 40), so its page

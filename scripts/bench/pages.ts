@@ -63,6 +63,8 @@ export interface PageTarget {
   result: PageResult;
   /** Hello-world's req/s this row's ratio is to (the mean of the measures just before and after it). */
   base?: number;
+  /** The worker's CPU over the row's measure, in cores (background work sharing the machine with it). */
+  workerCores?: number | null;
   /** No target: a row for information (its ratio printed, no met/short). */
   minRatio?: number;
   maxP99?: number;
@@ -75,25 +77,29 @@ export function printPages(hello: PageResult[], rows: PageTarget[], connections:
   console.log(
     `autocannon -c ${connections} -d ${seconds} (after a 1 s warm-up) from 127.0.0.1, keep-alive, Accept-Encoding of a browser unless "no compression"; hello-world before the first page and after each: ${hello.map((h) => f(h.rps)).join(' / ')} req/s (p99 ${f(Math.max(...hello.map((h) => h.p99)))} ms at most); a page's ratio is to the mean of the two measures around it (the "hello" column)`,
   );
-  const row = (name: string, r: PageResult, base: number, ratio: string, target: string, result: string) =>
+  const row = (p: PageTarget, base: number, ratio: string, target: string, result: string) => {
+    const r = p.result;
+    const worker = p.workerCores === undefined || p.workerCores === null ? '-' : p.workerCores.toFixed(2);
     console.log(
-      `| ${name.padEnd(43)} | ${f(r.rps).padStart(8)} | ${`${f(r.p50)} / ${f(r.p99)}`.padStart(13)} | ${f(r.bytesPerResponse / 1024, 1).padStart(7)} | ${String(r.non2xx).padStart(7)} | ${String(r.errors).padStart(6)} | ${f(base).padStart(7)} | ${ratio.padStart(6)} | ${target.padEnd(21)} | ${result.padEnd(6)} |`,
+      `| ${r.name.padEnd(43)} | ${f(r.rps).padStart(8)} | ${`${f(r.p50)} / ${f(r.p99)}`.padStart(13)} | ${f(r.bytesPerResponse / 1024, 1).padStart(7)} | ${String(r.non2xx).padStart(7)} | ${String(r.errors).padStart(6)} | ${worker.padStart(6)} | ${f(base).padStart(7)} | ${ratio.padStart(6)} | ${target.padEnd(21)} | ${result.padEnd(6)} |`,
     );
+  };
   console.log(
-    `| ${'scenario'.padEnd(43)} | req/s    | p50 / p99 ms  | KB/resp | non-2xx | errors | hello   | ratio  | target                | result |`,
+    `| ${'scenario'.padEnd(43)} | req/s    | p50 / p99 ms  | KB/resp | non-2xx | errors | worker | hello   | ratio  | target                | result |`,
   );
   console.log(
-    `|${'-'.repeat(45)}|----------|---------------|---------|---------|--------|---------|--------|-----------------------|--------|`,
+    `|${'-'.repeat(45)}|----------|---------------|---------|---------|--------|--------|---------|--------|-----------------------|--------|`,
   );
-  for (const { result: r, base = mean, minRatio, maxP99 } of rows) {
+  for (const p of rows) {
+    const { result: r, base = mean, minRatio, maxP99 } = p;
     const ratio = r.rps / base;
     if (minRatio === undefined) {
-      row(r.name, r, base, ratio.toFixed(3), '(information)', '');
+      row(p, base, ratio.toFixed(3), '(information)', '');
       continue;
     }
     const met = ratio >= minRatio && (maxP99 === undefined || r.p99 < maxP99) && r.non2xx === 0 && r.errors === 0;
     const target = `>= ${minRatio}${maxP99 !== undefined ? `, p99 < ${maxP99} ms` : ''}`;
-    row(r.name, r, base, ratio.toFixed(3), target, met ? 'met' : 'short');
+    row(p, base, ratio.toFixed(3), target, met ? 'met' : 'short');
     if (r.non2xx) console.log(`  ${r.name}: statuses ${JSON.stringify(r.statuses)}`);
   }
 }

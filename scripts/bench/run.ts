@@ -442,17 +442,36 @@ try {
     // for the same work varies by half from one minute to the next) moves both sides of a ratio.
     let prev = await measure('Fastify hello-world', helloPort, '/', o);
     hellos.push(prev);
+    // The pages are measured once the earlier sections' work is done: what their storms, watchers and
+    // fan-out left in the outbox delivered and the worker idle (under 5 % of a core for half a second;
+    // 60 s at most). Without it, list pages were rendered again for every event still flowing (each
+    // one invalidates the lists) and the worker's catching up took the cores from the page measured.
+    const settleT = performance.now();
+    let settled = false;
+    while (!settled && performance.now() - settleT < 60_000) {
+      const a = await cpuOf(worker);
+      await new Promise((r) => setTimeout(r, 500));
+      const b = await cpuOf(worker);
+      const busy = a && b ? (b.ms - a.ms) / Math.max(1, b.wallMs - a.wallMs) : 0;
+      settled = busy < 0.05 && (await undelivered()) === 0;
+    }
+    log(
+      `pages: ${settled ? 'the worker idle and the outbox empty' : 'NOT settled (worker still busy or outbox not empty)'} after ${((performance.now() - settleT) / 1000).toFixed(1)} s`,
+    );
     const scenario = async (
       name: string,
       p: string,
       opts: { connections: number; seconds: number; headers?: Record<string, string> },
     ) => {
+      const w0 = await cpuOf(worker);
       const result = await measure(name, port, p, opts);
+      const w1 = await cpuOf(worker);
       const next = await measure('Fastify hello-world', helloPort, '/', o);
       hellos.push(next);
       const base = (prev.rps + next.rps) / 2;
       prev = next;
-      return { result, base };
+      const workerCores = w0 && w1 ? (w1.ms - w0.ms) / Math.max(1, w1.wallMs - w0.wallMs) : null;
+      return { result, base, workerCores };
     };
     const item = many[1];
     const search = `/search?q=${encodeURIComponent('벤치 경매')}`;
