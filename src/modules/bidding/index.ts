@@ -85,8 +85,10 @@ export const biddingModule: FastifyPluginAsync<BiddingOptions> = async (app, opt
   const cachedPanel = (d: PanelDeps, id: number) =>
     app.pageCache.shared(
       `bidding:panel:${id}`,
-      // The model (~200 B a row) and its rendered rows and chart in up to two languages and variants.
-      { item: id, bytes: (s) => (s ? 4096 + s.rows.length * 1800 : 16) },
+      // The model (~200 B a row) and its rendered rows and chart in up to two languages and variants,
+      // and a few viewers' standings' panels (~3 KB each, panelFor; up to PANELS_PER_STATE per language
+      // on an auction with that many bidders, which this estimate then undercounts).
+      { item: id, bytes: (s) => (s ? 4096 + 12_288 + s.rows.length * 1800 : 16) },
       () => sharedPanel(d, id),
     );
   const view = (t: TFunction, lang: string, oob: boolean) => ({
