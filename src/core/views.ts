@@ -119,8 +119,6 @@ export function htmlHole(name: string): RenderedHtml {
 export class HtmlWithHoles {
   readonly #parts: string[];
   readonly #holes: string[];
-  /** Holds the HTML's length (UTF-16 code units), for a cache's memory budget. */
-  readonly length: number;
   constructor(html: RenderedHtml) {
     const text = html.toHTML();
     this.#parts = [];
@@ -132,7 +130,6 @@ export class HtmlWithHoles {
       at = m.index + m[0].length;
     }
     this.#parts.push(text.slice(at));
-    this.length = text.length;
   }
   /** The HTML with each hole's value, escaped as `{{value}}` would be. A hole without a value is a bug. */
   fill(values: Record<string, unknown>): RenderedHtml {

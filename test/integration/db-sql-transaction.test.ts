@@ -5,7 +5,7 @@
  * client goes back to the pool whatever happened, statements sent together each see what
  * committed before they began, and the first failure is the error thrown.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { migratorDatabaseUrl, testDatabaseUrl } from '../helpers/env.js';
@@ -29,6 +29,31 @@ const countOf = async (namespace: string) =>
   );
 t.teardown(() => db.$executeRaw`DELETE FROM outbox_events WHERE namespace LIKE 'sqltx-%'`);
 const serializationFailure = "DO $$ BEGIN RAISE EXCEPTION 'forced' USING ERRCODE = '40001'; END $$";
+
+/**
+ * A table of the test's own with a row (1, 7) the app role may read, and `migrate()`, which changes
+ * its column v to text as a migration would: a statement prepared before it answers 0A000
+ * "cached plan must not change result type". `read` selects v and the backend's pid.
+ */
+async function staleTable(t: Test) {
+  const pg = (await import('pg')).default;
+  const table = `sql_stale_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: await migratorDatabaseUrl() });
+  await admin.connect();
+  t.teardown(async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${table}`);
+    await admin.end();
+  });
+  await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
+  await admin.query(`INSERT INTO ${table} VALUES (1, 7)`);
+  await admin.query(`GRANT SELECT ON ${table} TO "${decodeURIComponent(new URL(url).username)}"`);
+  return {
+    read: `SELECT v, pg_backend_pid() AS pid FROM ${table} WHERE id = $1`,
+    migrate: async () => {
+      await admin.query(`ALTER TABLE ${table} ALTER COLUMN v TYPE text USING 'seven'`);
+    },
+  };
+}
 
 t.test('commits when fn returns, and rolls back when it throws', async (t) => {
   const a = ns();
@@ -221,7 +246,6 @@ t.test('the client goes back to the pool after every kind of end', async (t) => 
 t.test(
   'statements are prepared once per connection; a schema change under one runs the transaction again',
   async (t) => {
-    const pg = (await import('pg')).default;
     // One connection, so each transaction below runs on the same one until it is replaced.
     const one = createDb(url, 1);
     t.teardown(() => one.$disconnect());
@@ -238,20 +262,10 @@ t.test(
 
     // A migration changes a column a prepared statement returns: PostgreSQL refuses the old plan
     // (0A000 "cached plan must not change result type"); the transaction runs again on a new connection.
-    const table = `sqltx_stale_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: await migratorDatabaseUrl() });
-    await admin.connect();
-    t.teardown(async () => {
-      await admin.query(`DROP TABLE IF EXISTS ${table}`);
-      await admin.end();
-    });
-    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
-    await admin.query(`INSERT INTO ${table} VALUES (1, 7)`);
-    await admin.query(`GRANT SELECT ON ${table} TO "${decodeURIComponent(new URL(url).username)}"`);
-    const read = `SELECT v, pg_backend_pid() AS pid FROM ${table} WHERE id = $1`;
+    const { read, migrate } = await staleTable(t);
     const [before] = await sqlTransaction(one, (sql) => sql.query<{ v: unknown; pid: number }>(read, [1]));
     t.equal(before.v, 7);
-    await admin.query(`ALTER TABLE ${table} ALTER COLUMN v TYPE text USING 'seven'`);
+    await migrate();
     const [after] = await sqlTransaction(one, (sql) => sql.query<{ v: unknown; pid: number }>(read, [1]));
     t.equal(after.v, 'seven', 'the new column type, after running again');
     t.not(after.pid, before.pid, 'on a fresh connection (the stale one was destroyed with its statements)');
@@ -262,7 +276,6 @@ t.test(
 t.test(
   'sqlQuery: one prepared statement on a pool client, the client back after every end, a stale plan run again',
   async (t) => {
-    const pg = (await import('pg')).default;
     const one = createDb(url, 1);
     t.teardown(() => one.$disconnect());
     const text = 'SELECT $1::int * 2 AS n, pg_backend_pid() AS pid';
@@ -285,20 +298,10 @@ t.test(
       'values are parameters',
     );
 
-    const table = `sqlq_stale_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: await migratorDatabaseUrl() });
-    await admin.connect();
-    t.teardown(async () => {
-      await admin.query(`DROP TABLE IF EXISTS ${table}`);
-      await admin.end();
-    });
-    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
-    await admin.query(`INSERT INTO ${table} VALUES (1, 7)`);
-    await admin.query(`GRANT SELECT ON ${table} TO "${decodeURIComponent(new URL(url).username)}"`);
-    const read = `SELECT v, pg_backend_pid() AS pid FROM ${table} WHERE id = $1`;
+    const { read, migrate } = await staleTable(t);
     const [before] = await sqlQuery<{ v: unknown; pid: number }>(one, read, [1]);
     t.equal(before.v, 7);
-    await admin.query(`ALTER TABLE ${table} ALTER COLUMN v TYPE text USING 'seven'`);
+    await migrate();
     const [after] = await sqlQuery<{ v: unknown; pid: number }>(one, read, [1]);
     t.equal(after.v, 'seven', 'the new column type, after running again');
     t.not(after.pid, before.pid, 'on a fresh connection (the stale one was destroyed with its statements)');

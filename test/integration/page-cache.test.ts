@@ -3,12 +3,12 @@
  * and item pages are served from the cache until an event changes them; logged-in people, other
  * languages, htmx fragments, cookies and errors never mix with them; the memory bound holds.
  */
-import http from 'node:http';
 import zlib from 'node:zlib';
 import t from 'tap';
 import { startApp, Client, type Res } from '../helpers/app.js';
 import { auction, user, loggedIn, bid, waitFor } from '../helpers/auction.js';
 import { uniq } from '../helpers/env.js';
+import { rawRequest as rawGet } from '../helpers/http.js';
 import { registry } from '../../src/core/metrics.js';
 import { i18n } from '../../src/core/i18n.js';
 import { listingUpdated } from '../../src/modules/catalog/index.js';
@@ -119,23 +119,6 @@ t.test('anonymous pages: hit, invalidation by bid/close/listing change, 304, no 
     'closed auction shows as ended',
   );
 });
-
-/** A GET over a real socket, its body as sent (no client decompression). */
-function rawGet(
-  port: number,
-  path: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; raw: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, raw: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-}
 
 t.test('cached pages are sent compressed as Accept-Encoding asks (brotli, else gzip), compressed once', async (t) => {
   const { app, config } = await startApp(t, { PAGE_CACHE_ENABLED: 'on', PAGE_CACHE_TTL_MS: '60000' });

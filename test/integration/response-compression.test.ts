@@ -7,32 +7,15 @@
  * but the page cache's entries is compressed.
  */
 import t from 'tap';
-import http from 'node:http';
 import zlib from 'node:zlib';
 import { startApp } from '../helpers/app.js';
 import { auction, user, loggedIn } from '../helpers/auction.js';
 import { uniq } from '../helpers/env.js';
+import { rawRequest as rawGet, type RawResponse } from '../helpers/http.js';
 
 const BROWSER = 'gzip, deflate, br, zstd';
 
-function rawGet(
-  port: number,
-  path: string,
-  headers: Record<string, string>,
-  method = 'GET',
-  body?: Buffer,
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; raw: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, raw: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-const decoded = (r: { headers: http.IncomingHttpHeaders; raw: Buffer }) =>
+const decoded = (r: RawResponse) =>
   (r.headers['content-encoding'] === 'br'
     ? zlib.brotliDecompressSync(r.raw)
     : r.headers['content-encoding'] === 'gzip'
